@@ -1,0 +1,157 @@
+"""Safe .zip extraction: nothing escapes the target folder, and size/count caps stop zip bombs.
+
+Extraction goes to a temporary sibling folder that is renamed into place only when complete,
+so a failed or refused upload never leaves a half-written dataset behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from core.errors import UserError
+
+MANIFEST = ".transferlab-import.json"
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    max_files: int = 200_000
+    max_total_bytes: int = 8 * 1024**3          # uncompressed
+    max_ratio: float = 1000.0                    # uncompressed / compressed, per file
+
+
+def junk_reason(relative: str) -> str | None:
+    """Why a path inside an upload is ignored (macOS metadata, hidden files), or None."""
+    parts = PurePosixPath(relative).parts
+    if any(part == "__MACOSX" for part in parts):
+        return "macOS metadata folder (__MACOSX)"
+    if any(part.startswith(".") for part in parts):
+        return "hidden file"
+    if parts and parts[-1].lower() in ("thumbs.db", "desktop.ini"):
+        return "system file"
+    return None
+
+
+def _unsafe_reason(name: str, info: zipfile.ZipInfo) -> str | None:
+    path = PurePosixPath(name)
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return "absolute path: would be written outside the dataset folder"
+    if ".." in path.parts:
+        return "path with '..': would be written outside the dataset folder"
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "symbolic link: not followed"
+    return None
+
+
+def _copy_capped(source: BinaryIO, target: Path, budget: int) -> int:
+    """Copy until EOF; raise if more than ``budget`` bytes come out (headers can lie)."""
+    written = 0
+    with open(target, "wb") as out:
+        while chunk := source.read(1 << 20):
+            written += len(chunk)
+            if written > budget:
+                raise _OverBudget()
+            out.write(chunk)
+    return written
+
+
+class _OverBudget(Exception):
+    pass
+
+
+def _too_big(limits: ZipLimits) -> UserError:
+    return UserError(f"The zip unpacks to more than {limits.max_total_bytes / 1024**3:.0f} GiB, the limit.",
+                     "It may be a zip bomb; otherwise split the dataset or use a folder path instead.")
+
+
+def extract_zip(source: str | Path | BinaryIO, target: Path, limits: ZipLimits = ZipLimits()) -> list[dict]:
+    """Extract ``source`` into ``target`` (created; must not exist). Returns the skipped entries."""
+    target = Path(target)
+    partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise UserError("This file is not a readable .zip archive.",
+                        "Zip the dataset folder again (right-click > Compress) and upload that.") from error
+    skipped: list[dict] = []
+    with archive:
+        members = []
+        for info in archive.infolist():
+            name = info.filename.replace("\\", "/")
+            if info.is_dir():
+                continue
+            reason = _unsafe_reason(name, info) or junk_reason(name)
+            if reason:
+                skipped.append({"path": name, "reason": reason})
+                continue
+            if info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
+                raise UserError(f"'{name}' expands {info.file_size / info.compress_size:.0f}x when unpacked.",
+                                "That is how zip bombs look; TransferLab refuses it. Re-zip real image files.")
+            members.append((name, info))
+        if len(members) > limits.max_files:
+            raise UserError(f"The zip holds {len(members):,} files, more than the limit of {limits.max_files:,}.",
+                            "Upload a smaller dataset, or point TransferLab at a folder on disk.")
+        if sum(info.file_size for _, info in members) > limits.max_total_bytes:
+            raise _too_big(limits)
+        budget = limits.max_total_bytes
+        try:
+            partial.mkdir(parents=True)
+            root = partial.resolve()
+            for name, info in members:
+                destination = (partial / name).resolve()
+                if not destination.is_relative_to(root):  # belt and braces after the '..' check
+                    skipped.append({"path": name, "reason": "would be written outside the dataset folder"})
+                    continue
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(info) as member:
+                    budget -= _copy_capped(member, destination, budget)
+            (partial / MANIFEST).write_text(json.dumps({"skipped": skipped}))
+            partial.rename(target)
+        except _OverBudget:
+            raise _too_big(limits) from None
+        except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as error:
+            raise UserError(f"The zip is damaged and could not be unpacked ({error}).",
+                            "Create the zip again and re-upload it.") from error
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+    return skipped
+
+
+def import_zip(source: str | Path | bytes, uploads_dir: Path, limits: ZipLimits = ZipLimits()) -> Path:
+    """Unpack an uploaded zip once: the same bytes always land in the same folder (and reuse it)."""
+    if isinstance(source, bytes):
+        digest = hashlib.sha256(source).hexdigest()[:16]
+        import io
+        stream: str | Path | BinaryIO = io.BytesIO(source)
+    else:
+        digest = _file_digest(Path(source))
+        stream = source
+    target = Path(uploads_dir) / digest
+    if not (target / MANIFEST).is_file():
+        shutil.rmtree(target, ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        extract_zip(stream, target, limits)
+    return target
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def import_skips(folder: Path) -> list[dict]:
+    """What was dropped while unpacking ``folder`` (empty for folders that were not uploads)."""
+    manifest = Path(folder) / MANIFEST
+    return json.loads(manifest.read_text())["skipped"] if manifest.is_file() else []

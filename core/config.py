@@ -1,0 +1,110 @@
+"""TrainConfig: the one typed object that flows from the UI or the CLI into training.
+
+Saved beside every run (config.json) so a run can be reproduced exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from core import paths
+from core.errors import UserError
+
+Strategy = Literal["feature_extract", "fine_tune", "scratch"]
+STRATEGIES: tuple[str, ...] = ("feature_extract", "fine_tune", "scratch")
+
+STRATEGY_TITLES = {
+    "feature_extract": "Feature extraction",
+    "fine_tune": "Fine-tuning",
+    "scratch": "From scratch (baseline)",
+}
+
+# The classic recipes, per strategy. Anything not listed uses the dataclass default.
+# feature extraction: a linear head on frozen features, AdamW (epochs take milliseconds).
+# fine-tuning: the PyTorch transfer-learning tutorial's SGD + StepLR, the head 10x faster.
+STRATEGY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "feature_extract": {"optimizer": "adamw", "lr": 1e-3, "epochs": 25, "batch_size": 32,
+                        "scheduler": "none", "weight_decay": 1e-2},
+    "fine_tune": {"optimizer": "sgd", "lr": 1e-3, "epochs": 10, "batch_size": 16,
+                  "scheduler": "step", "weight_decay": 0.0},
+    "scratch": {"optimizer": "adamw", "lr": 1e-3, "epochs": 15, "batch_size": 32,
+                "scheduler": "none", "weight_decay": 1e-4},
+}
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run. Defaults follow the classic recipes."""
+
+    data: str                                   # folder, .zip, or "sample:mnist"
+    backbone: str = "efficientnet_lite0"
+    strategy: str = "feature_extract"
+    epochs: int = 25
+    batch_size: int = 32
+    optimizer: str = "adamw"                    # adamw | sgd
+    lr: float = 1e-3                            # the backbone's rate when fine-tuning
+    head_lr_multiplier: float = 10.0            # fine-tuning: head lr = lr x this
+    momentum: float = 0.9                       # SGD only
+    weight_decay: float = 1e-2
+    scheduler: str = "none"                     # none | step
+    step_size: int = 7                          # StepLR: every N epochs ...
+    gamma: float = 0.1                          # ... multiply lr by this
+    seed: int = 0
+    val_fraction: float = 0.2                   # used when the data has no val folder
+    augment: bool = True                        # random resized crop (+ flip) when training images
+    horizontal_flip: bool = True                # turn off for digits and text in images
+    device: str = "auto"                        # auto | cpu | cuda | mps
+    out_dir: str = field(default_factory=lambda: str(paths.runs_dir()))
+    cache_dir: str = field(default_factory=lambda: str(paths.cache_dir()))
+
+    @classmethod
+    def for_strategy(cls, data: str, strategy: str, **overrides: Any) -> "TrainConfig":
+        """A config with the strategy's recipe defaults, then ``overrides`` (None values ignored)."""
+        if strategy not in STRATEGIES:
+            raise UserError(f"Unknown strategy {strategy!r}.", f"Choose one of: {', '.join(STRATEGIES)}.")
+        values = {**STRATEGY_DEFAULTS[strategy], **{k: v for k, v in overrides.items() if v is not None}}
+        return cls(data=data, strategy=strategy, **values).validated()
+
+    def validated(self) -> "TrainConfig":
+        """Return self if every value makes sense, else raise UserError saying which and why."""
+        checks = [
+            (self.strategy in STRATEGIES, f"strategy must be one of {', '.join(STRATEGIES)}"),
+            (isinstance(self.epochs, int) and 1 <= self.epochs <= 1000, "epochs must be a whole number from 1 to 1000"),
+            (isinstance(self.batch_size, int) and 1 <= self.batch_size <= 4096, "batch size must be from 1 to 4096"),
+            (self.optimizer in ("adamw", "sgd"), "optimizer must be adamw or sgd"),
+            (0 < self.lr <= 10, "learning rate must be above 0 (typical: 1e-4 to 1e-2)"),
+            (self.head_lr_multiplier > 0, "head learning-rate multiplier must be above 0"),
+            (0 <= self.momentum < 1, "momentum must be in [0, 1)"),
+            (self.weight_decay >= 0, "weight decay cannot be negative"),
+            (self.scheduler in ("none", "step"), "scheduler must be none or step"),
+            (self.step_size >= 1, "scheduler step size must be at least 1 epoch"),
+            (0 < self.gamma <= 1, "scheduler gamma must be in (0, 1]"),
+            (0 < self.val_fraction < 1, "validation fraction must be between 0 and 1 (e.g. 0.2)"),
+            (self.device in ("auto", "cpu", "cuda", "mps"), "device must be auto, cpu, cuda or mps"),
+        ]
+        problems = [message for ok, message in checks if not ok]
+        if problems:
+            raise UserError("Invalid training settings: " + "; ".join(problems) + ".")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise UserError(f"Unknown config keys: {', '.join(unknown)}.", "Remove them or check the spelling.")
+        return cls(**values).validated()
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TrainConfig":
+        return cls.from_dict(json.loads(Path(path).read_text())["config"])

@@ -1,0 +1,228 @@
+"""ImageFolder datasets: find the layout, list the images, split, and explain every problem.
+
+Accepted layouts (with or without one wrapping top folder):
+    root/<class>/*                     -> a stratified, seeded train/validation split is made
+    root/{train,val|valid}/<class>/*   -> the given split is used as is
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from core import archive, paths, samples
+from core.errors import UserError
+from core.images import IMAGE_EXTENSIONS, probe
+
+TRAIN_NAMES = ("train", "training")
+VAL_NAMES = ("val", "valid", "validation")
+MIN_PER_CLASS = 5
+IMBALANCE_RATIO = 3.0
+
+
+@dataclass
+class DataReport:
+    """A dataset ready to train on, and everything worth telling the person about it."""
+
+    root: str
+    classes: list[str]
+    train: list[tuple[str, int]]          # (path relative to root, class index)
+    val: list[tuple[str, int]]
+    layout: str                           # a sentence: what was found
+    skipped: list[dict] = field(default_factory=list)   # {"path", "reason"}
+    warnings: list[str] = field(default_factory=list)
+    fingerprint: str = ""                 # changes when any file is added, removed or edited
+
+    @property
+    def num_images(self) -> int:
+        return len(self.train) + len(self.val)
+
+    def counts(self) -> list[dict]:
+        train, val = Counter(label for _, label in self.train), Counter(label for _, label in self.val)
+        return [{"class": name, "train": train[i], "val": val[i]} for i, name in enumerate(self.classes)]
+
+    def all_items(self) -> list[tuple[str, int]]:
+        """Every image once, in a fixed order (the feature cache's row order)."""
+        return sorted(self.train + self.val)
+
+    def absolute(self, relative: str) -> Path:
+        return Path(self.root) / relative
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "DataReport":
+        values = dict(values)
+        values["train"] = [tuple(item) for item in values["train"]]
+        values["val"] = [tuple(item) for item in values["val"]]
+        return cls(**values)
+
+
+def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0) -> DataReport:
+    """Open a dataset from a folder, a .zip file or ``sample:<name>``; scan, split and report."""
+    text = str(source)
+    if text.startswith("sample:"):
+        folder = samples.ensure_sample(text.split(":", 1)[1])
+    else:
+        path = Path(text).expanduser()
+        if not path.exists():
+            raise UserError(f"No file or folder at {path}.", "Check the path, or upload a .zip instead.")
+        folder = archive.import_zip(path, paths.data_dir() / "uploads") if path.is_file() else path
+        if path.is_file() and path.suffix.lower() != ".zip":
+            raise UserError(f"{path.name} is a file but not a .zip.", "Give a folder, or a .zip of the folder.")
+    return scan(folder, val_fraction=val_fraction, seed=seed)
+
+
+def find_root(folder: Path) -> Path:
+    """Step into single wrapping folders (``dataset.zip -> dataset/ -> classes``)."""
+    while True:
+        dirs, files = _visible_children(folder)
+        if len(dirs) == 1 and not any(_is_image(f) for f in files) and _visible_children(dirs[0])[0] \
+                and dirs[0].name.lower() not in TRAIN_NAMES + VAL_NAMES:
+            folder = dirs[0]
+        else:
+            return folder
+
+
+def scan(folder: str | Path, val_fraction: float = 0.2, seed: int = 0) -> DataReport:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder} is not a folder.", "Give the folder that holds one sub-folder per class.")
+    skipped = archive.import_skips(folder)
+    root = find_root(folder)
+    dirs, files = _visible_children(root)
+    skipped += [{"path": _rel(f, root), "reason": "not inside a class folder"} for f in files
+                if f.name != archive.MANIFEST]
+    by_name = {d.name.lower(): d for d in dirs}
+    train_dir = next((by_name[n] for n in TRAIN_NAMES if n in by_name), None)
+    val_dir = next((by_name[n] for n in VAL_NAMES if n in by_name), None)
+    warnings: list[str] = []
+
+    if train_dir is not None and val_dir is not None:
+        for extra in dirs:
+            if extra not in (train_dir, val_dir):
+                skipped.append({"path": _rel(extra, root) + "/",
+                                "reason": f"folder ignored: only {train_dir.name}/ and {val_dir.name}/ are used"})
+        train_found = _collect_classes(train_dir, root, skipped, warnings)
+        val_found = _collect_classes(val_dir, root, skipped, warnings)
+        classes = sorted(set(train_found) | set(val_found))
+        for name in classes:
+            if name not in train_found:
+                warnings.append(f"Class '{name}' has validation images but no training images: the model "
+                                "cannot learn it. Add training images to train/{name}/.")
+            elif name not in val_found:
+                warnings.append(f"Class '{name}' has no validation images, so its accuracy cannot be measured.")
+        index = {name: i for i, name in enumerate(classes)}
+        train = [(p, index[c]) for c, ps in train_found.items() for p in ps]
+        val = [(p, index[c]) for c, ps in val_found.items() for p in ps]
+        layout = f"Found {train_dir.name}/ and {val_dir.name}/ folders: using that split as given."
+    else:
+        if train_dir is not None or val_dir is not None:
+            only = (train_dir or val_dir).name
+            raise UserError(f"Found a '{only}' folder but not its partner.",
+                            "Use either root/train/<class>/ and root/val/<class>/, or just root/<class>/.")
+        found = _collect_classes(root, root, skipped, warnings)
+        classes = sorted(found)
+        train, val = stratified_split(found, classes, val_fraction, seed)
+        layout = (f"Found {len(classes)} class folders; split {1 - val_fraction:.0%} train / "
+                  f"{val_fraction:.0%} validation per class (seed {seed}).")
+
+    if not classes:
+        raise UserError(f"No images found in class folders under {root}.",
+                        "Arrange the data as <folder>/<class name>/<image files> and try again.")
+    if len(classes) < 2:
+        raise UserError(f"Only one class was found ('{classes[0]}'); a classifier needs at least two.",
+                        "Add a folder per class, each holding that class's images.")
+    report = DataReport(root=str(root), classes=classes, train=sorted(train), val=sorted(val), layout=layout,
+                        skipped=skipped, warnings=warnings)
+    report.warnings += _balance_warnings(report)
+    unreadable = sum(1 for s in skipped if s["reason"].startswith("not a readable"))
+    if unreadable:
+        report.warnings.append(f"{unreadable} file(s) could not be read as images and are left out "
+                               "(see the list of skipped files).")
+    report.fingerprint = _fingerprint(report)
+    return report
+
+
+def stratified_split(found: dict[str, list[str]], classes: list[str], val_fraction: float,
+                     seed: int) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """Per class: shuffle with the seed, send round(n x fraction) to validation (at least one
+    when the class has two or more images, never all of them)."""
+    rng = random.Random(seed)
+    train, val = [], []
+    for label, name in enumerate(classes):
+        items = sorted(found[name])
+        rng.shuffle(items)
+        n_val = min(max(round(len(items) * val_fraction), 1 if len(items) >= 2 else 0), len(items) - 1)
+        val += [(p, label) for p in items[:n_val]]
+        train += [(p, label) for p in items[n_val:]]
+    return train, val
+
+
+def _collect_classes(parent: Path, root: Path, skipped: list[dict], warnings: list[str]) -> dict[str, list[str]]:
+    """{class name: [image paths relative to root]} for each sub-folder of ``parent``."""
+    dirs, files = _visible_children(parent)
+    if parent != root:
+        skipped += [{"path": _rel(f, root), "reason": "not inside a class folder"} for f in files]
+    found = {}
+    for class_dir in dirs:
+        images = []
+        for path in sorted(class_dir.rglob("*")):
+            relative = _rel(path, root)
+            if not path.is_file():
+                continue
+            junk = archive.junk_reason(_rel(path, class_dir))
+            if junk:
+                skipped.append({"path": relative, "reason": junk})
+            elif not _is_image(path):
+                skipped.append({"path": relative, "reason": f"not an image file ({path.suffix or 'no extension'})"})
+            elif reason := probe(path):
+                skipped.append({"path": relative, "reason": reason})
+            else:
+                images.append(relative)
+        if images:
+            found[class_dir.name] = images
+        else:
+            warnings.append(f"Folder '{_rel(class_dir, root)}' holds no readable images and is ignored.")
+    return found
+
+
+def _balance_warnings(report: DataReport) -> list[str]:
+    totals = {row["class"]: row["train"] + row["val"] for row in report.counts()}
+    warnings = [f"Class '{name}' has only {n} image(s). Aim for at least {MIN_PER_CLASS} (20 or more is "
+                "better): with so few, the model can hardly learn it and its validation score means little."
+                for name, n in totals.items() if n < MIN_PER_CLASS]
+    largest, smallest = max(totals, key=totals.get), min(totals, key=totals.get)
+    if totals[smallest] and totals[largest] / totals[smallest] >= IMBALANCE_RATIO:
+        warnings.append(f"The classes are unbalanced: '{largest}' has {totals[largest]} images, "
+                        f"{totals[largest] / totals[smallest]:.0f}x as many as '{smallest}' ({totals[smallest]}). "
+                        f"The model will lean towards '{largest}', and overall accuracy can look good while "
+                        f"'{smallest}' is mostly wrong: check per-class results, or add images of the small classes.")
+    return warnings
+
+
+def _fingerprint(report: DataReport) -> str:
+    """Hash of every image's path, class, size and modification time (cheap, no file reading)."""
+    digest = hashlib.sha256(json.dumps(report.classes).encode())
+    for relative, label in report.all_items():
+        info = report.absolute(relative).stat()
+        digest.update(f"{relative}\0{label}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:20]
+
+
+def _visible_children(folder: Path) -> tuple[list[Path], list[Path]]:
+    children = sorted(c for c in folder.iterdir() if archive.junk_reason(c.name) is None)
+    return [c for c in children if c.is_dir()], [c for c in children if c.is_file()]
+
+
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()

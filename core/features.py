@@ -1,0 +1,98 @@
+"""The feature cache: a frozen backbone's features for a dataset, computed once and reused.
+
+Keyed by (data fingerprint, backbone, its weights, its preprocessing), stored under
+``<cache_dir>/features/<backbone>/<key>.safetensors``, shared by every run whatever its head,
+learning rate or output folder. Only this module knows that layout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from core.backbones import BackboneSpec, create_backbone
+from core.data_images import DataReport
+from core.loaders import eval_transform, image_loader
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class FeatureSet:
+    features: torch.Tensor        # [N, feature_dim], float32, rows in report.all_items() order
+    paths: list[str]
+    cache_hit: bool
+    seconds: float
+
+    def rows(self, items: list[tuple[str, int]]) -> torch.Tensor:
+        index = {path: row for row, path in enumerate(self.paths)}
+        return self.features[[index[path] for path, _ in items]]
+
+
+def cache_key(report: DataReport, spec: BackboneSpec) -> str:
+    identity = {"data": report.fingerprint, "backbone": spec.name, "source": spec.source,
+                "preprocessing": spec.preprocessing(), "format": FORMAT_VERSION}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def cache_path(cache_dir: str | Path, report: DataReport, spec: BackboneSpec) -> Path:
+    return Path(cache_dir) / "features" / spec.name / f"{cache_key(report, spec)}.safetensors"
+
+
+def load_or_compute(report: DataReport, spec: BackboneSpec, cache_dir: str | Path, device: torch.device,
+                    batch_size: int = 32, on_progress: Callable[[int, int], None] | None = None,
+                    should_stop: Callable[[], bool] = lambda: False) -> FeatureSet | None:
+    """Cached features if present, else one forward pass over every image (None if stopped)."""
+    started = time.perf_counter()
+    path = cache_path(cache_dir, report, spec)
+    items = report.all_items()
+    if path.is_file():
+        stored = load_file(path)
+        paths = json.loads(stored["paths_json"].numpy().tobytes().decode())
+        if paths == [p for p, _ in items]:
+            return FeatureSet(stored["features"], paths, True, time.perf_counter() - started)
+    features = compute_features(report, spec, device, batch_size, on_progress, should_stop)
+    if features is None:
+        return None
+    _save_atomically(path, features, [p for p, _ in items])
+    return FeatureSet(features, [p for p, _ in items], False, time.perf_counter() - started)
+
+
+@torch.inference_mode()
+def compute_features(report: DataReport, spec: BackboneSpec, device: torch.device, batch_size: int = 32,
+                     on_progress: Callable[[int, int], None] | None = None,
+                     should_stop: Callable[[], bool] = lambda: False) -> torch.Tensor | None:
+    backbone = create_backbone(spec, pretrained=True).eval().to(device)
+    if device.type == "cpu":
+        backbone = backbone.to(memory_format=torch.channels_last)
+    items = report.all_items()
+    loader = image_loader(report.root, items, eval_transform(spec), batch_size, shuffle=False, seed=0, device=device)
+    chunks, done = [], 0
+    for images, _ in loader:
+        if should_stop():
+            return None
+        images = images.to(device, non_blocking=True)
+        if device.type == "cpu":
+            images = images.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
+            chunks.append(backbone(images).float().cpu())
+        done += len(images)
+        if on_progress:
+            on_progress(done, len(items))
+    return torch.cat(chunks)
+
+
+def _save_atomically(path: Path, features: torch.Tensor, paths: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    encoded = torch.frombuffer(bytearray(json.dumps(paths).encode()), dtype=torch.uint8)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    save_file({"features": features.contiguous(), "paths_json": encoded}, partial)
+    os.replace(partial, path)

@@ -1,0 +1,73 @@
+"""Pixels in, tensors out: transforms derived from the backbone's registry entry, and loaders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms as T
+
+from core.backbones import BackboneSpec
+from core.errors import UserError
+from core.images import load_rgb
+
+
+def _interpolation(spec: BackboneSpec) -> T.InterpolationMode:
+    return T.InterpolationMode.BICUBIC if spec.interpolation == "bicubic" else T.InterpolationMode.BILINEAR
+
+
+def eval_transform(spec: BackboneSpec) -> T.Compose:
+    """Resize the shorter side, centre-crop, normalise: exactly what the backbone was trained with."""
+    return T.Compose([
+        T.Resize(spec.resize_size, interpolation=_interpolation(spec)),
+        T.CenterCrop(spec.input_size),
+        T.ToTensor(),
+        T.Normalize(spec.mean, spec.std),
+    ])
+
+
+def train_transform(spec: BackboneSpec, augment: bool = True, horizontal_flip: bool = True) -> T.Compose:
+    """Train-time augmentation: a random crop of at least half the image, resized; optional mirror."""
+    if not augment:
+        return eval_transform(spec)
+    steps = [T.RandomResizedCrop(spec.input_size, scale=(0.5, 1.0), interpolation=_interpolation(spec))]
+    if horizontal_flip:
+        steps.append(T.RandomHorizontalFlip())
+    return T.Compose(steps + [T.ToTensor(), T.Normalize(spec.mean, spec.std)])
+
+
+class ImageListDataset(Dataset):
+    """(image tensor, label) for a list of (path relative to root, label)."""
+
+    def __init__(self, root: str | Path, items: list[tuple[str, int]], transform: T.Compose) -> None:
+        self.root, self.items, self.transform = Path(root), items, transform
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        relative, label = self.items[index]
+        try:
+            image = load_rgb(self.root / relative)
+        except Exception as error:  # a file that passed the header check but cannot be decoded
+            raise UserError(f"Could not decode {relative}: {error}.",
+                            "Remove or replace that file, then start again.") from error
+        return self.transform(image), label
+
+
+def worker_count(num_items: int) -> int:
+    """Decode in one background process when there is enough work to hide; threads do the math."""
+    if num_items < 64 or os.environ.get("TRANSFERLAB_NO_WORKERS"):
+        return 0
+    return max(1, min(4, (os.cpu_count() or 1) - 1))
+
+
+def image_loader(root: str | Path, items: list[tuple[str, int]], transform: T.Compose, batch_size: int,
+                 shuffle: bool, seed: int, device: torch.device) -> DataLoader:
+    workers = worker_count(len(items))
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(ImageListDataset(root, items, transform), batch_size=batch_size, shuffle=shuffle,
+                      num_workers=workers, generator=generator, pin_memory=device.type == "cuda",
+                      persistent_workers=False, multiprocessing_context="fork" if workers else None)
