@@ -58,10 +58,12 @@ class ImageListDataset(Dataset):
 
 
 def worker_count(num_items: int) -> int:
-    """Decode in one background process when there is enough work to hide; threads do the math."""
-    if num_items < 64 or os.environ.get("TRANSFERLAB_NO_WORKERS"):
+    """Decoding processes only where spare cores exist: on a 2-core laptop a worker steals the
+    cores the forward pass needs (measured: 29 ms/image with one worker, 25 without)."""
+    cpus = os.cpu_count() or 1
+    if num_items < 64 or cpus <= 2 or os.environ.get("TRANSFERLAB_NO_WORKERS"):
         return 0
-    return max(1, min(4, (os.cpu_count() or 1) - 1))
+    return min(4, cpus - 2)
 
 
 def image_loader(root: str | Path, items: list[tuple[str, int]], transform: T.Compose, batch_size: int,

@@ -1,0 +1,29 @@
+"""TransferLab: the entry point. Sets up the page, the session and the navigation.
+
+st.navigation (rather than pages/ auto-discovery) so this file runs on every page: one place
+for the page config, the session defaults and the sidebar summary of the user's choices.
+"""
+
+import streamlit as st
+
+from ui import state
+
+st.set_page_config(page_title="TransferLab", page_icon=":material/science:", layout="wide")
+state.init()
+
+navigation = st.navigation([
+    st.Page("pages/0_home.py", title="Start", icon=":material/home:", default=True),
+    st.Page("pages/1_data.py", title="1 · Data", icon=":material/folder_open:"),
+    st.Page("pages/2_model.py", title="2 · Model", icon=":material/neurology:"),
+    st.Page("pages/3_train.py", title="3 · Train", icon=":material/model_training:"),
+    st.Page("pages/4_results.py", title="4 · Results", icon=":material/analytics:"),
+])
+
+with st.sidebar:
+    report = st.session_state.report
+    st.caption("Your choices so far")
+    st.markdown(f"**Data:** {len(report.classes)} classes, {report.num_images:,} images" if report
+                else "**Data:** not loaded yet")
+    st.markdown(f"**Backbone:** `{st.session_state.backbone}`  \n**Strategy:** `{st.session_state.strategy}`")
+
+navigation.run()

@@ -1,0 +1,112 @@
+"""Headless TransferLab: ``python -m core backbones | train``.
+
+The last stdout line of ``train`` is one JSON object (the run summary); progress goes before it.
+Bad arguments or data exit non-zero with a one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+from core.errors import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other refusal here
+        print(f"error: {message} (see `python -m core {self.prog.split()[-1]} --help`)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m core", description="TransferLab, headless.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    listing = commands.add_parser("backbones", help="list the backbone registry")
+    listing.add_argument("--json", action="store_true", help="print a JSON list")
+    listing.add_argument("--modality", choices=["image", "text"])
+    train = commands.add_parser("train", help="train one model and print its summary as JSON")
+    train.add_argument("--data", required=True, help="ImageFolder folder, .zip, or sample:mnist")
+    train.add_argument("--backbone", default="efficientnet_lite0")
+    train.add_argument("--strategy", default="feature_extract", choices=["feature_extract", "fine_tune", "scratch"])
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--out", help="folder that receives the run folder (default: workspace/runs)")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float)
+    train.add_argument("--optimizer", choices=["adamw", "sgd"])
+    train.add_argument("--val-fraction", type=float)
+    train.add_argument("--no-augment", action="store_true", help="no random crops or flips")
+    train.add_argument("--no-flip", action="store_true", help="no horizontal flips (digits, text)")
+    train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    train.add_argument("--cache-dir", help="feature cache folder shared by runs")
+    train.add_argument("--quiet", action="store_true", help="print only the final JSON line")
+    return parser
+
+
+def list_backbones(args: argparse.Namespace) -> int:
+    from core import backbones
+
+    entries = [backbones.to_json(spec) for spec in backbones.list_specs(args.modality)]
+    if args.json:
+        print(json.dumps(entries))
+        return 0
+    for entry in entries:
+        mark = {"local": "on this machine", "download": "downloads on first use"}.get(entry["availability"],
+                                                                                     "NOT AVAILABLE here")
+        print(f"{entry['name']:<20} {entry['modality']:<6} {entry['num_params'] / 1e6:6.1f}M  {mark}")
+        if not entry["available"]:
+            print(f"{'':<20} {entry['availability_detail']}")
+    return 0
+
+
+def _progress_printer(quiet: bool):
+    def show(event: dict) -> None:
+        if quiet:
+            return
+        kind = event["kind"]
+        if kind == "start":
+            print(f"run {event['run_dir']} on {event['device']}: {event['train_images']} train / "
+                  f"{event['val_images']} val images, {len(event['classes'])} classes", flush=True)
+        elif kind == "features" and "cache_hit" in event:
+            print(f"features: {'cache hit' if event['cache_hit'] else 'computed'} in {event['seconds']:.1f}s",
+                  flush=True)
+        elif kind == "epoch":
+            print(f"epoch {event['epoch']}/{event['epochs']}  train loss {event['train_loss']:.4f} "
+                  f"acc {event['train_acc']:.3f}  val loss {event['val_loss']:.4f} acc {event['val_acc']:.3f}  "
+                  f"({event['seconds']:.2f}s)", flush=True)
+    return show
+
+
+def train(args: argparse.Namespace) -> int:
+    from core.config import TrainConfig
+    from core.train import fit
+
+    config = TrainConfig.for_strategy(
+        args.data, args.strategy, backbone=args.backbone, epochs=args.epochs, out_dir=args.out, seed=args.seed,
+        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, val_fraction=args.val_fraction,
+        device=args.device, cache_dir=args.cache_dir,
+        augment=False if args.no_augment else None, horizontal_flip=False if args.no_flip else None)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # finish the batch, keep the best so far
+    summary = fit(config, on_event=_progress_printer(args.quiet), should_stop=stop.is_set)
+    print(json.dumps(summary))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"backbones": list_backbones, "train": train}[args.command](args)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Train: hyperparameters in one form, training off the script thread, live charts, progress, stop."""
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from core import backbones, jobs, progress, runs
+from core.config import STRATEGY_DEFAULTS, STRATEGY_TITLES, TrainConfig
+from ui import charts, state
+from ui.widgets import percent, show_error
+
+state.init()
+st.title("3 · Train")
+if not state.require_data():
+    st.stop()
+
+strategy, backbone = st.session_state.strategy, st.session_state.backbone
+spec = backbones.get(backbone)
+st.markdown(f"**{STRATEGY_TITLES[strategy]}** with **{spec.title}** on "
+            f"**{st.session_state.report.num_images:,} images** in {len(st.session_state.report.classes)} classes.")
+
+active = jobs.active()
+defaults = {**STRATEGY_DEFAULTS[strategy], **st.session_state.get("train_settings", {}).get(strategy, {})}
+is_sample = str(st.session_state.data).startswith("sample:")
+
+with st.form("hyperparameters"):
+    st.caption("Defaults follow the classic recipe for this strategy; change anything.")
+    left, middle, right = st.columns(3)
+    epochs = left.number_input("Epochs (passes over the training images)", 1, 500, int(defaults["epochs"]))
+    batch_size = left.number_input("Batch size", 1, 1024, int(defaults["batch_size"]))
+    optimizer = middle.selectbox("Optimizer", ["adamw", "sgd"], index=["adamw", "sgd"].index(defaults["optimizer"]),
+                                 help="SGD with momentum 0.9 is the classic for fine-tuning; AdamW for heads.")
+    lr = middle.number_input("Learning rate" + (" (backbone)" if strategy == "fine_tune" else ""), 1e-6, 1.0,
+                             float(defaults["lr"]), format="%.5f")
+    head_multiplier = middle.number_input("Head learning rate = backbone's x", 1.0, 100.0,
+                                          float(defaults.get("head_lr_multiplier", 10.0)),
+                                          disabled=strategy != "fine_tune")
+    scheduler = right.selectbox("Learning-rate schedule", ["none", "step"],
+                                index=["none", "step"].index(defaults["scheduler"]),
+                                format_func={"none": "constant", "step": "step decay (StepLR)"}.get)
+    step_size = right.number_input("Step decay: every N epochs", 1, 100, int(defaults.get("step_size", 7)))
+    gamma = right.number_input("Step decay: multiply by", 0.01, 1.0, float(defaults.get("gamma", 0.1)))
+    augment = left.checkbox("Augment training images (random crops)", bool(defaults.get("augment", True)),
+                            disabled=strategy == "feature_extract",
+                            help="Feature extraction uses cached features of the unaltered images.")
+    flip = left.checkbox("Also mirror images left-right", bool(defaults.get("horizontal_flip", not is_sample)),
+                         disabled=strategy == "feature_extract", help="Off for digits: a mirrored 3 is not a 3.")
+    seed = right.number_input("Seed", 0, 1_000_000, int(defaults.get("seed", 0)))
+    submitted = st.form_submit_button("Start training", key="start_training", type="primary",
+                                      icon=":material/play_arrow:", disabled=active is not None)
+
+if submitted:
+    settings = dict(epochs=int(epochs), batch_size=int(batch_size), optimizer=optimizer, lr=float(lr),
+                    head_lr_multiplier=float(head_multiplier), scheduler=scheduler, step_size=int(step_size),
+                    gamma=float(gamma), augment=augment, horizontal_flip=flip, seed=int(seed))
+    st.session_state.setdefault("train_settings", {})[strategy] = settings
+    try:
+        config = TrainConfig.for_strategy(st.session_state.data, strategy, backbone=backbone,
+                                          val_fraction=st.session_state.val_fraction, **settings)
+        job = jobs.start(config)
+        st.session_state.run_dir = str(job.run.dir)
+        active = job
+    except Exception as error:
+        show_error(error)
+
+run_dir = st.session_state.run_dir
+if run_dir is None:
+    st.info("Press **Start training**: charts appear here and update while the model learns.")
+    st.stop()
+run_id = Path(run_dir).name
+following_live = active is not None and active.id == run_id
+
+
+@st.fragment(run_every=1.0 if following_live else None)
+def live_view() -> None:
+    run = runs.Run(Path(run_dir))
+    job = jobs.get(run_id)
+    status = run.status
+    if status == "running" and job is None:
+        status = "interrupted"  # the process that ran it is gone
+    view = progress.follow(run.events(), status if status != "interrupted" else "stopped", time.time())
+    if status == "running":
+        st.progress(min(view.fraction, 1.0),
+                    text=f"{view.message} · ETA {progress.format_seconds(view.eta_seconds)} · {view.device}")
+        if st.button("Stop", key="stop_training", icon=":material/stop:"):
+            job.stop()
+            st.toast("Stopping after this batch; the best weights so far are kept.")
+    elif status == "finished":
+        st.success(f"Finished: best validation accuracy {percent(view.summary and view.summary['best_val_acc'])}.",
+                   icon=":material/check_circle:")
+    elif status == "stopped":
+        st.warning("Stopped. The best weights so far were kept.", icon=":material/stop_circle:")
+    elif status == "interrupted":
+        st.warning("This run was interrupted (the app restarted while it trained).", icon=":material/warning:")
+    else:
+        st.error(view.error or "Training failed.", icon=":material/error:")
+    if view.history:
+        last = view.history[-1]
+        columns = st.columns(4)
+        columns[0].metric("Epoch", f"{last['epoch']}/{last['epochs']}")
+        columns[1].metric("Validation accuracy", percent(last["val_acc"]),
+                          f"{(last['val_acc'] - view.history[-2]['val_acc']) * 100:+.1f} pts"
+                          if len(view.history) > 1 else None)
+        columns[2].metric("Best so far", percent(last["best_val_acc"]))
+        columns[3].metric("Seconds per epoch", f"{last['seconds']:.2f}")
+        st.plotly_chart(charts.learning_curves(view.history), key="live_curves")
+    elif status == "running":
+        st.caption("The curves appear after the first epoch.")
+    if following_live and status != "running":
+        st.rerun()  # the whole page: re-enables Start and stops this timer
+    if status in ("finished", "stopped"):
+        st.page_link("pages/4_results.py", label="See the results", icon=":material/arrow_forward:")
+
+
+live_view()

@@ -1,0 +1,43 @@
+"""Plotly figures built from plain data (events, counts, matrices): no torch, no streamlit."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+TRAIN_COLOR, VAL_COLOR = "#1f77b4", "#ff7f0e"
+
+
+def class_counts(counts: list[dict]) -> go.Figure:
+    names = [row["class"] for row in counts]
+    figure = go.Figure([go.Bar(name="train", x=names, y=[r["train"] for r in counts], marker_color=TRAIN_COLOR),
+                        go.Bar(name="validation", x=names, y=[r["val"] for r in counts], marker_color=VAL_COLOR)])
+    figure.update_layout(barmode="stack", height=300, margin=dict(l=10, r=10, t=30, b=10),
+                         title="Images per class", xaxis_title="class", yaxis_title="images",
+                         xaxis_type="category", legend_orientation="h", legend_y=1.15)
+    return figure
+
+
+def learning_curves(history: list[dict]) -> go.Figure:
+    """Loss and accuracy per epoch, train vs validation, side by side."""
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss (lower is better)", "Accuracy (higher is better)"))
+    epochs = [e["epoch"] for e in history]
+    for column, metric in ((1, "loss"), (2, "acc")):
+        for split, color in (("train", TRAIN_COLOR), ("val", VAL_COLOR)):
+            figure.add_trace(go.Scatter(x=epochs, y=[e[f"{split}_{metric}"] for e in history], mode="lines+markers",
+                                        name="train" if split == "train" else "validation", line_color=color,
+                                        showlegend=column == 1, legendgroup=split), row=1, col=column)
+    figure.update_xaxes(title_text="epoch", dtick=1 if len(epochs) <= 15 else None)
+    figure.update_yaxes(range=[0, 1.02], row=1, col=2)
+    figure.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h", legend_y=-0.25)
+    return figure
+
+
+def confusion_matrix(matrix: list[list[int]], classes: list[str]) -> go.Figure:
+    figure = go.Figure(go.Heatmap(z=matrix, x=classes, y=classes, colorscale="Blues", text=matrix,
+                                  texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
+    size = max(320, 40 * len(classes) + 120)
+    figure.update_layout(height=size, xaxis_title="predicted class", yaxis_title="true class",
+                         xaxis_type="category", yaxis_type="category", yaxis_autorange="reversed",
+                         margin=dict(l=10, r=10, t=30, b=10), title="Confusion matrix (validation)")
+    return figure
