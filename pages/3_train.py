@@ -60,7 +60,7 @@ if submitted:
                                           val_fraction=st.session_state.val_fraction, **settings)
         job = jobs.start(config)
         st.session_state.run_dir = str(job.run.dir)
-        active = job
+        st.rerun()  # draw the page again with Start disabled and the live view ticking
     except Exception as error:
         show_error(error)
 
@@ -81,8 +81,8 @@ def live_view() -> None:
         status = "interrupted"  # the process that ran it is gone
     view = progress.follow(run.events(), status if status != "interrupted" else "stopped", time.time())
     if status == "running":
-        st.progress(min(view.fraction, 1.0),
-                    text=f"{view.message} · ETA {progress.format_seconds(view.eta_seconds)} · {view.device}")
+        details = [view.message, f"ETA {progress.format_seconds(view.eta_seconds)}", view.device]
+        st.progress(min(view.fraction, 1.0), text=" · ".join(d for d in details if d))
         if st.button("Stop", key="stop_training", icon=":material/stop:"):
             job.stop()
             st.toast("Stopping after this batch; the best weights so far are kept.")

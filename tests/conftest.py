@@ -1,0 +1,35 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ["TRANSFERLAB_OFFLINE"] = "1"       # never probe the network from tests
+os.environ["TRANSFERLAB_NO_WORKERS"] = "1"    # no decoding processes: tiny data, fast start
+
+from tests.helpers import TINY, make_image_folder, register_tiny  # noqa: E402
+from core import backbones  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Every test gets its own data/cache/runs folders."""
+    monkeypatch.setenv("TRANSFERLAB_HOME", str(tmp_path / "home"))
+    for variable in ("TRANSFERLAB_CACHE", "TRANSFERLAB_RUNS"):
+        monkeypatch.delenv(variable, raising=False)
+    return tmp_path / "home"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tiny_backbone():
+    spec = register_tiny()
+    yield spec
+    backbones.unregister(TINY)
+
+
+@pytest.fixture
+def colors_folder(tmp_path) -> Path:
+    """Two learnable classes, 12 images each, no val folder."""
+    return make_image_folder(tmp_path / "colors", {"red": 12, "blue": 12})

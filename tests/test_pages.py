@@ -1,0 +1,114 @@
+"""AppTest over app.py and every page: the flows a person clicks through, without a browser."""
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import data_images, jobs
+from tests.helpers import TINY, make_image_folder, zip_folder
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ["pages/0_home.py", "pages/1_data.py", "pages/2_model.py", "pages/3_train.py", "pages/4_results.py"]
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+
+
+def _wait_for_run(at: AppTest, seconds: float = 60) -> None:
+    """Fragment timers are not simulated: poll with reruns until the job is done."""
+    deadline = time.time() + seconds
+    while (job := jobs.active()) is not None and time.time() < deadline:
+        job.wait(0.5)
+    at.run()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_data(page):
+    at = _app().run()
+    at.switch_page(page).run()
+    assert not at.exception
+    assert at.title
+
+
+def test_home_sample_button_loads_the_digits(isolated_home):
+    at = _app().run()
+    at.button(key="start_with_sample").click().run()
+    assert not at.exception
+    assert at.session_state.data == "sample:mnist"
+    assert [m.value for m in at.metric][:2] == ["10", "1,000"]
+
+
+def test_uploading_a_zip_shows_classes_warnings_and_skips(tmp_path):
+    folder = make_image_folder(tmp_path / "src", {"red": 8, "blue": 3})
+    (folder / "red" / "readme.txt").write_text("hello")
+    at = _app().run()
+    at.switch_page("pages/1_data.py").run()
+    at.radio(key="data_source").set_value("zip").run()
+    at.get("file_uploader")[0].set_value(("colors.zip", zip_folder(folder), "application/zip")).run()
+    assert not at.exception
+    report = at.session_state.report
+    assert report.classes == ["blue", "red"] and report.num_images == 11
+    assert any("only 3 image" in w.value for w in at.warning)
+    assert [m.value for m in at.metric][3] == "1"  # one skipped file
+
+
+def test_a_broken_zip_is_explained_not_crashed():
+    at = _app().run()
+    at.switch_page("pages/1_data.py").run()
+    at.radio(key="data_source").set_value("zip").run()
+    at.get("file_uploader")[0].set_value(("broken.zip", b"not a zip at all", "application/zip")).run()
+    assert not at.exception
+    assert any("not a readable .zip" in e.value for e in at.error)
+    assert at.session_state.report is None
+
+
+def test_model_page_shows_cards_strategy_and_trainable_table(colors_folder):
+    at = _app()
+    at.session_state["report"] = data_images.load_dataset(colors_folder)
+    at.session_state["data"] = str(colors_folder)
+    at.run().switch_page("pages/2_model.py").run()
+    assert not at.exception
+    trainable, frozen = (m.value for m in at.metric[:2])
+    assert int(trainable.replace(",", "")) == 1280 * 2 + 2 and int(frozen.replace(",", "")) == 3_371_008
+    at.radio[0].set_value("fine_tune").run()
+    assert [m.value for m in at.metric][1] == "0"
+    assert at.button(key="pick_resnet18").disabled  # its weights are not on this machine
+
+
+def test_train_then_results_shows_live_metrics_and_the_confusion_matrix(colors_folder):
+    at = _app()
+    at.session_state["report"] = data_images.load_dataset(colors_folder)
+    at.session_state["data"] = str(colors_folder)
+    at.session_state["backbone"] = TINY
+    at.run().switch_page("pages/3_train.py").run()
+    at.number_input[0].set_value(4)  # epochs
+    at.button(key="start_training").click().run()
+    assert not at.exception and at.session_state.run_dir
+    _wait_for_run(at)
+    assert not at.exception
+    assert any(s.value.startswith("Finished") for s in at.success)
+    assert [m.value for m in at.metric][0] == "4/4"
+    assert at.get("plotly_chart")
+    at.switch_page("pages/4_results.py").run()
+    assert not at.exception
+    assert at.metric[3].value == "4/4"
+    assert len(at.get("plotly_chart")) == 2  # curves and confusion matrix
+
+
+def test_stop_button_stops_a_running_job(colors_folder):
+    at = _app()
+    at.session_state["report"] = data_images.load_dataset(colors_folder)
+    at.session_state["data"] = str(colors_folder)
+    at.session_state["backbone"] = "small_cnn"
+    at.session_state["strategy"] = "scratch"
+    at.run().switch_page("pages/3_train.py").run()
+    at.number_input[0].set_value(400)
+    at.button(key="start_training").click().run()
+    assert at.button(key="start_training").disabled  # one run at a time
+    at.button(key="stop_training").click().run()
+    _wait_for_run(at, 30)
+    assert not at.exception
+    assert any("Stopped" in w.value for w in at.warning)

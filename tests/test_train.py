@@ -1,0 +1,102 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from core import backbones, features, runs
+from core.config import TrainConfig
+from core.errors import UserError
+from core.models import build_model, parameter_groups
+from core.train import fit
+from tests.helpers import TINY
+
+
+def _config(data, strategy="feature_extract", **overrides) -> TrainConfig:
+    values = {"backbone": TINY, "epochs": 8, "batch_size": 8, **overrides}
+    return TrainConfig.for_strategy(str(data), strategy, **values)
+
+
+def test_feature_extraction_learns_and_writes_a_complete_run(colors_folder):
+    events = []
+    summary = fit(_config(colors_folder, lr=0.05), on_event=events.append)
+    assert summary["status"] == "finished" and summary["best_val_acc"] >= 0.99
+    epochs = [e for e in events if e["kind"] == "epoch"]
+    assert len(epochs) == 8 and epochs[-1]["train_loss"] < epochs[0]["train_loss"]
+    assert {"train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"} <= set(epochs[0])
+    assert [e["kind"] for e in events][0] == "start" and events[-1]["kind"] == "end"
+    run = runs.Run(Path(summary["run_dir"]))
+    assert run.status == "finished" and run.labels() == ["blue", "red"]
+    assert run.config()["backbone"] == TINY
+    assert set(load_file(run.dir / "best.safetensors")) == {"head.weight", "head.bias"}
+    assert len(run.read_json("predictions.json")) == summary["val_images"]
+    assert [json.loads(line)["kind"] for line in (run.dir / "events.jsonl").read_text().splitlines()][-1] == "end"
+
+
+def test_feature_cache_is_shared_across_runs_heads_and_output_folders(colors_folder, tmp_path, monkeypatch):
+    calls = []
+    original = features.compute_features
+    monkeypatch.setattr(features, "compute_features", lambda *a, **k: calls.append(1) or original(*a, **k))
+    first = fit(_config(colors_folder, out_dir=str(tmp_path / "a")))
+    second = fit(_config(colors_folder, lr=0.01, epochs=3, out_dir=str(tmp_path / "b")))
+    assert calls == [1]
+    assert first["cache_hit"] is False and second["cache_hit"] is True
+    cached = list((tmp_path / "home" / "cache" / "features" / TINY).glob("*.safetensors"))
+    assert len(cached) == 1 and not list(tmp_path.glob("*/*/*.partial"))
+
+
+def test_frozen_backbone_stays_equal_under_feature_extraction(colors_folder):
+    spec = backbones.get(TINY)
+    model = build_model(spec, 2, "feature_extract")
+    before = {k: v.clone() for k, v in model.backbone.state_dict().items()}
+    head_before = model.head.weight.clone()
+    optimizer = torch.optim.SGD(parameter_groups(model, "feature_extract", 0.1, 10), lr=0.1, momentum=0.9,
+                                weight_decay=0.01)
+    for _ in range(3):
+        loss = torch.nn.functional.cross_entropy(model(torch.randn(4, 3, 32, 32)), torch.tensor([0, 1, 0, 1]))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    after = model.backbone.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # weights and BatchNorm statistics
+    assert not torch.equal(head_before, model.head.weight)
+
+
+def test_fine_tuning_trains_the_backbone_slower_than_the_head(colors_folder):
+    model = build_model(backbones.get(TINY), 2, "fine_tune")
+    groups = {g["name"]: g for g in parameter_groups(model, "fine_tune", 1e-3, 10)}
+    assert groups["backbone"]["lr"] == pytest.approx(1e-3) and groups["head"]["lr"] == pytest.approx(1e-2)
+    summary = fit(_config(colors_folder, "fine_tune", epochs=2, lr=0.01))
+    assert summary["status"] == "finished" and summary["frozen_params"] == 0
+    weights = load_file(Path(summary["run_dir"]) / "best.safetensors")
+    assert any(k.startswith("backbone.") for k in weights) and "head.weight" in weights
+
+
+def test_scratch_baseline_with_the_small_cnn(colors_folder):
+    summary = fit(_config(colors_folder, "scratch", backbone="small_cnn", epochs=2))
+    assert summary["status"] == "finished" and summary["trainable_params"] > 1_000_000
+    with pytest.raises(UserError, match="no pretrained weights"):
+        fit(_config(colors_folder, "feature_extract", backbone="small_cnn"))
+
+
+def test_stop_flag_ends_the_run_cleanly_and_keeps_the_best(colors_folder):
+    checks = []
+
+    def stop_after_some_batches() -> bool:
+        checks.append(1)
+        return len(checks) > 7  # 3 batches per epoch: stops inside epoch 3
+
+    summary = fit(_config(colors_folder, "scratch", backbone="small_cnn", epochs=50), should_stop=stop_after_some_batches)
+    run = runs.Run(Path(summary["run_dir"]))
+    assert summary["status"] == "stopped" and summary["epochs"] == 2
+    assert run.status == "stopped" and run.summary()["epochs"] == 2
+    assert (run.dir / "best.safetensors").is_file()
+
+
+def test_bad_settings_fail_before_anything_is_written(colors_folder, tmp_path):
+    with pytest.raises(UserError, match="learning rate must be above 0"):
+        _config(colors_folder, lr=-1, out_dir=str(tmp_path / "out"))
+    with pytest.raises(UserError, match="Unknown strategy"):
+        TrainConfig.for_strategy(str(colors_folder), "magic")
+    assert not (tmp_path / "out").exists()
