@@ -2,6 +2,8 @@
 
 st.navigation (rather than pages/ auto-discovery) so this file runs on every page: one place
 for the page config, the session defaults and the sidebar summary of the user's choices.
+
+`streamlit run app.py -- --data sample:mnist` (or a folder, or a .zip) opens with that data loaded.
 """
 
 import streamlit as st
@@ -10,6 +12,7 @@ from ui import state
 
 st.set_page_config(page_title="TransferLab", page_icon=":material/science:", layout="wide")
 state.init()
+state.preload_from_command_line()
 
 navigation = st.navigation([
     st.Page("pages/0_home.py", title="Start", icon=":material/home:", default=True),

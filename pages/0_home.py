@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from core import data_images
-from ui.widgets import show_error
+from ui import state
 
 st.title("TransferLab")
 st.markdown(
@@ -24,13 +23,8 @@ for column, (title, text) in zip(st.columns(len(steps)), steps):
 
 if st.button("Start with the sample (MNIST digits)", type="primary", key="start_with_sample",
              icon=":material/play_arrow:"):
-    try:
-        st.session_state.report = data_images.load_dataset("sample:mnist", st.session_state.val_fraction,
-                                                           st.session_state.split_seed)
-        st.session_state.data = "sample:mnist"
+    if state.load_data("sample:mnist"):
         st.switch_page("pages/1_data.py")
-    except Exception as error:  # shown in plain words, never a traceback
-        show_error(error)
 
 st.caption("Everything runs on this machine: its GPU if it has one, otherwise the CPU. "
            "The EfficientNet-Lite backbones and the sample data work offline.")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import archive, data_images, images, paths, samples
+from core import archive, images, paths, samples
 from ui import charts, state
 from ui.widgets import show_error
 
@@ -25,22 +25,11 @@ with st.expander("Validation split (used when the data has no val/ folder)"):
                                                   value=st.session_state.split_seed, step=1)
 
 
-def load(data: str) -> None:
-    """Scan ``data`` and keep the report; errors are shown in plain words."""
-    try:
-        with st.spinner("Reading the images..."):
-            st.session_state.report = data_images.load_dataset(data, st.session_state.val_fraction,
-                                                               st.session_state.split_seed)
-        st.session_state.data = data
-    except Exception as error:
-        show_error(error)
-
-
 if source == "sample":
     name = st.selectbox("Sample", list(samples.SAMPLES), format_func=lambda n: samples.SAMPLES[n].title,
                         key="sample_name")
     if st.button("Use this sample", key="load_sample", type="primary"):
-        load(f"sample:{name}")
+        state.load_data(f"sample:{name}")
 elif source == "zip":
     upload = st.file_uploader("ImageFolder as a .zip", type=["zip"], key="upload_zip",
                               help="Zip the folder that holds one sub-folder per class.")
@@ -49,13 +38,13 @@ elif source == "zip":
             with st.spinner(f"Unpacking {upload.name}..."):
                 folder = archive.import_zip(upload.getvalue(), paths.data_dir() / "uploads")
             st.session_state.loaded_upload = upload.file_id
-            load(str(folder))
+            state.load_data(str(folder))
         except Exception as error:
             show_error(error)
 else:
     folder = st.text_input("Folder path", placeholder="/home/me/datasets/flowers", key="folder_path")
     if st.button("Load folder", key="load_folder", type="primary", disabled=not folder):
-        load(folder)
+        state.load_data(folder)
 
 report = st.session_state.report
 if report is None:

@@ -1,15 +1,22 @@
 """Per-user session state: few keys, each with one meaning, initialised once with setdefault.
 
-    data       what TrainConfig.data will be: "sample:mnist" or a folder path
-    report     the DataReport of that data (class lists, split, warnings)
-    backbone   registry name of the chosen backbone
-    strategy   feature_extract | fine_tune | scratch
-    run_dir    folder of the run this session started or opened last
+    data          what TrainConfig.data will be: "sample:mnist", a folder path
+    report        the DataReport of that data (classes, split, warnings)
+    backbone      registry name of the chosen backbone
+    strategy      feature_extract | fine_tune | scratch
+    run_dir       folder of the run this session started or opened last
+    val_fraction, split_seed   how data without a val/ folder is split
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
+
 import streamlit as st
+
+from core import data_images
+from ui.widgets import show_error
 
 DEFAULTS = {"data": None, "report": None, "backbone": "efficientnet_lite0", "strategy": "feature_extract",
             "run_dir": None, "val_fraction": 0.2, "split_seed": 0}
@@ -20,6 +27,19 @@ def init() -> None:
         st.session_state.setdefault(key, value)
 
 
+def load_data(data: str) -> bool:
+    """Scan ``data`` into the session's report; a problem is shown in plain words. True if loaded."""
+    try:
+        with st.spinner("Reading the images..."):
+            st.session_state.report = data_images.load_dataset(data, st.session_state.val_fraction,
+                                                               st.session_state.split_seed)
+        st.session_state.data = data
+        return True
+    except Exception as error:
+        show_error(error)
+        return False
+
+
 def require_data() -> bool:
     """True if data is loaded; otherwise say what to do, with a link, and return False."""
     if st.session_state.get("report") is None:
@@ -27,3 +47,19 @@ def require_data() -> bool:
         st.page_link("pages/1_data.py", label="Go to Data", icon=":material/folder_open:")
         return False
     return True
+
+
+def _command_line() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--data")
+    return parser.parse_known_args(sys.argv[1:])[0]
+
+
+def preload_from_command_line() -> None:
+    """Load ``--data`` given after ``streamlit run app.py --``, once per session."""
+    if st.session_state.get("preload_done"):
+        return
+    st.session_state.preload_done = True
+    data = _command_line().data
+    if data and st.session_state.report is None:
+        load_data(data)
