@@ -74,6 +74,9 @@ following_live = active is not None and active.id == run_id
 
 @st.fragment(run_every=1.0 if following_live else None)
 def live_view() -> None:
+    # Fixed slots, created in the same order on every run: the element positions never shift between
+    # "running" and "finished", so the full rerun at the end replaces them instead of leaving ghosts.
+    banner, controls, numbers, curves, footer = (st.empty() for _ in range(5))
     run = runs.Run(Path(run_dir))
     job = jobs.get(run_id)
     status = run.status
@@ -82,35 +85,36 @@ def live_view() -> None:
     view = progress.follow(run.events(), status if status != "interrupted" else "stopped", time.time())
     if status == "running":
         details = [view.message, f"ETA {progress.format_seconds(view.eta_seconds)}", view.device]
-        st.progress(min(view.fraction, 1.0), text=" · ".join(d for d in details if d))
-        if st.button("Stop", key="stop_training", icon=":material/stop:"):
+        banner.progress(min(view.fraction, 1.0), text=" · ".join(d for d in details if d))
+        if controls.button("Stop", key="stop_training", icon=":material/stop:"):
             job.stop()
             st.toast("Stopping after this batch; the best weights so far are kept.")
     elif status == "finished":
-        st.success(f"Finished: best validation accuracy {percent(view.summary and view.summary['best_val_acc'])}.",
-                   icon=":material/check_circle:")
+        banner.success(f"Finished: best validation accuracy {percent(view.summary and view.summary['best_val_acc'])}.",
+                       icon=":material/check_circle:")
     elif status == "stopped":
-        st.warning("Stopped. The best weights so far were kept.", icon=":material/stop_circle:")
+        banner.warning("Stopped. The best weights so far were kept.", icon=":material/stop_circle:")
     elif status == "interrupted":
-        st.warning("This run was interrupted (the app restarted while it trained).", icon=":material/warning:")
+        banner.warning("This run was interrupted (the app restarted while it trained).", icon=":material/warning:")
     else:
-        st.error(view.error or "Training failed.", icon=":material/error:")
+        banner.error(view.error or "Training failed.", icon=":material/error:")
     if view.history:
         last = view.history[-1]
-        columns = st.columns(4)
-        columns[0].metric("Epoch", f"{last['epoch']}/{last['epochs']}")
-        columns[1].metric("Validation accuracy", percent(last["val_acc"]),
-                          f"{(last['val_acc'] - view.history[-2]['val_acc']) * 100:+.1f} pts"
-                          if len(view.history) > 1 else None)
-        columns[2].metric("Best so far", percent(last["best_val_acc"]))
-        columns[3].metric("Seconds per epoch", f"{last['seconds']:.2f}")
-        st.plotly_chart(charts.learning_curves(view.history), key="live_curves")
+        change = last["val_acc"] - view.history[-2]["val_acc"] if len(view.history) > 1 else 0.0
+        with numbers.container():
+            columns = st.columns(4)
+            columns[0].metric("Epoch", f"{last['epoch']}/{last['epochs']}")
+            columns[1].metric("Validation accuracy", percent(last["val_acc"]),
+                              f"{change * 100:+.1f} pts" if abs(change) >= 0.0005 else None)
+            columns[2].metric("Best so far", percent(last["best_val_acc"]))
+            columns[3].metric("Seconds per epoch", f"{last['seconds']:.2f}")
+        curves.plotly_chart(charts.learning_curves(view.history))
     elif status == "running":
-        st.caption("The curves appear after the first epoch.")
+        numbers.caption("The curves appear after the first epoch.")
     if following_live and status != "running":
         st.rerun()  # the whole page: re-enables Start and stops this timer
     if status in ("finished", "stopped"):
-        st.page_link("pages/4_results.py", label="See the results", icon=":material/arrow_forward:")
+        footer.page_link("pages/4_results.py", label="See the results", icon=":material/arrow_forward:")
 
 
 live_view()

@@ -12,9 +12,10 @@ def class_counts(counts: list[dict]) -> go.Figure:
     names = [row["class"] for row in counts]
     figure = go.Figure([go.Bar(name="train", x=names, y=[r["train"] for r in counts], marker_color=TRAIN_COLOR),
                         go.Bar(name="validation", x=names, y=[r["val"] for r in counts], marker_color=VAL_COLOR)])
-    figure.update_layout(barmode="stack", height=300, margin=dict(l=10, r=10, t=30, b=10),
+    figure.update_layout(barmode="stack", height=320, margin=dict(l=10, r=10, t=50, b=10),
                          title="Images per class", xaxis_title="class", yaxis_title="images",
-                         xaxis_type="category", legend_orientation="h", legend_y=1.15)
+                         xaxis_type="category", legend=dict(orientation="h", x=1, xanchor="right", y=1.02,
+                                                            yanchor="bottom"))
     return figure
 
 
