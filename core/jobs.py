@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from core import runs
 from core.config import TrainConfig
@@ -87,7 +86,3 @@ def get(run_id: str) -> Job | None:
 
 def active() -> Job | None:
     return next((job for job in _jobs.values() if job.is_running()), None)
-
-
-def run_folder(run_id: str, out_dir: str | Path) -> runs.Run:
-    return runs.Run(Path(out_dir) / run_id)

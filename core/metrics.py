@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
 
@@ -16,6 +15,3 @@ def summarize_predictions(labels: list[int], predictions: list[int], num_classes
         "confusion_matrix": confusion_matrix(labels, predictions, labels=classes).tolist(),
     }
 
-
-def accuracy_from_logits(logits: np.ndarray, labels: np.ndarray) -> float:
-    return float((logits.argmax(1) == labels).mean()) if len(labels) else 0.0

@@ -30,11 +30,6 @@ def freeze(module: nn.Module) -> None:
         parameter.requires_grad_(False)
 
 
-def unfreeze(module: nn.Module) -> None:
-    for parameter in module.parameters():
-        parameter.requires_grad_(True)
-
-
 def check_strategy(spec: BackboneSpec, strategy: str) -> None:
     """Refuse combinations that cannot teach anything, with the reason."""
     if not spec.pretrained and strategy != "scratch":

@@ -16,14 +16,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 STATUSES = ("running", "finished", "stopped", "failed")
 
@@ -74,9 +73,6 @@ class Run:
         save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, partial)
         os.replace(partial, self.dir / "best.safetensors")
 
-    def load_weights(self) -> dict[str, torch.Tensor]:
-        return load_file(self.dir / "best.safetensors")
-
     def summary(self) -> dict | None:
         return self.read_json("summary.json")
 
@@ -122,7 +118,3 @@ def list_runs(out_dir: str | Path) -> list[Run]:
     if not out.is_dir():
         return []
     return [Run(d) for d in sorted(out.iterdir(), reverse=True) if (d / "status").is_file()]
-
-
-def now() -> float:
-    return time.time()

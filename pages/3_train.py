@@ -46,13 +46,17 @@ with st.form("hyperparameters"):
                             help="Feature extraction uses cached features of the unaltered images.")
     flip = left.checkbox("Also mirror images left-right", bool(defaults.get("horizontal_flip", not is_sample)),
                          disabled=strategy == "feature_extract", help="Off for digits: a mirrored 3 is not a 3.")
+    momentum = right.number_input("Momentum (SGD only)", 0.0, 0.999, float(defaults.get("momentum", 0.9)))
+    weight_decay = middle.number_input("Weight decay", 0.0, 1.0, float(defaults["weight_decay"]), format="%.5f",
+                                       help="Pulls weights towards zero: a gentle guard against overfitting.")
     seed = right.number_input("Seed", 0, 1_000_000, int(defaults.get("seed", 0)))
     submitted = st.form_submit_button("Start training", key="start_training", type="primary",
                                       icon=":material/play_arrow:", disabled=active is not None)
 
 if submitted:
     settings = dict(epochs=int(epochs), batch_size=int(batch_size), optimizer=optimizer, lr=float(lr),
-                    head_lr_multiplier=float(head_multiplier), scheduler=scheduler, step_size=int(step_size),
+                    head_lr_multiplier=float(head_multiplier), momentum=float(momentum),
+                    weight_decay=float(weight_decay), scheduler=scheduler, step_size=int(step_size),
                     gamma=float(gamma), augment=augment, horizontal_flip=flip, seed=int(seed))
     st.session_state.setdefault("train_settings", {})[strategy] = settings
     try:
