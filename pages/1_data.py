@@ -28,8 +28,9 @@ with st.expander("Validation split (used when the data has no val/ folder)"):
 if source == "sample":
     name = st.selectbox("Sample", list(samples.SAMPLES), format_func=lambda n: samples.SAMPLES[n].title,
                         key="sample_name")
-    if st.button("Use this sample", key="load_sample", type="primary"):
-        state.load_data(f"sample:{name}")
+    if st.button("Use this sample", key="load_sample", type="primary") and \
+            state.load_data(f"sample:{name}"):
+        st.rerun()  # the sidebar was drawn before this: draw it again with the new data
 elif source == "zip":
     upload = st.file_uploader("ImageFolder as a .zip", type=["zip"], key="upload_zip",
                               help="Zip the folder that holds one sub-folder per class.")
@@ -38,13 +39,14 @@ elif source == "zip":
             with st.spinner(f"Unpacking {upload.name}..."):
                 folder = archive.import_zip(upload.getvalue(), paths.data_dir() / "uploads")
             st.session_state.loaded_upload = upload.file_id
-            state.load_data(str(folder))
+            if state.load_data(str(folder), upload.name):
+                st.rerun()
         except Exception as error:
             show_error(error)
 else:
     folder = st.text_input("Folder path", placeholder="/home/me/datasets/flowers", key="folder_path")
-    if st.button("Load folder", key="load_folder", type="primary", disabled=not folder):
-        state.load_data(folder)
+    if st.button("Load folder", key="load_folder", type="primary", disabled=not folder) and state.load_data(folder):
+        st.rerun()
 
 report = st.session_state.report
 if report is None:
@@ -58,7 +60,7 @@ def thumbnail(path: str, modified: float):
 
 
 st.divider()
-st.subheader("What was found")
+st.subheader(f"What was found in {st.session_state.data_name or st.session_state.data}")
 train_count, val_count = len(report.train), len(report.val)
 columns = st.columns(4)
 columns[0].metric("Classes", len(report.classes))

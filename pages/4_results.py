@@ -32,7 +32,8 @@ st.caption(f"{STRATEGY_TITLES.get(summary['strategy'], summary['strategy'])} · 
 
 columns = st.columns(5)
 columns[0].metric("Best validation accuracy", percent(summary["best_val_acc"]),
-                  help=f"Reached in epoch {summary['best_epoch']}; these weights are the ones kept.")
+                  help=f"Reached in epoch {summary['best_epoch']}; these weights are the ones kept."
+                  if summary["best_epoch"] else None)
 columns[1].metric("Final validation accuracy", percent(summary["final_val_acc"]))
 columns[2].metric("Macro-F1", percent(summary.get("best_val_macro_f1")),
                   help="The average of per-class F1 scores: every class counts equally, however rare.")

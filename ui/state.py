@@ -1,6 +1,7 @@
 """Per-user session state: few keys, each with one meaning, initialised once with setdefault.
 
     data          what TrainConfig.data will be: "sample:mnist", a folder path
+    data_name     how to call it on screen (the uploaded file's name, the sample's title)
     report        the DataReport of that data (classes, split, warnings)
     backbone      registry name of the chosen backbone
     strategy      feature_extract | fine_tune | scratch
@@ -12,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import streamlit as st
 
-from core import data_images
+from core import data_images, samples
 from ui.widgets import show_error
 
-DEFAULTS = {"data": None, "report": None, "backbone": "efficientnet_lite0", "strategy": "feature_extract",
+DEFAULTS = {"data": None, "data_name": None, "report": None, "backbone": "efficientnet_lite0", "strategy": "feature_extract",
             "run_dir": None, "val_fraction": 0.2, "split_seed": 0}
 
 
@@ -27,17 +29,24 @@ def init() -> None:
         st.session_state.setdefault(key, value)
 
 
-def load_data(data: str) -> bool:
-    """Scan ``data`` into the session's report; a problem is shown in plain words. True if loaded."""
+def load_data(data: str, name: str | None = None) -> bool:
+    """Scan ``data`` into the session's report; a problem is shown in plain words and the data
+    loaded before stays. True if loaded."""
     try:
         with st.spinner("Reading the images..."):
             st.session_state.report = data_images.load_dataset(data, st.session_state.val_fraction,
                                                                st.session_state.split_seed)
-        st.session_state.data = data
+        st.session_state.data, st.session_state.data_name = data, name or display_name(data)
         return True
     except Exception as error:
         show_error(error)
         return False
+
+
+def display_name(data: str) -> str:
+    if data.startswith("sample:") and data[7:] in samples.SAMPLES:
+        return samples.SAMPLES[data[7:]].title
+    return Path(data).name or data
 
 
 def require_data() -> bool:
