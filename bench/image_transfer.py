@@ -69,7 +69,7 @@ def main() -> None:
     print(f"data: {data} ({'given' if args.data else 'stand-in: MNIST 3 vs 8, not photos'}); "
           f"{len(report.train)} train / {len(report.val)} val images, classes {report.classes}")
     print(f"device: {pick_device()}, torch threads: {torch.get_num_threads()}")
-    results = {"data": data, "images": report.num_images, "threads": torch.get_num_threads()}
+    results = {"data": data, "images": report.num_items, "threads": torch.get_num_threads()}
 
     results["plain_forward_s"] = plain_forward_seconds(data)
     print(f"reference, one forward pass over all images: {results['plain_forward_s']:.1f}s")

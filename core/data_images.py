@@ -9,58 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
-from collections import Counter
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from core import archive, paths, samples
+from core.data import DataReport, balance_warnings, stratified_split
 from core.errors import UserError
 from core.images import IMAGE_EXTENSIONS, probe
 
 TRAIN_NAMES = ("train", "training")
 VAL_NAMES = ("val", "valid", "validation")
-MIN_PER_CLASS = 5
-IMBALANCE_RATIO = 3.0
-
-
-@dataclass
-class DataReport:
-    """A dataset ready to train on, and everything worth telling the person about it."""
-
-    root: str
-    classes: list[str]
-    train: list[tuple[str, int]]          # (path relative to root, class index)
-    val: list[tuple[str, int]]
-    layout: str                           # a sentence: what was found
-    skipped: list[dict] = field(default_factory=list)   # {"path", "reason"}
-    warnings: list[str] = field(default_factory=list)
-    fingerprint: str = ""                 # changes when any file is added, removed or edited
-
-    @property
-    def num_images(self) -> int:
-        return len(self.train) + len(self.val)
-
-    def counts(self) -> list[dict]:
-        train, val = Counter(label for _, label in self.train), Counter(label for _, label in self.val)
-        return [{"class": name, "train": train[i], "val": val[i]} for i, name in enumerate(self.classes)]
-
-    def all_items(self) -> list[tuple[str, int]]:
-        """Every image once, in a fixed order (the feature cache's row order)."""
-        return sorted(self.train + self.val)
-
-    def absolute(self, relative: str) -> Path:
-        return Path(self.root) / relative
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "DataReport":
-        values = dict(values)
-        values["train"] = [tuple(item) for item in values["train"]]
-        values["val"] = [tuple(item) for item in values["val"]]
-        return cls(**values)
 
 
 def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0) -> DataReport:
@@ -140,28 +97,13 @@ def scan(folder: str | Path, val_fraction: float = 0.2, seed: int = 0) -> DataRe
                         "Add a folder per class, each holding that class's images.")
     report = DataReport(root=str(root), classes=classes, train=sorted(train), val=sorted(val), layout=layout,
                         skipped=skipped, warnings=warnings)
-    report.warnings += _balance_warnings(report)
+    report.warnings += balance_warnings(report)
     unreadable = sum(1 for s in skipped if s["reason"].startswith("not a readable"))
     if unreadable:
         report.warnings.append(f"{unreadable} file(s) could not be read as images and are left out "
                                "(see the list of skipped files).")
     report.fingerprint = _fingerprint(report)
     return report
-
-
-def stratified_split(found: dict[str, list[str]], classes: list[str], val_fraction: float,
-                     seed: int) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    """Per class: shuffle with the seed, send round(n x fraction) to validation (at least one
-    when the class has two or more images, never all of them)."""
-    rng = random.Random(seed)
-    train, val = [], []
-    for label, name in enumerate(classes):
-        items = sorted(found[name])
-        rng.shuffle(items)
-        n_val = min(max(round(len(items) * val_fraction), 1 if len(items) >= 2 else 0), len(items) - 1)
-        val += [(p, label) for p in items[:n_val]]
-        train += [(p, label) for p in items[n_val:]]
-    return train, val
 
 
 def _collect_classes(parent: Path, root: Path, skipped: list[dict], warnings: list[str]) -> dict[str, list[str]]:
@@ -190,20 +132,6 @@ def _collect_classes(parent: Path, root: Path, skipped: list[dict], warnings: li
         else:
             warnings.append(f"Folder '{_rel(class_dir, root)}' holds no readable images and is ignored.")
     return found
-
-
-def _balance_warnings(report: DataReport) -> list[str]:
-    totals = {row["class"]: row["train"] + row["val"] for row in report.counts()}
-    warnings = [f"Class '{name}' has only {n} image(s). Aim for at least {MIN_PER_CLASS} (20 or more is "
-                "better): with so few, the model can hardly learn it and its validation score means little."
-                for name, n in totals.items() if n < MIN_PER_CLASS]
-    largest, smallest = max(totals, key=totals.get), min(totals, key=totals.get)
-    if totals[smallest] and totals[largest] / totals[smallest] >= IMBALANCE_RATIO:
-        warnings.append(f"The classes are unbalanced: '{largest}' has {totals[largest]} images, "
-                        f"{totals[largest] / totals[smallest]:.0f}x as many as '{smallest}' ({totals[smallest]}). "
-                        f"The model will lean towards '{largest}', and overall accuracy can look good while "
-                        f"'{smallest}' is mostly wrong: check per-class results, or add images of the small classes.")
-    return warnings
 
 
 def _fingerprint(report: DataReport) -> str:

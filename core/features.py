@@ -19,7 +19,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from core.backbones import BackboneSpec, create_backbone
-from core.data_images import DataReport
+from core.data import DataReport
 from core.loaders import eval_transform, image_loader
 
 FORMAT_VERSION = 1

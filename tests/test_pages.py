@@ -50,8 +50,8 @@ def test_uploading_a_zip_shows_classes_warnings_and_skips(tmp_path):
     at.get("file_uploader")[0].set_value(("colors.zip", zip_folder(folder), "application/zip")).run()
     assert not at.exception
     report = at.session_state.report
-    assert report.classes == ["blue", "red"] and report.num_images == 11
-    assert any("only 3 image" in w.value for w in at.warning)
+    assert report.classes == ["blue", "red"] and report.num_items == 11
+    assert any("only 3 example" in w.value for w in at.warning)
     assert [m.value for m in at.metric][3] == "1"  # one skipped file
     assert at.session_state.data_name == "colors.zip" and at.subheader[0].value.endswith("colors.zip")
 

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import data_images, samples
+from core import data, samples
 from ui.widgets import show_error
 
+DEFAULT_BACKBONE = {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}
 DEFAULTS = {"data": None, "data_name": None, "report": None, "backbone": "efficientnet_lite0", "strategy": "feature_extract",
             "run_dir": None, "val_fraction": 0.2, "split_seed": 0}
 
@@ -29,14 +30,20 @@ def init() -> None:
         st.session_state.setdefault(key, value)
 
 
-def load_data(data: str, name: str | None = None) -> bool:
-    """Scan ``data`` into the session's report; a problem is shown in plain words and the data
+def load_data(source: str, name: str | None = None, text_column: str | None = None,
+              label_column: str | None = None) -> bool:
+    """Scan ``source`` into the session's report; a problem is shown in plain words and the data
     loaded before stays. True if loaded."""
     try:
-        with st.spinner("Reading the images..."):
-            st.session_state.report = data_images.load_dataset(data, st.session_state.val_fraction,
-                                                               st.session_state.split_seed)
-        st.session_state.data, st.session_state.data_name = data, name or display_name(data)
+        with st.spinner("Reading the data..."):
+            report = data.load_dataset(source, st.session_state.val_fraction, st.session_state.split_seed,
+                                       text_column, label_column)
+        if report.modality != data.modality_of(st.session_state.data or "sample:mnist") or \
+                st.session_state.data is None:
+            st.session_state.backbone = DEFAULT_BACKBONE[report.modality]
+            st.session_state.strategy = "feature_extract"
+        st.session_state.report, st.session_state.data = report, source
+        st.session_state.data_name = name or display_name(source)
         return True
     except Exception as error:
         show_error(error)

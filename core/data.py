@@ -1,0 +1,125 @@
+"""What every dataset becomes, whatever it was: a DataReport (classes, split, problems), and
+the one entry point that opens any source: ImageFolders (folder, .zip, sample:mnist) or tables
+of texts (.csv, .tsv, .xlsx, sample:bbc).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from core.errors import UserError
+
+MIN_PER_CLASS = 5
+IMBALANCE_RATIO = 3.0
+TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xls"}
+TEXT_SAMPLES = {"bbc"}
+
+
+@dataclass
+class DataReport:
+    """A dataset ready to train on, and everything worth telling the person about it."""
+
+    root: str                             # image folder, or the table file
+    classes: list[str]
+    train: list[tuple[str, int]]          # (item key, class index): image path relative to root, or row key
+    val: list[tuple[str, int]]
+    layout: str                           # a sentence: what was found
+    skipped: list[dict] = field(default_factory=list)   # {"path", "reason"}
+    warnings: list[str] = field(default_factory=list)
+    fingerprint: str = ""                 # changes when any item is added, removed or edited
+    modality: str = "image"               # image | text
+    texts: dict[str, str] = field(default_factory=dict)  # text only: row key -> text
+    details: dict = field(default_factory=dict)          # text only: encoding, delimiter, columns...
+
+    @property
+    def num_items(self) -> int:
+        return len(self.train) + len(self.val)
+
+    def counts(self) -> list[dict]:
+        train, val = Counter(label for _, label in self.train), Counter(label for _, label in self.val)
+        return [{"class": name, "train": train[i], "val": val[i]} for i, name in enumerate(self.classes)]
+
+    def all_items(self) -> list[tuple[str, int]]:
+        """Every item once, in a fixed order (the feature cache's row order)."""
+        return sorted(self.train + self.val)
+
+    def absolute(self, relative: str) -> Path:
+        return Path(self.root) / relative
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "DataReport":
+        values = dict(values)
+        values["train"] = [tuple(item) for item in values["train"]]
+        values["val"] = [tuple(item) for item in values["val"]]
+        return cls(**values)
+
+
+def store_upload(name: str, content: bytes) -> Path:
+    """Keep an uploaded table under the workspace (same bytes, same place) and return its path."""
+    from core import paths
+
+    safe_name = Path(name).name or "upload.csv"
+    folder = paths.data_dir() / "uploads" / hashlib.sha256(content).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / safe_name
+    if not target.is_file():
+        partial = folder / f".{safe_name}.partial"
+        partial.write_bytes(content)
+        partial.replace(target)
+    return target
+
+
+def modality_of(source: str | Path) -> str:
+    """'text' for tables of texts and text samples, else 'image'."""
+    text = str(source)
+    if text.startswith("sample:"):
+        return "text" if text.split(":", 1)[1] in TEXT_SAMPLES else "image"
+    return "text" if Path(text).suffix.lower() in TEXT_SUFFIXES else "image"
+
+
+def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0, text_column: str | None = None,
+                 label_column: str | None = None) -> DataReport:
+    """Open any dataset TransferLab understands, scan it, split it and report on it."""
+    if modality_of(source) == "text":
+        from core import data_texts
+
+        return data_texts.load_dataset(source, val_fraction, seed, text_column, label_column)
+    from core import data_images
+
+    return data_images.load_dataset(source, val_fraction, seed)
+
+
+def stratified_split(found: dict[str, list[str]], classes: list[str], val_fraction: float,
+                     seed: int) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """Per class: shuffle with the seed, send round(n x fraction) to validation (at least one
+    when the class has two or more images, never all of them)."""
+    rng = random.Random(seed)
+    train, val = [], []
+    for label, name in enumerate(classes):
+        items = sorted(found[name])
+        rng.shuffle(items)
+        n_val = min(max(round(len(items) * val_fraction), 1 if len(items) >= 2 else 0), len(items) - 1)
+        val += [(p, label) for p in items[:n_val]]
+        train += [(p, label) for p in items[n_val:]]
+    return train, val
+
+
+def balance_warnings(report: DataReport) -> list[str]:
+    totals = {row["class"]: row["train"] + row["val"] for row in report.counts()}
+    warnings = [f"Class '{name}' has only {n} example(s). Aim for at least {MIN_PER_CLASS} (20 or more is "
+                "better): with so few, the model can hardly learn it and its validation score means little."
+                for name, n in totals.items() if n < MIN_PER_CLASS]
+    largest, smallest = max(totals, key=totals.get), min(totals, key=totals.get)
+    if totals[smallest] and totals[largest] / totals[smallest] >= IMBALANCE_RATIO:
+        warnings.append(f"The classes are unbalanced: '{largest}' has {totals[largest]} examples, "
+                        f"{totals[largest] / totals[smallest]:.0f}x as many as '{smallest}' ({totals[smallest]}). "
+                        f"The model will lean towards '{largest}', and overall accuracy can look good while "
+                        f"'{smallest}' is mostly wrong: check per-class results, or add examples of the small classes.")
+    return warnings

@@ -1,0 +1,236 @@
+"""Tables of labelled texts: CSV, TSV or Excel, read without fuss, columns guessed, split, reported.
+
+Real files are messy: UTF-8 with or without BOM, or legacy Windows-1252/Latin-1; ; or tab
+delimiters; quoted multi-line fields; trailing empty "Unnamed" columns; a header or none. Each
+fix that was needed is said in the report, and so is every row that was dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from core.data import DataReport, balance_warnings, stratified_split
+from core.errors import UserError
+
+SPLIT_VALUES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
+                "dev": "val", "test": "test"}
+LABEL_HINTS = ("label", "labels", "class", "category", "target", "topic", "sentiment", "y", "v1")
+TEXT_HINTS = ("text", "message", "sms", "body", "content", "sentence", "review", "document", "comment", "v2")
+
+
+@dataclass
+class Table:
+    frame: pd.DataFrame
+    encoding: str
+    delimiter: str | None
+    notes: list[str]
+
+
+def decode(raw: bytes) -> tuple[str, str, list[str]]:
+    """(text, encoding name, notes): UTF-8 (BOM or not), else Windows-1252, else Latin-1."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8", errors="replace"), "utf-8 (with BOM)", []
+    try:
+        return raw.decode("utf-8"), "utf-8", []
+    except UnicodeDecodeError:
+        pass
+    for encoding, title in (("cp1252", "Windows-1252 (cp1252)"), ("latin-1", "Latin-1")):
+        try:
+            return raw.decode(encoding), encoding, [f"The file is not UTF-8; it was read as {title}. "
+                                                    "If accents look wrong, save it as UTF-8 and upload again."]
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes any bytes")
+
+
+def read_table(path: str | Path) -> Table:
+    path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".xls"):
+        try:
+            sheets = pd.read_excel(path, sheet_name=None, dtype=str)
+        except Exception as error:
+            raise UserError(f"Could not read {path.name} as an Excel workbook ({error}).",
+                            "Open it in a spreadsheet program and save it as .xlsx or .csv.") from error
+        name, frame = next(iter(sheets.items()))
+        notes = [f"Read the first sheet, '{name}'."] if len(sheets) > 1 else []
+        return Table(_tidy(frame, notes), "xlsx", None, notes)
+    text, encoding, notes = decode(path.read_bytes())
+    if not text.strip():
+        raise UserError(f"{path.name} is empty.", "Upload a file with one row per example.")
+    sample = text[:65536]
+    if path.suffix.lower() == ".tsv":
+        delimiter = "\t"
+    else:
+        try:
+            delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
+    first_row = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    has_header = _looks_like_header(first_row)
+    if delimiter != ",":
+        notes.append({"\t": "Columns are separated by tabs.", ";": "Columns are separated by semicolons.",
+                      "|": "Columns are separated by '|'."}[delimiter])
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=0 if has_header else None, dtype=str,
+                            keep_default_na=False, skip_blank_lines=True, on_bad_lines="warn")
+    except (pd.errors.ParserError, csv.Error) as error:
+        raise UserError(f"Could not parse {path.name} as a table ({error}).",
+                        "Check that every row has the same number of columns, and that quotes are closed.") from error
+    if not has_header:
+        frame.columns = [f"column {i + 1}" for i in range(frame.shape[1])]
+        notes.append("No header row was found; columns are named 'column 1', 'column 2'...")
+    return Table(_tidy(frame, notes), encoding, delimiter, notes)
+
+
+def _looks_like_header(cells: list[str]) -> bool:
+    """Column names are short, distinct and not numbers; a first row of data usually is not all three
+    (csv.Sniffer's own guess fails on long free text)."""
+    names = [c.strip() for c in cells if c.strip()]  # "v1,v2,,," has empty trailing names
+    if not names or any(len(n) > 40 for n in names) or len(set(names)) < len(names):
+        return False
+    for name in names:
+        try:
+            float(name)
+            return False
+        except ValueError:
+            continue
+    return True
+
+
+def _tidy(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Strip cells, turn blanks into missing values, drop columns that hold nothing."""
+    frame = frame.apply(lambda column: column.str.strip() if column.dtype == object else column)
+    frame = frame.replace("", pd.NA)
+    empty = [c for c in frame.columns if frame[c].isna().all()]
+    if empty:
+        notes.append(f"Ignored {len(empty)} empty column(s): {', '.join(map(str, empty))}.")
+    frame = frame.drop(columns=empty)
+    frame.columns = [str(c) for c in frame.columns]
+    return frame.reset_index(drop=True)
+
+
+def guess_columns(frame: pd.DataFrame) -> tuple[str, str]:
+    """(text column, label column): the label has few distinct short values, the text is long."""
+    if frame.shape[1] < 2:
+        raise UserError("The table has fewer than two columns; it needs a text column and a label column.",
+                        "Add a column with the label of each text.")
+    stats = {}
+    for column in frame.columns:
+        values = frame[column].dropna().astype(str)
+        if len(values) == 0:
+            continue
+        stats[column] = {"distinct": values.nunique(), "length": values.str.len().mean(), "count": len(values)}
+    usable = {c: s for c, s in stats.items() if c.lower() != "split"}
+
+    def label_score(column: str) -> float:
+        s = usable[column]
+        few = s["distinct"] <= max(2, min(100, 0.2 * s["count"]))
+        return (column.lower() in LABEL_HINTS) * 2 + few * 3 - s["length"] / 100 - s["distinct"] / max(s["count"], 1)
+
+    def text_score(column: str) -> float:
+        s = usable[column]
+        return (column.lower() in TEXT_HINTS) * 2 + s["length"] / 20 + s["distinct"] / max(s["count"], 1)
+
+    label = max(usable, key=label_score)
+    text = max((c for c in usable if c != label), key=text_score)
+    return text, label
+
+
+def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0, text_column: str | None = None,
+                 label_column: str | None = None) -> DataReport:
+    text_source = str(source)
+    if text_source.startswith("sample:"):
+        from core import samples
+
+        path = samples.ensure_text_sample(text_source.split(":", 1)[1])
+    else:
+        path = Path(text_source).expanduser()
+        if not path.is_file():
+            raise UserError(f"No file at {path}.", "Check the path, or upload the file instead.")
+    table = read_table(path)
+    frame = table.frame
+    guessed_text, guessed_label = guess_columns(frame)
+    text_column, label_column = text_column or guessed_text, label_column or guessed_label
+    for name, kind in ((text_column, "text"), (label_column, "label")):
+        if name not in frame.columns:
+            raise UserError(f"There is no column named {name!r} for the {kind}.",
+                            f"Choose one of: {', '.join(frame.columns)}.")
+    if text_column == label_column:
+        raise UserError("The text and the label must be different columns.", "Pick another label column.")
+    return _report(path, table, text_column, label_column, (guessed_text, guessed_label), val_fraction, seed)
+
+
+def _report(path: Path, table: Table, text_column: str, label_column: str, guessed: tuple[str, str],
+            val_fraction: float, seed: int) -> DataReport:
+    frame = table.frame
+    split_column = next((c for c in frame.columns if c.lower() == "split"), None)
+    skipped, texts, labels, splits = [], {}, {}, {}
+    for index, row in frame.iterrows():
+        key, line = f"{index:07d}", f"row {index + 1}"
+        text, label = row[text_column], row[label_column]
+        if pd.isna(text):
+            skipped.append({"path": line, "reason": "empty text"})
+            continue
+        if pd.isna(label):
+            skipped.append({"path": line, "reason": "empty label"})
+            continue
+        if split_column is not None:
+            split = SPLIT_VALUES.get(str(row[split_column]).strip().lower())
+            if split is None or split == "test":
+                skipped.append({"path": line, "reason": "test row, kept aside" if split == "test"
+                                else f"unknown split value {row[split_column]!r}"})
+                continue
+            splits[key] = split
+        texts[key], labels[key] = str(text), str(label)
+    classes = sorted(set(labels.values()), key=_natural)
+    if not classes:
+        raise UserError("No row has both a text and a label.", f"Check the columns '{text_column}' and '{label_column}'.")
+    if len(classes) < 2:
+        raise UserError(f"Every row has the same label ('{classes[0]}'); a classifier needs at least two.",
+                        f"Check that '{label_column}' is the label column, or add examples of other labels.")
+    index = {name: i for i, name in enumerate(classes)}
+    warnings = [f"Label '{name}' has a single example: it can be learned from but not checked on validation "
+                "data. Add more examples of it, or merge it into another label."
+                for name, count in pd.Series(list(labels.values())).value_counts().items() if count == 1]
+    if split_column is not None:
+        train = [(k, index[labels[k]]) for k in texts if splits[k] == "train"]
+        val = [(k, index[labels[k]]) for k in texts if splits[k] == "val"]
+        layout = f"Used the '{split_column}' column: {len(train)} train and {len(val)} validation rows."
+        if not train or not val:
+            raise UserError(f"The '{split_column}' column leaves no {'training' if not train else 'validation'} rows.",
+                            "Mark some rows as train and some as val, or remove the column to split automatically.")
+    else:
+        found = {name: [k for k in texts if labels[k] == name] for name in classes}
+        train, val = stratified_split(found, classes, val_fraction, seed)
+        layout = (f"{len(texts):,} labelled rows; split {1 - val_fraction:.0%} train / {val_fraction:.0%} "
+                  f"validation per label (seed {seed}).")
+    dropped = sum(1 for s in skipped if s["reason"].startswith("empty"))
+    if dropped:
+        warnings.append(f"{dropped} row(s) with an empty text or label were left out.")
+    digest = hashlib.sha256(f"{text_column}\0{label_column}\0{classes}".encode())
+    for key in sorted(texts):
+        digest.update(f"{key}\0{labels[key]}\0{texts[key]}\n".encode())
+    report = DataReport(root=str(path), classes=classes, train=sorted(train), val=sorted(val), layout=layout,
+                        skipped=skipped, warnings=warnings, fingerprint=digest.hexdigest()[:20], modality="text",
+                        texts=texts, details={"encoding": table.encoding, "delimiter": table.delimiter,
+                                              "notes": table.notes, "columns": list(frame.columns),
+                                              "text_column": text_column, "label_column": label_column,
+                                              "guessed": {"text": guessed[0], "label": guessed[1]},
+                                              "split_column": split_column})
+    report.warnings += balance_warnings(report)
+    return report
+
+
+def _natural(value: str) -> tuple:
+    """Numbers in numeric order (2 before 10), then words."""
+    try:
+        return (0, float(value), "")
+    except ValueError:
+        return (1, 0.0, value)
+
