@@ -28,9 +28,16 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print a JSON list")
     listing.add_argument("--modality", choices=["image", "text"])
     train = commands.add_parser("train", help="train one model and print its summary as JSON")
-    train.add_argument("--data", required=True, help="ImageFolder folder, .zip, or sample:mnist")
-    train.add_argument("--backbone", default="efficientnet_lite0")
-    train.add_argument("--strategy", default="feature_extract", choices=["feature_extract", "fine_tune", "scratch"])
+    train.add_argument("--data", required=True,
+                       help="ImageFolder folder or .zip; a .csv/.tsv/.xlsx of texts; sample:mnist or sample:bbc")
+    train.add_argument("--backbone", help="registry name, hf:<model id>, or a local model folder "
+                                          "(default: efficientnet_lite0 for images, all_minilm_l6_v2 for texts)")
+    train.add_argument("--strategy", default="feature_extract",
+                       choices=["feature_extract", "fine_tune", "scratch", "tfidf"])
+    train.add_argument("--text-col", help="texts: the column holding the text (default: guessed)")
+    train.add_argument("--label-col", help="texts: the column holding the label (default: guessed)")
+    train.add_argument("--max-length", type=int, help="texts: tokens kept per text")
+    train.add_argument("--micro-batch-size", type=int, help="accumulate gradients over batches of this size")
     train.add_argument("--epochs", type=int)
     train.add_argument("--out", help="folder that receives the run folder (default: workspace/runs)")
     train.add_argument("--seed", type=int)
@@ -62,14 +69,18 @@ def list_backbones(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress_printer(quiet: bool):
+def _progress_printer(quiet: bool, guessed_given: bool):
     def show(event: dict) -> None:
         if quiet:
             return
         kind = event["kind"]
         if kind == "start":
+            noun = "texts" if event.get("modality") == "text" else "images"
             print(f"run {event['run_dir']} on {event['device']}: {event['train_images']} train / "
-                  f"{event['val_images']} val images, {len(event['classes'])} classes", flush=True)
+                  f"{event['val_images']} val {noun}, {len(event['classes'])} classes", flush=True)
+            if event.get("columns"):
+                print(f"columns: text={event['columns']['text']!r} label={event['columns']['label']!r}"
+                      + ("" if guessed_given else " (guessed; choose with --text-col and --label-col)"), flush=True)
         elif kind == "features" and "cache_hit" in event:
             print(f"features: {'cache hit' if event['cache_hit'] else 'computed'} in {event['seconds']:.1f}s",
                   flush=True)
@@ -84,14 +95,20 @@ def train(args: argparse.Namespace) -> int:
     from core.config import TrainConfig
     from core.train import fit
 
+    from core.data import modality_of
+
+    backbone = args.backbone or {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}[modality_of(args.data)]
     config = TrainConfig.for_strategy(
-        args.data, args.strategy, backbone=args.backbone, epochs=args.epochs, out_dir=args.out, seed=args.seed,
+        args.data, args.strategy, backbone=backbone, epochs=args.epochs, out_dir=args.out, seed=args.seed,
+        text_column=args.text_col, label_column=args.label_col, max_length=args.max_length,
+        micro_batch_size=args.micro_batch_size,
         batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, val_fraction=args.val_fraction,
         device=args.device, cache_dir=args.cache_dir,
         augment=False if args.no_augment else None, horizontal_flip=False if args.no_flip else None)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # finish the batch, keep the best so far
-    summary = fit(config, on_event=_progress_printer(args.quiet), should_stop=stop.is_set)
+    printer = _progress_printer(args.quiet, guessed_given=bool(args.text_col and args.label_col))
+    summary = fit(config, on_event=printer, should_stop=stop.is_set)
     print(json.dumps(summary))
     return 0
 

@@ -38,31 +38,37 @@ class Availability:
         return self.status in ("local", "download")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BackboneSpec:
     name: str
     title: str
     modality: str                      # image | text
     family: str
-    input_size: int                    # the crop fed to the network
-    resize_size: int                   # shorter side before the centre crop
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
     feature_dim: int
-    num_params: int                    # backbone parameters (without the ImageNet classifier)
-    gflops: float                      # per image, at input_size
-    source: str                        # pypi | torchvision | builtin
+    num_params: int                    # backbone parameters (without the pretraining head)
+    source: str                        # pypi | torchvision | huggingface | builtin
     summary: str
     build: Callable[[bool], nn.Module] = field(repr=False, compare=False)
     check_weights: Callable[[], Availability] = field(repr=False, compare=False)
-    interpolation: str = "bilinear"
     pretrained: bool = True
+    gflops: float = 0.0                # per image, at input_size
+    # images
+    input_size: int = 0                # the crop fed to the network
+    resize_size: int = 0               # shorter side before the centre crop
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    interpolation: str = "bilinear"
+    # texts: where the tokenizer and config live (a local folder or a Hugging Face id)
+    location: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+    max_positions: int = 512
 
     def availability(self) -> Availability:
         return self.check_weights()
 
     def preprocessing(self) -> dict:
-        """What the feature cache keys on: anything that changes the pixels the network sees."""
+        """What the feature cache keys on: anything that changes what the network sees."""
+        if self.modality == "text":
+            return {"tokenizer": str(self.location()) if self.location else self.name, "pooling": "mean"}
         return {"input_size": self.input_size, "resize_size": self.resize_size, "mean": list(self.mean),
                 "std": list(self.std), "interpolation": self.interpolation}
 
@@ -86,6 +92,10 @@ def list_specs(modality: str | None = None) -> list[BackboneSpec]:
 def get(name: str) -> BackboneSpec:
     if name in _REGISTRY:
         return _REGISTRY[name]
+    if name.startswith("hf:") or (Path(name).expanduser().is_dir() and (Path(name).expanduser() / "config.json").is_file()):
+        from core import text_backbones  # any Hugging Face encoder, by id or folder
+
+        return register(text_backbones.custom_spec(name))
     close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
     hint = f"Did you mean {', '.join(close)}?" if close else "Run `python -m core backbones` to list them."
     raise UserError(f"Unknown backbone {name!r}.", hint)
@@ -304,9 +314,15 @@ register(BackboneSpec(
 def to_json(spec: BackboneSpec) -> dict:
     """The registry entry as plain data, for the CLI and the Model page."""
     availability = spec.availability()
-    return {"name": spec.name, "title": spec.title, "modality": spec.modality, "family": spec.family,
-            "available": availability.available, "availability": availability.status,
-            "availability_detail": availability.detail, "source": spec.source, "input_size": spec.input_size,
-            "mean": list(spec.mean), "std": list(spec.std), "feature_dim": spec.feature_dim,
-            "num_params": spec.num_params, "gflops": spec.gflops, "pretrained": spec.pretrained,
-            "summary": spec.summary}
+    entry = {"name": spec.name, "title": spec.title, "modality": spec.modality, "family": spec.family,
+             "available": availability.available, "availability": availability.status,
+             "availability_detail": availability.detail, "source": spec.source, "feature_dim": spec.feature_dim,
+             "num_params": spec.num_params, "pretrained": spec.pretrained, "summary": spec.summary}
+    if spec.modality == "image":
+        entry.update(input_size=spec.input_size, mean=list(spec.mean), std=list(spec.std), gflops=spec.gflops)
+    else:
+        entry.update(max_positions=spec.max_positions)
+    return entry
+
+
+from core import text_backbones  # noqa: E402,F401  (registers the text encoders)

@@ -9,24 +9,29 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from core import paths
 from core.errors import UserError
 
-Strategy = Literal["feature_extract", "fine_tune", "scratch"]
-STRATEGIES: tuple[str, ...] = ("feature_extract", "fine_tune", "scratch")
+from core.data import modality_of
+
+STRATEGIES: tuple[str, ...] = ("feature_extract", "fine_tune", "scratch", "tfidf")
+MODALITY_STRATEGIES = {"image": ("feature_extract", "fine_tune", "scratch"),
+                       "text": ("feature_extract", "fine_tune", "scratch", "tfidf")}
 
 STRATEGY_TITLES = {
     "feature_extract": "Feature extraction",
     "fine_tune": "Fine-tuning",
     "scratch": "From scratch (baseline)",
+    "tfidf": "TF-IDF + logistic regression (baseline)",
 }
 
-# The classic recipes, per strategy. Anything not listed uses the dataclass default.
+# The classic recipes, per modality and strategy. Anything not listed uses the dataclass default.
 # feature extraction: a linear head on frozen features, AdamW (epochs take milliseconds).
-# fine-tuning: the PyTorch transfer-learning tutorial's SGD + StepLR, the head 10x faster.
-STRATEGY_DEFAULTS: dict[str, dict[str, Any]] = {
+# image fine-tuning: the PyTorch transfer-learning tutorial's SGD + StepLR, the head 10x faster.
+# text fine-tuning: BERT's recipe, AdamW with linear warmup and decay, dropout before the head.
+IMAGE_DEFAULTS: dict[str, dict[str, Any]] = {
     "feature_extract": {"optimizer": "adamw", "lr": 1e-3, "epochs": 25, "batch_size": 32,
                         "scheduler": "none", "weight_decay": 1e-2},
     "fine_tune": {"optimizer": "sgd", "lr": 1e-3, "epochs": 10, "batch_size": 16,
@@ -34,6 +39,20 @@ STRATEGY_DEFAULTS: dict[str, dict[str, Any]] = {
     "scratch": {"optimizer": "adamw", "lr": 1e-3, "epochs": 15, "batch_size": 32,
                 "scheduler": "none", "weight_decay": 1e-4},
 }
+TEXT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "feature_extract": {"optimizer": "adamw", "lr": 3e-3, "epochs": 25, "batch_size": 32,
+                        "scheduler": "none", "weight_decay": 1e-2, "max_length": 256},
+    "fine_tune": {"optimizer": "adamw", "lr": 4e-5, "head_lr_multiplier": 10.0, "epochs": 3, "batch_size": 16,
+                  "scheduler": "linear", "warmup_fraction": 0.1, "weight_decay": 1e-2, "head_dropout": 0.1,
+                  "max_length": 128},
+    "scratch": {"optimizer": "adamw", "lr": 2e-3, "epochs": 10, "batch_size": 32, "scheduler": "none",
+                "weight_decay": 1e-4, "max_length": 128},
+    "tfidf": {"epochs": 1, "batch_size": 32, "scheduler": "none"},
+}
+
+
+def strategy_defaults(modality: str, strategy: str) -> dict[str, Any]:
+    return (TEXT_DEFAULTS if modality == "text" else IMAGE_DEFAULTS)[strategy]
 
 
 @dataclass
@@ -50,13 +69,19 @@ class TrainConfig:
     head_lr_multiplier: float = 10.0            # fine-tuning: head lr = lr x this
     momentum: float = 0.9                       # SGD only
     weight_decay: float = 1e-2
-    scheduler: str = "none"                     # none | step
+    scheduler: str = "none"                     # none | step | linear (warmup, then decay to 0)
     step_size: int = 7                          # StepLR: every N epochs ...
     gamma: float = 0.1                          # ... multiply lr by this
+    warmup_fraction: float = 0.1                # linear: share of the steps spent warming up
+    head_dropout: float = 0.0                   # dropout before the new head
     seed: int = 0
     val_fraction: float = 0.2                   # used when the data has no val folder
     augment: bool = True                        # random resized crop (+ flip) when training images
     horizontal_flip: bool = True                # turn off for digits and text in images
+    text_column: str | None = None              # texts: None = the guessed column
+    label_column: str | None = None
+    max_length: int = 128                       # texts: tokens kept per text
+    micro_batch_size: int = 0                   # >0: accumulate gradients over batch_size / this
     device: str = "auto"                        # auto | cpu | cuda | mps
     out_dir: str = field(default_factory=lambda: str(paths.runs_dir()))
     cache_dir: str = field(default_factory=lambda: str(paths.cache_dir()))
@@ -64,9 +89,11 @@ class TrainConfig:
     @classmethod
     def for_strategy(cls, data: str, strategy: str, **overrides: Any) -> "TrainConfig":
         """A config with the strategy's recipe defaults, then ``overrides`` (None values ignored)."""
-        if strategy not in STRATEGIES:
-            raise UserError(f"Unknown strategy {strategy!r}.", f"Choose one of: {', '.join(STRATEGIES)}.")
-        values = {**STRATEGY_DEFAULTS[strategy], **{k: v for k, v in overrides.items() if v is not None}}
+        modality = modality_of(data)
+        if strategy not in MODALITY_STRATEGIES[modality]:
+            raise UserError(f"Unknown strategy {strategy!r} for {modality} data.",
+                            f"Choose one of: {', '.join(MODALITY_STRATEGIES[modality])}.")
+        values = {**strategy_defaults(modality, strategy), **{k: v for k, v in overrides.items() if v is not None}}
         return cls(data=data, strategy=strategy, **values).validated()
 
     def validated(self) -> "TrainConfig":
@@ -80,7 +107,13 @@ class TrainConfig:
             (self.head_lr_multiplier > 0, "head learning-rate multiplier must be above 0"),
             (0 <= self.momentum < 1, "momentum must be in [0, 1)"),
             (self.weight_decay >= 0, "weight decay cannot be negative"),
-            (self.scheduler in ("none", "step"), "scheduler must be none or step"),
+            (self.scheduler in ("none", "step", "linear"), "scheduler must be none, step or linear"),
+            (0 <= self.warmup_fraction < 1, "warmup fraction must be in [0, 1)"),
+            (0 <= self.head_dropout < 1, "head dropout must be in [0, 1)"),
+            (isinstance(self.max_length, int) and 8 <= self.max_length <= 8192, "max length must be 8 to 8192 tokens"),
+            (0 <= self.micro_batch_size <= self.batch_size, "micro batch size must be 0 (off) up to the batch size"),
+            (self.strategy in MODALITY_STRATEGIES[modality_of(self.data)],
+             f"strategy {self.strategy} does not apply to {modality_of(self.data)} data"),
             (self.step_size >= 1, "scheduler step size must be at least 1 epoch"),
             (0 < self.gamma <= 1, "scheduler gamma must be in (0, 1]"),
             (0 < self.val_fraction < 1, "validation fraction must be between 0 and 1 (e.g. 0.2)"),
@@ -90,6 +123,13 @@ class TrainConfig:
         if problems:
             raise UserError("Invalid training settings: " + "; ".join(problems) + ".")
         return self
+
+    @property
+    def model_label(self) -> str:
+        """A short, file-name-safe name for what is trained (used in run folder names)."""
+        if self.strategy == "tfidf":
+            return "tfidf"
+        return "".join(c if c.isalnum() or c in "-_." else "-" for c in self.backbone.removeprefix("hf:"))[-60:]
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

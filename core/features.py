@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from core.backbones import BackboneSpec, create_backbone
 from core.data import DataReport
-from core.loaders import eval_transform, image_loader
+from core.loaders import make_loader, to_device
 
 FORMAT_VERSION = 1
 
@@ -37,29 +37,32 @@ class FeatureSet:
         return self.features[[index[path] for path, _ in items]]
 
 
-def cache_key(report: DataReport, spec: BackboneSpec) -> str:
+def cache_key(report: DataReport, spec: BackboneSpec, max_length: int = 0) -> str:
     identity = {"data": report.fingerprint, "backbone": spec.name, "source": spec.source,
                 "preprocessing": spec.preprocessing(), "format": FORMAT_VERSION}
+    if report.modality == "text":
+        identity["max_length"] = max_length
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def cache_path(cache_dir: str | Path, report: DataReport, spec: BackboneSpec) -> Path:
-    return Path(cache_dir) / "features" / spec.name / f"{cache_key(report, spec)}.safetensors"
+def cache_path(cache_dir: str | Path, report: DataReport, spec: BackboneSpec, max_length: int = 0) -> Path:
+    folder = spec.name.replace("/", "--").replace(":", "-")
+    return Path(cache_dir) / "features" / folder / f"{cache_key(report, spec, max_length)}.safetensors"
 
 
 def load_or_compute(report: DataReport, spec: BackboneSpec, cache_dir: str | Path, device: torch.device,
                     batch_size: int = 32, on_progress: Callable[[int, int], None] | None = None,
-                    should_stop: Callable[[], bool] = lambda: False) -> FeatureSet | None:
-    """Cached features if present, else one forward pass over every image (None if stopped)."""
+                    should_stop: Callable[[], bool] = lambda: False, max_length: int = 128) -> FeatureSet | None:
+    """Cached features if present, else one forward pass over every item (None if stopped)."""
     started = time.perf_counter()
-    path = cache_path(cache_dir, report, spec)
+    path = cache_path(cache_dir, report, spec, max_length)
     items = report.all_items()
     if path.is_file():
         stored = load_file(path)
         paths = json.loads(stored["paths_json"].numpy().tobytes().decode())
         if paths == [p for p, _ in items]:
             return FeatureSet(stored["features"], paths, True, time.perf_counter() - started)
-    features = compute_features(report, spec, device, batch_size, on_progress, should_stop)
+    features = compute_features(report, spec, device, batch_size, on_progress, should_stop, max_length)
     if features is None:
         return None
     _save_atomically(path, features, [p for p, _ in items])
@@ -69,22 +72,23 @@ def load_or_compute(report: DataReport, spec: BackboneSpec, cache_dir: str | Pat
 @torch.inference_mode()
 def compute_features(report: DataReport, spec: BackboneSpec, device: torch.device, batch_size: int = 32,
                      on_progress: Callable[[int, int], None] | None = None,
-                     should_stop: Callable[[], bool] = lambda: False) -> torch.Tensor | None:
+                     should_stop: Callable[[], bool] = lambda: False, max_length: int = 128) -> torch.Tensor | None:
     backbone = create_backbone(spec, pretrained=True).eval().to(device)
-    if device.type == "cpu":
+    images = report.modality == "image"
+    if images and device.type == "cpu":
         backbone = backbone.to(memory_format=torch.channels_last)
     items = report.all_items()
-    loader = image_loader(report.root, items, eval_transform(spec), batch_size, shuffle=False, seed=0, device=device)
+    loader = make_loader(report, items, spec, batch_size, train=False, seed=0, device=device, max_length=max_length)
     chunks, done = [], 0
-    for images, _ in loader:
+    for inputs, labels in loader:
         if should_stop():
             return None
-        images = images.to(device, non_blocking=True)
-        if device.type == "cpu":
-            images = images.contiguous(memory_format=torch.channels_last)
+        inputs = to_device(inputs, device)
+        if images and device.type == "cpu":
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
-            chunks.append(backbone(images).float().cpu())
-        done += len(images)
+            chunks.append((backbone(*inputs) if isinstance(inputs, tuple) else backbone(inputs)).float().cpu())
+        done += len(labels)
         if on_progress:
             on_progress(done, len(items))
     return torch.cat(chunks)

@@ -55,7 +55,7 @@ def start(config: TrainConfig) -> Job:
         if busy:
             raise UserError(f"A training run is already in progress ({busy[0].id}).",
                             "Wait for it to finish or stop it first.")
-        job = Job(run=runs.create_run(config.out_dir, config.backbone, config.strategy), config=config)
+        job = Job(run=runs.create_run(config.out_dir, config.model_label, config.strategy), config=config)
 
         def work() -> None:
             try:

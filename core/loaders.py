@@ -66,6 +66,48 @@ def worker_count(num_items: int) -> int:
     return min(4, cpus - 2)
 
 
+class TextListDataset(Dataset):
+    """(text, label) for a list of (row key, label); tokenised a batch at a time by the collate."""
+
+    def __init__(self, texts: dict[str, str], items: list[tuple[str, int]]) -> None:
+        self.texts, self.items = texts, items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[str, int]:
+        key, label = self.items[index]
+        return self.texts[key], label
+
+
+class Tokenize:
+    """Collate: pad a batch to its longest text (at most max_length tokens)."""
+
+    def __init__(self, tokenizer, max_length: int) -> None:
+        self.tokenizer, self.max_length = tokenizer, max_length
+
+    def __call__(self, batch: list[tuple[str, int]]):
+        texts, labels = zip(*batch)
+        encoded = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
+                                 return_tensors="pt")
+        return (encoded["input_ids"], encoded["attention_mask"]), torch.tensor(labels)
+
+
+def make_loader(report, items: list[tuple[str, int]], spec: BackboneSpec, batch_size: int, train: bool,
+                seed: int, device: torch.device, augment: bool = True, horizontal_flip: bool = True,
+                max_length: int = 128) -> DataLoader:
+    """The right loader for the report's modality: images through the spec's transforms, texts
+    through its tokenizer."""
+    if report.modality == "text":
+        from core.text_backbones import tokenizer_for
+
+        generator = torch.Generator().manual_seed(seed)
+        return DataLoader(TextListDataset(report.texts, items), batch_size=batch_size, shuffle=train,
+                          generator=generator, collate_fn=Tokenize(tokenizer_for(spec), max_length))
+    transform = train_transform(spec, augment, horizontal_flip) if train else eval_transform(spec)
+    return image_loader(report.root, items, transform, batch_size, shuffle=train, seed=seed, device=device)
+
+
 def image_loader(root: str | Path, items: list[tuple[str, int]], transform: T.Compose, batch_size: int,
                  shuffle: bool, seed: int, device: torch.device) -> DataLoader:
     workers = worker_count(len(items))
@@ -73,3 +115,10 @@ def image_loader(root: str | Path, items: list[tuple[str, int]], transform: T.Co
     return DataLoader(ImageListDataset(root, items, transform), batch_size=batch_size, shuffle=shuffle,
                       num_workers=workers, generator=generator, pin_memory=device.type == "cuda",
                       persistent_workers=False, multiprocessing_context="fork" if workers else None)
+
+
+def to_device(inputs, device: torch.device):
+    """A batch's inputs (a tensor, or a tuple of tensors for texts) on ``device``."""
+    if isinstance(inputs, (tuple, list)):
+        return tuple(x.to(device, non_blocking=True) for x in inputs)
+    return inputs.to(device, non_blocking=True)

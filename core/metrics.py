@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 
-def summarize_predictions(labels: list[int], predictions: list[int], num_classes: int) -> dict:
+def summarize_predictions(labels: list[int], predictions: list[int], classes: list[str]) -> dict:
     if not labels:
-        return {"accuracy": None, "macro_f1": None, "confusion_matrix": []}
-    classes = list(range(num_classes))
+        return {"accuracy": None, "macro_f1": None, "confusion_matrix": [], "per_class": []}
+    indices = list(range(len(classes)))
+    precision, recall, f1, support = precision_recall_fscore_support(labels, predictions, labels=indices,
+                                                                     zero_division=0)
     return {
         "accuracy": float(accuracy_score(labels, predictions)),
-        "macro_f1": float(f1_score(labels, predictions, labels=classes, average="macro", zero_division=0)),
-        "confusion_matrix": confusion_matrix(labels, predictions, labels=classes).tolist(),
+        "macro_f1": float(f1_score(labels, predictions, labels=indices, average="macro", zero_division=0)),
+        "confusion_matrix": confusion_matrix(labels, predictions, labels=indices).tolist(),
+        "per_class": [{"class": name, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
+                      for name, p, r, f, n in zip(classes, precision, recall, f1, support)],
     }
-

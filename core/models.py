@@ -9,20 +9,31 @@ from core.backbones import BackboneSpec, create_backbone
 from core.errors import UserError
 
 
-class TransferModel(nn.Module):
-    """A feature extractor (pretrained or not) followed by a new linear classification head."""
+class Head(nn.Module):
+    """The new classifier: optional dropout, then one linear layer."""
 
-    def __init__(self, backbone: nn.Module, feature_dim: int, num_classes: int) -> None:
+    def __init__(self, feature_dim: int, num_classes: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.linear = nn.Linear(feature_dim, num_classes)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.linear(self.dropout(features))
+
+
+class TransferModel(nn.Module):
+    """A feature extractor (pretrained or not) followed by a new classification head.
+
+    Inputs are whatever the backbone takes: an image batch, or (input_ids, attention_mask).
+    """
+
+    def __init__(self, backbone: nn.Module, feature_dim: int, num_classes: int, dropout: float = 0.0) -> None:
         super().__init__()
         self.backbone = backbone
-        self.head = create_head(feature_dim, num_classes)
+        self.head = Head(feature_dim, num_classes, dropout)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone(images))
-
-
-def create_head(feature_dim: int, num_classes: int) -> nn.Module:
-    return nn.Linear(feature_dim, num_classes)
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(*inputs))
 
 
 def freeze(module: nn.Module) -> None:
@@ -32,16 +43,20 @@ def freeze(module: nn.Module) -> None:
 
 def check_strategy(spec: BackboneSpec, strategy: str) -> None:
     """Refuse combinations that cannot teach anything, with the reason."""
+    if strategy == "tfidf":
+        raise UserError("TF-IDF + logistic regression has no neural network layers.",
+                        "It counts words and fits a linear classifier; there is nothing to freeze or fine-tune.")
     if not spec.pretrained and strategy != "scratch":
         raise UserError(f"{spec.title} has no pretrained weights, so there is nothing to transfer.",
                         "Use the strategy 'scratch' with it, or pick a pretrained backbone.")
 
 
-def build_model(spec: BackboneSpec, num_classes: int, strategy: str, pretrained: bool | None = None) -> TransferModel:
+def build_model(spec: BackboneSpec, num_classes: int, strategy: str, pretrained: bool | None = None,
+                dropout: float = 0.0) -> TransferModel:
     """The model for ``strategy``: frozen pretrained backbone, trainable pretrained one, or random init."""
     check_strategy(spec, strategy)
     use_weights = strategy != "scratch" if pretrained is None else pretrained
-    model = TransferModel(create_backbone(spec, pretrained=use_weights), spec.feature_dim, num_classes)
+    model = TransferModel(create_backbone(spec, pretrained=use_weights), spec.feature_dim, num_classes, dropout)
     if strategy == "feature_extract":
         freeze(model.backbone)
         model.backbone.eval()
@@ -58,17 +73,31 @@ def parameter_groups(model: TransferModel, strategy: str, lr: float, head_lr_mul
 
 def describe(model: TransferModel) -> list[dict]:
     """One row per layer group: name, parameter count, whether it trains. Backbone first, head last."""
-    rows = []
-    for name, child in model.backbone.named_children():
-        parts = list(child.named_children()) if _is_container(child) else [("", child)]
-        for sub, module in parts:
-            count = sum(p.numel() for p in module.parameters())
-            if count:
-                rows.append({"layer": f"backbone.{name}" + (f".{sub}" if sub else ""), "parameters": count,
-                             "trainable": any(p.requires_grad for p in module.parameters())})
+    rows = [{"layer": name, "parameters": sum(p.numel() for p in module.parameters()),
+             "trainable": any(p.requires_grad for p in module.parameters())}
+            for name, module in _layer_groups("backbone", model.backbone)]
     rows.append({"layer": "head (new)", "parameters": sum(p.numel() for p in model.head.parameters()),
                  "trainable": True})
-    return rows
+    return [row for row in rows if row["parameters"]]
+
+
+def _layer_groups(prefix: str, module: nn.Module) -> list[tuple[str, nn.Module]]:
+    """Readable groups: step through single-child wrappers, split stacks (Sequential, ModuleList)
+    into their blocks, keep anything else whole (a conv, an embedding table, a transformer block)."""
+    children = [(name, child) for name, child in module.named_children() if any(True for _ in child.parameters())]
+    if len(children) == 1:
+        name, child = children[0]
+        return _layer_groups(f"{prefix}.{name}", child)
+    groups = []
+    for name, child in children:
+        inner = [c for c in child.named_children() if any(True for _ in c[1].parameters())]
+        if isinstance(child, (nn.Sequential, nn.ModuleList)) and len(inner) > 1:
+            groups += [(f"{prefix}.{name}.{sub}", block) for sub, block in inner]
+        elif len(inner) == 1 and not isinstance(child, (nn.Sequential, nn.ModuleList)):
+            groups += _layer_groups(f"{prefix}.{name}", child)
+        else:
+            groups.append((f"{prefix}.{name}", child))
+    return groups or [(prefix, module)]
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:
@@ -76,9 +105,6 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return trainable, sum(p.numel() for p in model.parameters()) - trainable
 
-
-def _is_container(module: nn.Module) -> bool:
-    return isinstance(module, (nn.Sequential, nn.ModuleList)) and len(module) > 1
 
 
 def plan(spec: BackboneSpec, strategy: str, num_classes: int) -> list[dict]:

@@ -28,15 +28,20 @@ def known_speed(spec: BackboneSpec, device: torch.device, cache_dir: str | Path)
 
 @torch.inference_mode()
 def measure_speed(spec: BackboneSpec, device: torch.device, cache_dir: str | Path, batch_size: int = 8) -> float:
-    """Inference milliseconds per image (random weights: the speed is the same), and remember it."""
+    """Inference milliseconds per image or 128-token text (random weights: the speed is the same)."""
     model = create_backbone(spec, pretrained=False).eval().to(device)
-    images = torch.randn(batch_size, 3, spec.input_size, spec.input_size, device=device)
-    if device.type == "cpu":
-        model, images = model.to(memory_format=torch.channels_last), images.contiguous(memory_format=torch.channels_last)
-    model(images)  # warm-up: first calls pick kernels
+    if spec.modality == "text":  # 128-token texts
+        ids = torch.randint(1000, 2000, (batch_size, 128), device=device)
+        inputs = (ids, torch.ones_like(ids))
+    else:
+        images = torch.randn(batch_size, 3, spec.input_size, spec.input_size, device=device)
+        if device.type == "cpu":
+            model, images = model.to(memory_format=torch.channels_last), images.contiguous(memory_format=torch.channels_last)
+        inputs = (images,)
+    model(*inputs)  # warm-up: first calls pick kernels
     started, repeats = time.perf_counter(), 0
     while repeats < 2 or time.perf_counter() - started < 1.0:
-        model(images)
+        model(*inputs)
         repeats += 1
     if device.type == "cuda":
         torch.cuda.synchronize()

@@ -1,8 +1,9 @@
 """fit(config) -> summary: the training loop, its events, and what it leaves in the run folder.
 
-One loop serves every strategy. Feature extraction trains the head alone on cached features
-(tensors in, milliseconds per epoch); fine-tuning and from-scratch train the whole model on
-images. Events are plain dicts: start, features, batch, epoch, end, error.
+One loop serves every strategy and both modalities. Feature extraction trains the head alone on
+cached features (tensors in, milliseconds per epoch); fine-tuning and from-scratch train the whole
+model on images or tokenised texts; TF-IDF fits a linear model. Events are plain dicts: start,
+features, batch, epoch, end, error.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from core import backbones, data_images, features, metrics, runs
+from core import backbones, data, features, metrics, runs
 from core.config import TrainConfig
 from core.device import describe_device, pick_device
 from core.errors import UserError
-from core.loaders import eval_transform, image_loader, train_transform
+from core.loaders import make_loader, to_device
 from core.models import TransferModel, build_model, check_strategy, count_parameters, parameter_groups
 
 EventHandler = Callable[[dict], None]
@@ -53,15 +54,19 @@ def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler
     started = time.perf_counter()
     config.validated()
     spec = backbones.get(config.backbone)
-    check_strategy(spec, config.strategy)
-    if config.strategy != "scratch" and not spec.availability().available:
-        raise UserError(f"The weights of {spec.title} are not on this machine.", spec.availability().detail)
-    report = data_images.load_dataset(config.data, config.val_fraction, config.seed)
+    report = data.load_dataset(config.data, config.val_fraction, config.seed, config.text_column, config.label_column)
+    if config.strategy != "tfidf":
+        if spec.modality != report.modality:
+            raise UserError(f"{spec.title} is a {spec.modality} backbone but the data holds {report.modality}s.",
+                            f"Pick a {report.modality} backbone (`python -m core backbones --modality {report.modality}`).")
+        check_strategy(spec, config.strategy)
+        if config.strategy != "scratch" and not spec.availability().available:
+            raise UserError(f"The weights of {spec.title} are not on this machine.", spec.availability().detail)
     if not report.val:
-        raise UserError("There are no validation images, so progress cannot be measured.",
-                        "Add images to the val/ folder, or use a layout without one to split automatically.")
+        raise UserError("There is no validation data, so progress cannot be measured.",
+                        "Add validation examples, or let TransferLab split the data automatically.")
     device = pick_device(config.device)
-    run = run or runs.create_run(config.out_dir, config.backbone, config.strategy)
+    run = run or runs.create_run(config.out_dir, config.model_label, config.strategy)
     run.write_json("config.json", {"config": config.to_dict(), "versions": runs.versions(),
                                    "device": describe_device(device), "backbone": backbones.to_json(spec)})
     run.write_json("labels.json", report.classes)
@@ -70,16 +75,22 @@ def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler
     try:
         seed_everything(config.seed)
         emit("start", run_dir=str(run.dir), device=describe_device(device), strategy=config.strategy,
-             backbone=config.backbone, epochs=config.epochs, classes=report.classes,
-             train_images=len(report.train), val_images=len(report.val))
-        if config.strategy == "feature_extract":
+             backbone=config.backbone, epochs=config.epochs, classes=report.classes, modality=report.modality,
+             train_images=len(report.train), val_images=len(report.val), columns=report.details.get("guessed")
+             and {"text": report.details["text_column"], "label": report.details["label_column"]})
+        if config.strategy == "tfidf":
+            from core.baselines import fit_tfidf
+
+            outcome = fit_tfidf(report, emit, run)
+        elif config.strategy == "feature_extract":
             outcome = _fit_feature_extract(config, spec, report, device, emit, should_stop)
         else:
             outcome = _fit_end_to_end(config, spec, report, device, emit, should_stop, run)
         outcome.update(seconds=round(time.perf_counter() - started, 3), device=describe_device(device),
-                       run_dir=str(run.dir), backbone=config.backbone, strategy=config.strategy,
-                       data=config.data, num_classes=len(report.classes), train_images=len(report.train),
-                       val_images=len(report.val), epochs_planned=config.epochs)
+                       run_dir=str(run.dir), strategy=config.strategy,
+                       backbone=config.backbone if config.strategy != "tfidf" else "tfidf",
+                       modality=report.modality, data=config.data, num_classes=len(report.classes),
+                       train_images=len(report.train), val_images=len(report.val), epochs_planned=config.epochs)
         _write_results(run, report, outcome, head_only=config.strategy == "feature_extract")
         run.write_json("summary.json", outcome)
         run.set_status(outcome["status"])
@@ -99,7 +110,7 @@ def _fit_feature_extract(config, spec, report, device, emit, should_stop) -> dic
 
     emit("features", done=0, total=report.num_items)
     feature_set = features.load_or_compute(report, spec, config.cache_dir, device, config.batch_size,
-                                           progress, should_stop)
+                                           progress, should_stop, config.max_length)
     if feature_set is None:
         return _stopped_before_training()
     emit("features", done=report.num_items, total=report.num_items, cache_hit=feature_set.cache_hit,
@@ -111,23 +122,22 @@ def _fit_feature_extract(config, spec, report, device, emit, should_stop) -> dic
     train_loader = DataLoader(TensorDataset(train_x, train_y), batch_size=config.batch_size, shuffle=True,
                               generator=generator)
     val_loader = DataLoader(TensorDataset(val_x, val_y), batch_size=256)
-    model = build_model(spec, len(report.classes), "feature_extract", pretrained=False)
-    trainable = model.head
-    result = _train_loop(trainable, train_loader, val_loader, config, "feature_extract", torch.device("cpu"),
+    head = build_model(spec, len(report.classes), "feature_extract", pretrained=False,
+                       dropout=config.head_dropout).head
+    result = _train_loop(head, train_loader, val_loader, config, "feature_extract", torch.device("cpu"),
                          emit, should_stop, save=None)
-    result.update(cache_hit=feature_set.cache_hit, feature_seconds=round(feature_set.seconds, 3))
-    trainable_params, _ = count_parameters(model.head)
-    result.update(trainable_params=trainable_params, frozen_params=spec.num_params)
+    result.update(cache_hit=feature_set.cache_hit, feature_seconds=round(feature_set.seconds, 3),
+                  trainable_params=count_parameters(head)[0], frozen_params=spec.num_params)
     return result
 
 
 def _fit_end_to_end(config, spec, report, device, emit, should_stop, run) -> dict:
-    model = build_model(spec, len(report.classes), config.strategy).to(device)
-    train_loader = image_loader(report.root, report.train,
-                                train_transform(spec, config.augment, config.horizontal_flip),
-                                config.batch_size, shuffle=True, seed=config.seed, device=device)
-    val_loader = image_loader(report.root, report.val, eval_transform(spec), config.batch_size,
-                              shuffle=False, seed=config.seed, device=device)
+    model = build_model(spec, len(report.classes), config.strategy, dropout=config.head_dropout).to(device)
+    micro = config.micro_batch_size or config.batch_size
+    common = dict(spec=spec, seed=config.seed, device=device, augment=config.augment,
+                  horizontal_flip=config.horizontal_flip, max_length=config.max_length)
+    train_loader = make_loader(report, report.train, batch_size=micro, train=True, **common)
+    val_loader = make_loader(report, report.val, batch_size=micro, train=False, **common)
     result = _train_loop(model, train_loader, val_loader, config, config.strategy, device, emit, should_stop,
                          save=run.save_weights)
     trainable_params, frozen_params = count_parameters(model)
@@ -135,68 +145,78 @@ def _fit_end_to_end(config, spec, report, device, emit, should_stop, run) -> dic
     return result
 
 
-def _write_results(run: runs.Run, report: data_images.DataReport, outcome: dict, head_only: bool) -> None:
-    """Best weights (full-model key names), validation predictions, and their scores into the run."""
-    state = outcome.pop("best_state", None)
-    evaluation = outcome.pop("best_predictions", None)
-    if state is not None:
-        run.save_weights({f"head.{k}": v for k, v in state.items()} if head_only else state)
-    if evaluation is None:
-        outcome.update(best_val_macro_f1=None, confusion_matrix=[])
-        return
-    probabilities, labels = evaluation["probabilities"], evaluation["labels"].tolist()
-    predicted = probabilities.argmax(1).tolist()
-    rows = [{"path": path, "label": label, "predicted": guess, "confidence": round(float(p[guess]), 5),
-             "probabilities": [round(float(x), 5) for x in p]}
-            for (path, label), guess, p in zip(report.val, predicted, probabilities)]
-    run.write_json("predictions.json", rows)
-    scores = metrics.summarize_predictions(labels, predicted, len(report.classes))
-    outcome.update(best_val_macro_f1=scores["macro_f1"], confusion_matrix=scores["confusion_matrix"])
-
-
 def _stopped_before_training() -> dict:
     return {"status": "stopped", "best_val_acc": None, "final_val_acc": None, "best_epoch": None, "epochs": 0}
 
 
+def _schedule(optimizer, config: TrainConfig, steps_per_epoch: int):
+    """(scheduler, steps it per optimizer step?) for none, StepLR (per epoch) or linear warmup/decay."""
+    if config.scheduler == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, config.step_size, config.gamma), False
+    if config.scheduler == "linear":
+        total = max(1, steps_per_epoch * config.epochs)
+        warmup = int(total * config.warmup_fraction)
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / (warmup + 1)
+            return max(0.0, (total - step) / max(1, total - warmup))
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor), True
+    return None, False
+
+
+def _forward(model: nn.Module, inputs) -> torch.Tensor:
+    return model(*inputs) if isinstance(inputs, tuple) else model(inputs)
+
+
 def _train_loop(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader, config: TrainConfig,
                 strategy: str, device: torch.device, emit, should_stop, save) -> dict:
-    """Epochs of train + validate; keeps the best weights (highest val accuracy, then lowest loss)."""
+    """Epochs of train + validate; keeps the best weights (highest val accuracy, then lowest loss).
+
+    With a micro batch size, gradients of several small batches add up to one optimizer step.
+    """
     groups = parameter_groups(model, strategy, config.lr, config.head_lr_multiplier) \
         if isinstance(model, TransferModel) else [{"params": list(model.parameters()), "lr": config.lr, "name": "head"}]
     optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay) \
         if config.optimizer == "sgd" else torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.step_size, config.gamma) \
-        if config.scheduler == "step" else None
+    accumulate = max(1, round(config.batch_size / config.micro_batch_size)) if config.micro_batch_size else 1
+    scheduler, per_step = _schedule(optimizer, config, math.ceil(len(train_loader) / accumulate))
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     loss_fn = nn.CrossEntropyLoss()
     best = {"acc": -1.0, "loss": math.inf, "epoch": None, "state": None}
-    history, stopped, val = [], False, {"acc": None}
+    history, stopped = [], False
     for epoch in range(1, config.epochs + 1):
         epoch_started = time.perf_counter()
         model.train()
         if isinstance(model, TransferModel) and strategy == "feature_extract":
             model.backbone.eval()
         total_loss, correct, seen = 0.0, 0, 0
+        optimizer.zero_grad(set_to_none=True)
         for batch, (inputs, labels) in enumerate(train_loader, start=1):
             if should_stop():
                 stopped = True
                 break
-            inputs, labels = inputs.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+            inputs, labels = to_device(inputs, device), labels.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                logits = model(inputs)
+                logits = _forward(model, inputs)
                 loss = loss_fn(logits.float(), labels)
             if not torch.isfinite(loss):
                 raise UserError(f"The loss became {loss.item()} in epoch {epoch}: training diverged.",
                                 f"Lower the learning rate (now {config.lr:g}), for example by 10x.")
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
+            scaler.scale(loss / accumulate).backward()
+            if batch % accumulate == 0 or batch == len(train_loader):
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad(set_to_none=True)
+                if per_step:
+                    scheduler.step()
             total_loss += loss.item() * len(labels)
             correct += (logits.argmax(1) == labels).sum().item()
             seen += len(labels)
-            emit("batch", epoch=epoch, batch=batch, batches=len(train_loader), loss=round(loss.item(), 5))
+            emit("batch", epoch=epoch, batch=batch, batches=len(train_loader), loss=round(loss.item(), 5),
+                 examples=len(labels))
         if stopped:
             break
         val = evaluate(model, val_loader, device)
@@ -206,7 +226,7 @@ def _train_loop(model: nn.Module, train_loader: DataLoader, val_loader: DataLoad
                   "lr": lrs.get("head", lrs.get("all")), "backbone_lr": lrs.get("backbone"),
                   "seconds": round(time.perf_counter() - epoch_started, 3)}
         history.append(record)
-        if scheduler:
+        if scheduler and not per_step:
             scheduler.step()
         if (val["acc"], -val["loss"]) > (best["acc"], -best["loss"]):
             best.update(acc=val["acc"], loss=val["loss"], epoch=epoch,
@@ -217,11 +237,10 @@ def _train_loop(model: nn.Module, train_loader: DataLoader, val_loader: DataLoad
     if best["state"] is None:
         return _stopped_before_training()
     model.load_state_dict(best["state"])
-    best_val = evaluate(model, val_loader, device)
-    result = {"status": "stopped" if stopped else "finished", "best_val_acc": best["acc"],
-              "best_epoch": best["epoch"], "final_val_acc": history[-1]["val_acc"], "epochs": len(history),
-              "best_val_loss": best["loss"], "best_state": best["state"], "best_predictions": best_val}
-    return result
+    return {"status": "stopped" if stopped else "finished", "best_val_acc": best["acc"],
+            "best_epoch": best["epoch"], "final_val_acc": history[-1]["val_acc"], "epochs": len(history),
+            "best_val_loss": best["loss"], "best_state": best["state"],
+            "best_predictions": evaluate(model, val_loader, device)}
 
 
 @torch.inference_mode()
@@ -230,12 +249,31 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> dict
     model.eval()
     losses, probabilities, labels = [], [], []
     for inputs, targets in loader:
-        inputs = inputs.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
-            logits = model(inputs).float().cpu()
+            logits = _forward(model, to_device(inputs, device)).float().cpu()
         losses.append(nn.functional.cross_entropy(logits, targets, reduction="sum").item())
         probabilities.append(logits.softmax(1))
         labels.append(targets)
     probs, truth = torch.cat(probabilities), torch.cat(labels)
     return {"loss": sum(losses) / max(len(truth), 1), "acc": (probs.argmax(1) == truth).float().mean().item(),
             "probabilities": probs, "labels": truth}
+
+
+def _write_results(run: runs.Run, report: data.DataReport, outcome: dict, head_only: bool) -> None:
+    """Best weights (full-model key names), validation predictions, and their scores into the run."""
+    state = outcome.pop("best_state", None)
+    evaluation = outcome.pop("best_predictions", None)
+    if state is not None:
+        run.save_weights({f"head.{k}": v for k, v in state.items()} if head_only else state)
+    if evaluation is None:
+        outcome.update(best_val_macro_f1=None, confusion_matrix=[], per_class=[])
+        return
+    probabilities, labels = evaluation["probabilities"], evaluation["labels"].tolist()
+    predicted = probabilities.argmax(1).tolist()
+    rows = [{"item": key, "label": label, "predicted": guess, "confidence": round(float(p[guess]), 5),
+             "true_probability": round(float(p[label]), 5), "probabilities": [round(float(x), 5) for x in p]}
+            for (key, label), guess, p in zip(report.val, predicted, probabilities)]
+    run.write_json("predictions.json", rows)
+    scores = metrics.summarize_predictions(labels, predicted, report.classes)
+    outcome.update(best_val_macro_f1=scores["macro_f1"], confusion_matrix=scores["confusion_matrix"],
+                   per_class=scores["per_class"])

@@ -1,57 +1,105 @@
-"""Data: load a dataset (sample, .zip upload or folder) and show what is in it, problems included."""
+"""Data: load a dataset (sample, upload, or a path) and show what is in it, problems included."""
 
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from core import archive, images, paths, samples
+from core import archive, backbones, data, images, paths, samples
+from core.config import MODALITY_STRATEGIES, strategy_defaults
+from core.text_backbones import token_lengths
 from ui import charts, state
 from ui.widgets import show_error
 
 state.init()
 st.title("1 · Data")
-st.caption("An image classifier learns from examples sorted into one folder per class "
-           "(`cats/`, `dogs/`...). Optionally `train/` and `val/` folders, each holding the class folders.")
+st.caption("Images: one folder per class (`cats/`, `dogs/`...), optionally inside `train/` and `val/` folders, "
+           "as a .zip or a folder. Texts: a CSV, TSV or Excel sheet with a text column and a label column.")
 
-SOURCES = {"sample": "Bundled sample", "zip": "Upload a .zip", "folder": "Folder on this machine"}
+SOURCES = {"sample": "Bundled sample", "upload": "Upload a file", "path": "Path on this machine"}
+ALL_SAMPLES = {**{f"sample:{n}": s.title for n, s in samples.SAMPLES.items()},
+               **{f"sample:{n}": s.title for n, s in samples.TEXT_SAMPLES.items()}}
 source = st.radio("Where is your data?", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="data_source")
 
-with st.expander("Validation split (used when the data has no val/ folder)"):
+with st.expander("Validation split (used when the data has no val/ folder or split column)"):
     # no widget keys: Streamlit drops a widget's key when its page is left, and these must persist
     st.session_state.val_fraction = st.slider("Share of each class kept for validation", 0.05, 0.5,
                                               value=st.session_state.val_fraction, step=0.05)
     st.session_state.split_seed = st.number_input("Split seed (same seed, same split)", 0, 10_000,
                                                   value=st.session_state.split_seed, step=1)
 
-
 if source == "sample":
-    name = st.selectbox("Sample", list(samples.SAMPLES), format_func=lambda n: samples.SAMPLES[n].title,
-                        key="sample_name")
-    if st.button("Use this sample", key="load_sample", type="primary") and \
-            state.load_data(f"sample:{name}"):
+    chosen = st.selectbox("Sample", list(ALL_SAMPLES), format_func=ALL_SAMPLES.get, key="sample_name")
+    if st.button("Use this sample", key="load_sample", type="primary") and state.load_data(chosen):
         st.rerun()  # the sidebar was drawn before this: draw it again with the new data
-elif source == "zip":
-    upload = st.file_uploader("ImageFolder as a .zip", type=["zip"], key="upload_zip",
-                              help="Zip the folder that holds one sub-folder per class.")
+elif source == "upload":
+    upload = st.file_uploader("An ImageFolder .zip, or a table of texts", key="upload_zip",
+                              type=["zip", "csv", "tsv", "txt", "xlsx", "xls"],
+                              help="Images: zip the folder that holds one sub-folder per class. "
+                                   "Texts: one row per example, a text column and a label column.")
     if upload is not None and st.session_state.get("loaded_upload") != upload.file_id:
+        st.session_state.loaded_upload = upload.file_id
         try:
             with st.spinner(f"Unpacking {upload.name}..."):
-                folder = archive.import_zip(upload.getvalue(), paths.data_dir() / "uploads")
-            st.session_state.loaded_upload = upload.file_id
-            if state.load_data(str(folder), upload.name):
+                if upload.name.lower().endswith(".zip"):
+                    stored = archive.import_zip(upload.getvalue(), paths.data_dir() / "uploads")
+                else:
+                    stored = data.store_upload(upload.name, upload.getvalue())
+            if state.load_data(str(stored), upload.name):
                 st.rerun()
         except Exception as error:
             show_error(error)
 else:
-    folder = st.text_input("Folder path", placeholder="/home/me/datasets/flowers", key="folder_path")
-    if st.button("Load folder", key="load_folder", type="primary", disabled=not folder) and state.load_data(folder):
+    folder = st.text_input("Folder, .zip or table path", placeholder="/home/me/datasets/flowers", key="folder_path")
+    if st.button("Load", key="load_folder", type="primary", disabled=not folder) and state.load_data(folder):
         st.rerun()
 
 report = st.session_state.report
 if report is None:
-    st.info("No data loaded yet. Try the bundled sample: it is one click.")
+    st.info("No data loaded yet. Try a bundled sample: it is one click.")
     st.stop()
+noun = "texts" if report.modality == "text" else "images"
+
+st.divider()
+st.subheader(f"What was found in {st.session_state.data_name or st.session_state.data}")
+columns = st.columns(4)
+columns[0].metric("Classes", len(report.classes))
+columns[1].metric(noun.capitalize(), f"{report.num_items:,}")
+columns[2].metric("Train / validation", f"{len(report.train):,} / {len(report.val):,}")
+columns[3].metric("Skipped", len(report.skipped))
+st.caption(report.layout)
+
+if report.modality == "text":
+    details = report.details
+    for note in details["notes"]:
+        st.info(note, icon=":material/info:")
+    left, right = st.columns(2)
+    text_column = left.selectbox("Text column", details["columns"], index=details["columns"].index(details["text_column"]),
+                                 help=f"Guessed: {details['guessed']['text']} (the longest free text).")
+    label_column = right.selectbox("Label column", details["columns"],
+                                   index=details["columns"].index(details["label_column"]),
+                                   help=f"Guessed: {details['guessed']['label']} (few distinct values).")
+    if (text_column, label_column) != (details["text_column"], details["label_column"]):
+        if state.load_data(st.session_state.data, st.session_state.data_name, text_column, label_column):
+            st.rerun()
+
+for warning in report.warnings:
+    st.warning(warning, icon=":material/warning:")
+if not report.warnings:
+    st.success("No problems found: every class has enough examples and the classes are balanced.",
+               icon=":material/check_circle:")
+
+st.plotly_chart(charts.class_counts(report.counts(), noun), key="class_counts_chart")
+
+if report.skipped:
+    with st.expander(f"Skipped ({len(report.skipped)}) and why"):
+        st.dataframe(pd.DataFrame(report.skipped), hide_index=True)
+
+by_class: dict[int, list[str]] = {}
+for key, label in report.train + report.val:
+    if len(by_class.setdefault(label, [])) < 8:
+        by_class[label].append(key)
+totals = {row["class"]: row["train"] + row["val"] for row in report.counts()}
 
 
 @st.cache_data(max_entries=2000, show_spinner=False)
@@ -59,40 +107,35 @@ def thumbnail(path: str, modified: float):
     return images.thumbnail(path, 96)
 
 
-st.divider()
-st.subheader(f"What was found in {st.session_state.data_name or st.session_state.data}")
-train_count, val_count = len(report.train), len(report.val)
-columns = st.columns(4)
-columns[0].metric("Classes", len(report.classes))
-columns[1].metric("Images", f"{report.num_items:,}")
-columns[2].metric("Train / validation", f"{train_count:,} / {val_count:,}")
-columns[3].metric("Skipped files", len(report.skipped))
-st.caption(report.layout)
+@st.cache_data(max_entries=16, show_spinner="Counting tokens...")
+def lengths_for(fingerprint: str, backbone: str, _texts: list[str]) -> list[int]:
+    return token_lengths(backbones.get(backbone), _texts)
 
-for warning in report.warnings:
-    st.warning(warning, icon=":material/warning:")
-if not report.warnings:
-    st.success("No problems found: every class has enough images and the classes are balanced.",
-               icon=":material/check_circle:")
 
-st.plotly_chart(charts.class_counts(report.counts()), key="class_counts_chart")
-
-if report.skipped:
-    with st.expander(f"Skipped files ({len(report.skipped)}) and why"):
-        st.dataframe(pd.DataFrame(report.skipped), hide_index=True)
-
-st.subheader("Examples per class")
-per_class = 8
-by_class: dict[int, list[str]] = {}
-for relative, label in report.train + report.val:
-    by_class.setdefault(label, [])
-    if len(by_class[label]) < per_class:
-        by_class[label].append(relative)
-for label, name in enumerate(report.classes):
-    files = by_class.get(label, [])
-    row = st.columns([1, 8])
-    row[0].markdown(f"**{name}**  \n{sum(1 for _, l in report.train + report.val if l == label)} images")
-    thumbs = [thumbnail(str(report.absolute(f)), Path(report.absolute(f)).stat().st_mtime) for f in files]
-    row[1].image(thumbs, width=72)
+if report.modality == "text":
+    st.subheader("Examples per label")
+    rows = [{"label": name, "text": report.texts[key][:300]} for label, name in enumerate(report.classes)
+            for key in by_class.get(label, [])[:3]]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={"text": st.column_config.TextColumn(width="large")})
+    chosen_backbone = st.session_state.backbone if backbones.get(st.session_state.backbone).modality == "text" \
+        else state.DEFAULT_BACKBONE["text"]
+    sample_texts = [report.texts[key] for key, _ in report.all_items()[:2000]]
+    try:
+        lengths = lengths_for(report.fingerprint, chosen_backbone, sample_texts)
+        strategy = st.session_state.strategy if st.session_state.strategy in MODALITY_STRATEGIES["text"] else "fine_tune"
+        max_length = {**strategy_defaults("text", strategy),
+                      **st.session_state.get("train_settings", {}).get(("text", strategy), {})}.get("max_length", 128)
+        st.plotly_chart(charts.token_lengths(lengths, max_length), key="token_lengths")
+        st.caption(f"Tokens as `{chosen_backbone}` counts them. Longer texts are cut at the max length "
+                   "(set on the Train page): a longer limit keeps more of each text but trains slower.")
+    except Exception as error:
+        show_error(error)
+else:
+    st.subheader("Examples per class")
+    for label, name in enumerate(report.classes):
+        row = st.columns([1, 8])
+        row[0].markdown(f"**{name}**  \n{totals[name]} images")
+        files = [report.absolute(f) for f in by_class.get(label, [])]
+        row[1].image([thumbnail(str(f), Path(f).stat().st_mtime) for f in files], width=72)
 
 st.page_link("pages/2_model.py", label="Next: choose a model", icon=":material/arrow_forward:")

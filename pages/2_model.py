@@ -1,10 +1,12 @@
 """Model: pick a pretrained backbone (as cards) and a strategy; see which layers will train."""
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
 from core import backbones, models, paths, speed
-from core.config import STRATEGIES, STRATEGY_TITLES
+from core.config import MODALITY_STRATEGIES, STRATEGY_TITLES
 from core.device import describe_device, pick_device
 from ui import state
 from ui.widgets import millions, show_error
@@ -14,19 +16,23 @@ st.title("2 · Model")
 if not state.require_data():
     st.stop()
 report = st.session_state.report
+modality = report.modality
+unit = "text" if modality == "text" else "image"
 
 STRATEGY_TEXT = {
     "feature_extract": "The pretrained backbone stays frozen and only a new final layer (the head) learns. "
                        "The backbone's features are computed once and cached, so each epoch takes milliseconds.",
     "fine_tune": "Every layer trains: the backbone gently (a small learning rate) and the new head faster. "
-                 "Slower, but it adapts the features themselves to your images, often gaining accuracy.",
-    "scratch": "The same network starts from random weights and learns everything from your images alone. "
+                 "Slower, but it adapts the features themselves to your data, often gaining accuracy.",
+    "scratch": "The same network starts from random weights and learns everything from your data alone. "
                "The baseline that shows how much the pretrained knowledge is worth.",
+    "tfidf": "Counts words and word pairs, weighs rare ones up, and fits a linear classifier: no neural "
+             "network at all. Fast and often strong; the baseline any text model must beat.",
 }
 
 device = pick_device()
 st.subheader("Backbone")
-st.caption(f"A backbone turns an image into a list of numbers (features). Speeds are measured on this "
+st.caption(f"A backbone turns each {unit} into a list of numbers (features). Speeds are measured on this "
            f"machine: {describe_device(device)}.")
 
 
@@ -36,9 +42,17 @@ def availability(name: str) -> tuple[str, str]:
     return result.status, result.detail
 
 
+def card_facts(spec) -> str:
+    size = f"{spec.input_size} px" if modality == "image" else f"up to {spec.max_positions} tokens"
+    ms = speed.known_speed(spec, device, paths.cache_dir())
+    pace = f"{ms:.0f} ms/{unit} here" if ms else (f"{spec.gflops:g} GFLOPs/image" if spec.gflops else "speed not measured")
+    count = millions(spec.num_params) + " parameters" if spec.num_params else "size unknown"
+    return f"{count} · {size} · {spec.feature_dim} features · {pace}"
+
+
 BADGES = {"local": ("green", "on this machine"), "download": ("blue", "downloads on first use"),
           "missing": ("red", "not available here")}
-specs = backbones.list_specs("image")
+specs = backbones.list_specs(modality)
 for row_start in range(0, len(specs), 3):
     for column, spec in zip(st.columns(3), specs[row_start:row_start + 3]):
         status, detail = availability(spec.name)
@@ -47,9 +61,7 @@ for row_start in range(0, len(specs), 3):
             color, label = BADGES[status]
             st.markdown(f"**{spec.title}**" + ("  :material/check_circle:" if chosen else ""))
             st.markdown(f":{color}-badge[{label}]")
-            ms = speed.known_speed(spec, device, paths.cache_dir())
-            st.caption(f"{millions(spec.num_params)} parameters · {spec.input_size} px · {spec.feature_dim} features"
-                       f" · {f'{ms:.0f} ms/image here' if ms else f'{spec.gflops:g} GFLOPs/image'}")
+            st.caption(card_facts(spec))
             st.caption(spec.summary)
             if status == "missing":
                 st.caption(f":red[{detail}]")
@@ -60,24 +72,43 @@ for row_start in range(0, len(specs), 3):
                     st.session_state.strategy = "scratch"
                 st.rerun()
 
-if st.button("Measure speed on this machine", key="measure_speed", icon=":material/speed:"):
+left, right = st.columns(2)
+if left.button("Measure speed on this machine", key="measure_speed", icon=":material/speed:"):
     progress = st.progress(0.0, text="Measuring...")
     for index, spec in enumerate(specs):
         progress.progress(index / len(specs), text=f"Measuring {spec.title}...")
-        speed.measure_speed(spec, device, paths.cache_dir())
+        try:
+            speed.measure_speed(spec, device, paths.cache_dir())
+        except Exception:  # a hub model whose config is not here: nothing to measure
+            continue
     progress.empty()
     st.rerun()
+if modality == "text":
+    with right.popover("Another Hugging Face model", icon=":material/add:"):
+        custom = st.text_input("Model id (e.g. `sentence-transformers/all-mpnet-base-v2`) or a local folder",
+                               key="custom_model")
+        if st.button("Use it", key="use_custom_model", disabled=not custom):
+            try:
+                local = Path(custom).expanduser().is_dir()
+                spec = backbones.get(custom if local or custom.startswith("hf:") else f"hf:{custom}")
+                st.session_state.backbone = spec.name
+                st.rerun()
+            except Exception as error:
+                show_error(error)
 
 spec = backbones.get(st.session_state.backbone)
+if spec.modality != modality:
+    spec = backbones.get(state.DEFAULT_BACKBONE[modality])
+    st.session_state.backbone = spec.name
 st.subheader("Strategy")
-allowed = list(STRATEGIES) if spec.pretrained else ["scratch"]
+allowed = [s for s in MODALITY_STRATEGIES[modality] if spec.pretrained or s in ("scratch", "tfidf")]
 if st.session_state.strategy not in allowed:
     st.session_state.strategy = allowed[0]
 st.session_state.strategy = st.radio(
     "How should the model learn?", allowed, index=allowed.index(st.session_state.strategy),
     format_func=STRATEGY_TITLES.get, captions=[STRATEGY_TEXT[s] for s in allowed])
 if not spec.pretrained:
-    st.caption(f"{spec.title} has no pretrained weights, so from-scratch is its only strategy.")
+    st.caption(f"{spec.title} has no pretrained weights, so it can only be trained from scratch.")
 
 
 @st.cache_data(show_spinner="Building the model to count its layers...")
@@ -86,6 +117,11 @@ def layer_plan(name: str, strategy: str, num_classes: int) -> list[dict]:
 
 
 st.subheader("Which layers train")
+if st.session_state.strategy == "tfidf":
+    st.info("TF-IDF + logistic regression has no layers: one weight per word or word pair and class, "
+            "learned in one go. The backbone above is not used.")
+    st.page_link("pages/3_train.py", label="Next: train", icon=":material/arrow_forward:")
+    st.stop()
 try:
     rows = layer_plan(spec.name, st.session_state.strategy, len(report.classes))
 except Exception as error:

@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import backbones, jobs, progress, runs
-from core.config import STRATEGY_DEFAULTS, STRATEGY_TITLES, TrainConfig
+from core.config import STRATEGY_TITLES, TrainConfig, strategy_defaults
 from ui import charts, state
 from ui.widgets import percent, show_error
 
@@ -16,52 +16,76 @@ if not state.require_data():
     st.stop()
 
 strategy, backbone = st.session_state.strategy, st.session_state.backbone
+report = st.session_state.report
+modality = report.modality
 spec = backbones.get(backbone)
-st.markdown(f"**{STRATEGY_TITLES[strategy]}** with **{spec.title}** on "
-            f"**{st.session_state.report.num_items:,} images** in {len(st.session_state.report.classes)} classes.")
+noun = "texts" if modality == "text" else "images"
+what = "TF-IDF words and word pairs" if strategy == "tfidf" else f"**{spec.title}**"
+st.markdown(f"**{STRATEGY_TITLES[strategy]}** with {what} on **{report.num_items:,} {noun}** in "
+            f"{len(report.classes)} classes.")
 
 active = jobs.active()
-defaults = {**STRATEGY_DEFAULTS[strategy], **st.session_state.get("train_settings", {}).get(strategy, {})}
-is_sample = str(st.session_state.data).startswith("sample:")
+remembered = st.session_state.setdefault("train_settings", {}).get((modality, strategy), {})
+defaults = {**TrainConfig(data="").to_dict(), **strategy_defaults(modality, strategy), **remembered}
+is_digits = str(st.session_state.data).startswith("sample:mnist")
+SCHEDULES = {"none": "constant", "step": "step decay (StepLR)", "linear": "linear warmup, then decay"}
 
 with st.form("hyperparameters"):
-    st.caption("Defaults follow the classic recipe for this strategy; change anything.")
-    left, middle, right = st.columns(3)
-    epochs = left.number_input("Epochs (passes over the training images)", 1, 500, int(defaults["epochs"]))
-    batch_size = left.number_input("Batch size", 1, 1024, int(defaults["batch_size"]))
-    optimizer = middle.selectbox("Optimizer", ["adamw", "sgd"], index=["adamw", "sgd"].index(defaults["optimizer"]),
-                                 help="SGD with momentum 0.9 is the classic for fine-tuning; AdamW for heads.")
-    lr = middle.number_input("Learning rate" + (" (backbone)" if strategy == "fine_tune" else ""), 1e-6, 1.0,
-                             float(defaults["lr"]), format="%.5f")
-    head_multiplier = middle.number_input("Head learning rate = backbone's x", 1.0, 100.0,
-                                          float(defaults.get("head_lr_multiplier", 10.0)),
-                                          disabled=strategy != "fine_tune")
-    scheduler = right.selectbox("Learning-rate schedule", ["none", "step"],
-                                index=["none", "step"].index(defaults["scheduler"]),
-                                format_func={"none": "constant", "step": "step decay (StepLR)"}.get)
-    step_size = right.number_input("Step decay: every N epochs", 1, 100, int(defaults.get("step_size", 7)))
-    gamma = right.number_input("Step decay: multiply by", 0.01, 1.0, float(defaults.get("gamma", 0.1)))
-    augment = left.checkbox("Augment training images (random crops)", bool(defaults.get("augment", True)),
-                            disabled=strategy == "feature_extract",
-                            help="Feature extraction uses cached features of the unaltered images.")
-    flip = left.checkbox("Also mirror images left-right", bool(defaults.get("horizontal_flip", not is_sample)),
-                         disabled=strategy == "feature_extract", help="Off for digits: a mirrored 3 is not a 3.")
-    momentum = right.number_input("Momentum (SGD only)", 0.0, 0.999, float(defaults.get("momentum", 0.9)))
-    weight_decay = middle.number_input("Weight decay", 0.0, 1.0, float(defaults["weight_decay"]), format="%.5f",
-                                       help="Pulls weights towards zero: a gentle guard against overfitting.")
-    seed = right.number_input("Seed", 0, 1_000_000, int(defaults.get("seed", 0)))
+    settings = {}
+    if strategy == "tfidf":
+        st.caption("TF-IDF + logistic regression has no epochs or learning rate: it fits in one go, in seconds.")
+    else:
+        st.caption("Defaults follow the classic recipe for this strategy; change anything.")
+        left, middle, right = st.columns(3)
+        settings["epochs"] = left.number_input("Epochs (passes over the training data)", 1, 500, int(defaults["epochs"]))
+        settings["batch_size"] = left.number_input("Batch size", 1, 1024, int(defaults["batch_size"]))
+        settings["optimizer"] = middle.selectbox("Optimizer", ["adamw", "sgd"],
+                                                 index=["adamw", "sgd"].index(defaults["optimizer"]),
+                                                 help="SGD with momentum is the classic for fine-tuning images; "
+                                                      "AdamW for heads and for transformers.")
+        settings["lr"] = middle.number_input("Learning rate" + (" (backbone)" if strategy == "fine_tune" else ""),
+                                             1e-7, 1.0, float(defaults["lr"]), format="%.6f")
+        settings["head_lr_multiplier"] = middle.number_input("Head learning rate = backbone's x", 1.0, 1000.0,
+                                                             float(defaults["head_lr_multiplier"]),
+                                                             disabled=strategy != "fine_tune")
+        settings["weight_decay"] = middle.number_input("Weight decay", 0.0, 1.0, float(defaults["weight_decay"]),
+                                                       format="%.5f",
+                                                       help="Pulls weights towards zero: a gentle guard against overfitting.")
+        settings["scheduler"] = right.selectbox("Learning-rate schedule", list(SCHEDULES),
+                                                index=list(SCHEDULES).index(defaults["scheduler"]),
+                                                format_func=SCHEDULES.get)
+        settings["step_size"] = right.number_input("Step decay: every N epochs", 1, 100, int(defaults["step_size"]))
+        settings["gamma"] = right.number_input("Step decay: multiply by", 0.01, 1.0, float(defaults["gamma"]))
+        settings["warmup_fraction"] = right.number_input("Warmup: share of the steps", 0.0, 0.9,
+                                                         float(defaults["warmup_fraction"]))
+        settings["momentum"] = right.number_input("Momentum (SGD only)", 0.0, 0.999, float(defaults["momentum"]))
+        if modality == "text":
+            settings["max_length"] = left.number_input("Max length (tokens per text)", 8, spec.max_positions,
+                                                       min(int(defaults["max_length"]), spec.max_positions),
+                                                       help="Longer texts are cut here. See the histogram on the Data page.")
+            settings["micro_batch_size"] = left.number_input(
+                "Micro batch (0 = off)", 0, 1024, int(defaults["micro_batch_size"]),
+                help="When a batch does not fit in memory: process it in smaller pieces and add up their gradients.")
+            settings["head_dropout"] = left.number_input("Dropout before the head", 0.0, 0.9,
+                                                         float(defaults["head_dropout"]))
+        else:
+            settings["augment"] = left.checkbox("Augment training images (random crops)", bool(defaults["augment"]),
+                                                disabled=strategy == "feature_extract",
+                                                help="Feature extraction uses cached features of the unaltered images.")
+            settings["horizontal_flip"] = left.checkbox(
+                "Also mirror images left-right", bool(remembered.get("horizontal_flip", not is_digits)),
+                disabled=strategy == "feature_extract", help="Off for digits: a mirrored 3 is not a 3.")
+        settings["seed"] = right.number_input("Seed", 0, 1_000_000, int(defaults["seed"]))
     submitted = st.form_submit_button("Start training", key="start_training", type="primary",
                                       icon=":material/play_arrow:", disabled=active is not None)
 
 if submitted:
-    settings = dict(epochs=int(epochs), batch_size=int(batch_size), optimizer=optimizer, lr=float(lr),
-                    head_lr_multiplier=float(head_multiplier), momentum=float(momentum),
-                    weight_decay=float(weight_decay), scheduler=scheduler, step_size=int(step_size),
-                    gamma=float(gamma), augment=augment, horizontal_flip=flip, seed=int(seed))
-    st.session_state.setdefault("train_settings", {})[strategy] = settings
+    st.session_state.train_settings[(modality, strategy)] = settings
     try:
         config = TrainConfig.for_strategy(st.session_state.data, strategy, backbone=backbone,
-                                          val_fraction=st.session_state.val_fraction, **settings)
+                                          val_fraction=st.session_state.val_fraction,
+                                          text_column=report.details.get("text_column"),
+                                          label_column=report.details.get("label_column"), **settings)
         job = jobs.start(config)
         st.session_state.run_dir = str(job.run.dir)
         st.rerun()  # draw the page again with Start disabled and the live view ticking

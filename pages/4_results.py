@@ -1,7 +1,8 @@
-"""Results: how good the model is, the curves, what it confuses, and the images it got wrong."""
+"""Results: how good the model is, per class, the curves, what it confuses, and its worst mistakes."""
 
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from core import images, paths, runs
@@ -26,8 +27,10 @@ chosen = st.selectbox("Run", ids, index=ids.index(current) if current in ids els
                       format_func=lambda d: Path(d).name, key="results_run")
 run = runs.Run(Path(chosen))
 summary, labels = run.summary(), run.labels()
+modality = summary.get("modality", "image")
+noun = "texts" if modality == "text" else "images"
 st.caption(f"{STRATEGY_TITLES.get(summary['strategy'], summary['strategy'])} · backbone `{summary['backbone']}` · "
-           f"{summary['train_images']:,} training / {summary['val_images']:,} validation images · "
+           f"{summary['train_images']:,} training / {summary['val_images']:,} validation {noun} · "
            f"{summary['device']} · folder `{run.dir}`")
 
 columns = st.columns(5)
@@ -44,31 +47,49 @@ if summary["status"] == "stopped":
     st.warning("This run was stopped early; the numbers are for the best epoch reached.")
 
 history = [e for e in run.events() if e["kind"] == "epoch"]
-if history:
+if len(history) > 1:
     st.plotly_chart(charts.learning_curves(history), key="result_curves")
     gap = history[-1]["train_acc"] - history[-1]["val_acc"]
     if gap > 0.1:
         st.info(f"Training accuracy is {gap:.0%} above validation accuracy: the model is memorising the training "
-                "images (overfitting). More data, augmentation, or fewer epochs help.")
+                "data (overfitting). More data, augmentation, or fewer epochs help.")
 
+if summary.get("per_class"):
+    st.subheader("Per class")
+    st.dataframe(pd.DataFrame(summary["per_class"]), hide_index=True,
+                 column_config={name: st.column_config.NumberColumn(format="%.3f")
+                                for name in ("precision", "recall", "f1")})
+    st.caption("Precision: of the items predicted as this class, the share that were right. Recall: of the items "
+               "of this class, the share found. F1 balances the two. Support: validation items of the class.")
 if summary.get("confusion_matrix"):
     st.plotly_chart(charts.confusion_matrix(summary["confusion_matrix"], labels), key="confusion")
     st.caption("Each row is a true class; the diagonal counts correct answers. Off-diagonal cells show "
                "which classes the model mixes up.")
 
 predictions = run.read_json("predictions.json", [])
-wrong = sorted((p for p in predictions if p["predicted"] != p["label"]), key=lambda p: -p["confidence"])
-root = Path(run.read_json("data.json", {}).get("root", "."))
-st.subheader(f"Validation images it got wrong ({len(wrong)} of {len(predictions)})")
+wrong = sorted((p for p in predictions if p["predicted"] != p["label"]), key=lambda p: p["true_probability"])
+dataset = run.read_json("data.json", {})
+st.subheader(f"Validation {noun} it got wrong ({len(wrong)} of {len(predictions)})")
 if not wrong:
-    st.success("None: every validation image was classified correctly.")
+    st.success(f"None: every validation {noun[:-1]} was classified correctly.")
+elif modality == "text":
+    st.caption("Most wrong first (the lowest probability given to the true label): often mislabelled or "
+               "truly ambiguous texts.")
+    texts = dataset.get("texts", {})
+    st.dataframe(pd.DataFrame([{"text": texts.get(p["item"], "")[:500], "true": labels[p["label"]],
+                                "predicted": labels[p["predicted"]], "confidence": p["confidence"]}
+                               for p in wrong[:50]]), hide_index=True,
+                 column_config={"text": st.column_config.TextColumn(width="large"),
+                                "confidence": st.column_config.ProgressColumn(min_value=0, max_value=1,
+                                                                              format="%.2f")})
 else:
-    st.caption("Most confident mistakes first: these are often mislabelled or truly ambiguous images.")
-    shown = wrong[:24]
+    st.caption("Most wrong first (the lowest probability given to the true class): often mislabelled or "
+               "truly ambiguous images.")
+    root = Path(dataset.get("root", "."))
     grid = st.columns(6)
-    for index, item in enumerate(shown):
+    for index, item in enumerate(wrong[:24]):
         with grid[index % 6]:
-            path = root / item["path"]
+            path = root / item["item"]
             if path.is_file():
                 st.image(images.thumbnail(path, 128), width=110)
             st.caption(f"true **{labels[item['label']]}** → {labels[item['predicted']]} ({item['confidence']:.0%})")

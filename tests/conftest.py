@@ -9,7 +9,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["TRANSFERLAB_OFFLINE"] = "1"       # never probe the network from tests
 os.environ["TRANSFERLAB_NO_WORKERS"] = "1"    # no decoding processes: tiny data, fast start
 
-from tests.helpers import TINY, make_image_folder, register_tiny  # noqa: E402
+from tests.helpers import TINY, TINY_BERT, make_image_folder, register_tiny, register_tiny_bert, write_text_csv  # noqa: E402
 from core import backbones  # noqa: E402
 
 
@@ -25,11 +25,19 @@ def isolated_home(tmp_path, monkeypatch):
 @pytest.fixture(scope="session", autouse=True)
 def tiny_backbone():
     spec = register_tiny()
+    register_tiny_bert()
     yield spec
     backbones.unregister(TINY)
+    backbones.unregister(TINY_BERT)
 
 
 @pytest.fixture
 def colors_folder(tmp_path) -> Path:
     """Two learnable classes, 12 images each, no val folder."""
     return make_image_folder(tmp_path / "colors", {"red": 12, "blue": 12})
+
+
+@pytest.fixture
+def reviews_csv(tmp_path) -> Path:
+    """Two learnable labels, 20 short reviews each, with a header."""
+    return write_text_csv(tmp_path / "reviews.csv")

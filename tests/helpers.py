@@ -71,3 +71,53 @@ def register_tiny() -> backbones.BackboneSpec:
         mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), feature_dim=11, num_params=248, gflops=0.0, source="builtin",
         summary="For tests.", build=_build_tiny,
         check_weights=lambda: backbones.Availability("local", "test weights")))
+
+
+TINY_BERT = "tiny_bert_test"
+POSITIVE = ["good", "great", "fine", "lovely", "happy", "superb", "nice", "excellent"]
+NEGATIVE = ["bad", "awful", "poor", "sad", "terrible", "horrible", "nasty", "dreadful"]
+
+
+def make_text_rows(per_class: int = 20, seed: int = 0) -> list[tuple[str, str]]:
+    """(text, label) pairs that a tiny model can learn: the label is in the choice of words."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for label, words in (("positive", POSITIVE), ("negative", NEGATIVE)):
+        for _ in range(per_class):
+            picked = rng.choice(words, size=4)
+            rows.append((f"the movie was {picked[0]} and {picked[1]}, really {picked[2]} {picked[3]}", label))
+    return rows
+
+
+def write_text_csv(path: Path, per_class: int = 20) -> Path:
+    import csv
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["review", "sentiment"])
+        writer.writerows(make_text_rows(per_class))
+    return path
+
+
+def _build_tiny_bert(pretrained: bool) -> nn.Module:
+    from transformers import BertConfig, BertModel
+
+    from core.text_backbones import TextEncoder
+
+    state = torch.random.get_rng_state()
+    torch.manual_seed(4321 if pretrained else 0)
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    model = TextEncoder(BertModel(config, add_pooling_layer=False))
+    torch.random.set_rng_state(state)
+    return model
+
+
+def register_tiny_bert() -> backbones.BackboneSpec:
+    """A 2-layer, 32-wide BERT built from a config in the test (no download), with MiniLM's tokenizer."""
+    from core.text_backbones import minilm_dir
+
+    return backbones.register(backbones.BackboneSpec(
+        name=TINY_BERT, title="Tiny BERT (test)", modality="text", family="test", feature_dim=32,
+        num_params=0, source="builtin", summary="For tests.", build=_build_tiny_bert, max_positions=128,
+        location=lambda: str(minilm_dir()),
+        check_weights=lambda: backbones.Availability("local", "test weights")))

@@ -46,7 +46,7 @@ def test_uploading_a_zip_shows_classes_warnings_and_skips(tmp_path):
     (folder / "red" / "readme.txt").write_text("hello")
     at = _app().run()
     at.switch_page("pages/1_data.py").run()
-    at.radio(key="data_source").set_value("zip").run()
+    at.radio(key="data_source").set_value("upload").run()
     at.get("file_uploader")[0].set_value(("colors.zip", zip_folder(folder), "application/zip")).run()
     assert not at.exception
     report = at.session_state.report
@@ -59,7 +59,7 @@ def test_uploading_a_zip_shows_classes_warnings_and_skips(tmp_path):
 def test_a_broken_zip_is_explained_not_crashed():
     at = _app().run()
     at.switch_page("pages/1_data.py").run()
-    at.radio(key="data_source").set_value("zip").run()
+    at.radio(key="data_source").set_value("upload").run()
     at.get("file_uploader")[0].set_value(("broken.zip", b"not a zip at all", "application/zip")).run()
     assert not at.exception
     assert any("not a readable .zip" in e.value for e in at.error)

@@ -29,7 +29,7 @@ def test_feature_extraction_learns_and_writes_a_complete_run(colors_folder):
     run = runs.Run(Path(summary["run_dir"]))
     assert run.status == "finished" and run.labels() == ["blue", "red"]
     assert run.config()["backbone"] == TINY
-    assert set(load_file(run.dir / "best.safetensors")) == {"head.weight", "head.bias"}
+    assert set(load_file(run.dir / "best.safetensors")) == {"head.linear.weight", "head.linear.bias"}
     assert len(run.read_json("predictions.json")) == summary["val_images"]
     assert [json.loads(line)["kind"] for line in (run.dir / "events.jsonl").read_text().splitlines()][-1] == "end"
 
@@ -50,7 +50,7 @@ def test_frozen_backbone_stays_equal_under_feature_extraction(colors_folder):
     spec = backbones.get(TINY)
     model = build_model(spec, 2, "feature_extract")
     before = {k: v.clone() for k, v in model.backbone.state_dict().items()}
-    head_before = model.head.weight.clone()
+    head_before = model.head.linear.weight.clone()
     optimizer = torch.optim.SGD(parameter_groups(model, "feature_extract", 0.1, 10), lr=0.1, momentum=0.9,
                                 weight_decay=0.01)
     for _ in range(3):
@@ -60,7 +60,7 @@ def test_frozen_backbone_stays_equal_under_feature_extraction(colors_folder):
         optimizer.step()
     after = model.backbone.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)  # weights and BatchNorm statistics
-    assert not torch.equal(head_before, model.head.weight)
+    assert not torch.equal(head_before, model.head.linear.weight)
 
 
 def test_fine_tuning_trains_the_backbone_slower_than_the_head(colors_folder):
@@ -70,7 +70,7 @@ def test_fine_tuning_trains_the_backbone_slower_than_the_head(colors_folder):
     summary = fit(_config(colors_folder, "fine_tune", epochs=2, lr=0.01))
     assert summary["status"] == "finished" and summary["frozen_params"] == 0
     weights = load_file(Path(summary["run_dir"]) / "best.safetensors")
-    assert any(k.startswith("backbone.") for k in weights) and "head.weight" in weights
+    assert any(k.startswith("backbone.") for k in weights) and "head.linear.weight" in weights
 
 
 def test_scratch_baseline_with_the_small_cnn(colors_folder):

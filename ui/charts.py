@@ -8,12 +8,12 @@ from plotly.subplots import make_subplots
 TRAIN_COLOR, VAL_COLOR = "#1f77b4", "#ff7f0e"
 
 
-def class_counts(counts: list[dict]) -> go.Figure:
+def class_counts(counts: list[dict], noun: str = "images") -> go.Figure:
     names = [row["class"] for row in counts]
     figure = go.Figure([go.Bar(name="train", x=names, y=[r["train"] for r in counts], marker_color=TRAIN_COLOR),
                         go.Bar(name="validation", x=names, y=[r["val"] for r in counts], marker_color=VAL_COLOR)])
     figure.update_layout(barmode="stack", height=320, margin=dict(l=10, r=10, t=50, b=10),
-                         title="Images per class", xaxis_title="class", yaxis_title="images",
+                         title=f"{noun.capitalize()} per class", xaxis_title="class", yaxis_title=noun,
                          xaxis_type="category", legend=dict(orientation="h", x=1, xanchor="right", y=1.02,
                                                             yanchor="bottom"))
     return figure
@@ -41,4 +41,15 @@ def confusion_matrix(matrix: list[list[int]], classes: list[str]) -> go.Figure:
     figure.update_layout(height=size, xaxis_title="predicted class", yaxis_title="true class",
                          xaxis_type="category", yaxis_type="category", yaxis_autorange="reversed",
                          margin=dict(l=10, r=10, t=30, b=10), title="Confusion matrix (validation)")
+    return figure
+
+
+def token_lengths(lengths: list[int], max_length: int) -> go.Figure:
+    """How long the texts are in tokens, with the cut-off the model will use."""
+    figure = go.Figure(go.Histogram(x=lengths, nbinsx=40, marker_color=TRAIN_COLOR))
+    figure.add_vline(x=max_length, line_dash="dash", line_color=VAL_COLOR,
+                     annotation_text=f"max length {max_length}", annotation_position="top right")
+    cut = sum(length > max_length for length in lengths) / max(len(lengths), 1)
+    figure.update_layout(height=300, margin=dict(l=10, r=10, t=50, b=10), xaxis_title="tokens per text",
+                         yaxis_title="texts", title=f"Text lengths in tokens ({cut:.0%} longer than the max length)")
     return figure

