@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import data_images, jobs
-from tests.helpers import TINY, make_image_folder, zip_folder
+from core import data, data_images, jobs
+from tests.helpers import TINY, TINY_BERT, make_image_folder, zip_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["pages/0_home.py", "pages/1_data.py", "pages/2_model.py", "pages/3_train.py", "pages/4_results.py"]
@@ -113,3 +113,57 @@ def test_stop_button_stops_a_running_job(colors_folder):
     _wait_for_run(at, 30)
     assert not at.exception
     assert any("Stopped" in w.value for w in at.warning)
+
+
+def _text_app(reviews_csv, backbone: str = TINY_BERT, strategy: str = "feature_extract") -> AppTest:
+    at = _app()
+    at.session_state["report"] = data.load_dataset(reviews_csv)
+    at.session_state["data"] = str(reviews_csv)
+    at.session_state["data_name"] = reviews_csv.name
+    at.session_state["backbone"] = backbone
+    at.session_state["strategy"] = strategy
+    return at.run()
+
+
+def test_uploading_a_csv_shows_columns_labels_and_token_lengths(reviews_csv):
+    at = _app().run()
+    at.switch_page("pages/1_data.py").run()
+    at.radio(key="data_source").set_value("upload").run()
+    at.get("file_uploader")[0].set_value(("reviews.csv", reviews_csv.read_bytes(), "text/csv")).run()
+    assert not at.exception
+    report = at.session_state.report
+    assert report.modality == "text" and report.classes == ["negative", "positive"]
+    assert [s.value for s in at.selectbox][-2:] == ["review", "sentiment"]  # the guessed columns, editable
+    assert at.session_state.backbone == "all_minilm_l6_v2"  # switched to a text backbone
+    assert len(at.get("plotly_chart")) == 2  # label counts and token lengths
+
+
+def test_model_page_for_texts_offers_tfidf_and_counts_transformer_layers(reviews_csv):
+    at = _text_app(reviews_csv, backbone="all_minilm_l6_v2")
+    at.switch_page("pages/2_model.py").run()
+    assert not at.exception
+    assert "TF-IDF + logistic regression (baseline)" in at.radio[0].options and at.button(key="pick_text_lstm")
+    assert int(at.metric[1].value.replace(",", "")) == 22_713_216  # frozen MiniLM
+    at.radio[0].set_value("tfidf").run()
+    assert any("no layers" in i.value for i in at.info)
+
+
+def test_text_training_and_results_show_per_class_scores_and_wrong_texts(reviews_csv):
+    at = _text_app(reviews_csv, strategy="tfidf")
+    at.switch_page("pages/3_train.py").run()
+    at.button(key="start_training").click().run()
+    _wait_for_run(at)
+    assert not at.exception and any(s.value.startswith("Finished") for s in at.success)
+    at.switch_page("pages/4_results.py").run()
+    assert not at.exception
+    assert at.metric[2].value.endswith("%")  # macro-F1
+    assert list(at.dataframe[0].value.columns) == ["class", "precision", "recall", "f1", "support"]
+
+
+def test_text_feature_extraction_from_the_train_page(reviews_csv):
+    at = _text_app(reviews_csv)
+    at.switch_page("pages/3_train.py").run()
+    at.number_input[0].set_value(3)
+    at.button(key="start_training").click().run()
+    _wait_for_run(at)
+    assert not at.exception and [m.value for m in at.metric][0] == "3/3"
