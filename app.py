@@ -25,8 +25,8 @@ navigation = st.navigation([
 with st.sidebar:
     report = st.session_state.report
     st.caption("Your choices so far")
-    st.markdown(f"**Data:** {st.session_state.data_name}  \n{len(report.classes)} classes, "
-                f"{report.num_items:,} images" if report else "**Data:** not loaded yet")
+    st.markdown(f"**Data:** {st.session_state.data_name}  \n{len(report.classes)} classes, {report.num_items:,} "
+                f"{'texts' if report.modality == 'text' else 'images'}" if report else "**Data:** not loaded yet")
     st.markdown(f"**Backbone:** `{st.session_state.backbone}`  \n**Strategy:** `{st.session_state.strategy}`")
 
 navigation.run()

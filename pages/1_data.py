@@ -29,7 +29,9 @@ with st.expander("Validation split (used when the data has no val/ folder or spl
                                                   value=st.session_state.split_seed, step=1)
 
 if source == "sample":
-    chosen = st.selectbox("Sample", list(ALL_SAMPLES), format_func=ALL_SAMPLES.get, key="sample_name")
+    options = list(ALL_SAMPLES)
+    chosen = st.selectbox("Sample", options, format_func=ALL_SAMPLES.get,
+                          index=options.index(st.session_state.data) if st.session_state.data in options else 0)
     if st.button("Use this sample", key="load_sample", type="primary") and state.load_data(chosen):
         st.rerun()  # the sidebar was drawn before this: draw it again with the new data
 elif source == "upload":

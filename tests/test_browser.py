@@ -8,6 +8,7 @@ Run directly to tour the app on any data and keep the screenshots:
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -69,7 +70,7 @@ def tour(url: str, shots: Path) -> dict:
             page.goto(url)
             page.get_by_role("link", name="1 · Data").click()
             page.get_by_text("What was found").wait_for(timeout=60_000)
-            page.get_by_text("Images per class").wait_for(timeout=30_000)
+            page.get_by_text(re.compile(r"^(Images|Texts) per class")).wait_for(timeout=30_000)
             page.screenshot(path=shots / "1-data.png")
             page.get_by_role("link", name="2 · Model").click()
             page.get_by_text("Which layers train").wait_for(timeout=60_000)

@@ -51,8 +51,9 @@ def load_data(source: str, name: str | None = None, text_column: str | None = No
 
 
 def display_name(data: str) -> str:
-    if data.startswith("sample:") and data[7:] in samples.SAMPLES:
-        return samples.SAMPLES[data[7:]].title
+    known = {**samples.SAMPLES, **samples.TEXT_SAMPLES}
+    if data.startswith("sample:") and data[7:] in known:
+        return known[data[7:]].title
     return Path(data).name or data
 
 
