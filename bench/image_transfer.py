@@ -14,7 +14,6 @@ output folder; (4) fine-tuning, 2 epochs.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -24,6 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
+
+from bench.checks import report as checks_report  # noqa: E402
 
 from core import backbones, data_images, samples  # noqa: E402
 from core.config import TrainConfig  # noqa: E402
@@ -93,10 +94,7 @@ def main() -> None:
               "FE cold <= forward pass + 5s": cold["seconds"] <= results["plain_forward_s"] + 5,
               "FE warm is a cache hit, < 5s": warm["cache_hit"] and warm["seconds"] < 5,
               "fine-tune 2 epochs >= 0.80": tuned["best_val_acc"] >= 0.80}
-    for name, ok in checks.items():
-        print(f"{'PASS' if ok else 'MISS'}  {name}")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "image_transfer.json").write_text(json.dumps({**results, "checks": checks}, indent=2, default=str))
+    checks_report(checks, results, out, "image_transfer")
     shutil.rmtree(scratch, ignore_errors=True)
 
 

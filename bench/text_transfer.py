@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import shutil
 import sys
 import tempfile
@@ -23,6 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
+
+from bench.checks import report as checks_report  # noqa: E402
 
 from core import data  # noqa: E402
 from core.config import TrainConfig  # noqa: E402
@@ -81,10 +82,7 @@ def main() -> None:
               and results["feature_extract_warm"]["seconds"] < 10,
               "fine-tune (2 epochs) macro-F1 > TF-IDF macro-F1":
                   results["fine_tune"]["best_val_macro_f1"] > results["tfidf"]["best_val_macro_f1"]}
-    for name, ok in checks.items():
-        print(f"{'PASS' if ok else 'MISS'}  {name}")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "text_transfer.json").write_text(json.dumps({**results, "checks": checks}, indent=2, default=str))
+    checks_report(checks, results, out, "text_transfer")
     shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -6,7 +6,6 @@ as JSON and safetensors, the classifier's coefficients as safetensors.
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np

@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from core.errors import UserError
 
 MIN_PER_CLASS = 5
 IMBALANCE_RATIO = 3.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import threading
 from typing import Callable
 from pathlib import Path
 
@@ -21,6 +22,19 @@ from core.backbones import Availability, BackboneSpec, hub_reachable, register
 from core.errors import UserError
 
 MINILM = "all_minilm_l6_v2"
+_import_lock = threading.Lock()
+
+
+def _transformers():
+    """The transformers module, fully imported. Its lazy first import is not thread-safe: two
+    Streamlit sessions (or a page and a training thread) importing at once saw
+    "cannot import name 'AutoConfig'", so every use goes through this lock."""
+    with _import_lock:
+        import transformers
+
+        transformers.AutoConfig, transformers.AutoModel, transformers.AutoTokenizer  # noqa: B018 (resolve now)
+        transformers.CONFIG_MAPPING  # noqa: B018
+        return transformers
 
 
 def minilm_dir() -> Path | None:
@@ -63,10 +77,8 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
 
 @functools.lru_cache(maxsize=8)
 def load_tokenizer(location: str):
-    from transformers import AutoTokenizer
-
     try:
-        return AutoTokenizer.from_pretrained(location, trust_remote_code=False)
+        return _transformers().AutoTokenizer.from_pretrained(location, trust_remote_code=False)
     except (OSError, ValueError) as error:
         raise UserError(f"Could not load the tokenizer of {location}: {error}",
                         "Check the model id or folder; offline, the model must be in the Hugging Face cache.") from error
@@ -77,13 +89,14 @@ def tokenizer_for(spec: BackboneSpec):
 
 
 def _build_hf(location: Callable[[], str], pretrained: bool) -> nn.Module:
-    from transformers import AutoConfig, AutoModel
-
+    transformers = _transformers()
+    transformers.utils.logging.disable_progress_bar()  # no progress bars in the CLI's output
     where = str(location())
     try:
         if pretrained:
-            return TextEncoder(AutoModel.from_pretrained(where, trust_remote_code=False))
-        return TextEncoder(AutoModel.from_config(AutoConfig.from_pretrained(where, trust_remote_code=False)))
+            return TextEncoder(transformers.AutoModel.from_pretrained(where, trust_remote_code=False))
+        config = transformers.AutoConfig.from_pretrained(where, trust_remote_code=False)
+        return TextEncoder(transformers.AutoModel.from_config(config))
     except (OSError, ValueError) as error:
         raise UserError(f"Could not load {where}: {error}",
                         "Offline, the model must be in the Hugging Face cache (~/.cache/huggingface/hub).") from error
@@ -166,9 +179,7 @@ def custom_spec(name: str) -> BackboneSpec:
     if config.get("auto_map"):
         raise UserError(f"{location} ships its own Python code (it needs trust_remote_code).",
                         "TransferLab never runs code that comes with a model; pick a standard architecture.")
-    from transformers import CONFIG_MAPPING
-
-    if config.get("model_type") not in CONFIG_MAPPING:
+    if config.get("model_type") not in _transformers().CONFIG_MAPPING:
         raise UserError(f"{location} has an architecture transformers does not know ({config.get('model_type')!r}).",
                         "Models that need custom code are refused: TransferLab never runs code shipped with a model.")
     width = config.get("hidden_size") or config.get("dim") or config.get("d_model")

@@ -101,12 +101,14 @@ def tour(url: str, shots: Path) -> dict:
     return seen
 
 
-def test_whole_flow_in_a_real_browser(colors_folder, tmp_path):
+@pytest.mark.parametrize("kind", ["images", "texts"])
+def test_whole_flow_in_a_real_browser(kind, colors_folder, reviews_csv, tmp_path):
     if shutil.which("chromium") is None:
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
     pytest.importorskip("playwright.sync_api")
-    with streamlit_server(str(colors_folder), tmp_path / "home") as url:
-        seen = tour(url, ARTIFACTS / "browser")
+    data = colors_folder if kind == "images" else reviews_csv
+    with streamlit_server(str(data), tmp_path / "home") as url:
+        seen = tour(url, ARTIFACTS / f"browser-{kind}")
     assert seen["train"].startswith("Finished: best validation accuracy")
     assert seen["train_charts"] == 1
     assert seen["results"]
