@@ -29,9 +29,10 @@ def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0) -
         path = Path(text).expanduser()
         if not path.exists():
             raise UserError(f"No file or folder at {path}.", "Check the path, or upload a .zip instead.")
-        folder = archive.import_zip(path, paths.data_dir() / "uploads") if path.is_file() else path
         if path.is_file() and path.suffix.lower() != ".zip":
-            raise UserError(f"{path.name} is a file but not a .zip.", "Give a folder, or a .zip of the folder.")
+            raise UserError(f"{path.name} is neither a .zip of images nor a table of texts.",
+                            "Give a folder, a .zip of the folder, or a .csv/.tsv/.xlsx file.")
+        folder = archive.import_zip(path, paths.data_dir() / "uploads") if path.is_file() else path
     return scan(folder, val_fraction=val_fraction, seed=seed)
 
 
