@@ -8,6 +8,7 @@ for the page config, the session defaults and the sidebar summary of the user's 
 
 import streamlit as st
 
+from core import jobs
 from ui import state
 
 st.set_page_config(page_title="TransferLab", page_icon=":material/science:", layout="wide")
@@ -20,6 +21,8 @@ navigation = st.navigation([
     st.Page("pages/2_model.py", title="2 · Model", icon=":material/neurology:"),
     st.Page("pages/3_train.py", title="3 · Train", icon=":material/model_training:"),
     st.Page("pages/4_results.py", title="4 · Results", icon=":material/analytics:"),
+    st.Page("pages/5_compare.py", title="Compare strategies", icon=":material/compare_arrows:"),
+    st.Page("pages/6_runs.py", title="Runs", icon=":material/history:"),
 ])
 
 with st.sidebar:
@@ -28,5 +31,10 @@ with st.sidebar:
     st.markdown(f"**Data:** {st.session_state.data_name}  \n{len(report.classes)} classes, {report.num_items:,} "
                 f"{'texts' if report.modality == 'text' else 'images'}" if report else "**Data:** not loaded yet")
     st.markdown(f"**Backbone:** `{st.session_state.backbone}`  \n**Strategy:** `{st.session_state.strategy}`")
+    line = jobs.supervisor().queue()
+    if line:
+        waiting = f", {len(line) - 1} waiting" if len(line) > 1 else ""
+        st.caption(f"Training now: `{line[0].id}`{waiting}")
+        st.page_link("pages/3_train.py", label="Follow it", icon=":material/model_training:")
 
 navigation.run()

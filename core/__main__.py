@@ -1,16 +1,19 @@
-"""Headless TransferLab: ``python -m core backbones | train``.
+"""Headless TransferLab: ``python -m core backbones | train | runs``.
 
 The last stdout line of ``train`` is one JSON object (the run summary); progress goes before it.
-Bad arguments or data exit non-zero with a one-line reason on stderr.
+Bad arguments or data exit non-zero with a one-line reason on stderr. The app trains through this
+same command (``train --run DIR``) in a child process, so there is one way in to training.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from core.errors import UserError
 
@@ -28,8 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print a JSON list")
     listing.add_argument("--modality", choices=["image", "text"])
     train = commands.add_parser("train", help="train one model and print its summary as JSON")
-    train.add_argument("--data", required=True,
-                       help="ImageFolder folder or .zip; a .csv/.tsv/.xlsx of texts; sample:mnist or sample:bbc")
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data",
+                        help="ImageFolder folder or .zip; a .csv/.tsv/.xlsx of texts; sample:mnist or sample:bbc")
+    source.add_argument("--run", metavar="RUN_DIR",
+                        help="train the run prepared in RUN_DIR (its config.json), or resume it from its last "
+                             "checkpoint if it was interrupted or stopped; other options are ignored")
+    train.add_argument("--stop-with-parent", action="store_true",
+                       help="end as 'interrupted' (resumable) when the process that started this one exits")
     train.add_argument("--backbone", help="registry name, hf:<model id>, or a local model folder "
                                           "(default: efficientnet_lite0 for images, all_minilm_l6_v2 for texts)")
     train.add_argument("--strategy", default="feature_extract",
@@ -39,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-length", type=int, help="texts: tokens kept per text")
     train.add_argument("--micro-batch-size", type=int, help="accumulate gradients over batches of this size")
     train.add_argument("--epochs", type=int)
+    train.add_argument("--patience", type=int,
+                       help="early stopping: epochs without a lower validation loss (default 5; 0 = off)")
     train.add_argument("--out", help="folder that receives the run folder (default: workspace/runs)")
     train.add_argument("--seed", type=int)
     train.add_argument("--batch-size", type=int)
@@ -50,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
     train.add_argument("--cache-dir", help="feature cache folder shared by runs")
     train.add_argument("--quiet", action="store_true", help="print only the final JSON line")
+    listing_runs = commands.add_parser("runs", help="list the runs in the runs folder")
+    listing_runs.add_argument("--out", help="runs folder (default: workspace/runs)")
+    listing_runs.add_argument("--json", action="store_true", help="print a JSON list")
     return parser
 
 
@@ -84,6 +98,8 @@ def _progress_printer(quiet: bool, guessed_given: bool):
         elif kind == "features" and "cache_hit" in event:
             print(f"features: {'cache hit' if event['cache_hit'] else 'computed'} in {event['seconds']:.1f}s",
                   flush=True)
+        elif kind in ("notice", "early_stop", "interrupted"):
+            print(event["message"], flush=True)
         elif kind == "epoch":
             print(f"epoch {event['epoch']}/{event['epochs']}  train loss {event['train_loss']:.4f} "
                   f"acc {event['train_acc']:.3f}  val loss {event['val_loss']:.4f} acc {event['val_acc']:.3f}  "
@@ -91,32 +107,83 @@ def _progress_printer(quiet: bool, guessed_given: bool):
     return show
 
 
-def train(args: argparse.Namespace) -> int:
+def _config_from_args(args: argparse.Namespace):
     from core.config import TrainConfig
-    from core.train import fit
-
     from core.data import modality_of
 
     backbone = args.backbone or {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}[modality_of(args.data)]
-    config = TrainConfig.for_strategy(
+    return TrainConfig.for_strategy(
         args.data, args.strategy, backbone=backbone, epochs=args.epochs, out_dir=args.out, seed=args.seed,
         text_column=args.text_col, label_column=args.label_col, max_length=args.max_length,
-        micro_batch_size=args.micro_batch_size,
+        micro_batch_size=args.micro_batch_size, patience=args.patience,
         batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, val_fraction=args.val_fraction,
         device=args.device, cache_dir=args.cache_dir,
         augment=False if args.no_augment else None, horizontal_flip=False if args.no_flip else None)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # finish the batch, keep the best so far
-    printer = _progress_printer(args.quiet, guessed_given=bool(args.text_col and args.label_col))
-    summary = fit(config, on_event=printer, should_stop=stop.is_set)
+
+
+def _prepared_run(folder: str):
+    from core import runs
+    from core.config import TrainConfig
+
+    run = runs.Run(Path(folder).expanduser().resolve())
+    if not (run.dir / "config.json").is_file():
+        raise UserError(f"{folder} is not a run folder (it has no config.json).",
+                        "Give a folder from the runs directory (`python -m core runs`).")
+    return run, TrainConfig.load(run.dir / "config.json")
+
+
+def train(args: argparse.Namespace) -> int:
+    from core.train import fit
+
+    run, resume = None, False
+    if args.run:
+        run, config = _prepared_run(args.run)
+        resume = True  # from the checkpoint when there is one (a queued run has none: it starts afresh)
+    else:
+        config = _config_from_args(args)
+    # Ctrl+C, a terminal closing, the app's server going away: finish the batch, keep the last
+    # checkpoint, and end as "interrupted" so the run can be resumed.
+    going_away = threading.Event()
+
+    def on_signal(*_) -> None:
+        if going_away.is_set():  # asked twice: stop now
+            raise KeyboardInterrupt
+        going_away.set()
+
+    for number in (signal.SIGTERM, signal.SIGINT) + ((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()):
+        signal.signal(number, on_signal)
+    parent = os.getppid()
+
+    def should_stop() -> str | None:
+        if going_away.is_set() or (args.stop_with_parent and os.getppid() != parent):
+            return "interrupted"
+        return None
+
+    printer = _progress_printer(args.quiet, guessed_given=bool(args.text_col and args.label_col) or bool(args.run))
+    summary = fit(config, run=run, on_event=printer, should_stop=should_stop, resume=resume)
     print(json.dumps(summary))
+    return 0 if summary["status"] != "interrupted" else 130
+
+
+def list_runs(args: argparse.Namespace) -> int:
+    from core import paths, runs
+
+    rows = [runs.describe(run) for run in runs.list_runs(args.out or paths.runs_dir())]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    for row in rows:
+        accuracy = f"{row['best_val_acc']:.3f}" if row["best_val_acc"] is not None else "-"
+        print(f"{row['id']:<52} {row['status']:<11} {accuracy:>6}  {row['data']}")
+    if not rows:
+        print("no runs yet")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"backbones": list_backbones, "train": train}[args.command](args)
+        return {"backbones": list_backbones, "train": train, "runs": list_runs}[args.command](args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -5,12 +5,16 @@ Only this module knows where weights come from:
 - torchvision classics: the torch hub cache, downloaded there when the machine is online.
 - small_cnn: no weights, the from-scratch baseline.
 Each entry builds a *feature extractor*: a module mapping a normalised image batch to [B, feature_dim].
+
+More entries can come from plugins: TRANSFERLAB_PLUGINS="module:function,..." is imported (and the
+function called) on first use of the registry, in the app and in every training process it starts.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
+import importlib
 import os
 import re
 import socket
@@ -85,11 +89,32 @@ def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
+_plugins_loaded: set[str] = set()
+
+
+def load_plugins() -> None:
+    """Import the TRANSFERLAB_PLUGINS entries ("module" or "module:function") not loaded yet."""
+    for entry in filter(None, (e.strip() for e in os.environ.get("TRANSFERLAB_PLUGINS", "").split(","))):
+        if entry in _plugins_loaded:
+            continue
+        _plugins_loaded.add(entry)
+        module, _, function = entry.partition(":")
+        try:
+            loaded = importlib.import_module(module)
+            if function:
+                getattr(loaded, function)()
+        except Exception as error:
+            raise UserError(f"The backbone plugin {entry!r} (TRANSFERLAB_PLUGINS) failed to load: {error}.",
+                            "Fix the plugin or remove it from TRANSFERLAB_PLUGINS.") from error
+
+
 def list_specs(modality: str | None = None) -> list[BackboneSpec]:
+    load_plugins()
     return [s for s in _REGISTRY.values() if modality is None or s.modality == modality]
 
 
 def get(name: str) -> BackboneSpec:
+    load_plugins()
     if name in _REGISTRY:
         return _REGISTRY[name]
     if name.startswith("hf:") or (Path(name).expanduser().is_dir() and (Path(name).expanduser() / "config.json").is_file()):

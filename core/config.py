@@ -82,6 +82,8 @@ class TrainConfig:
     label_column: str | None = None
     max_length: int = 128                       # texts: tokens kept per text
     micro_batch_size: int = 0                   # >0: accumulate gradients over batch_size / this
+    patience: int = 5                           # early stopping: epochs without a lower val loss; 0 = off
+    group: str | None = None                    # runs started together (a strategy comparison)
     device: str = "auto"                        # auto | cpu | cuda | mps
     out_dir: str = field(default_factory=lambda: str(paths.runs_dir()))
     cache_dir: str = field(default_factory=lambda: str(paths.cache_dir()))
@@ -112,6 +114,8 @@ class TrainConfig:
             (0 <= self.head_dropout < 1, "head dropout must be in [0, 1)"),
             (isinstance(self.max_length, int) and 8 <= self.max_length <= 8192, "max length must be 8 to 8192 tokens"),
             (0 <= self.micro_batch_size <= self.batch_size, "micro batch size must be 0 (off) up to the batch size"),
+            (isinstance(self.patience, int) and 0 <= self.patience <= 1000,
+             "early-stopping patience must be 0 (off) or a whole number of epochs"),
             (self.strategy in MODALITY_STRATEGIES[modality_of(self.data)],
              f"strategy {self.strategy} does not apply to {modality_of(self.data)} data"),
             (self.step_size >= 1, "scheduler step size must be at least 1 epoch"),

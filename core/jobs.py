@@ -1,88 +1,190 @@
-"""Training as a background job owned by the process, not by a page or a browser tab.
+"""Training jobs: a queue of prepared runs, trained one at a time, each in its own child process.
 
-``start(config)`` creates the run folder, then trains in a daemon thread; the UI keeps only the
-run id and reads progress from the run folder's events (the same file the CLI writes), so a
-page reload or a second tab finds the job where it is.
+``submit(config)`` prepares a run folder (status ``queued``, its config.json) and returns at once.
+A supervisor thread of the server process starts ``python -m core train --run DIR
+--stop-with-parent`` for the oldest queued run whenever nothing is training in that runs folder,
+with the child's output in DIR/log.txt. So:
+
+- the CLI is the one way in to training, and a crash (out of memory, a segfault in a library)
+  stays inside the child: the run ends as failed with the reason, the server lives on;
+- pages and browser tabs never own a job: they follow its files (events.jsonl, status), so a
+  reload, a second tab, or another page finds it where it is;
+- if the server stops, the child notices its parent is gone, finishes the batch and ends as
+  ``interrupted``, resumable from its last epoch (``resume(run)`` queues it again).
+
+Stopping goes through the run's ``stop`` file, so any process can ask.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
-from dataclasses import dataclass, field
+import time
+from pathlib import Path
 
-from core import runs
+from core import paths, runs
 from core.config import TrainConfig
 from core.errors import UserError
 
-
-@dataclass
-class Job:
-    run: runs.Run
-    config: TrainConfig
-    stop_requested: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
-    summary: dict | None = None
-    error: str | None = None
-
-    @property
-    def id(self) -> str:
-        return self.run.id
-
-    def is_running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
-
-    def stop(self) -> None:
-        """Ask the loop to stop after the current batch; the best weights so far are kept."""
-        self.stop_requested.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        if self.thread:
-            self.thread.join(timeout)
-        return not self.is_running()
+ROOT = Path(__file__).resolve().parents[1]
+POLL_SECONDS = 0.5
 
 
-_jobs: dict[str, Job] = {}
-_lock = threading.Lock()
+class Supervisor:
+    """Trains the queued runs of one runs folder, one at a time."""
 
+    def __init__(self, runs_dir: Path) -> None:
+        self.runs_dir = runs_dir
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._child: subprocess.Popen | None = None
+        self._child_run: runs.Run | None = None
 
-def start(config: TrainConfig) -> Job:
-    """Validate, create the run folder, and start training in the background."""
-    from core.train import fit  # torch is imported here, not when a page merely lists jobs
+    # -- what the UI calls ------------------------------------------------------------------------
+    def submit(self, config: TrainConfig) -> runs.Run:
+        config.validated()
+        run = runs.create_run(self.runs_dir, config.model_label, config.strategy, status="queued")
+        run.write_json("config.json", {"config": config.to_dict()})
+        self._kick()
+        return run
 
-    config.validated()
-    with _lock:
-        busy = [job for job in _jobs.values() if job.is_running()]
-        if busy:
-            raise UserError(f"A training run is already in progress ({busy[0].id}).",
-                            "Wait for it to finish or stop it first.")
-        job = Job(run=runs.create_run(config.out_dir, config.model_label, config.strategy), config=config)
+    def resume(self, run: runs.Run) -> runs.Run:
+        if not run.can_resume():
+            raise UserError(f"Run {run.id} is {run.status} and cannot be resumed.",
+                            "Start a new run with the same settings instead.")
+        run.clear_stop()
+        run.set_status("queued")
+        run.append_event({"kind": "queued", "time": round(time.time(), 3), "message": "Queued to resume."})
+        self._kick()
+        return run
 
-        def work() -> None:
+    def stop(self, run: runs.Run) -> None:
+        """A queued run is taken out of the line; a training one stops after its current batch
+        (keeping the best weights so far)."""
+        with self._lock:
+            starting = self._child_run is not None and self._child_run.dir == run.dir
+            if run.recorded_status == "queued" and not starting:
+                run.set_status("stopped")
+                run.append_event({"kind": "notice", "time": round(time.time(), 3),
+                                  "message": "Taken out of the queue before it started."})
+                return
+        run.request_stop()
+
+    def queue(self) -> list[runs.Run]:
+        """The run training now (or starting) first, then the waiting ones in the order they will start."""
+        line, seen = [], set()
+        for run in ([self.current()] if self.current() else []) + self._queued():
+            if run.dir not in seen:
+                seen.add(run.dir)
+                line.append(run)
+        return line
+
+    def current(self) -> runs.Run | None:
+        """The run being trained in this runs folder (by this process's child, or by any other process)."""
+        with self._lock:
+            if self._child_run is not None:
+                return self._child_run
+        return next((r for r in runs.list_runs(self.runs_dir) if r.recorded_status == "running" and r.is_alive()),
+                    None)
+
+    def position(self, run: runs.Run) -> int | None:
+        """0 = training now (or starting), k = k runs ahead of it; None = not in line."""
+        for index, queued in enumerate(self.queue()):
+            if queued.dir == run.dir:
+                return index
+        return None
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until nothing is queued or training (tests, scripts). True if idle."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if not self.queue():
+                return True
+            time.sleep(0.2)
+        return False
+
+    # -- the supervisor thread --------------------------------------------------------------------
+    def _queued(self) -> list[runs.Run]:
+        queued = [r for r in runs.list_runs(self.runs_dir) if r.recorded_status == "queued"]
+        return sorted(queued, key=lambda r: ((r.dir / "status").stat().st_mtime_ns, r.id))
+
+    def _kick(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name=f"supervisor-{self.runs_dir.name}",
+                                                daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                if self._child is not None and self._child.poll() is not None:
+                    self._finish_child()
+                if self._child is None:
+                    waiting = self._queued()
+                    if not waiting:
+                        self._thread = None
+                        return
+                    if not any(r.recorded_status == "running" and r.is_alive() for r in runs.list_runs(self.runs_dir)):
+                        self._launch(waiting[0])
+            self._wake.wait(POLL_SECONDS)
+            self._wake.clear()
+
+    def _launch(self, run: runs.Run) -> None:
+        command = [sys.executable, "-m", "core", "train", "--run", str(run.dir), "--stop-with-parent", "--quiet"]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
+               "PYTHONUNBUFFERED": "1"}
+        with open(run.dir / "log.txt", "ab") as log:
             try:
-                job.summary = fit(config, run=job.run, should_stop=job.stop_requested.is_set)
-            except UserError as error:
-                job.error = str(error)
-                _mark_failed(job, str(error))
-            except Exception as error:  # never let a worker crash the server; the run says why
-                job.error = f"Training failed unexpectedly: {type(error).__name__}: {error}"
-                _mark_failed(job, job.error)
+                self._child = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                               stderr=subprocess.STDOUT)
+            except OSError as error:
+                run.set_status("failed")
+                run.append_event({"kind": "error", "time": round(time.time(), 3),
+                                  "message": f"Could not start the training process: {error}."})
+                return
+        self._child_run = run
 
-        job.thread = threading.Thread(target=work, name=f"train-{job.id}", daemon=True)
-        _jobs[job.id] = job
-        job.thread.start()
-    return job
-
-
-def _mark_failed(job: Job, message: str) -> None:
-    """fit() records its own failures; this covers errors raised before its first event."""
-    if job.run.status == "running":
-        job.run.set_status("failed")
-        job.run.append_event({"kind": "error", "message": message})
+    def _finish_child(self) -> None:
+        code, run = self._child.wait(), self._child_run
+        self._child, self._child_run = None, None
+        if run.recorded_status in ("queued", "running") and not run.is_alive():
+            run.set_status("failed")
+            run.append_event({"kind": "error", "time": round(time.time(), 3), "message": death_reason(code, run)})
 
 
-def get(run_id: str) -> Job | None:
-    return _jobs.get(run_id)
+def death_reason(code: int, run: runs.Run) -> str:
+    """Plain words for a training process that ended without recording why."""
+    if code in (-9, 137):
+        return ("The training process was killed by the system (signal 9), which most often means the machine "
+                "ran out of memory. Try a smaller batch size, a shorter max length, or a smaller backbone.")
+    if code < 0:
+        return f"The training process was ended by signal {-code}. Resume the run or start it again."
+    tail = ""
+    log = run.dir / "log.txt"
+    if log.is_file():
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+        tail = " Its last words: " + " / ".join(lines[-3:]) if lines else ""
+    return f"The training process ended unexpectedly (exit code {code}).{tail}"
 
 
-def active() -> Job | None:
-    return next((job for job in _jobs.values() if job.is_running()), None)
+_supervisors: dict[Path, Supervisor] = {}
+_registry_lock = threading.Lock()
+
+
+def supervisor(runs_dir: str | Path | None = None) -> Supervisor:
+    """The one supervisor of this process for ``runs_dir`` (default: the configured runs folder)."""
+    folder = Path(runs_dir or paths.runs_dir()).expanduser().resolve()
+    with _registry_lock:
+        if folder not in _supervisors:
+            _supervisors[folder] = Supervisor(folder)
+        return _supervisors[folder]
+
+
+def submit(config: TrainConfig) -> runs.Run:
+    """Queue ``config`` for training; returns its run at once (status "queued")."""
+    return supervisor(config.out_dir).submit(config)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
-
 
 def summarize_predictions(labels: list[int], predictions: list[int], classes: list[str]) -> dict:
+    # imported here: scikit-learn takes over a second to import, and a training process needs it only at the end
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
     if not labels:
         return {"accuracy": None, "macro_f1": None, "confusion_matrix": [], "per_class": []}
     indices = list(range(len(classes)))

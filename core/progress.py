@@ -1,70 +1,102 @@
-"""Read a run's events into what a person wants to see: where it is, how long is left, the curves."""
+"""Read a run's events into what a person wants to see: where it is, how fast, how long is left, the curves."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.runs import epoch_history
+
+ENDED_MESSAGES = {"finished": "Finished", "stopped": "Stopped: the best weights so far were kept",
+                  "failed": "Failed", "interrupted": "Interrupted: it can be resumed from its last epoch"}
+
 
 @dataclass
 class Progress:
-    status: str                          # running | finished | stopped | failed
-    phase: str                           # starting | features | training | done
+    status: str                          # queued | running | finished | stopped | failed | interrupted
+    phase: str                           # waiting | starting | features | training | done
     fraction: float                      # 0..1 of the whole run
     eta_seconds: float | None
     message: str
     device: str = ""
-    history: list[dict] = field(default_factory=list)     # epoch events
+    noun: str = "images"
+    throughput: float | None = None      # images or texts per second, lately
+    epoch: int | None = None             # the epoch in progress (1-based) and how many are planned
+    epochs: int | None = None
+    history: list[dict] = field(default_factory=list)     # epoch events, one per epoch
     batch_losses: list[float] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)      # early stop, smaller batches after out of memory
     error: str | None = None
     summary: dict | None = None
 
 
 def follow(events: list[dict], status: str, now: float) -> Progress:
-    """Summarise ``events`` (in order) for a run whose status file says ``status``."""
-    start = next((e for e in events if e["kind"] == "start"), None)
-    history = [e for e in events if e["kind"] == "epoch"]
-    losses = [e["loss"] for e in events if e["kind"] == "batch"]
-    error = next((e["message"] for e in reversed(events) if e["kind"] == "error"), None)
-    end = next((e for e in reversed(events) if e["kind"] == "end"), None)
-    progress = Progress(status=status, phase="starting", fraction=0.0, eta_seconds=None, message="Starting...",
-                        device=start["device"] if start else "", history=history, batch_losses=losses,
-                        error=error, summary=end["summary"] if end else None)
+    """Summarise ``events`` (in order; a resumed run holds several attempts) for a run whose status is ``status``."""
+    starts = [i for i, e in enumerate(events) if e["kind"] == "start"]
+    attempt = events[starts[-1]:] if starts else events
+    start = attempt[0] if starts else None
+    history = epoch_history(events)
+    batches = [e for e in attempt if e["kind"] == "batch"]
+    error = next((e["message"] for e in reversed(attempt) if e["kind"] == "error"), None)
+    end = next((e for e in reversed(attempt) if e["kind"] == "end"), None)
+    noun = "texts" if start and start.get("modality") == "text" else "images"
+    progress = Progress(status=status, phase="starting", fraction=0.0, eta_seconds=None,
+                        message="Starting: loading PyTorch, the data and the backbone...",
+                        device=start["device"] if start else "", noun=noun, history=history,
+                        batch_losses=[e["loss"] for e in batches], error=error,
+                        summary=end["summary"] if end else None, epochs=start["epochs"] if start else None,
+                        notices=[e["message"] for e in attempt if e["kind"] in ("notice", "early_stop")])
+    if status == "queued":
+        progress.phase, progress.message = "waiting", "Waiting for its turn"
+        return progress
     if status != "running":
-        progress.phase, progress.fraction = "done", 1.0 if status == "finished" else _fraction(events, start)
-        progress.message = {"finished": "Finished", "stopped": "Stopped: the best weights so far were kept",
-                            "failed": "Failed"}.get(status, status.capitalize())
+        progress.phase = "done"
+        progress.fraction = 1.0 if status == "finished" else _fraction(history, start)
+        progress.message = ENDED_MESSAGES.get(status, status.capitalize())
         return progress
     if start is None:
         return progress
-    feature_events = [e for e in events if e["kind"] == "features"]
-    batches = [e for e in events if e["kind"] == "batch"]
+    feature_events = [e for e in attempt if e["kind"] == "features"]
     if feature_events and not batches and "cache_hit" not in feature_events[-1]:
         first, last = feature_events[0], feature_events[-1]
         done = last["done"] / max(last["total"], 1)
         progress.phase, progress.fraction = "features", 0.9 * done
-        progress.message = f"Computing backbone features once: {last['done']}/{last['total']} images"
+        progress.message = f"Computing backbone features once: {last['done']:,}/{last['total']:,} {noun}"
         progress.eta_seconds = _eta(first["time"], now, done)
+        progress.throughput = _rate(feature_events, "done")
         return progress
     if batches:
         last = batches[-1]
         epochs = start["epochs"]
+        resumed = start.get("resumed_from_epoch") or 0
         done = ((last["epoch"] - 1) * last["batches"] + last["batch"]) / (epochs * last["batches"])
+        done_before = resumed / epochs  # epochs trained by an earlier attempt: not part of this one's pace
         offset = 0.9 if feature_events and not feature_events[-1].get("cache_hit", False) else 0.0
         progress.phase, progress.fraction = "training", offset + (1 - offset) * done
+        progress.epoch = last["epoch"]
         progress.message = f"Epoch {last['epoch']}/{epochs} · batch {last['batch']}/{last['batches']}"
-        progress.eta_seconds = _eta(batches[0]["time"], now, done)
+        progress.eta_seconds = _eta(batches[0]["time"], now, (done - done_before) / max(1 - done_before, 1e-9))
+        progress.throughput = _rate(batches[-50:], "examples", cumulative=False)
     return progress
 
 
-def _fraction(events: list[dict], start: dict | None) -> float:
-    history = [e for e in events if e["kind"] == "epoch"]
-    return len(history) / start["epochs"] if start and start.get("epochs") else 0.0
+def _fraction(history: list[dict], start: dict | None) -> float:
+    return min(1.0, len(history) / start["epochs"]) if start and start.get("epochs") else 0.0
 
 
 def _eta(started: float, now: float, done: float) -> float | None:
+    """Seconds left when ``done`` (0..1) of the work took ``now - started``."""
     if done <= 0.0:
         return None
     return max(0.0, (now - started) / done * (1 - done))
+
+
+def _rate(events: list[dict], key: str, cumulative: bool = True) -> float | None:
+    """Items per second over ``events``: ``key`` is a running count (cumulative) or a count per event."""
+    if len(events) < 2 or events[-1]["time"] <= events[0]["time"]:
+        return None
+    span = events[-1]["time"] - events[0]["time"]
+    items = events[-1][key] - events[0][key] if cumulative else sum(e.get(key, 0) for e in events[1:])
+    return items / span if items > 0 else None
 
 
 def format_seconds(seconds: float | None) -> str:

@@ -3,12 +3,13 @@
 One loop serves every strategy and both modalities. Feature extraction trains the head alone on
 cached features (tensors in, milliseconds per epoch); fine-tuning and from-scratch train the whole
 model on images or tokenised texts; TF-IDF fits a linear model. Events are plain dicts: start,
-features, batch, epoch, end, error.
+features, batch, epoch, early_stop, notice, interrupted, end, error.
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
+import gc
 import math
 import random
 import time
@@ -17,6 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
+from safetensors.torch import load_file
 from torch.utils.data import DataLoader, TensorDataset
 
 from core import backbones, data, features, metrics, runs
@@ -48,9 +50,28 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+StopCheck = Callable[[], "bool | str | None"]
+
+
+def _stop_checker(run: runs.Run, should_stop: StopCheck) -> Callable[[], str | None]:
+    """None while training should go on, else the status to end with: "stopped" (someone asked,
+    here or through the run's stop file) or "interrupted" (the process is going away; resumable)."""
+    def reason() -> str | None:
+        asked = should_stop()
+        if asked:
+            return asked if isinstance(asked, str) else "stopped"
+        return "stopped" if run.stop_requested() else None
+    return reason
+
+
 def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler | None = None,
-        should_stop: Callable[[], bool] = lambda: False) -> dict:
-    """Train as ``config`` says; return the summary (also written to the run folder)."""
+        should_stop: StopCheck = lambda: False, resume: bool = False) -> dict:
+    """Train as ``config`` says; return the summary (also written to the run folder).
+
+    ``run``: a prepared run folder (else a new one is made). ``resume``: continue from the run's
+    checkpoint (the last finished epoch), or start it over when it has none. ``should_stop`` is
+    polled between batches; a string it returns becomes the final status (e.g. "interrupted").
+    """
     started = time.perf_counter()
     config.validated()
     spec = backbones.get(config.backbone)
@@ -67,32 +88,67 @@ def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler
                         "Add validation examples, or let TransferLab split the data automatically.")
     device = pick_device(config.device)
     run = run or runs.create_run(config.out_dir, config.model_label, config.strategy)
-    run.write_json("config.json", {"config": config.to_dict(), "versions": runs.versions(),
-                                   "device": describe_device(device), "backbone": backbones.to_json(spec)})
+    with run.training_lock():
+        if resume and run.recorded_status == "finished":
+            raise UserError(f"Run {run.id} already finished.", "Start a new run with the same settings instead.")
+        return _fit_in(run, config, spec, report, device, Reporter(run, on_event),
+                       _stop_checker(run, should_stop), resume, started)
+
+
+def _fit_in(run, config, spec, report, device, emit, stop_reason, resume, started) -> dict:
+    """fit(), with the run folder locked by this process."""
+    run.clear_stop()
+    run.set_status("running")
+    checkpoint = run.load_checkpoint() if resume else None
+    if not resume:
+        run.drop_checkpoint()
+    write_config = lambda: run.write_json("config.json", {  # noqa: E731
+        "config": config.to_dict(), "versions": runs.versions(), "device": describe_device(device),
+        "backbone": backbones.to_json(spec)})
+    write_config()
     run.write_json("labels.json", report.classes)
     run.write_json("data.json", report.to_dict())
-    emit = Reporter(run, on_event)
     try:
         seed_everything(config.seed)
         emit("start", run_dir=str(run.dir), device=describe_device(device), strategy=config.strategy,
              backbone=config.backbone, epochs=config.epochs, classes=report.classes, modality=report.modality,
              train_images=len(report.train), val_images=len(report.val), columns=report.details.get("guessed")
-             and {"text": report.details["text_column"], "label": report.details["label_column"]})
-        if config.strategy == "tfidf":
-            from core.baselines import fit_tfidf
+             and {"text": report.details["text_column"], "label": report.details["label_column"]},
+             resumed_from_epoch=checkpoint["epoch"] if checkpoint else None)
+        feature_batch = config.batch_size
+        while True:
+            try:
+                if config.strategy == "tfidf":
+                    from core.baselines import fit_tfidf
 
-            outcome = fit_tfidf(report, emit, run)
-        elif config.strategy == "feature_extract":
-            outcome = _fit_feature_extract(config, spec, report, device, emit, should_stop)
-        else:
-            outcome = _fit_end_to_end(config, spec, report, device, emit, should_stop, run)
+                    outcome = fit_tfidf(report, emit, run)
+                elif config.strategy == "feature_extract":
+                    outcome = _fit_feature_extract(config, spec, report, device, emit, stop_reason, run, checkpoint,
+                                                   feature_batch)
+                else:
+                    outcome = _fit_end_to_end(config, spec, report, device, emit, stop_reason, run, checkpoint)
+                break
+            except Exception as error:  # out of memory: retry with smaller batches where that is safe
+                if not is_out_of_memory(error):
+                    raise
+                config, feature_batch = _smaller_batches(config, feature_batch, emit, device)
+                write_config()
+                checkpoint = run.load_checkpoint()
+        if outcome["status"] == "interrupted":  # the process is going away: keep the checkpoint, be quick
+            run.set_status("interrupted")
+            emit("interrupted", epochs=outcome["epochs"],
+                 message=f"Interrupted; resume with `python -m core train --run {run.dir}`.")
+            return {"status": "interrupted", "run_dir": str(run.dir), "epochs": outcome["epochs"]}
         outcome.update(seconds=round(time.perf_counter() - started, 3), device=describe_device(device),
                        run_dir=str(run.dir), strategy=config.strategy,
                        backbone=config.backbone if config.strategy != "tfidf" else "tfidf",
                        modality=report.modality, data=config.data, num_classes=len(report.classes),
-                       train_images=len(report.train), val_images=len(report.val), epochs_planned=config.epochs)
+                       train_images=len(report.train), val_images=len(report.val), epochs_planned=config.epochs,
+                       group=config.group)
         _write_results(run, report, outcome, head_only=config.strategy == "feature_extract")
         run.write_json("summary.json", outcome)
+        if outcome["status"] == "finished":
+            run.drop_checkpoint()
         run.set_status(outcome["status"])
         emit("end", summary=outcome)
         return outcome
@@ -104,15 +160,48 @@ def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler
         raise
 
 
-def _fit_feature_extract(config, spec, report, device, emit, should_stop) -> dict:
+def is_out_of_memory(error: BaseException) -> bool:
+    text = str(error)
+    return isinstance(error, torch.OutOfMemoryError) or (
+        isinstance(error, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text))
+
+
+def _smaller_batches(config: TrainConfig, feature_batch: int, emit, device) -> tuple[TrainConfig, int]:
+    """After running out of memory: the same training with half as many examples in memory at once.
+
+    Safe because nothing the model learns changes: the feature pass just takes smaller bites, and
+    fine-tuning adds up the gradients of two half batches into the same optimizer step.
+    """
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    if config.strategy == "feature_extract":
+        if feature_batch <= 1:
+            raise UserError("Out of memory even with one example at a time.",
+                            "Pick a smaller backbone, or close other programs using the memory.")
+        emit("notice", message=f"Out of memory computing features {feature_batch} at a time; "
+                               f"continuing {feature_batch // 2} at a time.")
+        return config, feature_batch // 2
+    micro = config.micro_batch_size or config.batch_size
+    if micro <= 1:
+        hint = "Use a shorter max length, " if config.strategy != "scratch" and config.max_length > 64 else ""
+        raise UserError("Out of memory even with one example per step.",
+                        f"{hint}Pick a smaller backbone, or use feature extraction (it needs far less memory).")
+    smaller = dataclasses.replace(config, micro_batch_size=micro // 2)
+    emit("notice", message=f"Out of memory with {micro} examples per step; continuing with {micro // 2} per "
+                           f"step and adding up gradients, so each update still sees {config.batch_size}.")
+    return smaller, feature_batch
+
+
+def _fit_feature_extract(config, spec, report, device, emit, stop_reason, run, checkpoint, feature_batch) -> dict:
     def progress(done: int, total: int) -> None:
         emit("features", done=done, total=total)
 
     emit("features", done=0, total=report.num_items)
-    feature_set = features.load_or_compute(report, spec, config.cache_dir, device, config.batch_size,
-                                           progress, should_stop, config.max_length)
+    feature_set = features.load_or_compute(report, spec, config.cache_dir, device, feature_batch,
+                                           progress, stop_reason, config.max_length)
     if feature_set is None:
-        return _stopped_before_training()
+        return _stopped_before_training(stop_reason() or "stopped")
     emit("features", done=report.num_items, total=report.num_items, cache_hit=feature_set.cache_hit,
          seconds=round(feature_set.seconds, 3))
     train_x, val_x = feature_set.rows(report.train), feature_set.rows(report.val)
@@ -125,28 +214,28 @@ def _fit_feature_extract(config, spec, report, device, emit, should_stop) -> dic
     head = build_model(spec, len(report.classes), "feature_extract", pretrained=False,
                        dropout=config.head_dropout).head
     result = _train_loop(head, train_loader, val_loader, config, "feature_extract", torch.device("cpu"),
-                         emit, should_stop, save=None)
+                         emit, stop_reason, run, checkpoint, save_best=False)
     result.update(cache_hit=feature_set.cache_hit, feature_seconds=round(feature_set.seconds, 3),
                   trainable_params=count_parameters(head)[0], frozen_params=spec.num_params)
     return result
 
 
-def _fit_end_to_end(config, spec, report, device, emit, should_stop, run) -> dict:
+def _fit_end_to_end(config, spec, report, device, emit, stop_reason, run, checkpoint) -> dict:
     model = build_model(spec, len(report.classes), config.strategy, dropout=config.head_dropout).to(device)
     micro = config.micro_batch_size or config.batch_size
     common = dict(spec=spec, seed=config.seed, device=device, augment=config.augment,
                   horizontal_flip=config.horizontal_flip, max_length=config.max_length)
     train_loader = make_loader(report, report.train, batch_size=micro, train=True, **common)
     val_loader = make_loader(report, report.val, batch_size=micro, train=False, **common)
-    result = _train_loop(model, train_loader, val_loader, config, config.strategy, device, emit, should_stop,
-                         save=run.save_weights)
+    result = _train_loop(model, train_loader, val_loader, config, config.strategy, device, emit, stop_reason,
+                         run, checkpoint, save_best=True)
     trainable_params, frozen_params = count_parameters(model)
     result.update(trainable_params=trainable_params, frozen_params=frozen_params, cache_hit=None)
     return result
 
 
-def _stopped_before_training() -> dict:
-    return {"status": "stopped", "best_val_acc": None, "final_val_acc": None, "best_epoch": None, "epochs": 0}
+def _stopped_before_training(status: str = "stopped") -> dict:
+    return {"status": status, "best_val_acc": None, "final_val_acc": None, "best_epoch": None, "epochs": 0}
 
 
 def _schedule(optimizer, config: TrainConfig, steps_per_epoch: int):
@@ -170,9 +259,17 @@ def _forward(model: nn.Module, inputs) -> torch.Tensor:
     return model(*inputs) if isinstance(inputs, tuple) else model(inputs)
 
 
+def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
 def _train_loop(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader, config: TrainConfig,
-                strategy: str, device: torch.device, emit, should_stop, save) -> dict:
-    """Epochs of train + validate; keeps the best weights (highest val accuracy, then lowest loss).
+                strategy: str, device: torch.device, emit, stop_reason, run: runs.Run, checkpoint: dict | None,
+                save_best: bool) -> dict:
+    """Epochs of train + validate. Keeps the best weights (highest val accuracy, then lowest loss);
+    stops early after ``config.patience`` epochs without a lower validation loss; checkpoints every
+    epoch so an interrupted run continues where it was (each epoch is seeded by its number, so a
+    resumed run trains exactly as an uninterrupted one would).
 
     With a micro batch size, gradients of several small batches add up to one optimizer step.
     """
@@ -186,17 +283,33 @@ def _train_loop(model: nn.Module, train_loader: DataLoader, val_loader: DataLoad
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     loss_fn = nn.CrossEntropyLoss()
     best = {"acc": -1.0, "loss": math.inf, "epoch": None, "state": None}
-    history, stopped = [], False
-    for epoch in range(1, config.epochs + 1):
+    watch = {"lowest_loss": math.inf, "since": 0}       # early stopping on validation loss
+    history, first_epoch = [], 1
+    if checkpoint:
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        if scheduler is not None and checkpoint.get("scheduler"):
+            scheduler.load_state_dict(checkpoint["scheduler"])
+        scaler.load_state_dict(checkpoint["scaler"]) if checkpoint.get("scaler") else None
+        best.update(checkpoint["best"])
+        if best["state"] is None and best["epoch"] is not None:
+            best["state"] = load_file(run.dir / "best.safetensors")
+        watch.update(checkpoint["watch"])
+        history, first_epoch = list(checkpoint["history"]), checkpoint["epoch"] + 1
+    stopped, early = None, False
+    for epoch in range(first_epoch, config.epochs + 1):
         epoch_started = time.perf_counter()
+        torch.manual_seed(config.seed * 1000 + epoch)  # augmentation and dropout of this epoch
+        if train_loader.generator is not None:
+            train_loader.generator.manual_seed(config.seed * 1000 + epoch)  # this epoch's shuffle
         model.train()
         if isinstance(model, TransferModel) and strategy == "feature_extract":
             model.backbone.eval()
         total_loss, correct, seen = 0.0, 0, 0
         optimizer.zero_grad(set_to_none=True)
         for batch, (inputs, labels) in enumerate(train_loader, start=1):
-            if should_stop():
-                stopped = True
+            stopped = stop_reason()
+            if stopped:
                 break
             inputs, labels = to_device(inputs, device), labels.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
@@ -224,22 +337,39 @@ def _train_loop(model: nn.Module, train_loader: DataLoader, val_loader: DataLoad
         record = {"epoch": epoch, "epochs": config.epochs, "train_loss": total_loss / max(seen, 1),
                   "train_acc": correct / max(seen, 1), "val_loss": val["loss"], "val_acc": val["acc"],
                   "lr": lrs.get("head", lrs.get("all")), "backbone_lr": lrs.get("backbone"),
-                  "seconds": round(time.perf_counter() - epoch_started, 3)}
+                  "seconds": round(time.perf_counter() - epoch_started, 3), "examples_per_second":
+                  round(seen / max(time.perf_counter() - epoch_started, 1e-9), 2)}
         history.append(record)
         if scheduler and not per_step:
             scheduler.step()
         if (val["acc"], -val["loss"]) > (best["acc"], -best["loss"]):
-            best.update(acc=val["acc"], loss=val["loss"], epoch=epoch,
-                        state=copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()}))
-            if save:
-                save(best["state"])
+            best.update(acc=val["acc"], loss=val["loss"], epoch=epoch, state=_cpu_state(model))
+            if save_best:
+                run.save_weights(best["state"])
+        if val["loss"] < watch["lowest_loss"] - 1e-4:
+            watch.update(lowest_loss=val["loss"], since=0)
+        else:
+            watch["since"] += 1
         emit("epoch", **record, best_val_acc=best["acc"])
+        run.save_checkpoint({
+            "epoch": epoch, "model": _cpu_state(model), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None, "scaler": scaler.state_dict(),
+            "best": {**best, "state": None if save_best else best["state"]}, "watch": dict(watch),
+            "history": history})
+        if config.patience and watch["since"] >= config.patience and epoch < config.epochs:
+            early = True
+            emit("early_stop", epoch=epoch, patience=config.patience,
+                 message=f"Stopped early after epoch {epoch}: the validation loss has not improved for "
+                         f"{config.patience} epochs, so more epochs would mostly memorise the training data.")
+            break
     if best["state"] is None:
-        return _stopped_before_training()
+        return _stopped_before_training(stopped or "stopped")
+    if stopped == "interrupted":
+        return {"status": "interrupted", "epochs": len(history)}
     model.load_state_dict(best["state"])
-    return {"status": "stopped" if stopped else "finished", "best_val_acc": best["acc"],
-            "best_epoch": best["epoch"], "final_val_acc": history[-1]["val_acc"], "epochs": len(history),
-            "best_val_loss": best["loss"], "best_state": best["state"],
+    return {"status": stopped or "finished", "best_val_acc": best["acc"], "best_epoch": best["epoch"],
+            "final_val_acc": history[-1]["val_acc"], "epochs": len(history), "best_val_loss": best["loss"],
+            "early_stopped": early, "best_state": best["state"],
             "best_predictions": evaluate(model, val_loader, device)}
 
 

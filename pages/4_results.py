@@ -45,8 +45,11 @@ columns[4].metric("Time", f"{summary['seconds']:.1f}s",
                   help="Feature cache hit: the backbone was skipped" if summary.get("cache_hit") else None)
 if summary["status"] == "stopped":
     st.warning("This run was stopped early; the numbers are for the best epoch reached.")
+elif summary.get("early_stopped"):
+    st.info(f"Early stopping ended this run after epoch {summary['epochs']}: the validation loss had stopped "
+            f"improving. The weights kept are those of epoch {summary['best_epoch']}.", icon=":material/info:")
 
-history = [e for e in run.events() if e["kind"] == "epoch"]
+history = run.history()
 if len(history) > 1:
     st.plotly_chart(charts.learning_curves(history), key="result_curves")
     gap = history[-1]["train_acc"] - history[-1]["val_acc"]

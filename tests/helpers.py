@@ -121,3 +121,9 @@ def register_tiny_bert() -> backbones.BackboneSpec:
         num_params=0, source="builtin", summary="For tests.", build=_build_tiny_bert, max_positions=128,
         location=lambda: str(minilm_dir()),
         check_weights=lambda: backbones.Availability("local", "test weights")))
+
+
+def register_test_backbones() -> None:
+    """The TRANSFERLAB_PLUGINS entry point: training child processes know the test backbones too."""
+    register_tiny()
+    register_tiny_bert()

@@ -6,23 +6,29 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import data, data_images, jobs
+import dataclasses
+
+from core import compare, data, data_images, jobs, paths, runs
+from core.config import TrainConfig
 from tests.helpers import TINY, TINY_BERT, make_image_folder, zip_folder
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["pages/0_home.py", "pages/1_data.py", "pages/2_model.py", "pages/3_train.py", "pages/4_results.py"]
+PAGES = ["pages/0_home.py", "pages/1_data.py", "pages/2_model.py", "pages/3_train.py", "pages/4_results.py",
+         "pages/5_compare.py", "pages/6_runs.py"]
 
 
 def _app() -> AppTest:
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
 
 
-def _wait_for_run(at: AppTest, seconds: float = 60) -> None:
-    """Fragment timers are not simulated: poll with reruns until the job is done."""
-    deadline = time.time() + seconds
-    while (job := jobs.active()) is not None and time.time() < deadline:
-        job.wait(0.5)
+def _wait_for_run(at: AppTest, seconds: float = 90) -> None:
+    """Fragment timers are not simulated: wait for the queue to empty, then draw the page again."""
+    assert jobs.supervisor().wait_idle(seconds), "training did not end in time"
     at.run()
+
+
+def _number_input(at: AppTest, label_start: str):
+    return next(widget for widget in at.number_input if widget.label.startswith(label_start))
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -99,7 +105,7 @@ def test_train_then_results_shows_live_metrics_and_the_confusion_matrix(colors_f
     assert len(at.get("plotly_chart")) == 2  # curves and confusion matrix
 
 
-def test_stop_button_stops_a_running_job(colors_folder):
+def test_a_second_start_queues_and_stop_cancels_or_stops(colors_folder):
     at = _app()
     at.session_state["report"] = data_images.load_dataset(colors_folder)
     at.session_state["data"] = str(colors_folder)
@@ -107,12 +113,78 @@ def test_stop_button_stops_a_running_job(colors_folder):
     at.session_state["strategy"] = "scratch"
     at.run().switch_page("pages/3_train.py").run()
     at.number_input[0].set_value(400)
+    _number_input(at, "Early stopping").set_value(0)
     at.button(key="start_training").click().run()
-    assert at.button(key="start_training").disabled  # one run at a time
-    at.button(key="stop_training").click().run()
-    _wait_for_run(at, 30)
-    assert not at.exception
+    first = at.session_state.run_dir
+    at.button(key="start_training").click().run()  # another while the first trains: it waits in line
+    second = at.session_state.run_dir
+    assert not at.exception and first != second
+    assert any("1 run ahead of it" in i.value for i in at.info)
+    at.button(key="stop_training").click().run()  # the waiting one leaves the line at once
     assert any("Stopped" in w.value for w in at.warning)
+    assert runs.Run(Path(second)).status == "stopped"
+
+    at.session_state["run_dir"] = first
+    deadline = time.time() + 60
+    while runs.Run(Path(first)).status != "running" and time.time() < deadline:
+        time.sleep(0.2)
+    at.run()
+    assert at.get("progress")  # the live progress bar of the training run
+    at.button(key="stop_training").click().run()
+    _wait_for_run(at, 60)
+    assert not at.exception
+    assert runs.Run(Path(first)).status == "stopped" and any("Stopped" in w.value for w in at.warning)
+
+
+def test_runs_page_lists_overlays_reruns_and_deletes(colors_folder):
+    config = TrainConfig.for_strategy(str(colors_folder), "feature_extract", backbone=TINY, epochs=3, batch_size=8)
+    first, second = jobs.submit(config), jobs.submit(dataclasses.replace(config, lr=0.01))
+    assert jobs.supervisor().wait_idle(90)
+    at = _app().run()
+    at.switch_page("pages/6_runs.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["run"]) == [second.id, first.id] and set(table["status"]) == {"finished"}
+    at.session_state["runs_table_0"] = {"selection": {"rows": [0, 1], "columns": []}}
+    at.run()
+    assert len(at.get("plotly_chart")) == 1  # both validation curves on one chart
+    at.session_state["runs_table_0"] = {"selection": {"rows": [1], "columns": []}}
+    at.run()
+    assert at.get("download_button")
+    at.button(key="rerun_run").click().run()
+    assert not at.exception and at.session_state.run_dir not in (first.dir, second.dir)
+    again = runs.Run(Path(at.session_state.run_dir))
+    assert again.config()["lr"] == first.config()["lr"] and again.config()["seed"] == first.config()["seed"]
+    assert jobs.supervisor().wait_idle(90) and again.status == "finished"
+    at.switch_page("pages/6_runs.py").run()
+    at.session_state["runs_table_0"] = {"selection": {"rows": [2], "columns": []}}
+    at.run()
+    at.button(key="delete_runs").click().run()
+    assert not at.exception and not first.dir.exists() and second.dir.exists()
+    assert len(at.dataframe[0].value) == 2
+
+
+def test_compare_page_queues_three_strategies_and_reads_them(colors_folder):
+    at = _app()
+    at.session_state["report"] = data_images.load_dataset(colors_folder)
+    at.session_state["data"] = str(colors_folder)
+    at.session_state["data_name"] = "colors"
+    at.session_state["backbone"] = TINY
+    at.run().switch_page("pages/5_compare.py").run()
+    for strategy in ("scratch", "feature_extract", "fine_tune"):
+        at.number_input(key=f"compare_epochs_{strategy}").set_value(2)
+    at.button(key="start_compare").click().run()
+    assert not at.exception
+    _wait_for_run(at, 120)
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["strategy"]) == ["From scratch (baseline)", "Feature extraction", "Fine-tuning"]
+    assert list(table["status"]) == ["finished"] * 3 and list(table["backbone"]) == ["small_cnn", TINY, TINY]
+    assert at.get("plotly_chart")
+    assert any("Best here:" in s.value for s in at.success)
+    members = compare.group_runs(paths.runs_dir(), at.session_state.compare_group)
+    assert len(members) == 3 and {m.config()["seed"] for m in members} == {0}
+    assert {m.config()["val_fraction"] for m in members} == {at.session_state.val_fraction}
 
 
 def _text_app(reviews_csv, backbone: str = TINY_BERT, strategy: str = "feature_extract") -> AppTest:

@@ -100,3 +100,93 @@ def test_bad_settings_fail_before_anything_is_written(colors_folder, tmp_path):
     with pytest.raises(UserError, match="Unknown strategy"):
         TrainConfig.for_strategy(str(colors_folder), "magic")
     assert not (tmp_path / "out").exists()
+
+
+def _weights(summary: dict) -> dict:
+    return load_file(Path(summary["run_dir"]) / "best.safetensors")
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint_and_ends_as_if_never_interrupted(colors_folder, tmp_path):
+    settings = dict(backbone=TINY, epochs=4, batch_size=8, lr=0.01, patience=0)
+    straight = fit(_config(colors_folder, "fine_tune", out_dir=str(tmp_path / "straight"), **settings))
+    batches = []
+
+    def interrupt_in_epoch_three() -> str | None:
+        batches.append(1)
+        return "interrupted" if len(batches) > 7 else None  # 3 batches per epoch
+
+    first = fit(_config(colors_folder, "fine_tune", out_dir=str(tmp_path / "resumed"), **settings),
+                should_stop=interrupt_in_epoch_three)
+    run = runs.Run(Path(first["run_dir"]))
+    assert first["status"] == "interrupted" and run.status == "interrupted" and run.can_resume()
+    assert run.load_checkpoint()["epoch"] == 2 and run.summary() is None
+    resumed = fit(TrainConfig.load(run.dir / "config.json"), run=run, resume=True)
+    assert resumed["status"] == "finished" and resumed["epochs"] == 4 and run.status == "finished"
+    assert [e["epoch"] for e in run.history()] == [1, 2, 3, 4]
+    assert not run.has_checkpoint()  # finished: the checkpoint is not needed any more
+    expected, got = _weights(straight), _weights(resumed)
+    assert all(torch.allclose(expected[k].float(), got[k].float(), atol=1e-6) for k in expected)
+    assert resumed["best_val_acc"] == straight["best_val_acc"]
+
+
+def test_early_stopping_ends_when_validation_loss_stops_improving(tmp_path):
+    from tests.helpers import make_image
+
+    root = tmp_path / "noise"  # labels unrelated to the pictures: only memorising is possible
+    for index in range(40):
+        folder = root / ("a" if index % 2 else "b")
+        folder.mkdir(parents=True, exist_ok=True)
+        make_image((120, 120, 120), seed=index).save(folder / f"{index}.png")
+    events = []
+    summary = fit(_config(root, lr=0.3, epochs=200, patience=3), on_event=events.append)
+    stops = [e for e in events if e["kind"] == "early_stop"]
+    assert summary["status"] == "finished" and summary["early_stopped"] is True
+    assert len(stops) == 1 and summary["epochs"] == stops[0]["epoch"] < 200
+    losses = [e["val_loss"] for e in events if e["kind"] == "epoch"]
+    assert min(losses[-3:]) >= min(losses[:-3]) - 1e-4  # three epochs without a lower validation loss
+
+
+class _OutOfMemoryAboveTwo(torch.nn.Module):
+    """Pretends the device holds two images at a time: like a real OOM, a bigger batch raises."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = backbones.create_backbone(backbones.get(TINY))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if len(images) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return self.inner(images)
+
+
+def test_out_of_memory_continues_with_smaller_steps_and_says_so(colors_folder):
+    import dataclasses
+
+    spec = dataclasses.replace(backbones.get(TINY), name="oom_test", build=lambda pretrained: _OutOfMemoryAboveTwo())
+    backbones.register(spec)
+    try:
+        events = []
+        summary = fit(_config(colors_folder, "fine_tune", backbone="oom_test", epochs=2, batch_size=8),
+                      on_event=events.append)
+        extract = fit(_config(colors_folder, "feature_extract", backbone="oom_test", epochs=2, batch_size=8))
+    finally:
+        backbones.unregister("oom_test")
+    notices = [e["message"] for e in events if e["kind"] == "notice"]
+    assert summary["status"] == "finished" and summary["epochs"] == 2
+    assert len(notices) == 2 and "continuing with 2 per step" in notices[-1] and "still sees 8" in notices[-1]
+    assert runs.Run(Path(summary["run_dir"])).config()["micro_batch_size"] == 2
+    assert extract["status"] == "finished"
+
+
+def test_a_run_whose_process_died_reads_as_interrupted(tmp_path):
+    run = runs.create_run(tmp_path, "tiny", "fine_tune")
+    assert run.recorded_status == "running" and run.status == "interrupted"
+    with run.training_lock():
+        assert run.status == "running" and run.is_alive()
+        with pytest.raises(UserError, match="another process"), run.training_lock():
+            pass
+    assert run.status == "interrupted"
+    with pytest.raises(UserError, match="Stop it first"):
+        runs.create_run(tmp_path, "tiny", "scratch", status="queued").delete()
+    run.delete()
+    assert not run.dir.exists()

@@ -53,3 +53,16 @@ def token_lengths(lengths: list[int], max_length: int) -> go.Figure:
     figure.update_layout(height=300, margin=dict(l=10, r=10, t=50, b=10), xaxis_title="tokens per text",
                          yaxis_title="texts", title=f"Text lengths in tokens ({cut:.0%} longer than the max length)")
     return figure
+
+
+def overlay(histories: dict[str, list[dict]], metric: str = "val_acc") -> go.Figure:
+    """One line per run: the chosen per-epoch metric, so runs can be compared on one chart."""
+    titles = {"val_acc": "Validation accuracy", "val_loss": "Validation loss", "train_acc": "Training accuracy",
+              "train_loss": "Training loss"}
+    figure = go.Figure([go.Scatter(x=[e["epoch"] for e in history], y=[e[metric] for e in history],
+                                   mode="lines+markers", name=name) for name, history in histories.items()])
+    figure.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10), title=titles.get(metric, metric),
+                         xaxis_title="epoch", legend_orientation="h", legend_y=-0.25)
+    if metric.endswith("acc"):
+        figure.update_yaxes(range=[0, 1.02])
+    return figure

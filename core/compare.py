@@ -1,0 +1,113 @@
+"""Compare strategies in one click: the baseline, feature extraction and fine-tuning on the same data,
+split and seed, queued one after another as one group, then read side by side in plain words.
+
+The lesson of transfer learning, made visible on the person's own data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from core import jobs, runs
+from core.config import STRATEGY_TITLES, TrainConfig
+from core.data import modality_of
+
+STRATEGIES = {"image": ("scratch", "feature_extract", "fine_tune"), "text": ("tfidf", "feature_extract", "fine_tune")}
+BASELINE_BACKBONE = {"image": "small_cnn"}  # what "from scratch" trains for images; texts use TF-IDF
+LEVEL_POINTS = 1.0  # smaller gaps are within the noise of a small validation set: called "level"
+SHORT_NAMES = {"scratch": "the from-scratch baseline", "tfidf": "the TF-IDF baseline",
+               "feature_extract": "feature extraction", "fine_tune": "fine-tuning"}
+
+
+def plan(data: str, backbone: str, epochs: dict[str, int] | None = None, **shared) -> list[TrainConfig]:
+    """One config per strategy, all with the same data, split (val_fraction, seed) and ``shared`` settings."""
+    modality = modality_of(data)
+    group = "compare-" + datetime.now().strftime("%Y%m%d-%H%M%S")
+    configs = []
+    for strategy in STRATEGIES[modality]:
+        net = BASELINE_BACKBONE.get(modality, backbone) if strategy == "scratch" else backbone
+        overrides = {**shared, "epochs": (epochs or {}).get(strategy)}
+        configs.append(TrainConfig.for_strategy(data, strategy, backbone=net, group=group, **overrides))
+    return configs
+
+
+def submit(configs: list[TrainConfig]) -> list[runs.Run]:
+    return [jobs.submit(config) for config in configs]
+
+
+def group_runs(runs_dir: str | Path, group: str) -> list[runs.Run]:
+    """The runs of one comparison, in strategy order."""
+    found = [run for run in runs.list_runs(runs_dir) if run.config().get("group") == group]
+    order = {strategy: index for index, strategy in enumerate(("scratch", "tfidf", "feature_extract", "fine_tune"))}
+    return sorted(found, key=lambda run: order.get(run.config().get("strategy"), 9))
+
+
+def groups(runs_dir: str | Path) -> list[str]:
+    """Comparison groups, newest first."""
+    seen = []
+    for run in runs.list_runs(runs_dir):
+        group = run.config().get("group")
+        if group and group not in seen:
+            seen.append(group)
+    return sorted(seen, reverse=True)
+
+
+def reading(rows: list[dict]) -> list[str]:
+    """Plain-words sentences about a comparison. ``rows``: runs.describe() of the group's runs."""
+    by_strategy = {row["strategy"]: row for row in rows}
+    done = {s: r for s, r in by_strategy.items() if r["status"] == "finished" and r["best_val_acc"] is not None}
+    sentences = [f"{STRATEGY_TITLES[s]} did not finish ({r['status']}), so it is left out."
+                 for s, r in by_strategy.items() if s not in done and r["status"] not in ("queued", "running")]
+    baseline = next((done[s] for s in ("scratch", "tfidf") if s in done), None)
+    extract, tune = done.get("feature_extract"), done.get("fine_tune")
+    if baseline and extract:
+        gap = (extract["best_val_acc"] - baseline["best_val_acc"]) * 100
+        name = SHORT_NAMES[baseline["strategy"]]
+        if gap >= LEVEL_POINTS:
+            sentences.append(f"Feature extraction beat {name} by {gap:.1f} points ({_pct(extract)} vs "
+                             f"{_pct(baseline)}){_params(extract, baseline)}: the pretrained features already "
+                             "carry much of what this task needs.")
+        elif gap <= -LEVEL_POINTS:
+            sentences.append(f"{name[0].upper() + name[1:]} beat feature extraction by {-gap:.1f} points ({_pct(baseline)} "
+                             f"vs {_pct(extract)}): the pretrained features fit this data poorly; fine-tuning, "
+                             "or a backbone trained on similar data, may help.")
+        else:
+            sentences.append(f"Feature extraction and {name} are level ({_pct(extract)} vs {_pct(baseline)}): "
+                             "this task is easy enough that reusing pretrained features buys little.")
+    if extract and tune:
+        gap = (tune["best_val_acc"] - extract["best_val_acc"]) * 100
+        cost = _times(tune, extract)
+        if gap >= LEVEL_POINTS:
+            sentences.append(f"Fine-tuning gained {gap:.1f} points over feature extraction{cost}.")
+        elif gap <= -LEVEL_POINTS:
+            sentences.append(f"Fine-tuning lost {-gap:.1f} points against feature extraction{cost}: with little "
+                             "data, updating the whole backbone can overfit; feature extraction is the better deal "
+                             "here.")
+        else:
+            sentences.append(f"Fine-tuning matched feature extraction (within a point){cost}: the frozen "
+                             "features already do the job.")
+    if len(done) >= 2:
+        best = max(done.values(), key=lambda r: (r["best_val_acc"], -(r["seconds"] or 0)))
+        sentences.append(f"Best here: {SHORT_NAMES[best['strategy']]} with {_pct(best)} validation accuracy.")
+    return sentences
+
+
+def _pct(row: dict) -> str:
+    return f"{row['best_val_acc']:.1%}"
+
+
+def _params(row: dict, other: dict) -> str:
+    mine, theirs = row.get("trainable_params"), other.get("trainable_params")
+    if mine and theirs and theirs > mine:
+        return f", training {mine:,} parameters instead of {theirs:,}"
+    return ""
+
+
+def _times(row: dict, other: dict) -> str:
+    mine, theirs = row.get("seconds"), other.get("seconds")
+    if not mine or not theirs:
+        return ""
+    ratio = mine / theirs
+    return f" at {ratio:.0f}x the time" if ratio >= 1.5 else (" in about the same time" if ratio > 0.67 else
+                                                              f" in {1 / ratio:.0f}x less time")

@@ -1,0 +1,106 @@
+"""Compare strategies: baseline, feature extraction and fine-tuning on the same data, split and seed,
+queued in one click, then side by side with a plain-words reading."""
+
+import pandas as pd
+import streamlit as st
+
+from core import backbones, compare, jobs, paths, runs
+from core.config import STRATEGY_TITLES, strategy_defaults
+from ui import charts, run_view, state
+from ui.widgets import millions, percent, show_error
+
+state.init()
+st.title("Compare strategies")
+st.markdown("Does reusing a pretrained network pay off on **your** data, and is fine-tuning worth its time? "
+            "Train the three approaches one after another on the same split and seed, and see.")
+folder = paths.runs_dir()
+report = st.session_state.report
+
+if report is not None:
+    modality = report.modality
+    spec = backbones.get(st.session_state.backbone)
+    strategies = compare.STRATEGIES[modality]
+    if not spec.pretrained:
+        st.info(f"**{spec.title}** has no pretrained weights, so there is nothing to transfer. Pick a pretrained "
+                "backbone on the Model page first.")
+        st.page_link("pages/2_model.py", label="Go to Model", icon=":material/neurology:")
+    else:
+        baseline = ("a small CNN trained from scratch" if modality == "image"
+                    else "TF-IDF + logistic regression")
+        st.markdown(f"On **{st.session_state.data_name}** with **{spec.title}**: {baseline}, then feature "
+                    f"extraction, then fine-tuning.")
+        with st.form("compare"):
+            epochs = {}
+            for column, strategy in zip(st.columns(len(strategies)), strategies):
+                if strategy == "tfidf":
+                    column.caption(f"{STRATEGY_TITLES[strategy]}: fits in one go.")
+                    continue
+                epochs[strategy] = column.number_input(f"{STRATEGY_TITLES[strategy]}: epochs", 1, 500,
+                                                       int(strategy_defaults(modality, strategy)["epochs"]),
+                                                       key=f"compare_epochs_{strategy}")
+            st.caption("Each uses its classic recipe; early stopping ends a run when validation loss stops "
+                       "improving. Fine-tuning is the slow one on a CPU.")
+            start = st.form_submit_button("Compare the three", key="start_compare", type="primary",
+                                          icon=":material/compare_arrows:")
+        if start:
+            try:
+                shared = dict(val_fraction=st.session_state.val_fraction,
+                              text_column=report.details.get("text_column"),
+                              label_column=report.details.get("label_column"),
+                              horizontal_flip=False if str(st.session_state.data).startswith("sample:mnist") else None)
+                configs = compare.plan(st.session_state.data, spec.name, epochs, **shared)
+                compare.submit(configs)
+                st.session_state.compare_group = configs[0].group
+                st.rerun()
+            except Exception as error:
+                show_error(error)
+else:
+    st.info("Load a dataset to start a comparison.")
+    st.page_link("pages/1_data.py", label="Go to Data", icon=":material/folder_open:")
+
+known = compare.groups(folder)
+if not known:
+    st.stop()
+current = st.session_state.get("compare_group")
+group = st.selectbox("Comparison", known, index=known.index(current) if current in known else 0,
+                     key="compare_pick")
+members = compare.group_runs(folder, group)
+live = any(run_view.is_live(run) for run in members)
+
+
+@st.fragment(run_every=2.0 if live else None)
+def comparison() -> None:
+    rows = [runs.describe(run) for run in members]
+    status_slot, table_slot, chart_slot, reading_slot = (st.empty() for _ in range(4))
+    training = next((run for run in members if run.status == "running"), None)
+    if training is not None:
+        view = run_view.follow(training)
+        status_slot.progress(min(view.fraction, 1.0),
+                             text=f"Training {STRATEGY_TITLES[training.config()['strategy']].lower()}: {view.message}")
+    elif any(row["status"] == "queued" for row in rows):
+        status_slot.info("Waiting for its turn...", icon=":material/schedule:")
+    table_slot.dataframe(pd.DataFrame([{
+        "strategy": STRATEGY_TITLES.get(row["strategy"], row["strategy"]), "backbone": row["backbone"],
+        "status": row["status"], "best accuracy": percent(row["best_val_acc"]),
+        "macro-F1": "–" if row["best_val_macro_f1"] is None else f"{row['best_val_macro_f1']:.3f}",
+        "time": "–" if row["seconds"] is None else f"{row['seconds']:.1f}s",
+        "trainable parameters": millions(row["trainable_params"]) if row["trainable_params"] else "–",
+        "epochs": row["epochs"]} for row in rows]), hide_index=True)
+    histories = {STRATEGY_TITLES[run.config()["strategy"]]: run.history() for run in members}
+    histories = {name: history for name, history in histories.items() if history}
+    if histories:
+        chart_slot.plotly_chart(charts.overlay(histories, "val_acc"), key="compare_curves")
+    sentences = compare.reading(rows)
+    if sentences:
+        reading_slot.success("  \n".join(sentences), icon=":material/school:")
+    if live and not any(row["status"] in ("queued", "running") for row in rows):
+        st.rerun()
+
+
+comparison()
+if live:
+    if st.button("Stop the comparison", key="stop_compare", icon=":material/stop:"):
+        for run in members:
+            if run_view.is_live(run):
+                jobs.supervisor().stop(run)
+        st.rerun()

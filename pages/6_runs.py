@@ -1,0 +1,94 @@
+"""Runs: every run in the runs folder; overlay curves, open, train again, resume, download, delete."""
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core import jobs, paths, runs
+from core.config import STRATEGY_TITLES, TrainConfig
+from ui import charts, state
+from ui.widgets import show_error
+
+state.init()
+st.title("Runs")
+folder = paths.runs_dir()
+st.caption(f"Every run is a folder of plain files in `{folder}` (set TRANSFERLAB_RUNS or TRANSFERLAB_HOME to move "
+           "it): config.json, events.jsonl (metrics, one JSON object per line), best.safetensors (weights), "
+           "summary.json.")
+
+all_runs = runs.list_runs(folder)
+if not all_runs:
+    st.info("No runs yet. Train a model first.")
+    st.page_link("pages/3_train.py", label="Go to Train", icon=":material/model_training:")
+    st.stop()
+
+rows = [runs.describe(run) for run in all_runs]
+table = pd.DataFrame([{
+    "started": row["started"].replace("T", " "), "status": row["status"], "data": state.display_name(row["data"]),
+    "backbone": row["backbone"], "strategy": STRATEGY_TITLES.get(row["strategy"], row["strategy"]),
+    "best accuracy": row["best_val_acc"], "macro-F1": row["best_val_macro_f1"],
+    "epochs": f"{row['epochs']}/{row['epochs_planned']}" if row["epochs_planned"] else "",
+    "time (s)": row["seconds"], "run": row["id"]} for row in rows])
+table_version = st.session_state.setdefault("runs_table_version", 0)  # bumped to clear the selection
+picked = st.dataframe(
+    table, hide_index=True, on_select="rerun", selection_mode="multi-row", key=f"runs_table_{table_version}",
+    column_config={"best accuracy": st.column_config.NumberColumn(format="percent"),
+                   "macro-F1": st.column_config.NumberColumn(format="%.3f"),
+                   "time (s)": st.column_config.NumberColumn(format="%.1f")})
+selected = [all_runs[index] for index in picked.selection.rows if index < len(all_runs)]
+if not selected:
+    st.caption("Tick runs in the table to overlay their curves and act on them.")
+    st.stop()
+
+histories = {run.id: run.history() for run in selected}
+histories = {name: history for name, history in histories.items() if history}
+if histories:
+    metric = st.segmented_control("Curve", ["val_acc", "val_loss", "train_acc", "train_loss"], default="val_acc",
+                                  format_func={"val_acc": "validation accuracy", "val_loss": "validation loss",
+                                               "train_acc": "training accuracy", "train_loss": "training loss"}.get,
+                                  key="runs_metric") or "val_acc"
+    st.plotly_chart(charts.overlay(histories, metric), key="runs_overlay")
+
+if len(selected) == 1:
+    run = selected[0]
+    config_text = (run.dir / "config.json").read_text() if (run.dir / "config.json").is_file() else None
+    columns = st.columns(4)
+    if columns[0].button("Open its results", key="open_run", icon=":material/analytics:",
+                         disabled=run.summary() is None):
+        st.session_state.run_dir = str(run.dir)
+        st.session_state.pop("results_run", None)  # the Results page then opens on run_dir
+        st.switch_page("pages/4_results.py")
+    if columns[1].button("Train again, same settings", key="rerun_run", icon=":material/replay:",
+                         disabled=config_text is None):
+        try:
+            st.session_state.run_dir = str(jobs.submit(TrainConfig.load(run.dir / "config.json")).dir)
+            st.switch_page("pages/3_train.py")
+        except Exception as error:
+            show_error(error)
+    if run.can_resume() and columns[2].button("Resume", key="resume_run", icon=":material/play_arrow:"):
+        try:
+            jobs.supervisor().resume(run)
+            st.session_state.run_dir = str(run.dir)
+            st.switch_page("pages/3_train.py")
+        except Exception as error:
+            show_error(error)
+    if config_text:
+        columns[3].download_button("Download its config", config_text, file_name=f"{run.id}-config.json",
+                                   mime="application/json", key="download_config", icon=":material/download:")
+
+with st.expander(f"Delete {len(selected)} run(s)", icon=":material/delete:"):
+    st.caption("Deletes the run folders with their weights and metrics. This cannot be undone.")
+    if st.button("Delete for good", key="delete_runs", type="primary"):
+        failed = False
+        for run in selected:
+            try:
+                run.delete()
+                if st.session_state.run_dir == str(run.dir):
+                    st.session_state.run_dir = None
+            except Exception as error:
+                show_error(error)  # e.g. still training: stop it first
+                failed = True
+        if not failed:
+            st.session_state.runs_table_version += 1
+            st.rerun()

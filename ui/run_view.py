@@ -1,0 +1,83 @@
+"""How one run looks while it waits, trains and after: used by the Train and Compare pages.
+
+Everything is read from the run folder (status, events), never from a thread or a process handle,
+so any page, tab or session shows the same thing.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from core import jobs, progress, runs
+from ui import charts
+from ui.widgets import percent, show_error
+
+
+def is_live(run: runs.Run) -> bool:
+    return run.status in ("queued", "running")
+
+
+def status_line(run: runs.Run, view: progress.Progress, slot, controls, key: str) -> None:
+    """The banner of a run (progress bar, or how it ended) in ``slot``, and in ``controls`` the one
+    button that fits its state (fixed slots: elements never shift between states)."""
+    supervisor = jobs.supervisor(run.dir.parent)
+    status = view.status
+    if status == "queued":
+        place = supervisor.position(run)
+        if place == 0 or place is None:
+            slot.info("Starting: loading PyTorch, the data and the backbone...", icon=":material/hourglass_top:")
+        else:
+            ahead = "1 run" if place == 1 else f"{place} runs"
+            slot.info(f"Waiting for its turn: {ahead} ahead of it. One run trains at a time, so each gets the "
+                      "whole machine.", icon=":material/schedule:")
+        if controls.button("Cancel", key=f"stop_{key}", icon=":material/close:"):
+            supervisor.stop(run)
+            st.rerun()
+    elif status == "running":
+        speed = f"{view.throughput:,.1f} {view.noun}/s" if view.throughput else None
+        eta = f"ETA {progress.format_seconds(view.eta_seconds)}"
+        slot.progress(min(view.fraction, 1.0), text=" · ".join(d for d in (view.message, speed, eta, view.device) if d))
+        if controls.button("Stop", key=f"stop_{key}", icon=":material/stop:"):
+            supervisor.stop(run)
+            st.toast("Stopping after this batch; the best weights so far are kept.")
+    elif status == "finished":
+        summary = view.summary or {}
+        early = f" Stopped early after epoch {summary['epochs']} (validation loss no longer improving)." \
+            if summary.get("early_stopped") else ""
+        slot.success(f"Finished: best validation accuracy {percent(summary.get('best_val_acc'))}.{early}",
+                     icon=":material/check_circle:")
+    elif status in ("stopped", "interrupted"):
+        text = "Stopped. The best weights so far were kept." if status == "stopped" else \
+            "Interrupted: the app stopped while this run trained. It can go on from its last finished epoch."
+        slot.warning(text, icon=":material/stop_circle:" if status == "stopped" else ":material/warning:")
+        if run.can_resume() and controls.button("Resume" if status == "interrupted" else "Continue training",
+                                          key=f"resume_{key}", icon=":material/play_arrow:"):
+            try:
+                supervisor.resume(run)
+                st.rerun()
+            except Exception as error:
+                show_error(error)
+    else:
+        slot.error(view.error or "Training failed.", icon=":material/error:")
+
+
+def epoch_numbers(view: progress.Progress) -> None:
+    last = view.history[-1]
+    change = last["val_acc"] - view.history[-2]["val_acc"] if len(view.history) > 1 else 0.0
+    columns = st.columns(4)
+    columns[0].metric("Epoch", f"{last['epoch']}/{last['epochs']}")
+    columns[1].metric("Validation accuracy", percent(last["val_acc"]),
+                      f"{change * 100:+.1f} pts" if abs(change) >= 0.0005 else None)
+    columns[2].metric("Best so far", percent(last.get("best_val_acc")))
+    columns[3].metric("Seconds per epoch", f"{last['seconds']:.2f}")
+
+
+def follow(run: runs.Run) -> progress.Progress:
+    return progress.follow(run.events(), run.status, time.time())
+
+
+def show_curves(view: progress.Progress, slot, key: str) -> None:
+    if view.history:
+        slot.plotly_chart(charts.learning_curves(view.history), key=f"curves_{key}")
