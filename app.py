@@ -37,4 +37,6 @@ with st.sidebar:
         st.caption(f"Training now: `{line[0].id}`{waiting}")
         st.page_link("pages/3_train.py", label="Follow it", icon=":material/model_training:")
 
+state.remember_in_url()   # before the page too: a page may end with st.stop()
 navigation.run()
+state.remember_in_url()

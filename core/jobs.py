@@ -85,8 +85,9 @@ class Supervisor:
     def current(self) -> runs.Run | None:
         """The run being trained in this runs folder (by this process's child, or by any other process)."""
         with self._lock:
-            if self._child_run is not None:
-                return self._child_run
+            child = self._child_run
+        if child is not None and child.recorded_status in ("queued", "running"):
+            return child  # starting (queued until it takes its lock) or training; not once it has ended
         return next((r for r in runs.list_runs(self.runs_dir) if r.recorded_status == "running" and r.is_alive()),
                     None)
 

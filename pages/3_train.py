@@ -153,7 +153,7 @@ def live_view() -> None:
         line.caption("Also in line: " + ", ".join(f"`{r.id}` ({r.status})" for r in waiting))
     if ticking and view.status not in ("queued", "running"):
         st.rerun()  # the whole page: stops this timer, shows the final state
-    if view.status in ("finished", "stopped"):
+    if view.status in ("finished", "stopped") and view.history:
         footer.page_link("pages/4_results.py", label="See the results", icon=":material/arrow_forward:")
 
 

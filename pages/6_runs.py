@@ -25,11 +25,11 @@ if not all_runs:
 
 rows = [runs.describe(run) for run in all_runs]
 table = pd.DataFrame([{
-    "started": row["started"].replace("T", " "), "status": row["status"], "data": state.display_name(row["data"]),
-    "backbone": row["backbone"], "strategy": STRATEGY_TITLES.get(row["strategy"], row["strategy"]),
+    "started": row["started"].replace("T", " "), "status": row["status"],
+    "strategy": STRATEGY_TITLES.get(row["strategy"], row["strategy"]), "backbone": row["backbone"],
     "best accuracy": row["best_val_acc"], "macro-F1": row["best_val_macro_f1"],
     "epochs": f"{row['epochs']}/{row['epochs_planned']}" if row["epochs_planned"] else "",
-    "time (s)": row["seconds"], "run": row["id"]} for row in rows])
+    "time (s)": row["seconds"], "data": state.display_name(row["data"]), "run": row["id"]} for row in rows])
 table_version = st.session_state.setdefault("runs_table_version", 0)  # bumped to clear the selection
 picked = st.dataframe(
     table, hide_index=True, on_select="rerun", selection_mode="multi-row", key=f"runs_table_{table_version}",

@@ -32,11 +32,11 @@ def _free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(data: str, home: Path):
+def streamlit_server(data: str | None, home: Path):
     port = _free_port()
     env = {**os.environ, "TRANSFERLAB_HOME": str(home), "TRANSFERLAB_OFFLINE": "1"}
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1", "--", "--data", data]
+               "--server.port", str(port), "--server.address", "127.0.0.1"] + (["--", "--data", data] if data else [])
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
@@ -101,11 +101,82 @@ def tour(url: str, shots: Path) -> dict:
     return seen
 
 
+def _need_a_browser() -> None:
+    """Skip where there is no browser; in CI (CI=true), fail instead: the browser tests must run there."""
+    missing = "Debian's chromium is not installed (apt-get install -y chromium)" if shutil.which("chromium") \
+        is None else None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "the playwright package is not installed (pip install -r requirements.txt)"
+    if missing:
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(missing)
+
+
+@contextmanager
+def browser_page(shots: Path):
+    """A headless Chromium page; a screenshot of the page as it was is saved if the test fails."""
+    from playwright.sync_api import sync_playwright
+
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), headless=True,
+                                             args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        try:
+            yield page
+        except BaseException:
+            page.screenshot(path=shots / "failure.png", full_page=True)
+            raise
+        finally:
+            browser.close()
+
+
+def test_training_outlives_a_reload_stops_on_request_and_is_in_the_run_history(tmp_path):
+    """The issue's script: load the sample, start, reload mid-run and see progress go on, stop, find the run."""
+    _need_a_browser()
+    shots = ARTIFACTS / "browser-reload"
+    with streamlit_server(None, tmp_path / "home") as url, browser_page(shots) as page:
+        page.goto(url)
+        page.get_by_role("button", name="Start with the sample").click()
+        page.get_by_text("What was found").wait_for(timeout=60_000)
+        page.get_by_role("link", name="3 · Train").click()
+        page.locator(".st-key-start_training button").click()
+        bar = page.locator("[data-testid='stProgress']")
+        page.get_by_text(re.compile(r"Computing backbone features once: [1-9]")).wait_for(timeout=90_000)
+        before = _count(bar.inner_text())
+        assert "data=sample%3Amnist" in page.url  # the address remembers the data for a reload
+        page.reload()  # a new session: the run goes on in its own process, and the page finds it
+        bar.wait_for(timeout=60_000)
+        page.locator(".st-key-start_training").wait_for(timeout=30_000)  # the data came back too
+        page.wait_for_function(
+            "n => { const m = document.querySelector(\"[data-testid='stProgress']\")?.innerText"
+            ".match(/once: ([0-9,]+)/); return m && parseInt(m[1].replace(',', '')) > n; }", arg=before,
+            timeout=60_000)
+        assert "images/s" in bar.inner_text() and "ETA" in bar.inner_text() and "CPU" in bar.inner_text()
+        page.screenshot(path=shots / "after-reload.png")
+        page.locator(".st-key-stop_training button").click()
+        page.get_by_text(re.compile(r"^Stopped")).wait_for(timeout=60_000)
+        page.screenshot(path=shots / "stopped.png")
+        page.get_by_role("link", name="Runs").click()
+        page.get_by_text("Every run is a folder").wait_for(timeout=30_000)
+        cells = page.locator("[data-testid='stDataFrame'] td")
+        cells.first.wait_for(state="attached", timeout=30_000)  # the grid draws on a canvas; these are its a11y cells
+        texts = cells.all_inner_texts()
+        page.screenshot(path=shots / "runs.png")
+    assert "stopped" in texts and "Feature extraction" in texts and "efficientnet_lite0" in texts
+    folders = list((tmp_path / "home" / "runs").iterdir())
+    assert len(folders) == 1 and (folders[0] / "status").read_text().strip() == "stopped"
+
+
+def _count(text: str) -> int:
+    found = re.search(r"once: ([0-9,]+)", text)
+    return int(found.group(1).replace(",", "")) if found else 0
+
+
 @pytest.mark.parametrize("kind", ["images", "texts"])
 def test_whole_flow_in_a_real_browser(kind, colors_folder, reviews_csv, tmp_path):
-    if shutil.which("chromium") is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    pytest.importorskip("playwright.sync_api")
+    _need_a_browser()
     data = colors_folder if kind == "images" else reviews_csv
     with streamlit_server(str(data), tmp_path / "home") as url:
         seen = tour(url, ARTIFACTS / f"browser-{kind}")

@@ -47,6 +47,23 @@ def test_home_sample_button_loads_the_digits(isolated_home):
     assert [m.value for m in at.metric][:2] == ["10", "1,000"]
 
 
+def test_a_reload_starts_from_the_data_backbone_and_strategy_in_the_address(reviews_csv):
+    """A reload is a new session; the address (kept up to date by app.py, checked in the browser
+    test) brings back the data, its columns, the backbone and the strategy."""
+    at = _app()
+    at.query_params.update(data=str(reviews_csv), text_col="review", label_col="sentiment",
+                           backbone="all_minilm_l6_v2", strategy="tfidf")
+    at.run()
+    assert not at.exception
+    assert at.session_state.report.classes == ["negative", "positive"]
+    assert at.session_state.strategy == "tfidf" and at.session_state.backbone == "all_minilm_l6_v2"
+    stale = _app()
+    stale.query_params.update(data=str(reviews_csv), backbone="efficientnet_lite0", strategy="magic")
+    stale.run()
+    assert not stale.exception and stale.session_state.backbone == "all_minilm_l6_v2"
+    assert stale.session_state.strategy == "feature_extract"
+
+
 def test_uploading_a_zip_shows_classes_warnings_and_skips(tmp_path):
     folder = make_image_folder(tmp_path / "src", {"red": 8, "blue": 3})
     (folder / "red" / "readme.txt").write_text("hello")

@@ -49,8 +49,11 @@ def status_line(run: runs.Run, view: progress.Progress, slot, controls, key: str
         slot.success(f"Finished: best validation accuracy {percent(summary.get('best_val_acc'))}.{early}",
                      icon=":material/check_circle:")
     elif status in ("stopped", "interrupted"):
-        text = "Stopped. The best weights so far were kept." if status == "stopped" else \
-            "Interrupted: the app stopped while this run trained. It can go on from its last finished epoch."
+        if status == "stopped":
+            text = "Stopped. The best weights so far were kept." if view.history else \
+                "Stopped before the first epoch ended, so there is no model to keep."
+        else:
+            text = "Interrupted: the app stopped while this run trained. It can go on from its last finished epoch."
         slot.warning(text, icon=":material/stop_circle:" if status == "stopped" else ":material/warning:")
         if run.can_resume() and controls.button("Resume" if status == "interrupted" else "Continue training",
                                           key=f"resume_{key}", icon=":material/play_arrow:"):

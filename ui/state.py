@@ -72,10 +72,37 @@ def _command_line() -> argparse.Namespace:
 
 
 def preload_from_command_line() -> None:
-    """Load ``--data`` given after ``streamlit run app.py --``, once per session."""
+    """Once per session: load the data (and backbone, strategy) the page's address remembers, so a
+    reload keeps them; else the ``--data`` given after ``streamlit run app.py --``."""
     if st.session_state.get("preload_done"):
         return
     st.session_state.preload_done = True
-    data = _command_line().data
+    params = st.query_params
+    data = params.get("data") or _command_line().data
     if data and st.session_state.report is None:
-        load_data(data)
+        load_data(data, text_column=params.get("text_col"), label_column=params.get("label_col"))
+    report = st.session_state.report
+    backbone = params.get("backbone")
+    if report is not None and backbone:
+        try:
+            if backbones.get(backbone).modality == report.modality:
+                st.session_state.backbone = backbone
+        except Exception:
+            pass  # a stale or mistyped address: keep the default
+    from core.config import MODALITY_STRATEGIES
+
+    if report is not None and params.get("strategy") in MODALITY_STRATEGIES[report.modality]:
+        st.session_state.strategy = params["strategy"]
+
+
+def remember_in_url() -> None:
+    """Write the session's data, columns, backbone and strategy into the address (for reloads)."""
+    report = st.session_state.report
+    wanted = {"backbone": st.session_state.backbone, "strategy": st.session_state.strategy}
+    if report is not None:
+        wanted["data"] = str(st.session_state.data)
+        if report.modality == "text":
+            wanted.update(text_col=report.details.get("text_column"), label_col=report.details.get("label_column"))
+    for key, value in wanted.items():
+        if value and st.query_params.get(key) != value:
+            st.query_params[key] = value
