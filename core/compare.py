@@ -87,7 +87,7 @@ def reading(rows: list[dict]) -> list[str]:
         else:
             sentences.append(f"Fine-tuning matched feature extraction (within a point){cost}: the frozen "
                              "features already do the job.")
-    if len(done) >= 2:
+    if len(done) >= 2 and not any(r["status"] in ("queued", "running") for r in rows):
         best = max(done.values(), key=lambda r: (r["best_val_acc"], -(r["seconds"] or 0)))
         sentences.append(f"Best here: {SHORT_NAMES[best['strategy']]} with {_pct(best)} validation accuracy.")
     return sentences

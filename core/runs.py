@@ -254,8 +254,8 @@ def describe(run: Run) -> dict:
     best = summary.get("best_val_acc") if summary else max((e["val_acc"] for e in history), default=None)
     return {
         "id": run.id, "dir": str(run.dir), "status": status,
-        "started": datetime.fromtimestamp(times[0]).isoformat(timespec="seconds") if times else
-        run.id[:15].replace("-", " ", 1), "data": config.get("data", ""),
+        "started": datetime.fromtimestamp(times[0] if times else run.dir.stat().st_mtime).isoformat(
+            timespec="seconds"), "data": config.get("data", ""),
         "backbone": "tfidf" if config.get("strategy") == "tfidf" else config.get("backbone", ""),
         "strategy": config.get("strategy", ""), "group": config.get("group"),
         "epochs": len(history), "epochs_planned": config.get("epochs"),

@@ -102,13 +102,6 @@ def new_run_form() -> None:
             show_error(error)
 
 
-if report is not None:
-    new_run_form()
-else:
-    st.info("Load a dataset to start a new run: the bundled sample is one click away.")
-    st.page_link("pages/1_data.py", label="Go to Data", icon=":material/folder_open:")
-
-
 def followed_run() -> runs.Run | None:
     """The run this session started or opened; in a fresh tab, the one training (or waiting) now."""
     chosen = st.session_state.run_dir
@@ -122,6 +115,15 @@ def followed_run() -> runs.Run | None:
 
 
 run = followed_run()
+if report is not None:
+    # While a run trains, its charts come first and the settings fold away (a click opens them).
+    with st.expander("Settings for a new run", expanded=run is None or not run_view.is_live(run),
+                     icon=":material/tune:"):
+        new_run_form()
+else:
+    st.info("Load a dataset to start a new run: the bundled sample is one click away.")
+    st.page_link("pages/1_data.py", label="Go to Data", icon=":material/folder_open:")
+
 if run is None:
     if report is not None:
         st.info("Press **Start training**: charts appear here and update while the model learns.")

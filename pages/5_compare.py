@@ -71,14 +71,14 @@ live = any(run_view.is_live(run) for run in members)
 @st.fragment(run_every=2.0 if live else None)
 def comparison() -> None:
     rows = [runs.describe(run) for run in members]
-    status_slot, table_slot, chart_slot, reading_slot = (st.empty() for _ in range(4))
-    training = next((run for run in members if run.status == "running"), None)
-    if training is not None:
-        view = run_view.follow(training)
-        status_slot.progress(min(view.fraction, 1.0),
-                             text=f"Training {STRATEGY_TITLES[training.config()['strategy']].lower()}: {view.message}")
-    elif any(row["status"] == "queued" for row in rows):
-        status_slot.info("Waiting for its turn...", icon=":material/schedule:")
+    status_slot, controls_slot, table_slot, chart_slot, reading_slot = (st.empty() for _ in range(5))
+    current = next((run for run in members if run_view.is_live(run)), None)
+    if current is not None:
+        strategy = current.config()["strategy"]
+        with status_slot.container():
+            st.caption(f"Now: {STRATEGY_TITLES[strategy]}")
+            run_view.status_line(current, run_view.follow(current), st.empty(), controls_slot,
+                                 key=f"compare_{strategy}")
     table_slot.dataframe(pd.DataFrame([{
         "strategy": STRATEGY_TITLES.get(row["strategy"], row["strategy"]), "backbone": row["backbone"],
         "status": row["status"], "best accuracy": percent(row["best_val_acc"]),
@@ -98,9 +98,8 @@ def comparison() -> None:
 
 
 comparison()
-if live:
-    if st.button("Stop the comparison", key="stop_compare", icon=":material/stop:"):
-        for run in members:
-            if run_view.is_live(run):
-                jobs.supervisor().stop(run)
-        st.rerun()
+if live and st.button("Stop the whole comparison", key="stop_compare", icon=":material/cancel:"):
+    for run in members:
+        if run_view.is_live(run):
+            jobs.supervisor().stop(run)
+    st.rerun()

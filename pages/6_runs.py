@@ -18,12 +18,14 @@ st.caption(f"Every run is a folder of plain files in `{folder}` (set TRANSFERLAB
            "summary.json.")
 
 all_runs = runs.list_runs(folder)
+rows = [runs.describe(run) for run in all_runs]
+order = sorted(range(len(rows)), key=lambda i: rows[i]["started"], reverse=True)  # newest start first
+all_runs, rows = [all_runs[i] for i in order], [rows[i] for i in order]
 if not all_runs:
     st.info("No runs yet. Train a model first.")
     st.page_link("pages/3_train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 
-rows = [runs.describe(run) for run in all_runs]
 table = pd.DataFrame([{
     "started": row["started"].replace("T", " "), "status": row["status"],
     "strategy": STRATEGY_TITLES.get(row["strategy"], row["strategy"]), "backbone": row["backbone"],
@@ -41,7 +43,8 @@ if not selected:
     st.caption("Tick runs in the table to overlay their curves and act on them.")
     st.stop()
 
-histories = {run.id: run.history() for run in selected}
+histories = {f"{row['started'][11:]} {STRATEGY_TITLES.get(row['strategy'], row['strategy']).lower()} "
+             f"({row['backbone']})": run.history() for run, row in zip(all_runs, rows) if run in selected}
 histories = {name: history for name, history in histories.items() if history}
 if histories:
     metric = st.segmented_control("Curve", ["val_acc", "val_loss", "train_acc", "train_loss"], default="val_acc",

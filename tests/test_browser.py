@@ -148,7 +148,7 @@ def test_training_outlives_a_reload_stops_on_request_and_is_in_the_run_history(t
         assert "data=sample%3Amnist" in page.url  # the address remembers the data for a reload
         page.reload()  # a new session: the run goes on in its own process, and the page finds it
         bar.wait_for(timeout=60_000)
-        page.locator(".st-key-start_training").wait_for(timeout=30_000)  # the data came back too
+        page.get_by_text("Settings for a new run").wait_for(timeout=30_000)  # the data came back too
         page.wait_for_function(
             "n => { const m = document.querySelector(\"[data-testid='stProgress']\")?.innerText"
             ".match(/once: ([0-9,]+)/); return m && parseInt(m[1].replace(',', '')) > n; }", arg=before,

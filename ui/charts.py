@@ -59,8 +59,10 @@ def overlay(histories: dict[str, list[dict]], metric: str = "val_acc") -> go.Fig
     """One line per run: the chosen per-epoch metric, so runs can be compared on one chart."""
     titles = {"val_acc": "Validation accuracy", "val_loss": "Validation loss", "train_acc": "Training accuracy",
               "train_loss": "Training loss"}
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
     figure = go.Figure([go.Scatter(x=[e["epoch"] for e in history], y=[e[metric] for e in history],
-                                   mode="lines+markers", name=name) for name, history in histories.items()])
+                                   mode="lines+markers", name=name, line_color=palette[index % len(palette)])
+                        for index, (name, history) in enumerate(histories.items())])
     figure.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10), title=titles.get(metric, metric),
                          xaxis_title="epoch", legend_orientation="h", legend_y=-0.25)
     if metric.endswith("acc"):
