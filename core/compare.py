@@ -15,6 +15,7 @@ from core.data import modality_of
 
 STRATEGIES = {"image": ("scratch", "feature_extract", "fine_tune"), "text": ("tfidf", "feature_extract", "fine_tune")}
 BASELINE_BACKBONE = {"image": "small_cnn"}  # what "from scratch" trains for images; texts use TF-IDF
+OVERFIT_GAP = 0.1  # training accuracy this far above validation accuracy: memorising, not learning
 LEVEL_POINTS = 1.0  # smaller gaps are within the noise of a small validation set: called "level"
 SHORT_NAMES = {"scratch": "the from-scratch baseline", "tfidf": "the TF-IDF baseline",
                "feature_extract": "feature extraction", "fine_tune": "fine-tuning"}
@@ -81,9 +82,7 @@ def reading(rows: list[dict]) -> list[str]:
         if gap >= LEVEL_POINTS:
             sentences.append(f"Fine-tuning gained {gap:.1f} points over feature extraction{cost}.")
         elif gap <= -LEVEL_POINTS:
-            sentences.append(f"Fine-tuning lost {-gap:.1f} points against feature extraction{cost}: with little "
-                             "data, updating the whole backbone can overfit; feature extraction is the better deal "
-                             "here.")
+            sentences.append(f"Fine-tuning lost {-gap:.1f} points against feature extraction{cost}" + _why_behind(tune))
         else:
             sentences.append(f"Fine-tuning matched feature extraction (within a point){cost}: the frozen "
                              "features already do the job.")
@@ -91,6 +90,19 @@ def reading(rows: list[dict]) -> list[str]:
         best = max(done.values(), key=lambda r: (r["best_val_acc"], -(r["seconds"] or 0)))
         sentences.append(f"Best here: {SHORT_NAMES[best['strategy']]} with {_pct(best)} validation accuracy.")
     return sentences
+
+
+def _why_behind(row: dict) -> str:
+    """Overfitting (training far above validation), too few epochs, or neither: different advice."""
+    train, val, epochs = row.get("final_train_acc"), row["best_val_acc"], row.get("epochs") or 0
+    if train is not None and round(train - val, 6) >= OVERFIT_GAP:
+        return (f": it fits its training data ({train:.0%}) far better than the validation data, so updating the "
+                "whole backbone on this little data overfits; feature extraction is the better deal here.")
+    if (train is not None and train < 0.9) or (train is None and epochs <= 2):
+        return (f": after {epochs} epoch{'s' if epochs != 1 else ''} it is still learning"
+                + (f" (training accuracy {train:.0%})" if train is not None else "")
+                + "; give it more epochs to see whether it catches up.")
+    return ": the pretrained features suit this data as they are; feature extraction is the better deal here."
 
 
 def _pct(row: dict) -> str:

@@ -74,6 +74,8 @@ class TrainConfig:
     gamma: float = 0.1                          # ... multiply lr by this
     warmup_fraction: float = 0.1                # linear: share of the steps spent warming up
     head_dropout: float = 0.0                   # dropout before the new head
+    train_batchnorm: bool = False               # fine-tuning: update BatchNorm statistics too (off: keep the
+                                                # pretrained ones; far steadier on small data)
     seed: int = 0
     val_fraction: float = 0.2                   # used when the data has no val folder
     augment: bool = True                        # random resized crop (+ flip) when training images

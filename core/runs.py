@@ -260,5 +260,6 @@ def describe(run: Run) -> dict:
         "strategy": config.get("strategy", ""), "group": config.get("group"),
         "epochs": len(history), "epochs_planned": config.get("epochs"),
         "best_val_acc": best, "best_val_macro_f1": summary.get("best_val_macro_f1"),
+        "final_train_acc": history[-1]["train_acc"] if history else None,
         "seconds": summary.get("seconds", round(times[-1] - times[0], 3) if len(times) > 1 else None),
         "trainable_params": summary.get("trainable_params"), "can_resume": run.can_resume()}

@@ -104,9 +104,10 @@ st.subheader("Strategy")
 allowed = [s for s in MODALITY_STRATEGIES[modality] if spec.pretrained or s in ("scratch", "tfidf")]
 if st.session_state.strategy not in allowed:
     st.session_state.strategy = allowed[0]
-st.session_state.strategy = st.radio(
-    "How should the model learn?", allowed, index=allowed.index(st.session_state.strategy),
-    format_func=STRATEGY_TITLES.get, captions=[STRATEGY_TEXT[s] for s in allowed])
+st.session_state.strategy_radio = st.session_state.strategy  # the radio follows the session, and ...
+st.radio("How should the model learn?", allowed, key="strategy_radio", format_func=STRATEGY_TITLES.get,
+         captions=[STRATEGY_TEXT[s] for s in allowed],  # ... sets it before the next run, sidebar included
+         on_change=lambda: st.session_state.update(strategy=st.session_state.strategy_radio))
 if not spec.pretrained:
     st.caption(f"{spec.title} has no pretrained weights, so it can only be trained from scratch.")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import backbones, jobs, runs
+from core import backbones, jobs, paths, runs
 from core.config import STRATEGY_TITLES, TrainConfig, strategy_defaults
 from ui import run_view, state
 from ui.widgets import show_error
@@ -77,6 +77,11 @@ def new_run_form() -> None:
                 settings["horizontal_flip"] = left.checkbox(
                     "Also mirror images left-right", bool(remembered.get("horizontal_flip", not is_digits)),
                     disabled=strategy == "feature_extract", help="Off for digits: a mirrored 3 is not a 3.")
+                settings["train_batchnorm"] = left.checkbox(
+                    "Also update BatchNorm statistics", bool(defaults["train_batchnorm"]),
+                    disabled=strategy != "fine_tune",
+                    help="Off (recommended on small data): BatchNorm layers keep the averages learned in "
+                         "pretraining. Re-estimating them from small batches can make validation accuracy collapse.")
             settings["patience"] = right.number_input(
                 "Early stopping: patience (epochs, 0 = off)", 0, 1000, int(defaults["patience"]),
                 help="Stop when the validation loss has not improved for this many epochs: further epochs would "
@@ -111,6 +116,10 @@ def followed_run() -> runs.Run | None:
     if line:
         st.session_state.run_dir = str(line[0].dir)
         return line[0]
+    latest = runs.list_runs(paths.runs_dir())[:1]
+    if latest and latest[0].status == "interrupted":  # the app restarted mid-run: offer to resume it
+        st.session_state.run_dir = str(latest[0].dir)
+        return latest[0]
     return None
 
 

@@ -7,12 +7,15 @@ Run directly to tour the app on any data and keep the screenshots:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import socket
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -32,13 +35,16 @@ def _free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(data: str | None, home: Path):
+def streamlit_process(data: str | None, home: Path):
+    """`streamlit run app.py` on a free port: yields (url, process); its output goes to a log file."""
     port = _free_port()
     env = {**os.environ, "TRANSFERLAB_HOME": str(home), "TRANSFERLAB_OFFLINE": "1"}
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1"] + (["--", "--data", data] if data else [])
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    log = Path(tempfile.mkstemp(prefix="streamlit-", suffix=".log")[1])
+    with open(log, "w") as output:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output,
+                                  stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
@@ -48,12 +54,20 @@ def streamlit_server(data: str | None, home: Path):
                 break
             except OSError:
                 if time.time() > deadline or server.poll() is not None:
-                    raise RuntimeError("streamlit did not start:\n" + (server.stdout.read() if server.poll() else ""))
+                    raise RuntimeError("streamlit did not start:\n" + log.read_text())
                 time.sleep(0.5)
-        yield url
+        yield url, server
     finally:
-        server.terminate()
-        server.wait(10)
+        if server.poll() is None:
+            server.terminate()
+            server.wait(10)
+        log.unlink(missing_ok=True)
+
+
+@contextmanager
+def streamlit_server(data: str | None, home: Path):
+    with streamlit_process(data, home) as (url, _):
+        yield url
 
 
 def tour(url: str, shots: Path) -> dict:
@@ -167,6 +181,49 @@ def test_training_outlives_a_reload_stops_on_request_and_is_in_the_run_history(t
     assert "stopped" in texts and "Feature extraction" in texts and "efficientnet_lite0" in texts
     folders = list((tmp_path / "home" / "runs").iterdir())
     assert len(folders) == 1 and (folders[0] / "status").read_text().strip() == "stopped"
+
+
+def test_a_restarted_server_shows_the_run_interrupted_and_resumes_it(tmp_path):
+    """Kill the server mid-run; its training child ends as interrupted; after a restart, a deep link
+    to Train shows it with a Resume button, and Resume trains the remaining epochs."""
+    _need_a_browser()
+    from tests.helpers import make_image_folder
+
+    shots, home = ARTIFACTS / "browser-restart", tmp_path / "home"
+    data = make_image_folder(tmp_path / "colors", {"red": 40, "blue": 40})  # fine-tuning: seconds per epoch
+    with browser_page(shots) as page:
+        with streamlit_process(str(data), home) as (url, server):
+            page.goto(url)
+            page.get_by_role("link", name="2 · Model").click()
+            page.get_by_role("radio", name="Fine-tuning").check(force=True)
+            page.locator("[data-testid='stSidebar']").get_by_text("fine_tune").wait_for(timeout=30_000)
+            page.get_by_role("link", name="3 · Train").click()
+            page.locator(".st-key-start_training").wait_for(timeout=30_000)
+            for label, value in (("Epochs", "3"), ("Early stopping", "0")):
+                field = page.get_by_label(re.compile(f"^{label}"))
+                field.fill(value)
+                field.press("Tab")
+            page.locator(".st-key-start_training button").click()
+            page.get_by_text("Best so far").wait_for(timeout=120_000)  # epoch 1 done and checkpointed
+            server.send_signal(signal.SIGKILL)  # the app dies without a word
+        run = next((home / "runs").iterdir())
+        deadline = time.time() + 60
+        while (run / "status").read_text().strip() == "running" and time.time() < deadline:
+            time.sleep(0.2)
+        assert (run / "status").read_text().strip() == "interrupted"
+        with streamlit_server(None, home) as url:
+            page.goto(url + "/train")  # a bookmark, on a freshly started server
+            page.get_by_text(re.compile("^Interrupted: the app stopped while this run trained")).wait_for(
+                timeout=60_000)
+            page.screenshot(path=shots / "interrupted.png")
+            page.locator(".st-key-resume_training button").click()
+            page.get_by_text("Finished: best validation accuracy").wait_for(timeout=180_000)
+            page.screenshot(path=shots / "resumed.png")
+    events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    starts = [e for e in events if e["kind"] == "start"]
+    assert len(starts) == 2 and starts[1]["resumed_from_epoch"] >= 1
+    assert sorted({e["epoch"] for e in events if e["kind"] == "epoch"}) == [1, 2, 3]
+    assert json.loads((run / "config.json").read_text())["config"]["strategy"] == "fine_tune"
 
 
 def _count(text: str) -> int:

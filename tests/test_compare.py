@@ -3,9 +3,9 @@
 from core.compare import plan, reading
 
 
-def _row(strategy, acc, seconds, params=None, status="finished"):
+def _row(strategy, acc, seconds, params=None, status="finished", train_acc=None, epochs=10):
     return {"strategy": strategy, "status": status, "best_val_acc": acc, "seconds": seconds,
-            "trainable_params": params}
+            "trainable_params": params, "final_train_acc": train_acc, "epochs": epochs}
 
 
 def test_reading_states_gains_and_costs_in_points_and_times():
@@ -23,8 +23,15 @@ def test_reading_when_fine_tuning_loses_or_a_run_did_not_finish():
     assert sentences[0] == "Fine-tuning did not finish (stopped), so it is left out."
     assert "are level" in sentences[1] and "TF-IDF baseline" in sentences[1]
     assert sentences[-1] == "Best here: the TF-IDF baseline with 97.0% validation accuracy."
-    lost = reading([_row("feature_extract", 0.95, 10), _row("fine_tune", 0.90, 100)])
-    assert lost[0].startswith("Fine-tuning lost 5.0 points against feature extraction at 10x the time")
+    overfit = reading([_row("feature_extract", 0.95, 10), _row("fine_tune", 0.90, 100, train_acc=1.0)])
+    assert overfit[0].startswith("Fine-tuning lost 5.0 points against feature extraction at 10x the time: it fits "
+                                 "its training data (100%) far better") and "overfits" in overfit[0]
+    early = reading([_row("feature_extract", 0.92, 30), _row("fine_tune", 0.60, 95, train_acc=0.55, epochs=1)])
+    assert early[0].endswith("after 1 epoch it is still learning (training accuracy 55%); give it more epochs "
+                             "to see whether it catches up.")
+    suited = reading([_row("feature_extract", 0.95, 10), _row("fine_tune", 0.93, 100, train_acc=0.97)])
+    assert suited[0].endswith("the pretrained features suit this data as they are; feature extraction is the "
+                              "better deal here.")
     assert reading([_row("feature_extract", 0.9, 1, status="running")]) == []
 
 

@@ -190,3 +190,22 @@ def test_a_run_whose_process_died_reads_as_interrupted(tmp_path):
         runs.create_run(tmp_path, "tiny", "scratch", status="queued").delete()
     run.delete()
     assert not run.dir.exists()
+
+
+def test_fine_tuning_keeps_pretrained_batchnorm_statistics_unless_asked(colors_folder):
+    from core.train import freeze_batchnorm_statistics
+
+    model = build_model(backbones.get(TINY), 2, "fine_tune").train()
+    freeze_batchnorm_statistics(model.backbone)
+    norm = model.backbone.conv[1]
+    before = norm.running_mean.clone()
+    model(torch.rand(8, 3, 32, 32) * 5)
+    assert not norm.training and torch.equal(norm.running_mean, before)
+    assert norm.weight.requires_grad  # its scale and shift still learn
+
+    frozen = fit(_config(colors_folder, "fine_tune", epochs=2))
+    updated = fit(_config(colors_folder, "fine_tune", epochs=2, train_batchnorm=True))
+    key = "backbone.conv.1.running_mean"
+    pretrained = build_model(backbones.get(TINY), 2, "fine_tune").state_dict()[key]
+    assert torch.equal(_weights(frozen)[key], pretrained)
+    assert not torch.equal(_weights(updated)[key], pretrained)

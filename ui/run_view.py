@@ -52,8 +52,11 @@ def status_line(run: runs.Run, view: progress.Progress, slot, controls, key: str
         if status == "stopped":
             text = "Stopped. The best weights so far were kept." if view.history else \
                 "Stopped before the first epoch ended, so there is no model to keep."
+        elif view.history and run.has_checkpoint():
+            text = (f"Interrupted: the app stopped while this run trained. Its last checkpoint is epoch "
+                    f"{view.history[-1]['epoch']}; Resume goes on from there.")
         else:
-            text = "Interrupted: the app stopped while this run trained. It can go on from its last finished epoch."
+            text = "Interrupted before its first epoch ended: Resume starts it again."
         slot.warning(text, icon=":material/stop_circle:" if status == "stopped" else ":material/warning:")
         if run.can_resume() and controls.button("Resume" if status == "interrupted" else "Continue training",
                                           key=f"resume_{key}", icon=":material/play_arrow:"):

@@ -26,8 +26,27 @@ DEFAULTS = {"data": None, "data_name": None, "report": None, "backbone": "effici
 
 
 def init() -> None:
+    _through_app_py()
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
+
+
+def _through_app_py() -> None:
+    """Make sure a page runs inside app.py's st.navigation.
+
+    Because the project has a pages/ folder, a freshly started Streamlit server runs a page script
+    on its own (its old multipage mode) when the very first visit is a deep link such as /train,
+    until some session has reached st.navigation: no sidebar, no session set-up. Seen in the
+    browser after a restart. Here a page that finds itself in that mode switches it off and
+    reruns, which goes through app.py and lands on the same page.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without that class: nothing to correct
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 def load_data(source: str, name: str | None = None, text_column: str | None = None,
