@@ -51,6 +51,9 @@ class ImageListDataset(Dataset):
         relative, label = self.items[index]
         try:
             image = load_rgb(self.root / relative)
+        except FileNotFoundError as error:
+            raise UserError(f"{relative} disappeared while training.",
+                            "Put it back, or load the data again so the split leaves it out.") from error
         except Exception as error:  # a file that passed the header check but cannot be decoded
             raise UserError(f"Could not decode {relative}: {error}.",
                             "Remove or replace that file, then start again.") from error

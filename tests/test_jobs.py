@@ -127,3 +127,18 @@ def test_cli_ctrl_c_interrupts_and_train_run_resumes(colors_folder, isolated_hom
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     rows = json.loads(listed.stdout)
     assert len(rows) == 1 and rows[0]["status"] == "finished" and rows[0]["epochs"] == 30
+
+
+def test_a_file_gone_bad_mid_run_fails_the_run_with_its_name_and_the_queue_goes_on(tmp_path):
+    from tests.helpers import make_image_folder
+
+    data = make_image_folder(tmp_path / "colors", {"red": 12, "blue": 12})
+    doomed, after = jobs.submit(_long(data)), jobs.submit(_config(data, epochs=1))
+    _wait_for(lambda: _training(doomed), what="the run to train")
+    victim = sorted((data / "red").iterdir())[0]
+    victim.unlink()
+    assert jobs.supervisor().wait_idle(90)
+    assert doomed.status == "failed" and after.status == "finished"
+    message = [e for e in doomed.events() if e["kind"] == "error"][-1]["message"]
+    assert message.startswith(f"red/{victim.name} disappeared while training.") and "Put it back" in message
+    assert doomed.history() and (doomed.dir / "checkpoint.pt").is_file()  # what it learned is kept
