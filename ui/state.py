@@ -44,6 +44,10 @@ def _through_app_py() -> None:
         from streamlit.runtime.pages_manager import PagesManager
     except ImportError:  # a Streamlit without that class: nothing to correct
         return
+    from streamlit import config
+
+    if config.get_option("global.appTest"):
+        return  # AppTest turns that mode back on before every run; a rerun would drop the clicked button
     if getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
         st.rerun()
