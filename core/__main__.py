@@ -1,4 +1,4 @@
-"""Headless TransferLab: ``python -m core backbones | train | runs``.
+"""Headless TransferLab: ``python -m core backbones | train | runs | export | predict``.
 
 The last stdout line of ``train`` is one JSON object (the run summary); progress goes before it.
 Bad arguments or data exit non-zero with a one-line reason on stderr. The app trains through this
@@ -64,6 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     listing_runs = commands.add_parser("runs", help="list the runs in the runs folder")
     listing_runs.add_argument("--out", help="runs folder (default: workspace/runs)")
     listing_runs.add_argument("--json", action="store_true", help="print a JSON list")
+    exporting = commands.add_parser("export", help="write ONNX + torch.export + predict.py + model card, "
+                                                   "and check their predictions against the app's")
+    exporting.add_argument("run", metavar="RUN_DIR")
+    exporting.add_argument("--out", required=True, help="folder to write (replaced if it exists)")
+    exporting.add_argument("--no-check", action="store_true", help="skip the parity check on the validation split")
+    predicting = commands.add_parser("predict", help="one JSON object per input: label and probabilities")
+    predicting.add_argument("run", metavar="RUN_DIR")
+    predicting.add_argument("inputs", metavar="INPUT", nargs="+",
+                            help="image files for image runs; texts (or .txt files) for text runs")
     return parser
 
 
@@ -180,10 +189,45 @@ def list_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def export(args: argparse.Namespace) -> int:
+    from core.export import export_run
+
+    result = export_run(args.run, args.out, check=not args.no_check)
+    parity = result["parity"]
+    if parity is not None:
+        print(f"parity on {parity['examples']} validation examples: labels "
+              f"{'agree' if parity['labels_agree'] else 'DISAGREE'}, largest probability difference "
+              f"{parity['max_probability_difference']:.1e}", file=sys.stderr)
+    print(json.dumps(result))
+    return 0 if parity is None or parity["passed"] else 3
+
+
+def predict(args: argparse.Namespace) -> int:
+    from core import images
+    from core.inference import load
+
+    predictor = load(args.run)
+    if predictor.modality == "image":
+        missing = [name for name in args.inputs if not Path(name).is_file()]
+        if missing:
+            raise UserError(f"No such image file: {missing[0]}.", "Give paths to image files.")
+        probabilities = predictor.predict_images([images.load_rgb(name) for name in args.inputs])
+    else:
+        texts = [Path(item).read_text(errors="replace") if item.endswith(".txt") and Path(item).is_file() else item
+                 for item in args.inputs]
+        probabilities = predictor.predict_texts(texts)
+    for given, row in zip(args.inputs, probabilities):
+        print(json.dumps({"input": given, "label": predictor.labels[int(row.argmax())],
+                          "probabilities": {label: round(float(p), 6) for label, p in zip(predictor.labels, row)}}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"backbones": list_backbones, "train": train, "runs": list_runs}[args.command](args)
+        commands = {"backbones": list_backbones, "train": train, "runs": list_runs, "export": export,
+                    "predict": predict}
+        return commands[args.command](args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

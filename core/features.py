@@ -22,7 +22,7 @@ from core.backbones import BackboneSpec, create_backbone
 from core.data import DataReport
 from core.loaders import make_loader, to_device
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: validation preprocessing is core.preprocess (torch, antialiased)
 
 
 @dataclass

@@ -18,17 +18,15 @@ def _interpolation(spec: BackboneSpec) -> T.InterpolationMode:
     return T.InterpolationMode.BICUBIC if spec.interpolation == "bicubic" else T.InterpolationMode.BILINEAR
 
 
-def eval_transform(spec: BackboneSpec) -> T.Compose:
-    """Resize the shorter side, centre-crop, normalise: exactly what the backbone was trained with."""
-    return T.Compose([
-        T.Resize(spec.resize_size, interpolation=_interpolation(spec)),
-        T.CenterCrop(spec.input_size),
-        T.ToTensor(),
-        T.Normalize(spec.mean, spec.std),
-    ])
+def eval_transform(spec: BackboneSpec):
+    """Resize the shorter side, centre-crop, normalise: exactly what the backbone was trained with,
+    and exactly what an exported model does inside its graph (core.preprocess)."""
+    from core.preprocess import EvalTransform
+
+    return EvalTransform(spec)
 
 
-def train_transform(spec: BackboneSpec, augment: bool = True, horizontal_flip: bool = True) -> T.Compose:
+def train_transform(spec: BackboneSpec, augment: bool = True, horizontal_flip: bool = True):
     """Train-time augmentation: a random crop of at least half the image, resized; optional mirror."""
     if not augment:
         return eval_transform(spec)
@@ -41,7 +39,7 @@ def train_transform(spec: BackboneSpec, augment: bool = True, horizontal_flip: b
 class ImageListDataset(Dataset):
     """(image tensor, label) for a list of (path relative to root, label)."""
 
-    def __init__(self, root: str | Path, items: list[tuple[str, int]], transform: T.Compose) -> None:
+    def __init__(self, root: str | Path, items: list[tuple[str, int]], transform) -> None:
         self.root, self.items, self.transform = Path(root), items, transform
 
     def __len__(self) -> int:
@@ -106,18 +104,23 @@ def make_loader(report, items: list[tuple[str, int]], spec: BackboneSpec, batch_
 
         generator = torch.Generator().manual_seed(seed)
         return DataLoader(TextListDataset(report.texts, items), batch_size=batch_size, shuffle=train,
-                          generator=generator, collate_fn=Tokenize(tokenizer_for(spec), max_length))
+                          generator=generator, collate_fn=Tokenize(tokenizer_for(spec), usable_length(spec, max_length)))
     transform = train_transform(spec, augment, horizontal_flip) if train else eval_transform(spec)
     return image_loader(report.root, items, transform, batch_size, shuffle=train, seed=seed, device=device)
 
 
-def image_loader(root: str | Path, items: list[tuple[str, int]], transform: T.Compose, batch_size: int,
+def image_loader(root: str | Path, items: list[tuple[str, int]], transform, batch_size: int,
                  shuffle: bool, seed: int, device: torch.device) -> DataLoader:
     workers = worker_count(len(items))
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(ImageListDataset(root, items, transform), batch_size=batch_size, shuffle=shuffle,
                       num_workers=workers, generator=generator, pin_memory=device.type == "cuda",
                       persistent_workers=False, multiprocessing_context="fork" if workers else None)
+
+
+def usable_length(spec: BackboneSpec, max_length: int) -> int:
+    """Tokens kept per text: the setting, but never more than the encoder has positions for."""
+    return min(max_length, spec.max_positions) if spec.max_positions else max_length
 
 
 def to_device(inputs, device: torch.device):

@@ -19,3 +19,13 @@ def summarize_predictions(labels: list[int], predictions: list[int], classes: li
         "per_class": [{"class": name, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
                       for name, p, r, f, n in zip(classes, precision, recall, f1, support)],
     }
+
+
+def accuracy_interval(accuracy: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval for an accuracy measured on ``n`` examples (95% by default): honest for
+    small validation sets and near 0% or 100%, where accuracy +- 2 standard errors is not."""
+    if n <= 0:
+        return 0.0, 1.0
+    centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
+    spread = z / (1 + z * z / n) * (accuracy * (1 - accuracy) / n + z * z / (4 * n * n)) ** 0.5
+    return max(0.0, centre - spread), min(1.0, centre + spread)

@@ -1,0 +1,160 @@
+"""A finished run's model, loaded back for predictions, explanations and embeddings.
+
+``load(run_dir)`` rebuilds exactly what training kept (best.safetensors over the run's backbone
+and preprocessing), in eval mode on the CPU (or the device asked for). Images go in as decoded RGB
+images (raw pixels: the preprocessing is part of the predictor, as in the export); texts as
+strings, tokenised with the run's tokenizer and max length. TF-IDF runs predict with the saved
+vocabulary, IDF weights and coefficients.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+from torch import nn
+
+from core import backbones, runs
+from core.config import TrainConfig
+from core.errors import UserError
+from core.models import TransferModel, build_model
+from core.preprocess import ImagePreprocess, pixels
+
+
+class ImageClassifier(nn.Module):
+    """Raw pixels in, class probabilities out: preprocessing + backbone + head + softmax (what is exported)."""
+
+    def __init__(self, preprocess: ImagePreprocess, model: TransferModel) -> None:
+        super().__init__()
+        self.preprocess, self.model = preprocess, model
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.model(self.preprocess(pixels)).softmax(1)
+
+
+class TextClassifier(nn.Module):
+    """Token ids and attention mask in, class probabilities out."""
+
+    def __init__(self, model: TransferModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.model(input_ids, attention_mask).softmax(1)
+
+
+@dataclass
+class Predictor:
+    run: runs.Run
+    config: TrainConfig
+    labels: list[str]
+    modality: str
+    spec: backbones.BackboneSpec | None = None
+    model: TransferModel | None = None
+    preprocess: ImagePreprocess | None = None
+    tfidf: dict | None = field(default=None, repr=False)
+
+    @property
+    def is_tfidf(self) -> bool:
+        return self.config.strategy == "tfidf"
+
+    def classifier(self) -> nn.Module:
+        """The module an export contains."""
+        if self.is_tfidf:
+            raise UserError("TF-IDF runs have no neural network to export.", "Export a neural run instead.")
+        return ImageClassifier(self.preprocess, self.model).eval() if self.modality == "image" \
+            else TextClassifier(self.model).eval()
+
+    # -- images -----------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def predict_images(self, images: list[Image.Image]) -> np.ndarray:
+        """[N, classes] probabilities; each image preprocessed on its own (any sizes)."""
+        self._expect("image")
+        model = self.classifier()
+        return np.concatenate([model(pixels(image)[None]).numpy() for image in images]) if images \
+            else np.zeros((0, len(self.labels)), dtype=np.float32)
+
+    # -- texts ------------------------------------------------------------------------------------
+    @property
+    def max_length(self) -> int:
+        from core.loaders import usable_length
+
+        return usable_length(self.spec, self.config.max_length)
+
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        from core.text_backbones import tokenizer_for
+
+        return tokenizer_for(self.spec)(list(texts), padding=True, truncation=True, max_length=self.max_length,
+                                        return_tensors="pt")
+
+    @torch.inference_mode()
+    def predict_texts(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        self._expect("text")
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        if self.is_tfidf:
+            return self._tfidf_probabilities(texts)
+        model, chunks = self.classifier(), []
+        for start in range(0, len(texts), batch_size):
+            encoded = self.tokenize(texts[start:start + batch_size])
+            chunks.append(model(encoded["input_ids"], encoded["attention_mask"]).numpy())
+        return np.concatenate(chunks)
+
+    def _tfidf_probabilities(self, texts: list[str]) -> np.ndarray:
+        features = self.tfidf["vectorizer"].transform(texts)
+        logits = features @ self.tfidf["coef"].T + self.tfidf["intercept"]
+        if logits.shape[1] == 1:  # binary logistic regression: one column of log-odds
+            logits = np.concatenate([-logits, logits], axis=1) / 2
+        logits = np.asarray(logits)
+        shifted = np.exp(logits - logits.max(1, keepdims=True))
+        probabilities = shifted / shifted.sum(1, keepdims=True)
+        full = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        full[:, self.tfidf["classes"]] = probabilities
+        return full
+
+    def _expect(self, modality: str) -> None:
+        if self.modality != modality:
+            raise UserError(f"This run classifies {self.modality}s, not {modality}s.",
+                            f"Pick a run trained on {modality}s.")
+
+
+def load(run_dir: str | Path, device: str = "cpu") -> Predictor:
+    """The best model of a finished (or stopped) run, ready to predict."""
+    run = runs.Run(Path(run_dir))
+    weights = run.dir / "best.safetensors"
+    if not (run.dir / "config.json").is_file() or not weights.is_file():
+        raise UserError(f"{run.dir} has no trained model.",
+                        "Pick a run that finished (or was stopped after at least one epoch).")
+    config = TrainConfig.load(run.dir / "config.json")
+    labels = run.labels()
+    data = run.read_json("data.json", {})
+    modality = data.get("modality") or ("text" if config.strategy == "tfidf" else backbones.get(config.backbone).modality)
+    if config.strategy == "tfidf":
+        return Predictor(run, config, labels, "text", tfidf=_load_tfidf(run))
+    spec = backbones.get(config.backbone)
+    model = build_model(spec, len(labels), config.strategy, pretrained=config.strategy == "feature_extract",
+                        dropout=config.head_dropout)
+    state = load_file(weights)
+    missing, unexpected = model.load_state_dict(state, strict=config.strategy != "feature_extract")
+    if unexpected or (config.strategy == "feature_extract" and any(k.startswith("head.") for k in missing)):
+        raise UserError(f"The weights in {weights} do not fit {spec.title}.", "The run folder may be damaged.")
+    model.eval().to(device)
+    preprocess = ImagePreprocess.for_spec(spec) if spec.modality == "image" else None
+    return Predictor(run, config, labels, modality, spec=spec, model=model, preprocess=preprocess)
+
+
+def _load_tfidf(run: runs.Run) -> dict:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    saved = json.loads((run.dir / "tfidf_vocabulary.json").read_text())
+    arrays = load_file(run.dir / "best.safetensors")
+    vectorizer = TfidfVectorizer(ngram_range=tuple(saved["ngram_range"]), sublinear_tf=saved["sublinear_tf"],
+                                 strip_accents="unicode", vocabulary=saved["vocabulary"])
+    vectorizer.idf_ = arrays["idf"].double().numpy()
+    return {"vectorizer": vectorizer, "coef": arrays["coef"].double().numpy(),
+            "intercept": arrays["intercept"].double().numpy(), "classes": arrays["classes"].long().numpy()}

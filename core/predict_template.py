@@ -1,0 +1,78 @@
+"""Predict with an exported TransferLab model, outside the app: no PyTorch, no TransferLab.
+
+    pip install -r requirements.txt
+    python predict.py INPUT [INPUT ...]     images: file paths; texts: the texts themselves
+    python predict.py -                     texts: one per line from standard input
+
+Prints one JSON object per input: {"input", "label", "probabilities": {class: probability}}.
+(This file is copied into every export; it is not imported by TransferLab.)
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+
+HERE = Path(__file__).resolve().parent
+LABELS = json.loads((HERE / "labels.json").read_text())
+PREPROCESSING = json.loads((HERE / "preprocessing.json").read_text())
+
+
+def load_rgb(path):
+    """Decode like the app: EXIF orientation; 16-bit and float scaled; transparency over white; RGB."""
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as image:
+        image.load()
+        image = ImageOps.exif_transpose(image) or image
+        if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+            values = np.asarray(image, dtype=np.float64)
+            if image.mode == "F":
+                low, high = float(values.min()), float(values.max())
+                values = (values - low) / (high - low or 1.0) * 255.0
+            elif values.max() > 255:
+                values = values / 257.0
+            image = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), mode="L")
+        if image.mode == "P":
+            image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+            rgba = image.convert("RGBA")
+            image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+        return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def predict(inputs):
+    session = onnxruntime.InferenceSession(str(HERE / "model.onnx"), providers=["CPUExecutionProvider"])
+    if PREPROCESSING["modality"] == "image":
+        for path in inputs:
+            yield path, session.run(None, {"pixels": load_rgb(path)[None]})[0][0]
+        return
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(HERE / PREPROCESSING["tokenizer"]))
+    tokenizer.enable_truncation(max_length=PREPROCESSING["max_length"])
+    tokenizer.no_padding()
+    for text in inputs:
+        encoding = tokenizer.encode(text)
+        feed = {"input_ids": np.array([encoding.ids], dtype=np.int64),
+                "attention_mask": np.array([encoding.attention_mask], dtype=np.int64)}
+        yield text, session.run(None, feed)[0][0]
+
+
+def main(arguments):
+    if not arguments:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    if arguments == ["-"]:
+        arguments = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    for given, probabilities in predict(arguments):
+        best = int(np.argmax(probabilities))
+        print(json.dumps({"input": given, "label": LABELS[best],
+                          "probabilities": {label: round(float(p), 6) for label, p in zip(LABELS, probabilities)}}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
