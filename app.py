@@ -21,6 +21,7 @@ navigation = st.navigation([
     st.Page("pages/2_model.py", title="2 · Model", icon=":material/neurology:"),
     st.Page("pages/3_train.py", title="3 · Train", icon=":material/model_training:"),
     st.Page("pages/4_results.py", title="4 · Results", icon=":material/analytics:"),
+    st.Page("pages/7_predict.py", title="5 · Try it", icon=":material/touch_app:"),
     st.Page("pages/5_compare.py", title="Compare strategies", icon=":material/compare_arrows:"),
     st.Page("pages/6_runs.py", title="Runs", icon=":material/history:"),
 ])

@@ -32,6 +32,11 @@ class ImageExplanation:
 
 
 def grad_cam(predictor: Predictor, image: Image.Image, class_index: int | None = None) -> ImageExplanation:
+    with predictor.lock:  # hooks on a model that several sessions may share
+        return _grad_cam(predictor, image, class_index)
+
+
+def _grad_cam(predictor: Predictor, image: Image.Image, class_index: int | None) -> ImageExplanation:
     model, preprocess = predictor.model, predictor.preprocess
     normalised = preprocess(pixels(image)[None]).detach()
     activations: list[torch.Tensor] = []
@@ -95,6 +100,11 @@ class TextExplanation:
 
 
 def token_importance(predictor: Predictor, text: str, class_index: int | None = None) -> TextExplanation:
+    with predictor.lock:
+        return _token_importance(predictor, text, class_index)
+
+
+def _token_importance(predictor: Predictor, text: str, class_index: int | None) -> TextExplanation:
     probabilities = predictor.predict_texts([text])[0]
     target = int(probabilities.argmax()) if class_index is None else int(class_index)
     if predictor.is_tfidf:

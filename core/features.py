@@ -72,12 +72,15 @@ def load_or_compute(report: DataReport, spec: BackboneSpec, cache_dir: str | Pat
 @torch.inference_mode()
 def compute_features(report: DataReport, spec: BackboneSpec, device: torch.device, batch_size: int = 32,
                      on_progress: Callable[[int, int], None] | None = None,
-                     should_stop: Callable[[], bool] = lambda: False, max_length: int = 128) -> torch.Tensor | None:
-    backbone = create_backbone(spec, pretrained=True).eval().to(device)
+                     should_stop: Callable[[], bool] = lambda: False, max_length: int = 128,
+                     backbone: torch.nn.Module | None = None,
+                     items: list[tuple[str, int]] | None = None) -> torch.Tensor | None:
+    """Features of ``items`` (default: all) through ``backbone`` (default: the pretrained one)."""
+    backbone = (backbone or create_backbone(spec, pretrained=True)).eval().to(device)
     images = report.modality == "image"
     if images and device.type == "cpu":
         backbone = backbone.to(memory_format=torch.channels_last)
-    items = report.all_items()
+    items = report.all_items() if items is None else items
     loader = make_loader(report, items, spec, batch_size, train=False, seed=0, device=device, max_length=max_length)
     chunks, done = [], 0
     for inputs, labels in loader:

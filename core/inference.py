@@ -10,6 +10,7 @@ vocabulary, IDF weights and coefficients.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +59,7 @@ class Predictor:
     model: TransferModel | None = None
     preprocess: ImagePreprocess | None = None
     tfidf: dict | None = field(default=None, repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # explanations hook the model
 
     @property
     def is_tfidf(self) -> bool:

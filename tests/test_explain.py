@@ -61,3 +61,18 @@ def test_tfidf_importance_is_each_words_exact_contribution(reviews_csv):
     assert scores["dreadful,"] > 0 and scores["awful."] > 0 and max(scores, key=scores.get) in ("dreadful,", "awful.")
     assert abs(sum(abs(v) for v in scores.values()) - 1.0) < 1e-6
     assert all(word.strip(",.") in set(NEGATIVE) | {"The", "movie", "was", "really"} for word in scores)
+
+
+def test_embedding_map_before_and_after_fine_tuning(colors_folder):
+    from core.embeddings import embedding_map, separation
+
+    predictor = load(fit(TrainConfig.for_strategy(str(colors_folder), "fine_tune", backbone="tiny_test", epochs=3,
+                                                  batch_size=8, lr=0.05, patience=0))["run_dir"])
+    result = embedding_map(predictor, "pca")
+    assert len(result["before"]) == len(result["after"]) == len(result["labels"]) == len(predictor.run.read_json(
+        "data.json")["val"])
+    assert result["same"] is False and result["before"] != result["after"]
+    assert separation(result["after"], result["labels"]) > 0
+    assert (predictor.run.dir / "embedding_map-pca.json").is_file()
+    assert embedding_map(predictor, "pca") == result  # kept in the run folder
+    assert len(embedding_map(predictor, "tsne")["after"]) == len(result["after"])

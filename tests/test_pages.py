@@ -256,3 +256,43 @@ def test_text_feature_extraction_from_the_train_page(reviews_csv):
     at.button(key="start_training").click().run()
     _wait_for_run(at)
     assert not at.exception and [m.value for m in at.metric][0] == "3/3"
+
+
+def _trained_run(data_path, strategy, backbone, **overrides) -> str:
+    from core.train import fit
+
+    return fit(TrainConfig.for_strategy(str(data_path), strategy, backbone=backbone, **overrides))["run_dir"]
+
+
+def test_predict_page_classifies_an_uploaded_image_and_shows_grad_cam(colors_folder):
+    import io
+
+    from tests.helpers import make_image
+
+    run_dir = _trained_run(colors_folder, "fine_tune", TINY, epochs=3, batch_size=8, lr=0.05)
+    at = _app()
+    at.session_state["run_dir"] = run_dir
+    at.run().switch_page("pages/7_predict.py").run()
+    assert not at.exception
+    buffer = io.BytesIO()
+    make_image((220, 30, 30), seed=4242, size=70).save(buffer, format="PNG")
+    at.get("file_uploader")[0].set_value([("mine.png", buffer.getvalue(), "image/png")]).run()
+    assert not at.exception
+    assert any(m.value.startswith("**red**") for m in at.markdown)
+    assert len(at.get("plotly_chart")) == 1 and len(at.get("image")) == 2  # the photo and its heat map
+    broken = [("broken.png", b"not an image", "image/png")]
+    at.get("file_uploader")[0].set_value(broken).run()
+    assert not at.exception and any("broken.png" in e.value for e in at.error)
+
+
+def test_predict_page_classifies_typed_text_and_colours_its_words(reviews_csv):
+    run_dir = _trained_run(reviews_csv, "tfidf", "all_minilm_l6_v2")
+    at = _app()
+    at.session_state["run_dir"] = run_dir
+    at.run().switch_page("pages/7_predict.py").run()
+    at.text_area(key="predict_text").set_value("the movie was awful and dreadful\nsuperb, lovely and nice").run()
+    assert not at.exception
+    verdicts = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert verdicts[0].startswith("**negative**") and verdicts[1].startswith("**positive**")
+    assert any("rgba(44, 160, 44" in m.value and "dreadful" in m.value for m in at.markdown)
+    assert len(at.get("plotly_chart")) == 2

@@ -68,3 +68,26 @@ def overlay(histories: dict[str, list[dict]], metric: str = "val_acc") -> go.Fig
     if metric.endswith("acc"):
         figure.update_yaxes(range=[0, 1.02])
     return figure
+
+
+def top_classes(probabilities, labels: list[str], k: int = 5) -> go.Figure:
+    """The k most likely classes as horizontal bars, the most likely on top."""
+    order = sorted(range(len(labels)), key=lambda i: -float(probabilities[i]))[:k]
+    figure = go.Figure(go.Bar(x=[float(probabilities[i]) for i in order][::-1], y=[labels[i] for i in order][::-1],
+                              orientation="h", marker_color=[TRAIN_COLOR] * (len(order) - 1) + [VAL_COLOR],
+                              text=[f"{float(probabilities[i]):.1%}" for i in order][::-1], textposition="auto"))
+    figure.update_layout(height=60 + 36 * len(order), margin=dict(l=10, r=10, t=10, b=10),
+                         xaxis=dict(range=[0, 1], tickformat=".0%"), yaxis_type="category")
+    return figure
+
+
+def embedding_scatter(points: list[list[float]], labels: list[int], classes: list[str], title: str) -> go.Figure:
+    figure = go.Figure()
+    for index, name in enumerate(classes):
+        chosen = [p for p, label in zip(points, labels) if label == index]
+        if chosen:
+            figure.add_trace(go.Scatter(x=[p[0] for p in chosen], y=[p[1] for p in chosen], mode="markers",
+                                        name=name, marker=dict(size=7, opacity=0.8)))
+    figure.update_layout(height=380, title=title, margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h",
+                         legend_y=-0.1, xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False))
+    return figure

@@ -21,3 +21,18 @@ def percent(value: float | None) -> str:
 
 def millions(count: int) -> str:
     return f"{count / 1e6:.1f}M" if count >= 1e5 else f"{count:,}"
+
+
+def highlighted_text(words: list[tuple[str, float]]) -> str:
+    """HTML: each word on a background whose strength is its share of the evidence; green for the
+    class, red against it."""
+    import html
+
+    strongest = max((abs(score) for _, score in words), default=0.0) or 1.0
+    spans = []
+    for word, score in words:
+        alpha = min(1.0, abs(score) / strongest) * 0.75
+        colour = f"rgba(44, 160, 44, {alpha:.2f})" if score >= 0 else f"rgba(214, 39, 40, {alpha:.2f})"
+        spans.append(f'<span style="background:{colour};padding:1px 3px;border-radius:3px" '
+                     f'title="{score:+.1%}">{html.escape(word)}</span>')
+    return '<div style="line-height:2">' + " ".join(spans) + "</div>"

@@ -1,0 +1,103 @@
+"""Try it: any finished run on new images (files or the camera) or typed text; top classes and why."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from core import images, paths, runs
+from core.config import STRATEGY_TITLES
+from core.explain import grad_cam, overlay, token_importance
+from core.inference import load
+from ui import charts, state
+from ui.widgets import highlighted_text, percent, show_error
+
+state.init()
+st.title("5 · Try it")
+st.caption("New inputs the model has never seen: what it answers, how sure it is, and what it looked at.")
+
+usable = [run for run in runs.list_runs(paths.runs_dir())
+          if (run.dir / "best.safetensors").is_file() and run.summary() is not None]
+if not usable:
+    st.info("No trained model yet. Train one first.")
+    st.page_link("pages/3_train.py", label="Go to Train", icon=":material/model_training:")
+    st.stop()
+
+
+def run_label(folder: str) -> str:
+    summary = runs.Run(Path(folder)).summary() or {}
+    strategy = STRATEGY_TITLES.get(summary.get("strategy"), summary.get("strategy", ""))
+    return f"{Path(folder).name} · {strategy} · {percent(summary.get('best_val_acc'))}"
+
+
+folders = [str(run.dir) for run in usable]
+current = st.session_state.run_dir
+chosen = st.selectbox("Model (a trained run)", folders, index=folders.index(current) if current in folders else 0,
+                      format_func=run_label, key="predict_run")
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model...")
+def predictor_for(folder: str, weights_time: float):
+    return load(folder)
+
+
+try:
+    predictor = predictor_for(chosen, (Path(chosen) / "best.safetensors").stat().st_mtime)
+except Exception as error:
+    show_error(error)
+    st.stop()
+labels = predictor.labels
+target = st.selectbox("Explain", [None] + list(range(len(labels))), key="explain_class",
+                      format_func=lambda i: "the predicted class" if i is None else f"the class '{labels[i]}'")
+
+if predictor.modality == "image":
+    uploads = st.file_uploader("Images", type=sorted(e.lstrip(".") for e in images.IMAGE_EXTENSIONS),
+                               accept_multiple_files=True, key="predict_images")
+    inputs = []
+    if st.toggle("Take a photo with the camera", key="use_camera"):
+        photo = st.camera_input("Photo", key="camera")
+        if photo is not None:
+            inputs.append(("camera", photo))
+    inputs += [(upload.name, upload) for upload in uploads or []]
+    if not inputs:
+        st.info("Drop one or more images above: each gets the model's top classes and a Grad-CAM heat map of "
+                "where the evidence for the class lies.")
+    if len(inputs) > 24:
+        st.warning(f"Showing the first 24 of {len(inputs)} images.")
+    for index, (name, upload) in enumerate(inputs[:24]):
+        with st.container(border=True):
+            try:
+                image = images.load_rgb(upload)
+                probabilities = predictor.predict_images([image])[0]
+                explanation = grad_cam(predictor, image, target)
+            except Exception as error:
+                show_error(error if not isinstance(error, OSError) else
+                           ValueError(f"{name} is not a readable image ({error})."))
+                continue
+            best = int(probabilities.argmax())
+            left, middle, right = st.columns([1, 1.4, 1])
+            left.image(image, caption=name, width="stretch")
+            middle.markdown(f"**{labels[best]}** ({probabilities[best]:.1%})")
+            middle.plotly_chart(charts.top_classes(probabilities, labels), key=f"bars_{index}")
+            right.image(overlay(explanation), width="stretch",
+                        caption=f"{explanation.method}: where it sees '{labels[explanation.class_index]}' (red)")
+else:
+    text = st.text_area("Text to classify (one per line to try several)", key="predict_text", height=140,
+                        placeholder="Type or paste a sentence, a review, a message...")
+    lines = [line.strip() for line in text.splitlines() if line.strip()][:20]
+    if not lines:
+        st.info("Type a text above: the model's top classes appear, with each word coloured by how much it "
+                "pushed towards the class (green) or away from it (red).")
+    for index, line in enumerate(lines):
+        with st.container(border=True):
+            try:
+                explanation = token_importance(predictor, line, target)
+            except Exception as error:
+                show_error(error)
+                continue
+            probabilities = explanation.probabilities
+            best = int(probabilities.argmax())
+            left, right = st.columns([1.4, 1])
+            left.markdown(f"**{labels[best]}** ({probabilities[best]:.1%})")
+            left.markdown(highlighted_text(explanation.words), unsafe_allow_html=True)
+            left.caption(f"Word colours: {explanation.method}, for the class '{labels[explanation.class_index]}'.")
+            right.plotly_chart(charts.top_classes(probabilities, labels), key=f"bars_{index}")
