@@ -1,14 +1,20 @@
 """Results: how good the model is, per class, the curves, what it confuses, and its worst mistakes."""
 
+import json
+import math
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from core import images, paths, runs
+from core import images, metrics, paths, runs
 from core.config import STRATEGY_TITLES
+from core.embeddings import embedding_map, separation
+from core.explain import grad_cam, overlay
+from core.export import export_run, zip_folder
+from core.inference import load
 from ui import charts, state
-from ui.widgets import percent
+from ui.widgets import percent, show_error
 
 state.init()
 st.title("4 · Results")
@@ -34,9 +40,15 @@ st.caption(f"{STRATEGY_TITLES.get(summary['strategy'], summary['strategy'])} · 
            f"{summary['device']} · folder `{run.dir}`")
 
 columns = st.columns(5)
+interval = metrics.accuracy_interval(summary["best_val_acc"], summary["val_images"]) \
+    if summary["best_val_acc"] is not None and summary["val_images"] else None
 columns[0].metric("Best validation accuracy", percent(summary["best_val_acc"]),
-                  help=f"Reached in epoch {summary['best_epoch']}; these weights are the ones kept."
-                  if summary["best_epoch"] else None)
+                  f"95% CI {interval[0]:.1%} – {interval[1]:.1%}" if interval else None, delta_color="off",
+                  delta_arrow="off",
+                  help=(f"Reached in epoch {summary['best_epoch']}; these weights are the ones kept. " if
+                        summary["best_epoch"] else "") + f"Measured on {summary['val_images']:,} validation "
+                  f"{noun}: the true accuracy is likely (95%) inside the interval (Wilson). Fewer examples, wider "
+                  "interval.")
 columns[1].metric("Final validation accuracy", percent(summary["final_val_acc"]))
 columns[2].metric("Macro-F1", percent(summary.get("best_val_macro_f1")),
                   help="The average of per-class F1 scores: every class counts equally, however rare.")
@@ -70,29 +82,139 @@ if summary.get("confusion_matrix"):
                "which classes the model mixes up.")
 
 predictions = run.read_json("predictions.json", [])
-wrong = sorted((p for p in predictions if p["predicted"] != p["label"]), key=lambda p: p["true_probability"])
 dataset = run.read_json("data.json", {})
-st.subheader(f"Validation {noun} it got wrong ({len(wrong)} of {len(predictions)})")
-if not wrong:
-    st.success(f"None: every validation {noun[:-1]} was classified correctly.")
-elif modality == "text":
-    st.caption("Most wrong first (the lowest probability given to the true label): often mislabelled or "
-               "truly ambiguous texts.")
-    texts = dataset.get("texts", {})
-    st.dataframe(pd.DataFrame([{"text": texts.get(p["item"], "")[:500], "true": labels[p["label"]],
-                                "predicted": labels[p["predicted"]], "confidence": p["confidence"]}
-                               for p in wrong[:50]]), hide_index=True,
-                 column_config={"text": st.column_config.TextColumn(width="large"),
-                                "confidence": st.column_config.ProgressColumn(min_value=0, max_value=1,
-                                                                              format="%.2f")})
-else:
-    st.caption("Most wrong first (the lowest probability given to the true class): often mislabelled or "
-               "truly ambiguous images.")
-    root = Path(dataset.get("root", "."))
+texts, root = dataset.get("texts", {}), Path(dataset.get("root", "."))
+
+
+def loss_of(row: dict) -> float:
+    return -math.log(max(row["true_probability"], 1e-12))  # the example's cross-entropy loss
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model...")
+def predictor_for(folder: str, weights_time: float):
+    return load(folder)
+
+
+def the_predictor():
+    weights = run.dir / "best.safetensors"
+    return predictor_for(str(run.dir), weights.stat().st_mtime) if weights.is_file() else None
+
+
+def show_examples(rows: list[dict], key: str, explain: bool = False) -> None:
+    """Validation examples, most wrong first: images as a grid (with Grad-CAM if asked), texts as a table."""
+    if modality == "text":
+        st.dataframe(pd.DataFrame([{"text": texts.get(p["item"], "")[:500], "true": labels[p["label"]],
+                                    "predicted": labels[p["predicted"]], "confidence": p["confidence"],
+                                    "loss": round(loss_of(p), 3)} for p in rows[:50]]), hide_index=True,
+                     key=key, column_config={"text": st.column_config.TextColumn(width="large"),
+                                             "confidence": st.column_config.ProgressColumn(
+                                                 min_value=0, max_value=1, format="%.2f")})
+        return
+    predictor = the_predictor() if explain else None
     grid = st.columns(6)
-    for index, item in enumerate(wrong[:24]):
+    for index, item in enumerate(rows[:24]):
         with grid[index % 6]:
             path = root / item["item"]
-            if path.is_file():
+            if not path.is_file():
+                st.caption(f"{item['item']} is gone")
+                continue
+            if predictor is not None and predictor.modality == "image":
+                st.image(overlay(grad_cam(predictor, images.load_rgb(path))), width=110)
+            else:
                 st.image(images.thumbnail(path, 128), width=110)
-            st.caption(f"true **{labels[item['label']]}** → {labels[item['predicted']]} ({item['confidence']:.0%})")
+            st.caption(f"true **{labels[item['label']]}** → {labels[item['predicted']]} ({item['confidence']:.0%}, "
+                       f"loss {loss_of(item):.2f})")
+
+
+wrong = sorted((p for p in predictions if p["predicted"] != p["label"]), key=loss_of, reverse=True)
+mistakes, cells, embedding, export = st.tabs([f"Mistakes ({len(wrong)})", "Confusion matrix cells",
+                                              "Embedding map", "Export"])
+
+with mistakes:
+    if not wrong:
+        st.success(f"None: every validation {noun[:-1]} was classified correctly.")
+    else:
+        st.caption(f"The validation {noun} it got wrong, highest loss first (the least probability given to the "
+                   "true class): often mislabelled or truly ambiguous examples.")
+        explain = modality == "image" and summary["strategy"] != "tfidf" and st.toggle(
+            "Show where the model looked (Grad-CAM)", key="mistakes_gradcam")
+        show_examples(wrong, "wrong_table", explain)
+
+with cells:
+    if predictions:
+        off_diagonal = [(count, i, j) for i, row in enumerate(summary.get("confusion_matrix", []))
+                        for j, count in enumerate(row) if i != j and count]
+        default = max(off_diagonal)[1:] if off_diagonal else (0, 0)
+        left, right = st.columns(2)
+        true_class = left.selectbox("True class", range(len(labels)), index=default[0], format_func=labels.__getitem__,
+                                    key="cell_true")
+        predicted_class = right.selectbox("Predicted class", range(len(labels)), index=default[1],
+                                          format_func=labels.__getitem__, key="cell_predicted")
+        chosen_rows = sorted((p for p in predictions if p["label"] == true_class and p["predicted"] == predicted_class),
+                             key=loss_of, reverse=True)
+        st.caption(f"{len(chosen_rows)} validation {noun} of class **{labels[true_class]}** predicted as "
+                   f"**{labels[predicted_class]}**" + (" (correct answers)." if true_class == predicted_class else "."))
+        if chosen_rows:
+            show_examples(chosen_rows, "cell_table")
+
+with embedding:
+    if summary["strategy"] == "tfidf":
+        st.info("TF-IDF has no learned representation to map: each text is a vector of word weights.")
+    else:
+        st.caption(f"Every validation {noun[:-1]} as a point, placed by the features the backbone computes for it "
+                   "(projected from hundreds of dimensions to 2). Points of one class close together and far from "
+                   "the others mean the features already separate the classes.")
+        method = st.segmented_control("Projection", ["pca", "tsne"], default="pca", key="embedding_method",
+                                      format_func={"pca": "PCA (fast, linear)", "tsne": "t-SNE (slower, keeps neighbours)"}.get) \
+            or "pca"
+        stored = run.dir / f"embedding_map-{method}.json"
+        if stored.is_file() or st.button("Draw the embedding map", key="draw_embedding", icon=":material/scatter_plot:"):
+            try:
+                with st.spinner("Computing features of the validation set, before and after training..."):
+                    result = embedding_map(the_predictor(), method)
+                before_title = "Pretrained backbone (before training)" if result["pretrained"] else \
+                    "Random weights (before training)"
+                left, right = st.columns(2)
+                left.plotly_chart(charts.embedding_scatter(result["before"], result["labels"], labels, before_title),
+                                  key="embedding_before")
+                right.plotly_chart(charts.embedding_scatter(result["after"], result["labels"], labels,
+                                                            "Trained model (after)"), key="embedding_after")
+                gain = separation(result["after"], result["labels"]) / max(separation(result["before"], result["labels"]), 1e-9)
+                if result["same"]:
+                    st.info("Feature extraction keeps the backbone frozen, so the map does not change: only the new "
+                            "head learned where to draw the lines between these clusters. Fine-tune to move the points.")
+                else:
+                    st.caption(f"Class separation (distance between class centres / spread within classes) after "
+                               f"training is {gain:.1f}x what it was before.")
+            except Exception as error:
+                show_error(error)
+
+with export:
+    if summary["strategy"] == "tfidf":
+        st.info("TF-IDF baselines are not exported (there is no network to put in ONNX). Export a feature-extraction "
+                "or fine-tuning run.")
+    else:
+        st.caption("One zip that runs outside the app: the model as ONNX (preprocessing inside) and for PyTorch "
+                   "(torch.export), labels, config, a model card and a predict.py that needs only onnxruntime, numpy "
+                   + ("and Pillow." if modality == "image" else "and tokenizers (the tokenizer files are included)."))
+        folder = run.dir / "export"
+        if st.button("Export and check", key="export_run", icon=":material/package_2:", type="primary"):
+            try:
+                with st.spinner("Exporting, then checking the export against the app on every validation example..."):
+                    export_run(run.dir, folder)
+            except Exception as error:
+                show_error(error)
+        parity_file = folder / "parity.json"
+        if parity_file.is_file():
+            parity = json.loads(parity_file.read_text())
+            left, middle, right = st.columns(3)
+            left.metric("Same label as the app", f"{parity['examples'] - parity['disagreements']}/{parity['examples']}")
+            middle.metric("Largest probability difference", f"{parity['max_probability_difference']:.1e}",
+                          help=f"Between the exported model (onnxruntime) and the app's model, over the validation "
+                               f"split; must stay below {parity['tolerance']:.0e}.")
+            right.metric("Parity check", "passed" if parity["passed"] else "FAILED")
+            (st.success if parity["passed"] else st.error)(
+                "The export predicts what the app predicts." if parity["passed"] else
+                "The export does not match the app: do not use it, and please report this run.")
+            st.download_button("Download the export (.zip)", zip_folder(folder), file_name=f"{run.id}.zip",
+                               mime="application/zip", key="download_export", icon=":material/download:")

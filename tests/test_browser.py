@@ -70,7 +70,7 @@ def streamlit_server(data: str | None, home: Path):
         yield url
 
 
-def tour(url: str, shots: Path) -> dict:
+def tour(url: str, shots: Path, try_with: str | None = None) -> dict:
     """Click through every step like a person; save a screenshot per step; return what was seen."""
     from playwright.sync_api import sync_playwright
 
@@ -107,6 +107,24 @@ def tour(url: str, shots: Path) -> dict:
             time.sleep(1.5)
             page.screenshot(path=shots / "4-results.png")
             seen["results"] = True
+            page.get_by_role("tab", name="Export").click()
+            page.locator(".st-key-export_run button").click()
+            page.get_by_text("The export predicts what the app predicts.").wait_for(timeout=180_000)
+            page.screenshot(path=shots / "4-results-export.png")
+            seen["export"] = page.get_by_text(re.compile(r"^\d+/\d+$")).first.inner_text()
+            page.get_by_role("link", name="5 · Try it").click()
+            if try_with is not None:  # a file to drop, or a text to type
+                if Path(try_with).is_file():
+                    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(try_with)
+                    page.get_by_text("Grad-CAM: where it sees").wait_for(timeout=120_000)
+                else:
+                    box = page.locator(".st-key-predict_text textarea")
+                    box.fill(try_with)
+                    box.press("Control+Enter")
+                    page.get_by_text("Word colours:").wait_for(timeout=120_000)
+                time.sleep(1.5)
+                page.screenshot(path=shots / "5-try-it.png")
+                seen["tried"] = True
         except Exception:
             page.screenshot(path=shots / "failure.png")
             raise
@@ -235,11 +253,14 @@ def _count(text: str) -> int:
 def test_whole_flow_in_a_real_browser(kind, colors_folder, reviews_csv, tmp_path):
     _need_a_browser()
     data = colors_folder if kind == "images" else reviews_csv
+    try_with = str(next((colors_folder / "red").iterdir())) if kind == "images" else "a lovely, superb movie"
     with streamlit_server(str(data), tmp_path / "home") as url:
-        seen = tour(url, ARTIFACTS / f"browser-{kind}")
+        seen = tour(url, ARTIFACTS / f"browser-{kind}", try_with)
     assert seen["train"].startswith("Finished: best validation accuracy")
     assert seen["train_charts"] == 1
-    assert seen["results"]
+    assert seen["results"] and seen["tried"]
+    done, total = seen["export"].split("/")
+    assert done == total  # the export agrees with the app on every validation example
 
 
 if __name__ == "__main__":

@@ -296,3 +296,22 @@ def test_predict_page_classifies_typed_text_and_colours_its_words(reviews_csv):
     assert verdicts[0].startswith("**negative**") and verdicts[1].startswith("**positive**")
     assert any("rgba(44, 160, 44" in m.value and "dreadful" in m.value for m in at.markdown)
     assert len(at.get("plotly_chart")) == 2
+
+
+def test_results_page_explains_exports_and_opens_confusion_cells(colors_folder):
+    run_dir = _trained_run(colors_folder, "fine_tune", TINY, epochs=2, batch_size=8, lr=0.05)
+    at = _app()
+    at.session_state["run_dir"] = run_dir
+    at.run().switch_page("pages/4_results.py").run()
+    assert not at.exception
+    assert at.metric[0].delta.startswith("95% CI")
+    assert at.selectbox(key="cell_true") and at.selectbox(key="cell_predicted")
+    at.selectbox(key="cell_true").set_value(0).run()
+    at.selectbox(key="cell_predicted").set_value(0).run()
+    assert any("(correct answers)" in c.value for c in at.caption)
+    at.button(key="draw_embedding").click().run()
+    assert not at.exception and len([c for c in at.get("plotly_chart")]) >= 4  # curves, matrix, two maps
+    at.button(key="export_run").click().run()
+    assert not at.exception
+    assert any(s.value == "The export predicts what the app predicts." for s in at.success)
+    assert at.get("download_button") and (Path(run_dir) / "export" / "model.onnx").is_file()
