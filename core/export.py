@@ -104,7 +104,20 @@ def _write_side_files(predictor: Predictor, folder: Path) -> None:
         requirements = ["onnxruntime>=1.16", "numpy", "tokenizers"]
     (folder / "preprocessing.json").write_text(json.dumps(preprocessing, indent=2))
     (folder / "requirements.txt").write_text("\n".join(requirements) + "\n")
-    shutil.copy(PREDICT_SCRIPT, folder / "predict.py")
+    (folder / "predict.py").write_text(predict_script())
+
+
+def predict_script() -> str:
+    """predict.py: the template with the app's own image decoding (core.images.to_rgb) pasted in at
+    its ``# TO_RGB`` line, so an exported model sees the pixels the app sees."""
+    import inspect
+    import re
+
+    source = "from PIL import Image\n\n\n" + inspect.getsource(images.to_rgb)
+    script, count = re.subn(r"^# TO_RGB.*$", lambda _: source, PREDICT_SCRIPT.read_text(), count=1, flags=re.M)
+    if count != 1:
+        raise RuntimeError("predict_template.py lost its # TO_RGB line")
+    return script
 
 
 def validation_inputs(predictor: Predictor) -> list:

@@ -5,7 +5,7 @@
     python predict.py -                     texts: one per line from standard input
 
 Prints one JSON object per input: {"input", "label", "probabilities": {class: probability}}.
-(This file is copied into every export; it is not imported by TransferLab.)
+(A template: the export writes it with the app's image decoding filled in; TransferLab never imports it.)
 """
 
 import json
@@ -20,27 +20,17 @@ LABELS = json.loads((HERE / "labels.json").read_text())
 PREPROCESSING = json.loads((HERE / "preprocessing.json").read_text())
 
 
+# TO_RGB: export.py puts TransferLab's own core.images.to_rgb here, so images decode exactly as in the app
+
+
 def load_rgb(path):
-    """Decode like the app: EXIF orientation; 16-bit and float scaled; transparency over white; RGB."""
+    """Decode like the app: EXIF orientation, then to_rgb (16-bit and float scaled, transparency over white)."""
     from PIL import Image, ImageOps
 
     with Image.open(path) as image:
         image.load()
         image = ImageOps.exif_transpose(image) or image
-        if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-            values = np.asarray(image, dtype=np.float64)
-            if image.mode == "F":
-                low, high = float(values.min()), float(values.max())
-                values = (values - low) / (high - low or 1.0) * 255.0
-            elif values.max() > 255:
-                values = values / 257.0
-            image = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), mode="L")
-        if image.mode == "P":
-            image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-        if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
-            rgba = image.convert("RGBA")
-            image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-        return np.asarray(image.convert("RGB"), dtype=np.uint8)
+        return np.asarray(to_rgb(image), dtype=np.uint8)
 
 
 def predict(inputs):

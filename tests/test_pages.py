@@ -264,16 +264,21 @@ def _trained_run(data_path, strategy, backbone, **overrides) -> str:
     return fit(TrainConfig.for_strategy(str(data_path), strategy, backbone=backbone, **overrides))["run_dir"]
 
 
+def _page_for_run(run_dir: str, page: str) -> AppTest:
+    at = _app()
+    at.session_state["run_dir"] = run_dir
+    at.run().switch_page(page).run()
+    assert not at.exception
+    return at
+
+
 def test_predict_page_classifies_an_uploaded_image_and_shows_grad_cam(colors_folder):
     import io
 
     from tests.helpers import make_image
 
-    run_dir = _trained_run(colors_folder, "fine_tune", TINY, epochs=3, batch_size=8, lr=0.05)
-    at = _app()
-    at.session_state["run_dir"] = run_dir
-    at.run().switch_page("pages/7_predict.py").run()
-    assert not at.exception
+    at = _page_for_run(_trained_run(colors_folder, "fine_tune", TINY, epochs=3, batch_size=8, lr=0.05),
+                       "pages/7_predict.py")
     buffer = io.BytesIO()
     make_image((220, 30, 30), seed=4242, size=70).save(buffer, format="PNG")
     at.get("file_uploader")[0].set_value([("mine.png", buffer.getvalue(), "image/png")]).run()
@@ -286,10 +291,7 @@ def test_predict_page_classifies_an_uploaded_image_and_shows_grad_cam(colors_fol
 
 
 def test_predict_page_classifies_typed_text_and_colours_its_words(reviews_csv):
-    run_dir = _trained_run(reviews_csv, "tfidf", "all_minilm_l6_v2")
-    at = _app()
-    at.session_state["run_dir"] = run_dir
-    at.run().switch_page("pages/7_predict.py").run()
+    at = _page_for_run(_trained_run(reviews_csv, "tfidf", "all_minilm_l6_v2"), "pages/7_predict.py")
     at.text_area(key="predict_text").set_value("the movie was awful and dreadful\nsuperb, lovely and nice").run()
     assert not at.exception
     verdicts = [m.value for m in at.markdown if m.value.startswith("**")]
@@ -300,10 +302,7 @@ def test_predict_page_classifies_typed_text_and_colours_its_words(reviews_csv):
 
 def test_results_page_explains_exports_and_opens_confusion_cells(colors_folder):
     run_dir = _trained_run(colors_folder, "fine_tune", TINY, epochs=2, batch_size=8, lr=0.05)
-    at = _app()
-    at.session_state["run_dir"] = run_dir
-    at.run().switch_page("pages/4_results.py").run()
-    assert not at.exception
+    at = _page_for_run(run_dir, "pages/4_results.py")
     assert at.metric[0].delta.startswith("95% CI")
     assert at.selectbox(key="cell_true") and at.selectbox(key="cell_predicted")
     at.selectbox(key="cell_true").set_value(0).run()
