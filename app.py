@@ -29,8 +29,12 @@ navigation = st.navigation([
 with st.sidebar:
     report = st.session_state.report
     st.caption("Your choices so far")
-    st.markdown(f"**Data:** {st.session_state.data_name}  \n{len(report.classes)} classes, {report.num_items:,} "
-                f"{'texts' if report.modality == 'text' else 'images'}" if report else "**Data:** not loaded yet")
+    counts = f"{len(report.classes)} classes, {report.num_items:,} {'texts' if report.modality == 'text' else 'images'}" \
+        if report else ""
+    name = st.session_state.data_name or ""
+    is_sample = str(st.session_state.data).startswith("sample:")  # sample titles already give the counts
+    st.markdown(f"**Data:** {name}" + ("" if is_sample else f"  \n{counts}") if report
+                else "**Data:** not loaded yet")
     st.markdown(f"**Backbone:** `{st.session_state.backbone}`  \n**Strategy:** `{st.session_state.strategy}`")
     line = jobs.supervisor().queue()
     if line:

@@ -6,15 +6,16 @@ from ui import state
 
 st.title("TransferLab")
 st.markdown(
-    "Teach a computer to recognise **your** images in minutes, by reusing a network that has already "
-    "learned to see from millions of photos. That reuse is **transfer learning**, and this app walks you "
-    "through it, showing what happens at every step.")
+    "Teach a computer to recognise **your** images or texts in minutes, by reusing a network that has already "
+    "learned from millions of examples. That reuse is **transfer learning**, and this app walks you through it, "
+    "showing what happens at every step.")
 
 steps = [
-    ("1 · Data", "Upload a zip of folders, one folder per class, or use the bundled handwritten digits."),
+    ("1 · Data", "Upload a zip of folders (one per class) or a CSV of texts, or use a bundled sample."),
     ("2 · Model", "Pick a pretrained backbone and a strategy: reuse its features, or fine-tune it."),
-    ("3 · Train", "Watch loss and accuracy move, epoch by epoch, on training and validation images."),
-    ("4 · Results", "See what the model gets right, what it confuses, and the images it got wrong."),
+    ("3 · Train", "Watch loss and accuracy move, epoch by epoch, on training and validation data."),
+    ("4 · Results", "See what it gets right, what it confuses, where it looked; export it."),
+    ("5 · Try it", "Give it new images or sentences and see its answer, and why."),
 ]
 for column, (title, text) in zip(st.columns(len(steps)), steps):
     with column.container(border=True):
