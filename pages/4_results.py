@@ -100,7 +100,7 @@ def the_predictor():
     return predictor_for(str(run.dir), weights.stat().st_mtime) if weights.is_file() else None
 
 
-def show_examples(rows: list[dict], key: str, explain: bool = False) -> None:
+def show_examples(rows: list[dict], key: str, explain: str | None = None) -> None:
     """Validation examples, most wrong first: images as a grid (with Grad-CAM if asked), texts as a table."""
     if modality == "text":
         st.dataframe(pd.DataFrame([{"text": texts.get(p["item"], "")[:500], "true": labels[p["label"]],
@@ -119,7 +119,8 @@ def show_examples(rows: list[dict], key: str, explain: bool = False) -> None:
                 st.caption(f"{item['item']} is gone")
                 continue
             if predictor is not None and predictor.modality == "image":
-                st.image(overlay(grad_cam(predictor, images.load_rgb(path))), width=110)
+                target = item["label"] if explain == "true" else item["predicted"]
+                st.image(overlay(grad_cam(predictor, images.load_rgb(path), target)), width=110)
             else:
                 st.image(images.thumbnail(path, 128), width=110)
             st.caption(f"true **{labels[item['label']]}** → {labels[item['predicted']]} ({item['confidence']:.0%}, "
@@ -136,8 +137,11 @@ with mistakes:
     else:
         st.caption(f"The validation {noun} it got wrong, highest loss first (the least probability given to the "
                    "true class): often mislabelled or truly ambiguous examples.")
-        explain = modality == "image" and summary["strategy"] != "tfidf" and st.toggle(
-            "Show where the model looked (Grad-CAM)", key="mistakes_gradcam")
+        explain = None
+        if modality == "image" and st.toggle("Show where the model looked (Grad-CAM)", key="mistakes_gradcam"):
+            explain = st.radio("Heat map of the evidence for", ["predicted", "true"], horizontal=True,
+                               key="mistakes_gradcam_class",
+                               format_func={"predicted": "the class it predicted", "true": "the true class"}.get)
         show_examples(wrong, "wrong_table", explain)
 
 with cells:

@@ -314,3 +314,20 @@ def test_results_page_explains_exports_and_opens_confusion_cells(colors_folder):
     assert not at.exception
     assert any(s.value == "The export predicts what the app predicts." for s in at.success)
     assert at.get("download_button") and (Path(run_dir) / "export" / "model.onnx").is_file()
+
+
+def test_mistakes_gallery_shows_grad_cam_for_the_predicted_or_the_true_class(tmp_path):
+    from tests.helpers import make_image
+
+    for index in range(30):  # labels unrelated to the pictures: plenty of mistakes
+        folder = tmp_path / "noise" / ("a" if index % 2 else "b")
+        folder.mkdir(parents=True, exist_ok=True)
+        make_image((120, 120, 120), seed=index).save(folder / f"{index}.png")
+    at = _page_for_run(_trained_run(tmp_path / "noise", "fine_tune", TINY, epochs=2, batch_size=8),
+                       "pages/4_results.py")
+    thumbnails = len(at.get("image"))
+    assert thumbnails > 0
+    at.toggle(key="mistakes_gradcam").set_value(True).run()
+    assert not at.exception and len(at.get("image")) == thumbnails
+    at.radio(key="mistakes_gradcam_class").set_value("true").run()
+    assert not at.exception and len(at.get("image")) == thumbnails
