@@ -45,9 +45,6 @@ PREDICT_SCRIPT = Path(__file__).with_name("predict_template.py")
 def export_run(run_dir: str | Path, out_dir: str | Path, check: bool = True) -> dict:
     """Write the export folder (atomically: a partial folder is renamed at the end); return parity."""
     predictor = load(run_dir)
-    if predictor.is_tfidf:
-        raise UserError("TF-IDF baselines are not exported: they have no network to put in ONNX.",
-                        "Export a feature-extraction or fine-tuning run.")
     out = Path(out_dir).expanduser().resolve()
     partial = out.with_name(f".{out.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -69,7 +66,10 @@ def export_run(run_dir: str | Path, out_dir: str | Path, check: bool = True) -> 
 def _write_model(predictor: Predictor, folder: Path) -> None:
     classifier = predictor.classifier()
     batch = torch.export.Dim("batch", min=1, max=4096)
-    if predictor.modality == "image":
+    if predictor.is_tfidf:
+        example = (torch.rand(2, len(predictor.tfidf["vocabulary"])),)
+        shapes, names = ({0: batch},), ["counts"]
+    elif predictor.modality == "image":
         example = (torch.randint(0, 256, (2, 300, 400, 3), dtype=torch.uint8),)
         height, width = torch.export.Dim("height", min=8, max=16384), torch.export.Dim("width", min=8, max=16384)
         shapes, names = ({0: batch, 1: height, 2: width},), ["pixels"]
@@ -89,7 +89,15 @@ def _write_side_files(predictor: Predictor, folder: Path) -> None:
     run = predictor.run
     (folder / "labels.json").write_text(json.dumps(predictor.labels, indent=2))
     shutil.copy(run.dir / "config.json", folder / "config.json")
-    if predictor.modality == "image":
+    if predictor.is_tfidf:
+        (folder / "vocabulary.json").write_text(json.dumps(predictor.tfidf["vocabulary"]))
+        preprocessing = {"modality": "text", "analyzer": "tfidf", "vocabulary": "vocabulary.json",
+                         "ngram_range": predictor.tfidf["ngram_range"], "lowercase": True, "strip_accents": "unicode",
+                         "token_pattern": r"(?u)\b\w\w+\b",
+                         "inputs": ["counts: float32 [N, vocabulary size], how often each word or word pair occurs"],
+                         "in_the_graph": "1 + log(count), x IDF, L2 normalisation, logistic regression, softmax"}
+        requirements = ["onnxruntime>=1.16", "numpy"]
+    elif predictor.modality == "image":
         preprocessing = {"modality": "image", **predictor.preprocess.describe()}
         requirements = ["onnxruntime>=1.16", "numpy", "pillow"]
     else:
@@ -136,7 +144,11 @@ def check_parity(predictor: Predictor, folder: Path, inputs: list | None = None)
 
     inputs = validation_inputs(predictor) if inputs is None else inputs
     session = onnxruntime.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
-    if predictor.modality == "image":
+    if predictor.is_tfidf:  # count the words with the exported predict.py itself
+        counter = _load_script(folder / "predict.py")
+        in_app = predictor.predict_texts(inputs)
+        exported = session.run(None, {"counts": counter.tfidf_counts(inputs)})[0] if inputs else np.zeros_like(in_app)
+    elif predictor.modality == "image":
         in_app = predictor.predict_images(inputs)
         exported = np.concatenate([session.run(None, {"pixels": pixels(image)[None].numpy()})[0] for image in inputs]) \
             if inputs else np.zeros_like(in_app)
@@ -162,6 +174,15 @@ def check_parity(predictor: Predictor, folder: Path, inputs: list | None = None)
             "passed": disagreements == 0 and largest < PARITY_TOLERANCE}
 
 
+def _load_script(path: Path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("exported_predict", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def model_card(predictor: Predictor, parity: dict | None) -> str:
     run, config = predictor.run, predictor.config
     summary = run.summary() or {}
@@ -177,7 +198,9 @@ def model_card(predictor: Predictor, parity: dict | None) -> str:
         "",
         "## How it was made",
         f"- Data: `{config.data}`: {summary.get('train_images', '?')} training and {n_val} validation {noun}.",
-        f"- Backbone: {predictor.spec.title} (`{config.backbone}`, {predictor.spec.source} weights).",
+        (f"- Backbone: {predictor.spec.title} (`{config.backbone}`, {predictor.spec.source} weights)." if predictor.spec
+         else f"- Model: TF-IDF of words and word pairs ({len(predictor.tfidf['vocabulary']):,} of them) + "
+              "logistic regression."),
         f"- Strategy: {STRATEGY_TITLES[config.strategy]}; {summary.get('epochs', '?')} epochs "
         f"(best: epoch {summary.get('best_epoch', '?')}); seed {config.seed}.",
         f"- Run: `{run.id}`; the full training config is in config.json.",
@@ -200,6 +223,9 @@ def model_card(predictor: Predictor, parity: dict | None) -> str:
               "`model.onnx` takes " + ("raw 8-bit RGB pixels [N, H, W, 3] of any size: resizing, cropping and "
                                        "normalising are inside the model (preprocessing.json says how)."
                                        if predictor.modality == "image" else
+                                       "word and word-pair counts over vocabulary.json (predict.py counts them as "
+                                       "scikit-learn does); weighting and the classifier are inside the model."
+                                       if predictor.is_tfidf else
                                        f"token ids and attention masks from tokenizer.json, cut at "
                                        f"{predictor.max_length} tokens."),
               "`model.pt2` is the same program for PyTorch: `torch.export.load('model.pt2').module()`.",

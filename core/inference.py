@@ -38,6 +38,33 @@ class ImageClassifier(nn.Module):
         return self.model(self.preprocess(pixels)).softmax(1)
 
 
+class TfidfClassifier(nn.Module):
+    """TF-IDF + logistic regression as tensors: n-gram counts [N, vocabulary] in, probabilities out.
+
+    Sublinear term frequency (1 + log count), times IDF, L2-normalised, then the linear model, as
+    scikit-learn computes it. Counting the words stays outside (predict.py does it like scikit-learn)."""
+
+    def __init__(self, tfidf: dict, num_classes: int) -> None:
+        super().__init__()
+        self.register_buffer("idf", torch.tensor(tfidf["idf"], dtype=torch.float32))
+        coef = torch.tensor(tfidf["coef"], dtype=torch.float32)
+        intercept = torch.tensor(tfidf["intercept"], dtype=torch.float32)
+        if coef.shape[0] == 1:  # binary: one row of log-odds for the second class
+            coef, intercept = torch.cat([-coef, coef]) / 2, torch.cat([-intercept, intercept]) / 2
+        self.register_buffer("coef", coef)
+        self.register_buffer("intercept", intercept)
+        place = torch.zeros(len(tfidf["classes"]), num_classes)
+        place[torch.arange(len(tfidf["classes"])), torch.as_tensor(tfidf["classes"])] = 1.0
+        self.register_buffer("place", place)  # scatter the model's classes into the run's class order
+
+    def forward(self, counts: torch.Tensor) -> torch.Tensor:
+        tf = torch.where(counts > 0, 1.0 + torch.log(counts.clamp(min=1.0)), torch.zeros_like(counts))
+        weighted = tf * self.idf
+        norm = weighted.norm(dim=1, keepdim=True)
+        weighted = weighted / torch.where(norm > 0, norm, torch.ones_like(norm))
+        return (weighted @ self.coef.T + self.intercept).softmax(1) @ self.place
+
+
 class TextClassifier(nn.Module):
     """Token ids and attention mask in, class probabilities out."""
 
@@ -68,7 +95,7 @@ class Predictor:
     def classifier(self) -> nn.Module:
         """The module an export contains."""
         if self.is_tfidf:
-            raise UserError("TF-IDF runs have no neural network to export.", "Export a neural run instead.")
+            return TfidfClassifier(self.tfidf, len(self.labels)).eval()
         return ImageClassifier(self.preprocess, self.model).eval() if self.modality == "image" \
             else TextClassifier(self.model).eval()
 
@@ -158,5 +185,6 @@ def _load_tfidf(run: runs.Run) -> dict:
     vectorizer = TfidfVectorizer(ngram_range=tuple(saved["ngram_range"]), sublinear_tf=saved["sublinear_tf"],
                                  strip_accents="unicode", vocabulary=saved["vocabulary"])
     vectorizer.idf_ = arrays["idf"].double().numpy()
-    return {"vectorizer": vectorizer, "coef": arrays["coef"].double().numpy(),
+    return {"vectorizer": vectorizer, "idf": vectorizer.idf_, "vocabulary": saved["vocabulary"],
+            "ngram_range": saved["ngram_range"], "coef": arrays["coef"].double().numpy(),
             "intercept": arrays["intercept"].double().numpy(), "classes": arrays["classes"].long().numpy()}

@@ -33,8 +33,34 @@ def load_rgb(path):
         return np.asarray(to_rgb(image), dtype=np.uint8)
 
 
+def tfidf_counts(texts):
+    """TF-IDF runs: how often each vocabulary word and word pair occurs, counted as scikit-learn does
+    (accents stripped, lower case, words of 2+ letters, then n-grams)."""
+    import re
+    import unicodedata
+
+    vocabulary = json.loads((HERE / PREPROCESSING["vocabulary"]).read_text())
+    low, high = PREPROCESSING["ngram_range"]
+    pattern = re.compile(PREPROCESSING["token_pattern"])
+    counts = np.zeros((len(texts), len(vocabulary)), dtype=np.float32)
+    for row, text in enumerate(texts):
+        if not text.isascii():
+            text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        words = pattern.findall(text.lower())
+        for n in range(low, high + 1):
+            for start in range(len(words) - n + 1):
+                index = vocabulary.get(" ".join(words[start:start + n]))
+                if index is not None:
+                    counts[row, index] += 1
+    return counts
+
+
 def predict(inputs):
     session = onnxruntime.InferenceSession(str(HERE / "model.onnx"), providers=["CPUExecutionProvider"])
+    if PREPROCESSING.get("analyzer") == "tfidf":
+        for text, probabilities in zip(inputs, session.run(None, {"counts": tfidf_counts(inputs)})[0]):
+            yield text, probabilities
+        return
     if PREPROCESSING["modality"] == "image":
         for path in inputs:
             yield path, session.run(None, {"pixels": load_rgb(path)[None]})[0][0]

@@ -193,32 +193,30 @@ with embedding:
             except Exception as error:
                 show_error(error)
 
-with export:
-    if summary["strategy"] == "tfidf":
-        st.info("TF-IDF baselines are not exported (there is no network to put in ONNX). Export a feature-extraction "
-                "or fine-tuning run.")
-    else:
-        st.caption("One zip that runs outside the app: the model as ONNX (preprocessing inside) and for PyTorch "
-                   "(torch.export), labels, config, a model card and a predict.py that needs only onnxruntime, numpy "
-                   + ("and Pillow." if modality == "image" else "and tokenizers (the tokenizer files are included)."))
-        folder = run.dir / "export"
-        if st.button("Export and check", key="export_run", icon=":material/package_2:", type="primary"):
-            try:
-                with st.spinner("Exporting, then checking the export against the app on every validation example..."):
-                    export_run(run.dir, folder)
-            except Exception as error:
-                show_error(error)
-        parity_file = folder / "parity.json"
-        if parity_file.is_file():
-            parity = json.loads(parity_file.read_text())
-            left, middle, right = st.columns(3)
-            left.metric("Same label as the app", f"{parity['examples'] - parity['disagreements']}/{parity['examples']}")
-            middle.metric("Largest probability difference", f"{parity['max_probability_difference']:.1e}",
-                          help=f"Between the exported model (onnxruntime) and the app's model, over the validation "
-                               f"split; must stay below {parity['tolerance']:.0e}.")
-            right.metric("Parity check", "passed" if parity["passed"] else "FAILED")
-            (st.success if parity["passed"] else st.error)(
-                "The export predicts what the app predicts." if parity["passed"] else
-                "The export does not match the app: do not use it, and please report this run.")
-            st.download_button("Download the export (.zip)", zip_folder(folder), file_name=f"{run.id}.zip",
-                               mime="application/zip", key="download_export", icon=":material/download:")
+with export:  # every kind of run exports, TF-IDF included
+    needs = {"image": "and Pillow.", "text": "and tokenizers (the tokenizer files are included)."}[modality] \
+        if summary["strategy"] != "tfidf" else "(it counts the words itself, as scikit-learn does)."
+    st.caption("One zip that runs outside the app: the model as ONNX (preprocessing inside) and for PyTorch "
+               "(torch.export), labels, config, a model card and a predict.py that needs only onnxruntime, "
+               f"numpy {needs}")
+    folder = run.dir / "export"
+    if st.button("Export and check", key="export_run", icon=":material/package_2:", type="primary"):
+        try:
+            with st.spinner("Exporting, then checking the export against the app on every validation example..."):
+                export_run(run.dir, folder)
+        except Exception as error:
+            show_error(error)
+    parity_file = folder / "parity.json"
+    if parity_file.is_file():
+        parity = json.loads(parity_file.read_text())
+        left, middle, right = st.columns(3)
+        left.metric("Same label as the app", f"{parity['examples'] - parity['disagreements']}/{parity['examples']}")
+        middle.metric("Largest probability difference", f"{parity['max_probability_difference']:.1e}",
+                      help=f"Between the exported model (onnxruntime) and the app's model, over the validation "
+                           f"split; must stay below {parity['tolerance']:.0e}.")
+        right.metric("Parity check", "passed" if parity["passed"] else "FAILED")
+        (st.success if parity["passed"] else st.error)(
+            "The export predicts what the app predicts." if parity["passed"] else
+            "The export does not match the app: do not use it, and please report this run.")
+        st.download_button("Download the export (.zip)", zip_folder(folder), file_name=f"{run.id}.zip",
+                           mime="application/zip", key="download_export", icon=":material/download:")

@@ -6,11 +6,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
-
 from core import images, metrics
 from core.config import TrainConfig
-from core.errors import UserError
 from core.export import export_run, zip_folder
 from core.inference import load
 from core.train import fit
@@ -88,16 +85,21 @@ def test_cli_export_writes_the_folder_and_reports_parity(colors_folder, tmp_path
     assert bad.returncode == 1 and bad.stderr.startswith("error: No such image file")
 
 
-def test_tfidf_runs_predict_in_the_app_but_are_not_exported(reviews_csv, tmp_path):
+def test_tfidf_runs_predict_and_export_with_words_counted_like_scikit_learn(reviews_csv, tmp_path):
     summary = fit(TrainConfig.for_strategy(str(reviews_csv), "tfidf"))
     predictor = load(summary["run_dir"])
     stored = json.loads((Path(summary["run_dir"]) / "predictions.json").read_text())
     texts = json.loads((Path(summary["run_dir"]) / "data.json").read_text())["texts"]
     again = predictor.predict_texts([texts[row["item"]] for row in stored])
     assert np.abs(again - np.array([row["probabilities"] for row in stored])).max() < 1e-4
-    with pytest.raises(UserError, match="not exported"):
-        export_run(summary["run_dir"], tmp_path / "nope")
-    assert not (tmp_path / "nope").exists()
+    result = export_run(summary["run_dir"], tmp_path / "export")
+    assert result["parity"]["passed"] and "vocabulary.json" in result["files"]
+    tricky = ["The movie was DREADFUL... really awful!", "Superb, lovely; très nice", "x"]  # case, accents, no words
+    exported = _lines(_run(str(tmp_path / "export" / "predict.py"), *tricky, cwd=tmp_path))
+    in_app = predictor.predict_texts(tricky)
+    probabilities = np.array([[row["probabilities"][label] for label in predictor.labels] for row in exported])
+    assert np.abs(probabilities - in_app).max() < 1e-4
+    assert [row["label"] for row in exported[:2]] == ["negative", "positive"]
 
 
 def test_accuracy_interval_is_wilsons():

@@ -331,3 +331,10 @@ def test_mistakes_gallery_shows_grad_cam_for_the_predicted_or_the_true_class(tmp
     assert not at.exception and len(at.get("image")) == thumbnails
     at.radio(key="mistakes_gradcam_class").set_value("true").run()
     assert not at.exception and len(at.get("image")) == thumbnails
+
+
+def test_a_tfidf_run_exports_from_the_results_page(reviews_csv):
+    at = _page_for_run(_trained_run(reviews_csv, "tfidf", "all_minilm_l6_v2"), "pages/4_results.py")
+    at.button(key="export_run").click().run()
+    assert not at.exception
+    assert any(s.value == "The export predicts what the app predicts." for s in at.success)
