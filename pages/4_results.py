@@ -77,9 +77,16 @@ if summary.get("per_class"):
     st.caption("Precision: of the items predicted as this class, the share that were right. Recall: of the items "
                "of this class, the share found. F1 balances the two. Support: validation items of the class.")
 if summary.get("confusion_matrix"):
-    st.plotly_chart(charts.confusion_matrix(summary["confusion_matrix"], labels), key="confusion")
+    clicked = st.plotly_chart(charts.confusion_matrix(summary["confusion_matrix"], labels), key="confusion",
+                              on_select="rerun", selection_mode="points")
+    points = clicked.selection.points if clicked and clicked.selection else []
+    if points and points[0].get("curve_number") == 1:  # a cell's marker: row by row
+        cell = divmod(int(points[0]["point_index"]), len(labels))
+        if st.session_state.get("cell_clicked") != cell:  # a new click picks the cell shown below
+            st.session_state.cell_clicked = cell
+            st.session_state.cell_true, st.session_state.cell_predicted = cell
     st.caption("Each row is a true class; the diagonal counts correct answers. Off-diagonal cells show "
-               "which classes the model mixes up.")
+               "which classes the model mixes up. Click a cell to see its examples (tab 'Confusion matrix cells').")
 
 predictions = run.read_json("predictions.json", [])
 dataset = run.read_json("data.json", {})
@@ -149,11 +156,14 @@ with cells:
         off_diagonal = [(count, i, j) for i, row in enumerate(summary.get("confusion_matrix", []))
                         for j, count in enumerate(row) if i != j and count]
         default = max(off_diagonal)[1:] if off_diagonal else (0, 0)
+        for key, value in zip(("cell_true", "cell_predicted"), default):
+            if st.session_state.get(key) not in range(len(labels)):  # first visit, or a run with fewer classes
+                st.session_state[key] = value
         left, right = st.columns(2)
-        true_class = left.selectbox("True class", range(len(labels)), index=default[0], format_func=labels.__getitem__,
+        true_class = left.selectbox("True class", range(len(labels)), format_func=labels.__getitem__,
                                     key="cell_true")
-        predicted_class = right.selectbox("Predicted class", range(len(labels)), index=default[1],
-                                          format_func=labels.__getitem__, key="cell_predicted")
+        predicted_class = right.selectbox("Predicted class", range(len(labels)), format_func=labels.__getitem__,
+                                          key="cell_predicted")
         chosen_rows = sorted((p for p in predictions if p["label"] == true_class and p["predicted"] == predicted_class),
                              key=loss_of, reverse=True)
         st.caption(f"{len(chosen_rows)} validation {noun} of class **{labels[true_class]}** predicted as "

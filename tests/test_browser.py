@@ -70,7 +70,7 @@ def streamlit_server(data: str | None, home: Path):
         yield url
 
 
-def tour(url: str, shots: Path, try_with: str | None = None) -> dict:
+def tour(url: str, shots: Path, try_with: str | None = None, last_class: str | None = None) -> dict:
     """Click through every step like a person; save a screenshot per step; return what was seen."""
     from playwright.sync_api import sync_playwright
 
@@ -107,6 +107,13 @@ def tour(url: str, shots: Path, try_with: str | None = None) -> dict:
             time.sleep(1.5)
             page.screenshot(path=shots / "4-results.png")
             seen["results"] = True
+            cells = page.locator(".st-key-confusion .scatterlayer .point")
+            cells.nth(cells.count() - 1).click(force=True)  # the last class, correctly predicted
+            page.get_by_role("tab", name="Confusion matrix cells").click()
+            if last_class:  # wait for the click's rerun: the caption names the clicked cell
+                page.get_by_text(re.compile(f"of class {last_class} predicted as {last_class}")).wait_for(
+                    timeout=30_000)
+            seen["cell"] = page.get_by_text(re.compile(r"validation (images|texts) of class")).inner_text()
             page.get_by_role("tab", name="Export").click()
             page.locator(".st-key-export_run button").click()
             page.get_by_text("The export predicts what the app predicts.").wait_for(timeout=180_000)
@@ -255,10 +262,12 @@ def test_whole_flow_in_a_real_browser(kind, colors_folder, reviews_csv, tmp_path
     data = colors_folder if kind == "images" else reviews_csv
     try_with = str(next((colors_folder / "red").iterdir())) if kind == "images" else "a lovely, superb movie"
     with streamlit_server(str(data), tmp_path / "home") as url:
-        seen = tour(url, ARTIFACTS / f"browser-{kind}", try_with)
+        last = "red" if kind == "images" else "positive"  # the confusion matrix's last cell gets clicked
+        seen = tour(url, ARTIFACTS / f"browser-{kind}", try_with, last)
     assert seen["train"].startswith("Finished: best validation accuracy")
     assert seen["train_charts"] == 1
     assert seen["results"] and seen["tried"]
+    assert seen["cell"].endswith(f"of class {last} predicted as {last} (correct answers).")
     done, total = seen["export"].split("/")
     assert done == total  # the export agrees with the app on every validation example
 

@@ -35,9 +35,18 @@ def learning_curves(history: list[dict]) -> go.Figure:
 
 
 def confusion_matrix(matrix: list[list[int]], classes: list[str]) -> go.Figure:
+    """The heat map, plus one nearly invisible square marker per cell: Streamlit reports clicks on
+    markers (not on heat-map cells), so clicking a cell selects its marker, numbered row by row."""
     figure = go.Figure(go.Heatmap(z=matrix, x=classes, y=classes, colorscale="Blues", text=matrix,
-                                  texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
+                                  texttemplate="%{text}", hoverinfo="skip"))
     size = max(320, 40 * len(classes) + 120)
+    cells = [(i, j) for i in range(len(classes)) for j in range(len(classes))]
+    figure.add_trace(go.Scatter(
+        x=[classes[j] for _, j in cells], y=[classes[i] for i, _ in cells], mode="markers", showlegend=False,
+        marker=dict(symbol="square", size=max(8, (size - 150) // max(len(classes), 1) - 4), opacity=0.01,
+                    color="#000"),
+        customdata=[matrix[i][j] for i, j in cells],
+        hovertemplate="true %{y}, predicted %{x}: %{customdata}<br>click to see them<extra></extra>"))
     figure.update_layout(height=size, xaxis_title="predicted class", yaxis_title="true class",
                          xaxis_type="category", yaxis_type="category", yaxis_autorange="reversed",
                          margin=dict(l=10, r=10, t=30, b=10), title="Confusion matrix (validation)")
