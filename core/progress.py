@@ -19,6 +19,7 @@ class Progress:
     message: str
     device: str = ""
     noun: str = "images"
+    strategy: str = ""
     throughput: float | None = None      # images or texts per second, lately
     epoch: int | None = None             # the epoch in progress (1-based) and how many are planned
     epochs: int | None = None
@@ -42,6 +43,7 @@ def follow(events: list[dict], status: str, now: float) -> Progress:
     progress = Progress(status=status, phase="starting", fraction=0.0, eta_seconds=None,
                         message="Starting: loading PyTorch, the data and the backbone...",
                         device=start["device"] if start else "", noun=noun, history=history,
+                        strategy=start.get("strategy", "") if start else "",
                         batch_losses=[e["loss"] for e in batches], error=error,
                         summary=end["summary"] if end else None, epochs=start["epochs"] if start else None,
                         notices=[e["message"] for e in attempt if e["kind"] in ("notice", "early_stop")])

@@ -36,7 +36,9 @@ def status_line(run: runs.Run, view: progress.Progress, slot, controls, key: str
             supervisor.stop(run)
             st.rerun()
     elif status == "running":
-        speed = f"{view.throughput:,.1f} {view.noun}/s" if view.throughput else None
+        on_features = view.phase == "training" and view.strategy == "feature_extract"
+        speed = f"{view.throughput:,.0f} {view.noun}/s" + (" (head only, on cached features)" if on_features else "") \
+            if view.throughput else None
         eta = f"ETA {progress.format_seconds(view.eta_seconds)}"
         slot.progress(min(view.fraction, 1.0), text=" · ".join(d for d in (view.message, speed, eta, view.device) if d))
         if controls.button("Stop", key=f"stop_{key}", icon=":material/stop:"):
