@@ -39,9 +39,10 @@ def submit(configs: list[TrainConfig]) -> list[runs.Run]:
 
 def group_runs(runs_dir: str | Path, group: str) -> list[runs.Run]:
     """The runs of one comparison, in strategy order."""
-    found = [run for run in runs.list_runs(runs_dir) if run.config().get("group") == group]
     order = {strategy: index for index, strategy in enumerate(("scratch", "tfidf", "feature_extract", "fine_tune"))}
-    return sorted(found, key=lambda run: order.get(run.config().get("strategy"), 9))
+    found = [(run, run.config()) for run in runs.list_runs(runs_dir)]
+    return [run for run, config in sorted(((r, c) for r, c in found if c.get("group") == group),
+                                          key=lambda pair: order.get(pair[1].get("strategy"), 9))]
 
 
 def groups(runs_dir: str | Path) -> list[str]:

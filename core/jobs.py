@@ -75,8 +75,9 @@ class Supervisor:
 
     def queue(self) -> list[runs.Run]:
         """The run training now (or starting) first, then the waiting ones in the order they will start."""
+        current = self.current()
         line, seen = [], set()
-        for run in ([self.current()] if self.current() else []) + self._queued():
+        for run in ([current] if current else []) + self._queued():
             if run.dir not in seen:
                 seen.add(run.dir)
                 line.append(run)

@@ -12,8 +12,7 @@ from core.config import STRATEGY_TITLES
 from core.embeddings import embedding_map, separation
 from core.explain import grad_cam, overlay
 from core.export import export_run, zip_folder
-from core.inference import load
-from ui import charts, state
+from ui import charts, run_view, state
 from ui.widgets import percent, show_error
 
 state.init()
@@ -97,16 +96,6 @@ def loss_of(row: dict) -> float:
     return -math.log(max(row["true_probability"], 1e-12))  # the example's cross-entropy loss
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model...")
-def predictor_for(folder: str, weights_time: float):
-    return load(folder)
-
-
-def the_predictor():
-    weights = run.dir / "best.safetensors"
-    return predictor_for(str(run.dir), weights.stat().st_mtime) if weights.is_file() else None
-
-
 def show_examples(rows: list[dict], key: str, explain: str | None = None) -> None:
     """Validation examples, most wrong first: images as a grid (with Grad-CAM if asked), texts as a table."""
     if modality == "text":
@@ -117,7 +106,7 @@ def show_examples(rows: list[dict], key: str, explain: str | None = None) -> Non
                                              "confidence": st.column_config.ProgressColumn(
                                                  min_value=0, max_value=1, format="%.2f")})
         return
-    predictor = the_predictor() if explain else None
+    predictor = run_view.trained_model(run.dir) if explain else None
     grid = st.columns(6)
     for index, item in enumerate(rows[:24]):
         with grid[index % 6]:
@@ -185,7 +174,7 @@ with embedding:
         if stored.is_file() or st.button("Draw the embedding map", key="draw_embedding", icon=":material/scatter_plot:"):
             try:
                 with st.spinner("Computing features of the validation set, before and after training..."):
-                    result = embedding_map(the_predictor(), method)
+                    result = embedding_map(run_view.trained_model(run.dir), method)
                 before_title = "Pretrained backbone (before training)" if result["pretrained"] else \
                     "Random weights (before training)"
                 left, right = st.columns(2)

@@ -7,8 +7,7 @@ import streamlit as st
 from core import images, paths, runs
 from core.config import STRATEGY_TITLES
 from core.explain import grad_cam, overlay, token_importance
-from core.inference import load
-from ui import charts, state
+from ui import charts, run_view, state
 from ui.widgets import highlighted_text, percent, show_error
 
 state.init()
@@ -35,13 +34,8 @@ chosen = st.selectbox("Model (a trained run)", folders, index=folders.index(curr
                       format_func=run_label, key="predict_run")
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model...")
-def predictor_for(folder: str, weights_time: float):
-    return load(folder)
-
-
 try:
-    predictor = predictor_for(chosen, (Path(chosen) / "best.safetensors").stat().st_mtime)
+    predictor = run_view.trained_model(chosen)
 except Exception as error:
     show_error(error)
     st.stop()

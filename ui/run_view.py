@@ -10,6 +10,8 @@ import time
 
 import streamlit as st
 
+from pathlib import Path
+
 from core import jobs, progress, runs
 from ui import charts
 from ui.widgets import percent, show_error
@@ -89,3 +91,16 @@ def follow(run: runs.Run) -> progress.Progress:
 def show_curves(view: progress.Progress, slot, key: str) -> None:
     if view.history:
         slot.plotly_chart(charts.learning_curves(view.history), key=f"curves_{key}")
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model...")
+def _predictor(folder: str, weights_time: float):
+    from core.inference import load  # PyTorch is imported by the pages that show a model, not by every page
+
+    return load(folder)
+
+
+def trained_model(folder: str | Path):
+    """A run's best model, loaded once for every page and session (reloaded when its weights change)."""
+    weights = Path(folder) / "best.safetensors"
+    return _predictor(str(folder), weights.stat().st_mtime) if weights.is_file() else None
