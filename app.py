@@ -10,6 +10,7 @@ import streamlit as st
 
 from core import jobs
 from ui import state
+from ui.widgets import guarded, unexpected_errors
 
 st.set_page_config(page_title="TransferLab", page_icon=":material/science:", layout="wide")
 state.init()
@@ -26,7 +27,9 @@ navigation = st.navigation([
     st.Page("pages/6_runs.py", title="Runs", icon=":material/history:"),
 ])
 
-with st.sidebar:
+
+@guarded
+def sidebar() -> None:
     report = st.session_state.report
     st.caption("Your choices so far")
     counts = f"{len(report.classes)} classes, {report.num_items:,} {'texts' if report.modality == 'text' else 'images'}" \
@@ -42,6 +45,10 @@ with st.sidebar:
         st.caption(f"Training now: `{line[0].id}`{waiting}")
         st.page_link("pages/3_train.py", label="Follow it", icon=":material/model_training:")
 
+
+with st.sidebar:
+    sidebar()
 state.remember_in_url()   # before the page too: a page may end with st.stop()
-navigation.run()
+with unexpected_errors():  # never a traceback: a short explanation, the details folded away
+    navigation.run()
 state.remember_in_url()

@@ -182,8 +182,10 @@ def list_runs(args: argparse.Namespace) -> int:
         print(json.dumps(rows))
         return 0
     for row in rows:
-        accuracy = f"{row['best_val_acc']:.3f}" if row["best_val_acc"] is not None else "-"
+        accuracy = f"{row['best_val_acc']:.3f}" if isinstance(row["best_val_acc"], (int, float)) else "-"
         print(f"{row['id']:<52} {row['status']:<11} {accuracy:>6}  {row['data']}")
+        if row["damage"]:
+            print(f"{'':<52} damaged: {'; '.join(row['damage'])}")
     if not rows:
         print("no runs yet")
     return 0

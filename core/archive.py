@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from core import storage
 from core.errors import UserError
 
 MANIFEST = ".transferlab-import.json"
@@ -118,6 +119,11 @@ def extract_zip(source: str | Path | BinaryIO, target: Path, limits: ZipLimits =
             partial.rename(target)
         except _OverBudget:
             raise _too_big(limits) from None
+        except OSError as error:
+            if not storage.is_disk_full(error):
+                raise
+            raise storage.disk_full_error("the unpacked upload", target.parent,
+                                          sum(info.file_size for _, info in members)) from error
         except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as error:
             raise UserError(f"The zip is damaged and could not be unpacked ({error}).",
                             "Create the zip again and re-upload it.") from error

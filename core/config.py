@@ -51,6 +51,9 @@ TEXT_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+MAX_LR = 10.0
+
+
 def strategy_defaults(modality: str, strategy: str) -> dict[str, Any]:
     return (TEXT_DEFAULTS if modality == "text" else IMAGE_DEFAULTS)[strategy]
 
@@ -107,7 +110,9 @@ class TrainConfig:
             (isinstance(self.epochs, int) and 1 <= self.epochs <= 1000, "epochs must be a whole number from 1 to 1000"),
             (isinstance(self.batch_size, int) and 1 <= self.batch_size <= 4096, "batch size must be from 1 to 4096"),
             (self.optimizer in ("adamw", "sgd"), "optimizer must be adamw or sgd"),
-            (0 < self.lr <= 10, "learning rate must be above 0 (typical: 1e-4 to 1e-2)"),
+            (self.lr > 0, "learning rate must be above 0 (typical: 1e-4 to 1e-2)"),
+            (self.lr <= MAX_LR, f"learning rate {self.lr:g} is far too high: training would diverge (the loss "
+                                f"explodes); use at most {MAX_LR:g}, typically 1e-4 to 1e-2"),
             (self.head_lr_multiplier > 0, "head learning-rate multiplier must be above 0"),
             (0 <= self.momentum < 1, "momentum must be in [0, 1)"),
             (self.weight_decay >= 0, "weight decay cannot be negative"),

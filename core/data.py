@@ -65,13 +65,14 @@ def store_upload(name: str, content: bytes) -> Path:
     from core import paths
 
     safe_name = Path(name).name or "upload.csv"
+    from core import storage
+
     folder = paths.data_dir() / "uploads" / hashlib.sha256(content).hexdigest()[:16]
-    folder.mkdir(parents=True, exist_ok=True)
+    with storage.guard("the uploaded file", folder.parent, len(content)):
+        folder.mkdir(parents=True, exist_ok=True)
     target = folder / safe_name
     if not target.is_file():
-        partial = folder / f".{safe_name}.partial"
-        partial.write_bytes(content)
-        partial.replace(target)
+        storage.write_atomically(target, content, "the uploaded file")
     return target
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core import images, metrics
+from core import images, metrics, storage
 from core.config import STRATEGY_TITLES
 from core.errors import UserError
 from core.inference import Predictor, load
@@ -48,17 +48,23 @@ def export_run(run_dir: str | Path, out_dir: str | Path, check: bool = True) -> 
     out = Path(out_dir).expanduser().resolve()
     partial = out.with_name(f".{out.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
     started = time.perf_counter()
-    _write_model(predictor, partial)
-    _write_side_files(predictor, partial)
-    parity = check_parity(predictor, partial) if check else None
-    if parity is not None:
-        (partial / "parity.json").write_text(json.dumps(parity, indent=2))
-    (partial / "README.md").write_text(model_card(predictor, parity))
-    if out.exists():
-        shutil.rmtree(out)
-    partial.rename(out)
+    weights = predictor.run.dir / "best.safetensors"
+    needed = 3 * weights.stat().st_size if weights.is_file() else None  # ONNX + .pt2 + room to spare
+    try:
+        with storage.guard("the export", out.parent, needed, [partial]):
+            partial.mkdir(parents=True)
+            _write_model(predictor, partial)
+            _write_side_files(predictor, partial)
+            parity = check_parity(predictor, partial) if check else None
+            if parity is not None:
+                (partial / "parity.json").write_text(json.dumps(parity, indent=2))
+            (partial / "README.md").write_text(model_card(predictor, parity))
+            if out.exists():
+                shutil.rmtree(out)
+            partial.rename(out)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)  # never a half-written export left behind
     return {"out": str(out), "seconds": round(time.perf_counter() - started, 2), "parity": parity,
             "files": sorted(p.name for p in out.iterdir())}
 

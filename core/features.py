@@ -18,6 +18,7 @@ from typing import Callable
 import torch
 from safetensors.torch import load_file, save_file
 
+from core import storage
 from core.backbones import BackboneSpec, create_backbone
 from core.data import DataReport
 from core.loaders import make_loader, to_device
@@ -52,21 +53,48 @@ def cache_path(cache_dir: str | Path, report: DataReport, spec: BackboneSpec, ma
 
 def load_or_compute(report: DataReport, spec: BackboneSpec, cache_dir: str | Path, device: torch.device,
                     batch_size: int = 32, on_progress: Callable[[int, int], None] | None = None,
-                    should_stop: Callable[[], bool] = lambda: False, max_length: int = 128) -> FeatureSet | None:
-    """Cached features if present, else one forward pass over every item (None if stopped)."""
+                    should_stop: Callable[[], bool] = lambda: False, max_length: int = 128,
+                    on_notice: Callable[[str], None] | None = None) -> FeatureSet | None:
+    """Cached features if present, else one forward pass over every item (None if stopped).
+
+    A cache file that cannot be read (cut off by a crash or a full disk) is removed and computed
+    again; ``on_notice`` hears why."""
     started = time.perf_counter()
     path = cache_path(cache_dir, report, spec, max_length)
     items = report.all_items()
     if path.is_file():
-        stored = load_file(path)
-        paths = json.loads(stored["paths_json"].numpy().tobytes().decode())
-        if paths == [p for p, _ in items]:
-            return FeatureSet(stored["features"], paths, True, time.perf_counter() - started)
+        try:
+            stored = read_cache_file(path, len(items))
+        except DamagedCache as error:
+            path.unlink(missing_ok=True)
+            if on_notice:
+                on_notice(f"The cached features of {spec.title} for this data were damaged ({error}); "
+                          "computing them again.")
+        else:
+            if stored[1] == [p for p, _ in items]:
+                return FeatureSet(stored[0], stored[1], True, time.perf_counter() - started)
     features = compute_features(report, spec, device, batch_size, on_progress, should_stop, max_length)
     if features is None:
         return None
     _save_atomically(path, features, [p for p, _ in items])
     return FeatureSet(features, [p for p, _ in items], False, time.perf_counter() - started)
+
+
+class DamagedCache(Exception):
+    pass
+
+
+def read_cache_file(path: Path, expected_rows: int | None = None) -> tuple[torch.Tensor, list[str]]:
+    """(features, item keys) of a cache file; DamagedCache if it is not a whole, consistent file."""
+    try:
+        stored = load_file(path)
+        paths = json.loads(stored["paths_json"].numpy().tobytes().decode())
+        features = stored["features"]
+    except Exception as error:  # SafetensorError (truncated, garbage), KeyError, bad JSON
+        raise DamagedCache(f"{type(error).__name__}: {str(error)[:100]}") from error
+    if features.dim() != 2 or features.shape[0] != len(paths) or not torch.isfinite(features).all():
+        raise DamagedCache(f"{features.shape[0]} rows for {len(paths)} items, or values that are not numbers")
+    return features, paths
 
 
 @torch.inference_mode()
@@ -98,8 +126,11 @@ def compute_features(report: DataReport, spec: BackboneSpec, device: torch.devic
 
 
 def _save_atomically(path: Path, features: torch.Tensor, paths: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with storage.guard("the feature cache", path.parent, 4096):
+        path.parent.mkdir(parents=True, exist_ok=True)
     encoded = torch.frombuffer(bytearray(json.dumps(paths).encode()), dtype=torch.uint8)
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-    save_file({"features": features.contiguous(), "paths_json": encoded}, partial)
-    os.replace(partial, path)
+    needed = features.numel() * features.element_size() + encoded.numel()
+    with storage.guard("the feature cache", path.parent, needed, [partial]):
+        save_file({"features": features.contiguous(), "paths_json": encoded}, partial)
+        os.replace(partial, path)

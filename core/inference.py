@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from safetensors.torch import load_file
 from torch import nn
 
 from core import backbones, runs
@@ -168,7 +167,7 @@ def load(run_dir: str | Path, device: str = "cpu") -> Predictor:
     spec = backbones.get(config.backbone)
     model = build_model(spec, len(labels), config.strategy, pretrained=config.strategy == "feature_extract",
                         dropout=config.head_dropout)
-    state = load_file(weights)
+    state = run.load_weights()
     missing, unexpected = model.load_state_dict(state, strict=config.strategy != "feature_extract")
     if unexpected or (config.strategy == "feature_extract" and any(k.startswith("head.") for k in missing)):
         raise UserError(f"The weights in {weights} do not fit {spec.title}.", "The run folder may be damaged.")
@@ -181,7 +180,7 @@ def _load_tfidf(run: runs.Run) -> dict:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     saved = json.loads((run.dir / "tfidf_vocabulary.json").read_text())
-    arrays = load_file(run.dir / "best.safetensors")
+    arrays = run.load_weights()
     vectorizer = TfidfVectorizer(ngram_range=tuple(saved["ngram_range"]), sublinear_tf=saved["sublinear_tf"],
                                  strip_accents="unicode", vocabulary=saved["vocabulary"])
     vectorizer.idf_ = arrays["idf"].double().numpy()

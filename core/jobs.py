@@ -46,8 +46,8 @@ class Supervisor:
     # -- what the UI calls ------------------------------------------------------------------------
     def submit(self, config: TrainConfig) -> runs.Run:
         config.validated()
-        run = runs.create_run(self.runs_dir, config.model_label, config.strategy, status="queued")
-        run.write_json("config.json", {"config": config.to_dict()})
+        run = runs.create_run(self.runs_dir, config.model_label, config.strategy, status="queued",
+                              config={"config": config.to_dict()})
         self._kick()
         return run
 

@@ -32,7 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
+
+from core import storage
+from core.errors import UserError
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
 ENDED = ("finished", "stopped", "failed", "interrupted")
@@ -43,10 +46,8 @@ except ImportError:  # Windows: fall back to "is the recorded process alive?"
     fcntl = None
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text)
-    os.replace(partial, path)
+class DamagedRun(UserError):
+    """A run folder whose files cannot be read (cut off by a crash or a full disk, edited by hand)."""
 
 
 @dataclass
@@ -58,22 +59,82 @@ class Run:
         return self.dir.name
 
     def write_json(self, name: str, value: Any) -> None:
-        _write_atomically(self.dir / name, json.dumps(value, indent=2))
+        storage.write_atomically(self.dir / name, json.dumps(value, indent=2), f"{name} of run {self.id}")
 
     def read_json(self, name: str, default: Any = None) -> Any:
+        """The file's value; ``default`` when it is missing or damaged (``damage()`` says which)."""
+        try:
+            return self._read_json(name, default)
+        except DamagedRun:
+            return default
+
+    def _read_json(self, name: str, default: Any = None) -> Any:
         path = self.dir / name
-        return json.loads(path.read_text()) if path.is_file() else default
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return default
+        except (ValueError, UnicodeDecodeError, OSError) as error:  # JSONDecodeError is a ValueError
+            raise DamagedRun(f"Run {self.id}: {name} is damaged ({_short(error)}).",
+                             "Delete the run, or restore the file.") from error
 
     def append_event(self, event: dict) -> None:
-        with open(self.dir / "events.jsonl", "a") as handle:
-            handle.write(json.dumps(event) + "\n")
+        line = json.dumps(event) + "\n"
+        with storage.guard(f"the events of run {self.id}", self.dir, len(line)):
+            with open(self.dir / "events.jsonl", "a", encoding="utf-8") as handle:
+                handle.write(line)
 
     def events(self) -> list[dict]:
+        """Every readable event, in order. Lines that are not whole events (a last line cut off by a
+        crash, a line edited by hand) are skipped; ``event_problems()`` says how many."""
+        return self._events()[0]
+
+    def _events(self) -> tuple[list[dict], list[str]]:
         path = self.dir / "events.jsonl"
-        if not path.is_file():
-            return []
-        lines = path.read_text().splitlines()
-        return [json.loads(line) for line in lines if line.strip().endswith("}")]  # skip a half-written last line
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return [], []
+        except OSError as error:
+            return [], [f"events.jsonl cannot be read ({_short(error)})"]
+        events, bad, lines = [], [], raw.decode("utf-8", errors="replace").splitlines()
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                event = None
+            if isinstance(event, dict) and isinstance(event.get("kind"), str):
+                events.append(event)
+            else:
+                bad.append(number)
+        problems = []
+        if bad == [len(lines)] and not raw.endswith(b"\n"):
+            problems.append("the last line of events.jsonl was cut off (ignored)")
+        elif bad:
+            problems.append(f"{len(bad)} line(s) of events.jsonl are not readable events (ignored; first: line {bad[0]})")
+        return events, problems
+
+    def damage(self) -> list[str]:
+        """What is wrong with this folder's files, in plain words; empty for a healthy run."""
+        problems = []
+        status = self.recorded_status
+        if status not in STATUSES:
+            problems.append("its status file is missing or unreadable" if status == "unknown"
+                            else f"its status file says {status[:40]!r}")
+        if not (self.dir / "config.json").is_file():
+            problems.append("config.json is missing")
+        for name in ("config.json", "summary.json", "labels.json", "data.json", "predictions.json"):
+            try:
+                self._read_json(name)
+            except DamagedRun as error:
+                problems.append(f"{name} is not valid JSON ({_short(error.__cause__)})")
+        if status == "finished" and not (self.dir / "summary.json").is_file():
+            problems.append("it finished but summary.json is missing")
+        alive = status == "running" and self.is_alive()
+        problems += [p for p in self._events()[1] if not (alive and "cut off" in p)]  # a live run writes as we read
+        return problems
 
     def attempt_events(self) -> list[dict]:
         """The events since the last start: a resumed run appends a new attempt to the same file."""
@@ -87,14 +148,14 @@ class Run:
 
     def set_status(self, status: str) -> None:
         assert status in STATUSES, status
-        _write_atomically(self.dir / "status", status + "\n")
+        storage.write_atomically(self.dir / "status", status + "\n", f"the status of run {self.id}")
 
     @property
     def recorded_status(self) -> str:
         """What the status file says, without checking that a "running" run's process is alive."""
         try:
-            return (self.dir / "status").read_text().strip() or "unknown"
-        except FileNotFoundError:
+            return (self.dir / "status").read_text(errors="replace").strip() or "unknown"
+        except OSError:
             return "unknown"
 
     @property
@@ -107,8 +168,6 @@ class Run:
     @contextmanager
     def training_lock(self):
         """Held by the process that trains this run; raises UserError if another process holds it."""
-        from core.errors import UserError
-
         handle = open(self.dir / ".lock", "a+")
         try:
             if fcntl is not None:
@@ -158,12 +217,29 @@ class Run:
     def save_checkpoint(self, state: dict) -> None:
         """Everything to continue after an epoch (tensors, numbers, lists, dicts: loads with weights_only)."""
         partial = self.dir / ".checkpoint.pt.partial"
-        torch.save(state, partial)
-        os.replace(partial, self.dir / "checkpoint.pt")
+        with storage.guard(f"the checkpoint of run {self.id}", self.dir, _tensor_bytes(state), [partial]):
+            torch.save(state, partial)
+            os.replace(partial, self.dir / "checkpoint.pt")
 
     def load_checkpoint(self) -> dict | None:
         path = self.dir / "checkpoint.pt"
-        return torch.load(path, map_location="cpu", weights_only=True) if path.is_file() else None
+        if not path.is_file():
+            return None
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # cut off by a crash or a full disk
+            raise DamagedRun(f"Run {self.id}: its checkpoint is damaged ({_short(error)}).",
+                             "Train it again with the same settings (Runs page: Train again).") from error
+
+    def load_weights(self) -> dict[str, torch.Tensor]:
+        try:
+            return load_file(self.dir / "best.safetensors")
+        except FileNotFoundError:
+            raise DamagedRun(f"Run {self.id} has no weights (best.safetensors).",
+                             "Pick a run that finished, or train it again.") from None
+        except Exception as error:
+            raise DamagedRun(f"Run {self.id}: its weights file best.safetensors is damaged ({_short(error)}).",
+                             "Train it again with the same settings (Runs page: Train again).") from error
 
     def has_checkpoint(self) -> bool:
         return (self.dir / "checkpoint.pt").is_file()
@@ -180,29 +256,47 @@ class Run:
         return status == "interrupted" or (status in ("stopped", "failed") and self.has_checkpoint())
 
     def delete(self) -> None:
-        from core.errors import UserError
-
         if self.status in ("running", "queued") or self.is_alive():
             raise UserError(f"Run {self.id} is {self.status}.", "Stop it first, then delete it.")
         shutil.rmtree(self.dir)
 
     def save_weights(self, state: dict[str, torch.Tensor]) -> None:
         partial = self.dir / ".best.safetensors.partial"
-        save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, partial)
-        os.replace(partial, self.dir / "best.safetensors")
+        with storage.guard(f"the weights of run {self.id}", self.dir, _tensor_bytes(state), [partial]):
+            save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, partial)
+            os.replace(partial, self.dir / "best.safetensors")
 
     def summary(self) -> dict | None:
-        return self.read_json("summary.json")
+        summary = self.read_json("summary.json")
+        return summary if isinstance(summary, dict) else None
 
     def config(self) -> dict:
-        return self.read_json("config.json", {}).get("config", {})
+        stored = self.read_json("config.json", {})
+        config = stored.get("config", {}) if isinstance(stored, dict) else {}
+        return config if isinstance(config, dict) else {}
 
     def labels(self) -> list[str]:
-        return self.read_json("labels.json", [])
+        labels = self.read_json("labels.json", [])
+        return labels if isinstance(labels, list) else []
+
+
+def _short(error: BaseException | None) -> str:
+    return str(error).splitlines()[0][:120] if error is not None and str(error) else type(error).__name__
+
+
+def _tensor_bytes(value: Any) -> int:
+    """About how many bytes the tensors in a (nested) state take on disk."""
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, dict):
+        return sum(_tensor_bytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_tensor_bytes(v) for v in value)
+    return 64
 
 
 def epoch_history(events: list[dict]) -> list[dict]:
-    by_epoch = {e["epoch"]: e for e in events if e["kind"] == "epoch"}
+    by_epoch = {e["epoch"]: e for e in events if e["kind"] == "epoch" and isinstance(e.get("epoch"), int)}
     return [by_epoch[k] for k in sorted(by_epoch)]
 
 
@@ -218,8 +312,10 @@ def versions() -> dict[str, str]:
     return found
 
 
-def create_run(out_dir: str | Path, backbone: str, strategy: str, status: str = "running") -> Run:
-    """A new, empty run folder with a sortable, readable, unique name."""
+def create_run(out_dir: str | Path, backbone: str, strategy: str, status: str = "running",
+               config: dict | None = None) -> Run:
+    """A new run folder with a sortable, readable, unique name (``config`` written before the status,
+    so a run that shows in the list always has its config)."""
     out = Path(out_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -230,6 +326,8 @@ def create_run(out_dir: str | Path, backbone: str, strategy: str, status: str = 
         except FileExistsError:
             continue
         run = Run(out / name)
+        if config is not None:
+            run.write_json("config.json", config)
         run.set_status(status)
         return run
     raise RuntimeError(f"could not create a run folder in {out}")
@@ -244,22 +342,32 @@ def list_runs(out_dir: str | Path) -> list[Run]:
 
 
 def describe(run: Run) -> dict:
-    """One row of the run history: what, on which data, how well, how long, and where it stands."""
+    """One row of the run history: what, on which data, how well, how long, and where it stands.
+
+    A damaged folder still gets a row: ``damage`` lists what is wrong, and ``status`` is "damaged"
+    when the run cannot be used (config or summary unreadable)."""
     config = run.config()
     summary = run.summary() or {}
     events = run.events()
     history = epoch_history(events)
-    times = [e["time"] for e in events if "time" in e]
+    times = [e["time"] for e in events if isinstance(e.get("time"), (int, float))]
+    damage = run.damage()
     status = run.status
-    best = summary.get("best_val_acc") if summary else max((e["val_acc"] for e in history), default=None)
+    if any("events.jsonl" not in problem for problem in damage) and status not in ("queued", "running"):
+        status = "damaged"
+    accuracies = [e["val_acc"] for e in history if isinstance(e.get("val_acc"), (int, float))]
+    best = summary.get("best_val_acc") if summary else max(accuracies, default=None)
+    try:
+        started = times[0] if times else run.dir.stat().st_mtime
+    except OSError:
+        started = 0.0
     return {
-        "id": run.id, "dir": str(run.dir), "status": status,
-        "started": datetime.fromtimestamp(times[0] if times else run.dir.stat().st_mtime).isoformat(
-            timespec="seconds"), "data": config.get("data", ""),
-        "backbone": "tfidf" if config.get("strategy") == "tfidf" else config.get("backbone", ""),
-        "strategy": config.get("strategy", ""), "group": config.get("group"),
+        "id": run.id, "dir": str(run.dir), "status": status, "damage": damage,
+        "started": datetime.fromtimestamp(started).isoformat(timespec="seconds"), "data": str(config.get("data", "")),
+        "backbone": "tfidf" if config.get("strategy") == "tfidf" else str(config.get("backbone", "")),
+        "strategy": str(config.get("strategy", "")), "group": config.get("group"),
         "epochs": len(history), "epochs_planned": config.get("epochs"),
         "best_val_acc": best, "best_val_macro_f1": summary.get("best_val_macro_f1"),
-        "final_train_acc": history[-1]["train_acc"] if history else None,
+        "final_train_acc": history[-1].get("train_acc") if history else None,
         "seconds": summary.get("seconds", round(times[-1] - times[0], 3) if len(times) > 1 else None),
-        "trainable_params": summary.get("trainable_params"), "can_resume": run.can_resume()}
+        "trainable_params": summary.get("trainable_params"), "can_resume": status != "damaged" and run.can_resume()}

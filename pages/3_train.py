@@ -11,7 +11,7 @@ import streamlit as st
 from core import backbones, jobs, paths, runs
 from core.config import STRATEGY_TITLES, TrainConfig, strategy_defaults
 from ui import run_view, state
-from ui.widgets import show_error
+from ui.widgets import guarded, show_error
 
 state.init()
 st.title("3 · Train")
@@ -142,6 +142,7 @@ ticking = run_view.is_live(run)
 
 
 @st.fragment(run_every=1.0 if ticking else None)
+@guarded
 def live_view() -> None:
     # Fixed slots, created in the same order on every run: the element positions never shift between
     # "queued", "running" and "finished", so the full rerun at the end replaces them, no ghosts.

@@ -7,7 +7,7 @@ import streamlit as st
 from core import backbones, compare, jobs, paths, runs
 from core.config import STRATEGY_TITLES, strategy_defaults
 from ui import charts, run_view, state
-from ui.widgets import millions, percent, show_error
+from ui.widgets import guarded, millions, percent, show_error
 
 state.init()
 st.title("Compare strategies")
@@ -69,6 +69,7 @@ live = any(run_view.is_live(run) for run in members)
 
 
 @st.fragment(run_every=2.0 if live else None)
+@guarded
 def comparison() -> None:
     rows = [runs.describe(run) for run in members]
     status_slot, controls_slot, table_slot, chart_slot, reading_slot = (st.empty() for _ in range(5))

@@ -31,7 +31,13 @@ table = pd.DataFrame([{
     "strategy": STRATEGY_TITLES.get(row["strategy"], row["strategy"]), "backbone": row["backbone"],
     "best accuracy": row["best_val_acc"], "macro-F1": row["best_val_macro_f1"],
     "epochs": f"{row['epochs']}/{row['epochs_planned']}" if row["epochs_planned"] else "",
-    "time (s)": row["seconds"], "data": state.display_name(row["data"]), "run": row["id"]} for row in rows])
+    "time (s)": row["seconds"], "data": state.display_name(row["data"]), "run": row["id"],
+    "problems": "; ".join(row["damage"])} for row in rows])
+damaged = [row for row in rows if row["damage"]]
+if damaged:
+    st.warning(f"{len(damaged)} run folder(s) have damaged files (cut off by a crash or a full disk, or edited by "
+               "hand). They are listed with what is wrong in the 'problems' column; the rest of each run is shown "
+               "where it can be read. Delete them below, or restore the files.", icon=":material/report:")
 table_version = st.session_state.setdefault("runs_table_version", 0)  # bumped to clear the selection
 picked = st.dataframe(
     table, hide_index=True, on_select="rerun", selection_mode="multi-row", key=f"runs_table_{table_version}",

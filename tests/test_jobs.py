@@ -134,7 +134,8 @@ def test_a_file_gone_bad_mid_run_fails_the_run_with_its_name_and_the_queue_goes_
 
     data = make_image_folder(tmp_path / "colors", {"red": 12, "blue": 12})
     doomed, after = jobs.submit(_long(data)), jobs.submit(_config(data, epochs=1))
-    _wait_for(lambda: _training(doomed), what="the run to train")
+    # the first epoch's checkpoint, not just a batch: what it learned must exist before the file goes
+    _wait_for(lambda: doomed.history() and (doomed.dir / "checkpoint.pt").is_file(), what="the first epoch")
     victim = sorted((data / "red").iterdir())[0]
     victim.unlink()
     assert jobs.supervisor().wait_idle(90)

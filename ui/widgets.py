@@ -2,17 +2,59 @@
 
 from __future__ import annotations
 
+import functools
+import traceback
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
 import streamlit as st
 
 from core.errors import UserError
+from core.storage import disk_full_error, is_disk_full
 
 
 def show_error(error: Exception) -> None:
-    """A plain-words error box; never a traceback."""
+    """A plain-words error box; never a traceback (the details fold away under it)."""
     if isinstance(error, UserError):
         st.error(f"**{error.message}**" + (f"\n\n{error.hint}" if error.hint else ""), icon=":material/error:")
-    else:
-        st.error(f"**Something went wrong:** {type(error).__name__}: {error}", icon=":material/error:")
+        return
+    if is_disk_full(error):
+        show_error(disk_full_error("a file", getattr(error, "filename", None) or ".", None))
+        return
+    st.error(f"**Something went wrong:** {type(error).__name__}: {str(error)[:300]}", icon=":material/error:")
+    with st.expander("Details, for a bug report"):
+        st.code("".join(traceback.format_exception(error)), language="text")
+
+
+@contextmanager
+def unexpected_errors() -> Iterator[None]:
+    """Around a whole page (or a fragment): an unexpected error becomes a short explanation with the
+    details folded away, and the rest of the app keeps working. Streamlit's own st.stop / st.rerun
+    are BaseExceptions and pass through. Under AppTest the error is raised again, so tests see it."""
+    try:
+        yield
+    except Exception as error:
+        if isinstance(error, UserError) or is_disk_full(error):
+            show_error(error)
+        else:
+            st.error("**This part of the page hit a problem it did not expect.** Nothing is lost: your data, "
+                     "runs and settings are as they were. Try again, go to another page, or reload. "
+                     f"({type(error).__name__}: {str(error)[:200]})", icon=":material/error:")
+            with st.expander("Details, for a bug report"):
+                st.code("".join(traceback.format_exception(error)), language="text")
+        from streamlit import config
+
+        if config.get_option("global.appTest"):
+            raise
+
+
+def guarded(function: Callable) -> Callable:
+    """``unexpected_errors`` for a function (put it under ``@st.fragment``: fragments rerun alone)."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with unexpected_errors():
+            return function(*args, **kwargs)
+    return wrapper
 
 
 def percent(value: float | None) -> str:
