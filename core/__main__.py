@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                        choices=["feature_extract", "fine_tune", "scratch", "tfidf"])
     train.add_argument("--text-col", help="texts: the column holding the text (default: guessed)")
     train.add_argument("--label-col", help="texts: the column holding the label (default: guessed)")
+    train.add_argument("--encoding", help="texts: the table's encoding, e.g. gb18030, big5, cp932, cp1251, utf-16 "
+                                          "(default: detected, and printed)")
     train.add_argument("--max-length", type=int, help="texts: tokens kept per text")
     train.add_argument("--micro-batch-size", type=int, help="accumulate gradients over batches of this size")
     train.add_argument("--epochs", type=int)
@@ -104,6 +106,14 @@ def _progress_printer(quiet: bool, guessed_given: bool):
             if event.get("columns"):
                 print(f"columns: text={event['columns']['text']!r} label={event['columns']['label']!r}"
                       + ("" if guessed_given else " (guessed; choose with --text-col and --label-col)"), flush=True)
+            encoding = event.get("encoding")
+            if encoding:
+                how = "as chosen" if encoding["chosen_by"] == "you" else \
+                    f"detected, {encoding['confidence']:.0%} confidence; choose with --encoding"
+                print(f"encoding: {encoding['title']} ({how})", flush=True)
+            if event.get("language"):
+                language = event["language"]
+                print(f"language: {language['name']} ({language['share']:.0%} of the texts looked at)", flush=True)
         elif kind == "features" and "cache_hit" in event:
             print(f"features: {'cache hit' if event['cache_hit'] else 'computed'} in {event['seconds']:.1f}s",
                   flush=True)
@@ -123,7 +133,7 @@ def _config_from_args(args: argparse.Namespace):
     backbone = args.backbone or {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}[modality_of(args.data)]
     return TrainConfig.for_strategy(
         args.data, args.strategy, backbone=backbone, epochs=args.epochs, out_dir=args.out, seed=args.seed,
-        text_column=args.text_col, label_column=args.label_col, max_length=args.max_length,
+        text_column=args.text_col, label_column=args.label_col, encoding=args.encoding, max_length=args.max_length,
         micro_batch_size=args.micro_batch_size, patience=args.patience,
         batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, val_fraction=args.val_fraction,
         device=args.device, cache_dir=args.cache_dir,

@@ -65,6 +65,7 @@ class BackboneSpec:
     # texts: where the tokenizer and config live (a local folder or a Hugging Face id)
     location: Callable[[], str] | None = field(default=None, repr=False, compare=False)
     max_positions: int = 512
+    languages: tuple[str, ...] | None = None   # texts: ("en",) trained on English only, ("multilingual",), None unknown
 
     def availability(self) -> Availability:
         return self.check_weights()
@@ -339,7 +340,7 @@ def to_json(spec: BackboneSpec) -> dict:
     if spec.modality == "image":
         entry.update(input_size=spec.input_size, mean=list(spec.mean), std=list(spec.std), gflops=spec.gflops)
     else:
-        entry.update(max_positions=spec.max_positions)
+        entry.update(max_positions=spec.max_positions, languages=list(spec.languages) if spec.languages else None)
     return entry
 
 

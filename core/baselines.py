@@ -24,8 +24,8 @@ def fit_tfidf(report: DataReport, emit, run) -> dict:
     val_texts = [report.texts[key] for key, _ in report.val]
     train_y = np.array([label for _, label in report.train])
     val_y = np.array([label for _, label in report.val])
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_features=200_000,
-                                 strip_accents="unicode")
+    settings = tfidf_settings(report.details.get("language"))
+    vectorizer = make_vectorizer(settings)
     train_x = vectorizer.fit_transform(train_texts)
     classifier = LogisticRegression(C=10.0, max_iter=2000).fit(train_x, train_y)
     labels = list(range(len(report.classes)))
@@ -38,7 +38,7 @@ def fit_tfidf(report: DataReport, emit, run) -> dict:
               "lr": None, "backbone_lr": None, "seconds": round(time.perf_counter() - started, 3)}
     emit("epoch", **record, best_val_acc=record["val_acc"])
     vocabulary = {term: int(index) for term, index in vectorizer.vocabulary_.items()}
-    run.write_json("tfidf_vocabulary.json", {"vocabulary": vocabulary, "ngram_range": [1, 2], "sublinear_tf": True})
+    run.write_json("tfidf_vocabulary.json", {"vocabulary": vocabulary, **settings})
     run.save_weights({"idf": torch.tensor(vectorizer.idf_, dtype=torch.float32),
                       "coef": torch.tensor(classifier.coef_, dtype=torch.float32),
                       "intercept": torch.tensor(classifier.intercept_, dtype=torch.float32),
@@ -48,7 +48,43 @@ def fit_tfidf(report: DataReport, emit, run) -> dict:
             "best_predictions": {"probabilities": torch.tensor(val_p, dtype=torch.float32),
                                  "labels": torch.tensor(val_y)},
             "trainable_params": int(classifier.coef_.size + classifier.intercept_.size), "frozen_params": 0,
-            "cache_hit": None, "vocabulary_size": len(vocabulary)}
+            "cache_hit": None, "vocabulary_size": len(vocabulary), "tfidf_analyzer": settings["analyzer"],
+            "tfidf_reason": settings["reason"]}
+
+
+# Older runs saved only the vocabulary and these two: they counted words with accents stripped.
+WORD_SETTINGS = {"analyzer": "word", "ngram_range": [1, 2], "sublinear_tf": True, "strip_accents": "unicode",
+                 "lowercase": True, "token_pattern": r"(?u)\b\w\w+\b"}
+CHAR_SETTINGS = {"analyzer": "char", "ngram_range": [1, 3], "sublinear_tf": True, "strip_accents": None,
+                 "lowercase": True, "token_pattern": None}
+
+
+def tfidf_settings(language: dict | None) -> dict:
+    """Words and word pairs where words are separated by spaces; runs of 1 to 3 characters where they
+    are not (Chinese, Japanese, Thai...: measured on Chinese reviews, 0.32 with words, 0.88 with
+    characters). Accents are not stripped where that would break letters apart (Korean syllables
+    decompose into jamo, Japanese kana lose their voicing marks)."""
+    from core.languages import language_name
+
+    if language and language.get("unspaced"):
+        name = language_name(language["code"])
+        return {**CHAR_SETTINGS, "reason": f"{name} is written without spaces between words, so TF-IDF counts "
+                                          "runs of 1 to 3 characters instead of words."}
+    keep_accents = bool(language and language.get("code") in ("ko", "ja", "vi"))
+    return {**WORD_SETTINGS, "strip_accents": None if keep_accents else "unicode",
+            "reason": "TF-IDF counts words and word pairs (words are separated by spaces in these texts)."}
+
+
+def make_vectorizer(settings: dict, vocabulary: dict | None = None) -> TfidfVectorizer:
+    settings = {**WORD_SETTINGS, **settings}
+    options = dict(analyzer=settings["analyzer"], ngram_range=tuple(settings["ngram_range"]),
+                   sublinear_tf=settings["sublinear_tf"], strip_accents=settings["strip_accents"],
+                   lowercase=settings["lowercase"], vocabulary=vocabulary)
+    if settings["analyzer"] == "word":
+        options["token_pattern"] = settings["token_pattern"]
+    if vocabulary is None:
+        options.update(min_df=1, max_features=200_000)
+    return TfidfVectorizer(**options)
 
 
 def _all_classes(classifier: LogisticRegression, probabilities: np.ndarray, num_classes: int) -> np.ndarray:

@@ -54,6 +54,16 @@ TEXT_DEFAULTS: dict[str, dict[str, Any]] = {
 MAX_LR = 10.0
 
 
+def _known_codec(name: str) -> bool:
+    import codecs
+
+    try:
+        codecs.lookup(name)
+        return True
+    except LookupError:
+        return False
+
+
 def strategy_defaults(modality: str, strategy: str) -> dict[str, Any]:
     return (TEXT_DEFAULTS if modality == "text" else IMAGE_DEFAULTS)[strategy]
 
@@ -85,6 +95,7 @@ class TrainConfig:
     horizontal_flip: bool = True                # turn off for digits and text in images
     text_column: str | None = None              # texts: None = the guessed column
     label_column: str | None = None
+    encoding: str | None = None                 # texts: the table's encoding; None = detected
     max_length: int = 128                       # texts: tokens kept per text
     micro_batch_size: int = 0                   # >0: accumulate gradients over batch_size / this
     patience: int = 5                           # early stopping: epochs without a lower val loss; 0 = off
@@ -129,6 +140,8 @@ class TrainConfig:
             (0 < self.gamma <= 1, "scheduler gamma must be in (0, 1]"),
             (0 < self.val_fraction < 1, "validation fraction must be between 0 and 1 (e.g. 0.2)"),
             (self.device in ("auto", "cpu", "cuda", "mps"), "device must be auto, cpu, cuda or mps"),
+            (self.encoding is None or _known_codec(self.encoding),
+             f"encoding {self.encoding!r} is not a text encoding Python knows (e.g. utf-8, gb18030, big5, cp932)"),
         ]
         problems = [message for ok, message in checks if not ok]
         if problems:

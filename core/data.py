@@ -46,6 +46,14 @@ class DataReport:
         """Every item once, in a fixed order (the feature cache's row order)."""
         return sorted(self.train + self.val)
 
+    def reading(self) -> dict:
+        """How to read this data again exactly so: TrainConfig's text_column, label_column, encoding."""
+        if self.modality != "text":
+            return {}
+        encoding = self.details.get("encoding")
+        return {"text_column": self.details.get("text_column"), "label_column": self.details.get("label_column"),
+                "encoding": encoding if encoding and encoding != "xlsx" else None}
+
     def absolute(self, relative: str) -> Path:
         return Path(self.root) / relative
 
@@ -85,12 +93,13 @@ def modality_of(source: str | Path) -> str:
 
 
 def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0, text_column: str | None = None,
-                 label_column: str | None = None) -> DataReport:
-    """Open any dataset TransferLab understands, scan it, split it and report on it."""
+                 label_column: str | None = None, encoding: str | None = None) -> DataReport:
+    """Open any dataset TransferLab understands, scan it, split it and report on it (``encoding``: of a
+    table of texts; detected when None)."""
     if modality_of(source) == "text":
         from core import data_texts
 
-        return data_texts.load_dataset(source, val_fraction, seed, text_column, label_column)
+        return data_texts.load_dataset(source, val_fraction, seed, text_column, label_column, encoding)
     from core import data_images
 
     return data_images.load_dataset(source, val_fraction, seed)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.data import DataReport, balance_warnings, stratified_split
+from core import encodings, languages
 from core.errors import UserError
 
 SPLIT_VALUES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
@@ -27,29 +28,14 @@ TEXT_HINTS = ("text", "message", "sms", "body", "content", "sentence", "review",
 @dataclass
 class Table:
     frame: pd.DataFrame
-    encoding: str
+    encoding: str                         # Python codec name, or "xlsx"
     delimiter: str | None
     notes: list[str]
+    decoded: encodings.Decoded | None = None   # how the bytes became text (None for Excel)
 
 
-def decode(raw: bytes) -> tuple[str, str, list[str]]:
-    """(text, encoding name, notes): UTF-8 (BOM or not), else Windows-1252, else Latin-1."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="replace"), "utf-8 (with BOM)", []
-    try:
-        return raw.decode("utf-8"), "utf-8", []
-    except UnicodeDecodeError:
-        pass
-    for encoding, title in (("cp1252", "Windows-1252 (cp1252)"), ("latin-1", "Latin-1")):
-        try:
-            return raw.decode(encoding), encoding, [f"The file is not UTF-8; it was read as {title}. "
-                                                    "If accents look wrong, save it as UTF-8 and upload again."]
-        except UnicodeDecodeError:
-            continue
-    raise AssertionError("latin-1 decodes any bytes")
-
-
-def read_table(path: str | Path) -> Table:
+def read_table(path: str | Path, encoding: str | None = None) -> Table:
+    """Read a CSV/TSV/TXT (``encoding``: detected when None) or the first sheet of an Excel workbook."""
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xls"):
         try:
@@ -60,7 +46,8 @@ def read_table(path: str | Path) -> Table:
         name, frame = next(iter(sheets.items()))
         notes = [f"Read the first sheet, '{name}'."] if len(sheets) > 1 else []
         return Table(_tidy(frame, notes), "xlsx", None, notes)
-    text, encoding, notes = decode(path.read_bytes())
+    decoded = encodings.decode(path.read_bytes(), path.name, encoding)
+    text, notes = decoded.text, [note for note in [decoded.note()] if note]
     if not text.strip():
         raise UserError(f"{path.name} is empty.", "Upload a file with one row per example.")
     sample = text[:65536]
@@ -85,7 +72,7 @@ def read_table(path: str | Path) -> Table:
     if not has_header:
         frame.columns = [f"column {i + 1}" for i in range(frame.shape[1])]
         notes.append("No header row was found; columns are named 'column 1', 'column 2'...")
-    return Table(_tidy(frame, notes), encoding, delimiter, notes)
+    return Table(_tidy(frame, notes), decoded.encoding, delimiter, notes, decoded)
 
 
 def _looks_like_header(cells: list[str]) -> bool:
@@ -143,7 +130,7 @@ def guess_columns(frame: pd.DataFrame) -> tuple[str, str]:
 
 
 def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0, text_column: str | None = None,
-                 label_column: str | None = None) -> DataReport:
+                 label_column: str | None = None, encoding: str | None = None) -> DataReport:
     text_source = str(source)
     if text_source.startswith("sample:"):
         from core import samples
@@ -153,7 +140,7 @@ def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0, t
         path = Path(text_source).expanduser()
         if not path.is_file():
             raise UserError(f"No file at {path}.", "Check the path, or upload the file instead.")
-    table = read_table(path)
+    table = read_table(path, encoding)
     frame = table.frame
     guessed_text, guessed_label = guess_columns(frame)
     text_column, label_column = text_column or guessed_text, label_column or guessed_label
@@ -170,24 +157,28 @@ def _report(path: Path, table: Table, text_column: str, label_column: str, guess
             val_fraction: float, seed: int) -> DataReport:
     frame = table.frame
     split_column = next((c for c in frame.columns if c.lower() == "split"), None)
+    keys = [f"{index:07d}" for index in range(len(frame))]   # whole columns at once: 200,000 rows in a second
+    text_missing, label_missing = frame[text_column].isna().to_numpy(), frame[label_column].isna().to_numpy()
+    text_values, label_values = frame[text_column].astype(str).tolist(), frame[label_column].astype(str).tolist()
+    split_values = frame[split_column].astype(str).str.strip().str.lower().map(SPLIT_VALUES).tolist() \
+        if split_column is not None else None
     skipped, texts, labels, splits = [], {}, {}, {}
-    for index, row in frame.iterrows():
-        key, line = f"{index:07d}", f"row {index + 1}"
-        text, label = row[text_column], row[label_column]
-        if pd.isna(text):
+    for index, key in enumerate(keys):
+        line = f"row {index + 1}"
+        if text_missing[index]:
             skipped.append({"path": line, "reason": "empty text"})
             continue
-        if pd.isna(label):
+        if label_missing[index]:
             skipped.append({"path": line, "reason": "empty label"})
             continue
-        if split_column is not None:
-            split = SPLIT_VALUES.get(str(row[split_column]).strip().lower())
-            if split is None or split == "test":
+        if split_values is not None:
+            split = split_values[index]
+            if not isinstance(split, str) or split == "test":
                 skipped.append({"path": line, "reason": "test row, kept aside" if split == "test"
-                                else f"unknown split value {row[split_column]!r}"})
+                                else f"unknown split value {frame[split_column].iat[index]!r}"})
                 continue
             splits[key] = split
-        texts[key], labels[key] = str(text), str(label)
+        texts[key], labels[key] = text_values[index], label_values[index]
     classes = sorted(set(labels.values()), key=_natural)
     if not classes:
         raise UserError("No row has both a text and a label.", f"Check the columns '{text_column}' and '{label_column}'.")
@@ -206,7 +197,9 @@ def _report(path: Path, table: Table, text_column: str, label_column: str, guess
             raise UserError(f"The '{split_column}' column leaves no {'training' if not train else 'validation'} rows.",
                             "Mark some rows as train and some as val, or remove the column to split automatically.")
     else:
-        found = {name: [k for k in texts if labels[k] == name] for name in classes}
+        found: dict[str, list[str]] = {name: [] for name in classes}
+        for key in texts:
+            found[labels[key]].append(key)
         train, val = stratified_split(found, classes, val_fraction, seed)
         layout = (f"{len(texts):,} labelled rows; split {1 - val_fraction:.0%} train / {val_fraction:.0%} "
                   f"validation per label (seed {seed}).")
@@ -216,9 +209,16 @@ def _report(path: Path, table: Table, text_column: str, label_column: str, guess
     digest = hashlib.sha256(f"{text_column}\0{label_column}\0{classes}".encode())
     for key in sorted(texts):
         digest.update(f"{key}\0{labels[key]}\0{texts[key]}\n".encode())
+    language = languages.detect(list(texts.values()), seed)
+    decoded = table.decoded
     report = DataReport(root=str(path), classes=classes, train=sorted(train), val=sorted(val), layout=layout,
                         skipped=skipped, warnings=warnings, fingerprint=digest.hexdigest()[:20], modality="text",
                         texts=texts, details={"encoding": table.encoding, "delimiter": table.delimiter,
+                                              "encoding_title": decoded.title if decoded else "Excel workbook",
+                                              "encoding_confidence": decoded.confidence if decoded else 1.0,
+                                              "encoding_chosen_by": decoded.chosen_by if decoded else "detected",
+                                              "encoding_alternatives": decoded.alternatives if decoded else [],
+                                              "language": language.to_dict() if language else None,
                                               "notes": table.notes, "columns": list(frame.columns),
                                               "text_column": text_column, "label_column": label_column,
                                               "guessed": {"text": guessed[0], "label": guessed[1]},

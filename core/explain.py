@@ -95,8 +95,10 @@ def overlay(explanation: ImageExplanation, alpha: float = 0.5) -> Image.Image:
 class TextExplanation:
     class_index: int
     probabilities: np.ndarray
-    words: list[tuple[str, float]]     # (word, signed share of the evidence); abs values sum to 1
+    words: list[tuple[str, float]]     # (word as written in the text, signed share of the evidence); abs sum 1
     method: str
+    separators: list[str] | None = None   # the text before each word (spaces, or "" between Chinese characters);
+                                          # None: words are separated by single spaces
 
 
 def token_importance(predictor: Predictor, text: str, class_index: int | None = None) -> TextExplanation:
@@ -108,9 +110,14 @@ def _token_importance(predictor: Predictor, text: str, class_index: int | None) 
     probabilities = predictor.predict_texts([text])[0]
     target = int(probabilities.argmax()) if class_index is None else int(class_index)
     if predictor.is_tfidf:
-        return TextExplanation(target, probabilities, _tfidf_words(predictor, text, target),
-                               "TF-IDF value x coefficient")
-    encoded = predictor.tokenize([text])
+        words, separators = _tfidf_words(predictor, text, target)
+        return TextExplanation(target, probabilities, words, "TF-IDF value x coefficient", separators)
+    from core.text_backbones import tokenizer_for
+
+    tokenizer = tokenizer_for(predictor.spec)
+    encoded = tokenizer([text], truncation=True, max_length=predictor.max_length, return_tensors="pt",
+                        return_offsets_mapping=bool(tokenizer.is_fast))
+    offsets = encoded.pop("offset_mapping")[0].tolist() if "offset_mapping" in encoded else None
     model = predictor.model
     embeddings_layer = model.backbone.get_input_embeddings() if hasattr(model.backbone, "get_input_embeddings") \
         else _embedding_layer(model.backbone)
@@ -131,8 +138,38 @@ def _token_importance(predictor: Predictor, text: str, class_index: int | None) 
         hook.remove()
     embedded = captured[0]
     scores = (embedded.grad * embedded).sum(-1)[0].detach().numpy()
+    if offsets is not None:
+        words, separators = _spans(text, offsets, encoded.word_ids(0), scores)
+        return TextExplanation(target, probabilities, words, "gradient x input", separators)
     tokens = _tokens(predictor, encoded["input_ids"][0].tolist())
     return TextExplanation(target, probabilities, _merge_pieces(tokens, scores), "gradient x input")
+
+
+def _spans(text: str, offsets: list[list[int]], word_ids: list[int | None],
+           scores: np.ndarray) -> tuple[list[tuple[str, float]], list[str]]:
+    """Token scores summed per word, each word exactly as written in the text (case, accents, any
+    script: the tokenizer's offsets point into the original). Each Chinese or Japanese character is
+    a word of its own, as the tokenizer sees it; text past the max length is kept, unscored."""
+    spans: dict[int, list] = {}
+    for (start, end), word, score in zip(offsets, word_ids, scores):
+        if word is None or end <= start:  # special tokens
+            continue
+        span = spans.setdefault(word, [start, end, 0.0])
+        span[0], span[1], span[2] = min(span[0], start), max(span[1], end), span[2] + float(score)
+    ordered = sorted(spans.values())
+    total = sum(abs(score) for _, _, score in ordered) or 1.0
+    words, separators, position = [], [], 0
+    for start, end, score in ordered:
+        if start < position:  # overlapping offsets (rare tokenizers): keep the text whole
+            continue
+        separators.append(text[position:start])
+        words.append((text[start:end], score / total))
+        position = end
+    tail = text[position:]
+    if tail.strip():  # cut off at the max length, or characters the tokenizer dropped
+        separators.append(tail[:len(tail) - len(tail.lstrip())])
+        words.append((tail.strip(), 0.0))
+    return words, separators
 
 
 def _embedding_layer(backbone) -> torch.nn.Module:
@@ -160,30 +197,65 @@ def _merge_pieces(tokens: list[str], scores: np.ndarray) -> list[tuple[str, floa
     return [(word, score / total) for word, score in words]
 
 
-def _tfidf_words(predictor: Predictor, text: str, target: int) -> list[tuple[str, float]]:
-    """Each word's contribution to the class's score: its TF-IDF value (alone and in pairs) x coefficient."""
+def _tfidf_words(predictor: Predictor, text: str, target: int) -> tuple[list[tuple[str, float]], list[str] | None]:
+    """Each word's (or character's) contribution to the class's score: the TF-IDF value of every term
+    it is part of, times the class's coefficient, shared among the words (characters) of the term."""
     tfidf = predictor.tfidf
     vectorizer = tfidf["vectorizer"]
     row = vectorizer.transform([text]).tocoo()
-    terms = {index: term for term, index in vectorizer.vocabulary_.items() if index in set(row.col.tolist())}
+    present = set(row.col.tolist())
+    terms = {index: term for term, index in vectorizer.vocabulary_.items() if index in present}
     column = list(tfidf["classes"]).index(target) if target in list(tfidf["classes"]) else None
     coef = tfidf["coef"]
     sign_fix = 1.0
     if coef.shape[0] == 1:  # binary: one row, for the second class
         column, sign_fix = 0, (1.0 if target == int(tfidf["classes"][1]) else -1.0)
-    if column is None:
-        return [(word, 0.0) for word in vectorizer.build_analyzer()(text) if " " not in word]
+    shares = {terms[index]: value * coef[column, index] * sign_fix if column is not None else 0.0
+              for index, value in zip(row.col.tolist(), row.data.tolist())}
+    if tfidf["settings"]["analyzer"] == "char":
+        return _character_contributions(vectorizer, text, shares)
     contribution: dict[str, float] = {}
-    for index, value in zip(row.col.tolist(), row.data.tolist()):
-        share = value * coef[column, index] * sign_fix
-        parts = terms[index].split(" ")
+    for term, share in shares.items():
+        parts = term.split(" ")
         for part in parts:  # a word pair's weight is shared by its two words
             contribution[part] = contribution.get(part, 0.0) + share / len(parts)
     analyzer = vectorizer.build_preprocessor()
     words = text.split()
     raw = [(word, contribution.get(_clean(analyzer(word)), 0.0)) for word in words]
     total = sum(abs(score) for _, score in raw) or 1.0
-    return [(word, score / total) for word, score in raw]
+    return [(word, score / total) for word, score in raw], None
+
+
+def _character_contributions(vectorizer, text: str, shares: dict[str, float]) -> tuple[list, list[str]]:
+    """Runs of characters: each run's share split among its characters; the characters of a Latin
+    word (or a number) shown together, every other character (Chinese, Japanese, Thai...) alone."""
+    import re
+
+    shown = re.sub(r"\s\s+", " ", text)
+    counted = vectorizer.build_preprocessor()(shown)
+    if len(counted) != len(shown):  # lower-casing changed the length (rare letters): show what was counted
+        shown = counted
+    low, high = vectorizer.ngram_range
+    scores = [0.0] * len(counted)
+    for n in range(low, high + 1):
+        for start in range(len(counted) - n + 1):
+            share = shares.get(counted[start:start + n])
+            if share:
+                for position in range(start, start + n):
+                    scores[position] += share / n
+    words, separators, gap = [], [], ""
+    for character, score in zip(shown, scores):
+        if character.isspace():
+            gap += character
+        elif words and not gap and character.isascii() and character.isalnum() and words[-1][0][-1:].isascii() \
+                and words[-1][0][-1:].isalnum():
+            words[-1] = (words[-1][0] + character, words[-1][1] + score)
+        else:
+            separators.append(gap)
+            words.append((character, score))
+            gap = ""
+    total = sum(abs(score) for _, score in words) or 1.0
+    return [(word, score / total) for word, score in words], separators
 
 
 def _clean(word: str) -> str:

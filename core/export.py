@@ -97,10 +97,13 @@ def _write_side_files(predictor: Predictor, folder: Path) -> None:
     shutil.copy(run.dir / "config.json", folder / "config.json")
     if predictor.is_tfidf:
         (folder / "vocabulary.json").write_text(json.dumps(predictor.tfidf["vocabulary"]))
+        settings = predictor.tfidf["settings"]
+        unit = "word or word pair" if settings["analyzer"] == "word" else "run of characters"
         preprocessing = {"modality": "text", "analyzer": "tfidf", "vocabulary": "vocabulary.json",
-                         "ngram_range": predictor.tfidf["ngram_range"], "lowercase": True, "strip_accents": "unicode",
-                         "token_pattern": r"(?u)\b\w\w+\b",
-                         "inputs": ["counts: float32 [N, vocabulary size], how often each word or word pair occurs"],
+                         "counts": settings["analyzer"], "ngram_range": settings["ngram_range"],
+                         "lowercase": settings["lowercase"], "strip_accents": settings["strip_accents"],
+                         "token_pattern": settings["token_pattern"],
+                         "inputs": [f"counts: float32 [N, vocabulary size], how often each {unit} occurs"],
                          "in_the_graph": "1 + log(count), x IDF, L2 normalisation, logistic regression, softmax"}
         requirements = ["onnxruntime>=1.16", "numpy"]
     elif predictor.modality == "image":

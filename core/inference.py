@@ -177,13 +177,16 @@ def load(run_dir: str | Path, device: str = "cpu") -> Predictor:
 
 
 def _load_tfidf(run: runs.Run) -> dict:
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from core.baselines import WORD_SETTINGS, make_vectorizer
 
-    saved = json.loads((run.dir / "tfidf_vocabulary.json").read_text())
+    saved = run.read_json("tfidf_vocabulary.json")
+    if not isinstance(saved, dict) or "vocabulary" not in saved:
+        raise runs.DamagedRun(f"Run {run.id}: tfidf_vocabulary.json is missing or damaged.",
+                              "Train it again with the same settings (Runs page: Train again).")
     arrays = run.load_weights()
-    vectorizer = TfidfVectorizer(ngram_range=tuple(saved["ngram_range"]), sublinear_tf=saved["sublinear_tf"],
-                                 strip_accents="unicode", vocabulary=saved["vocabulary"])
+    settings = {**WORD_SETTINGS, **{k: v for k, v in saved.items() if k in WORD_SETTINGS}}
+    vectorizer = make_vectorizer(settings, saved["vocabulary"])
     vectorizer.idf_ = arrays["idf"].double().numpy()
     return {"vectorizer": vectorizer, "idf": vectorizer.idf_, "vocabulary": saved["vocabulary"],
-            "ngram_range": saved["ngram_range"], "coef": arrays["coef"].double().numpy(),
+            "settings": settings, "ngram_range": settings["ngram_range"], "coef": arrays["coef"].double().numpy(),
             "intercept": arrays["intercept"].double().numpy(), "classes": arrays["classes"].long().numpy()}

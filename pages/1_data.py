@@ -5,7 +5,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import archive, backbones, data, images, paths, samples
+from core import archive, backbones, data, encodings, images, languages, paths, samples
+from core.baselines import tfidf_settings
 from core.config import MODALITY_STRATEGIES, strategy_defaults
 from core.text_backbones import token_lengths
 from ui import charts, state
@@ -75,6 +76,36 @@ if report.modality == "text":
     details = report.details
     for note in details["notes"]:
         st.info(note, icon=":material/info:")
+    language = languages.from_dict(details.get("language"))
+    if details["encoding"] != "xlsx":
+        chosen_encoding = details["encoding_chosen_by"] == "you"
+        options = ["auto"] + list(dict.fromkeys(details.get("encoding_alternatives", []) + list(encodings.CHOICES)
+                                                + [details["encoding"]]))
+        detected = "" if chosen_encoding else \
+            f" (now {details['encoding_title']}, {details['encoding_confidence']:.0%} confidence)"
+        picked = st.selectbox(
+            "Encoding of the file", options, index=options.index(details["encoding"]) if chosen_encoding else 0,
+            format_func=lambda e: f"Detect automatically{detected}" if e == "auto" else encodings.title(e),
+            help="How the file's bytes become letters. Excel saves CSVs in the computer's code page: GB18030/GBK "
+                 "(mainland China), Big5 (Taiwan, Hong Kong), Shift-JIS (Japan), EUC-KR (Korea), Windows-1251 "
+                 "(Cyrillic), Windows-1252 (Western Europe). If the example texts look garbled, pick the right one.")
+        if (picked == "auto") == chosen_encoding:  # changed: read the file again
+            if state.load_data(st.session_state.data, st.session_state.data_name, details["text_column"],
+                               details["label_column"], None if picked == "auto" else picked):
+                st.rerun()
+        elif chosen_encoding and picked != details["encoding"]:
+            if state.load_data(st.session_state.data, st.session_state.data_name, details["text_column"],
+                               details["label_column"], picked):
+                st.rerun()
+        st.caption(f"Read as **{details['encoding_title']}**"
+                   + (" (as you chose)." if chosen_encoding else f", detected with {details['encoding_confidence']:.0%} "
+                      "confidence.")
+                   + (f" {language.sentence()}" if language else ""))
+    elif language:
+        st.caption(language.sentence())
+    if language is not None:
+        st.caption(tfidf_settings(details.get("language"))["reason"].replace("TF-IDF counts",
+                                                                            "The TF-IDF baseline will count"))
     left, right = st.columns(2)
     text_column = left.selectbox("Text column", details["columns"], index=details["columns"].index(details["text_column"]),
                                  help=f"Guessed: {details['guessed']['text']} (the longest free text).")
@@ -82,7 +113,8 @@ if report.modality == "text":
                                    index=details["columns"].index(details["label_column"]),
                                    help=f"Guessed: {details['guessed']['label']} (few distinct values).")
     if (text_column, label_column) != (details["text_column"], details["label_column"]):
-        if state.load_data(st.session_state.data, st.session_state.data_name, text_column, label_column):
+        if state.load_data(st.session_state.data, st.session_state.data_name, text_column, label_column,
+                           report.reading()["encoding"] if details.get("encoding_chosen_by") == "you" else None):
             st.rerun()
 
 for warning in report.warnings:

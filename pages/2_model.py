@@ -5,7 +5,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import backbones, models, paths, speed
+from core import backbones, languages, models, paths, speed
+from core.baselines import tfidf_settings
 from core.config import MODALITY_STRATEGIES, STRATEGY_TITLES
 from core.device import describe_device, pick_device
 from ui import state
@@ -100,6 +101,11 @@ spec = backbones.get(st.session_state.backbone)
 if spec.modality != modality:
     spec = backbones.get(state.DEFAULT_BACKBONE[modality])
     st.session_state.backbone = spec.name
+language = languages.from_dict(report.details.get("language")) if modality == "text" else None
+if language is not None and spec.pretrained:
+    warning = languages.encoder_warning(spec.title, spec.languages, language)
+    if warning:
+        st.warning(warning, icon=":material/translate:")
 st.subheader("Strategy")
 allowed = [s for s in MODALITY_STRATEGIES[modality] if spec.pretrained or s in ("scratch", "tfidf")]
 if st.session_state.strategy not in allowed:
@@ -119,8 +125,9 @@ def layer_plan(name: str, strategy: str, num_classes: int) -> list[dict]:
 
 st.subheader("Which layers train")
 if st.session_state.strategy == "tfidf":
-    st.info("TF-IDF + logistic regression has no layers: one weight per word or word pair and class, "
-            "learned in one go. The backbone above is not used.")
+    counting = tfidf_settings(report.details.get("language"))
+    st.info("TF-IDF + logistic regression has no layers: one weight per counted term and class, learned in one "
+            f"go. The backbone above is not used. {counting['reason']}")
     st.page_link("pages/3_train.py", label="Next: train", icon=":material/arrow_forward:")
     st.stop()
 try:

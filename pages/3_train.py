@@ -99,8 +99,7 @@ def new_run_form() -> None:
         try:
             config = TrainConfig.for_strategy(st.session_state.data, strategy, backbone=backbone,
                                               val_fraction=st.session_state.val_fraction,
-                                              text_column=report.details.get("text_column"),
-                                              label_column=report.details.get("label_column"), **settings)
+                                              **report.reading(), **settings)
             st.session_state.run_dir = str(jobs.submit(config).dir)
             st.rerun()  # draw the page again with the live view ticking
         except Exception as error:

@@ -45,8 +45,7 @@ if report is not None:
         if start:
             try:
                 shared = dict(val_fraction=st.session_state.val_fraction,
-                              text_column=report.details.get("text_column"),
-                              label_column=report.details.get("label_column"),
+                              **report.reading(),
                               horizontal_flip=False if str(st.session_state.data).startswith("sample:mnist") else None)
                 configs = compare.plan(st.session_state.data, spec.name, epochs, **shared)
                 compare.submit(configs)

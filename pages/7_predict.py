@@ -92,6 +92,6 @@ else:
             best = int(probabilities.argmax())
             left, right = st.columns([1.4, 1])
             left.markdown(f"**{labels[best]}** ({probabilities[best]:.1%})")
-            left.markdown(highlighted_text(explanation.words), unsafe_allow_html=True)
+            left.markdown(highlighted_text(explanation.words, explanation.separators), unsafe_allow_html=True)
             left.caption(f"Word colours: {explanation.method}, for the class '{labels[explanation.class_index]}'.")
             right.plotly_chart(charts.top_classes(probabilities, labels), key=f"bars_{index}")

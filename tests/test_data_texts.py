@@ -15,7 +15,7 @@ def test_cp1252_with_trailing_empty_columns_like_the_sms_spam_file(tmp_path):
     report = data.load_dataset(_write(tmp_path / "spam.csv", "\r\n".join(lines), "cp1252"))
     assert report.details["encoding"] == "cp1252"
     assert report.details["guessed"] == {"text": "v2", "label": "v1"}
-    assert any("Windows-1252" in note for note in report.details["notes"])
+    assert report.details["encoding_title"] == "Windows-1252 (Western European)"
     assert any("empty column" in note for note in report.details["notes"])
     assert report.classes == ["ham", "spam"] and "Caf\u00e9 message number 0 \u00a30" in report.texts.values()
 
@@ -24,7 +24,7 @@ def test_bom_semicolons_and_quoted_multi_line_fields(tmp_path):
     text = 'label;text\n1;"first line\nsecond line"\n2;"with; a semicolon"\n' + "".join(
         f"{i % 2 + 1};row number {i}\n" for i in range(10))
     report = data.load_dataset(_write(tmp_path / "semi.csv", text, "utf-8-sig"))
-    assert report.details["encoding"] == "utf-8 (with BOM)" and report.details["delimiter"] == ";"
+    assert report.details["encoding"] == "utf_8_sig" and report.details["delimiter"] == ";"
     assert "first line\nsecond line" in report.texts.values() and "with; a semicolon" in report.texts.values()
     assert report.num_items == 12
 

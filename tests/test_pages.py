@@ -338,3 +338,33 @@ def test_a_tfidf_run_exports_from_the_results_page(reviews_csv):
     at.button(key="export_run").click().run()
     assert not at.exception
     assert any(s.value == "The export predicts what the app predicts." for s in at.success)
+
+
+def test_a_gb18030_upload_reads_as_chinese_the_encoding_can_be_changed_and_minilm_is_warned_about(tmp_path):
+    from tests.test_languages import REVIEWS, _csv_text
+
+    encoding, _, rows = REVIEWS["zh"]
+    at = _app().run()
+    at.switch_page("pages/1_data.py").run()
+    at.radio(key="data_source").set_value("upload").run()
+    at.get("file_uploader")[0].set_value(("评论.csv", _csv_text(rows).encode(encoding), "text/csv")).run()
+    assert not at.exception
+    report = at.session_state.report
+    assert "这款手机的电池续航非常好，屏幕也很清晰，物流速度快。" in report.texts.values()
+    captions = " ".join(c.value for c in at.caption)
+    assert "Read as **GB18030 / GBK (Chinese, simplified)**, detected" in captions
+    assert "Language: Chinese" in captions and "runs of 1 to 3 characters" in captions
+    picker = next(s for s in at.selectbox if s.label == "Encoding of the file")
+    picker.set_value("utf_8").run()  # a wrong choice: refused with where it fails, the data stays
+    assert any("is not valid UTF-8" in e.value for e in at.error)
+    assert at.session_state.report.details["encoding"] == "gb18030"
+    next(s for s in at.selectbox if s.label == "Encoding of the file").set_value("cp1251").run()
+    assert at.session_state.report.details["encoding_chosen_by"] == "you"  # the person's choice, garbled or not
+    assert "这款手机的电池续航非常好，屏幕也很清晰，物流速度快。" not in at.session_state.report.texts.values()
+    next(s for s in at.selectbox if s.label == "Encoding of the file").set_value("auto").run()
+    assert at.session_state.report.details["encoding_chosen_by"] == "detected"
+    assert "这款手机的电池续航非常好，屏幕也很清晰，物流速度快。" in at.session_state.report.texts.values()
+    at.session_state["backbone"] = "all_minilm_l6_v2"
+    at.switch_page("pages/2_model.py").run()
+    assert not at.exception
+    assert any("Most of these texts are in Chinese" in w.value and "English" in w.value for w in at.warning)

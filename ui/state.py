@@ -54,13 +54,13 @@ def _through_app_py() -> None:
 
 
 def load_data(source: str, name: str | None = None, text_column: str | None = None,
-              label_column: str | None = None) -> bool:
+              label_column: str | None = None, encoding: str | None = None) -> bool:
     """Scan ``source`` into the session's report; a problem is shown in plain words and the data
-    loaded before stays. True if loaded."""
+    loaded before stays. True if loaded. ``encoding``: a table's, None to detect it."""
     try:
         with st.spinner("Reading the data..."):
             report = data.load_dataset(source, st.session_state.val_fraction, st.session_state.split_seed,
-                                       text_column, label_column)
+                                       text_column, label_column, encoding)
         if backbones.get(st.session_state.backbone).modality != report.modality:  # images <-> texts
             st.session_state.backbone = DEFAULT_BACKBONE[report.modality]
             st.session_state.strategy = "feature_extract"
@@ -103,7 +103,8 @@ def preload_from_command_line() -> None:
     params = st.query_params
     data = params.get("data") or _command_line().data
     if data and st.session_state.report is None:
-        load_data(data, text_column=params.get("text_col"), label_column=params.get("label_col"))
+        load_data(data, text_column=params.get("text_col"), label_column=params.get("label_col"),
+                  encoding=params.get("encoding"))
     report = st.session_state.report
     backbone = params.get("backbone")
     if report is not None and backbone:
@@ -126,6 +127,10 @@ def remember_in_url() -> None:
         wanted["data"] = str(st.session_state.data)
         if report.modality == "text":
             wanted.update(text_col=report.details.get("text_column"), label_col=report.details.get("label_column"))
+            if report.details.get("encoding_chosen_by") == "you":
+                wanted["encoding"] = report.details["encoding"]
+            elif "encoding" in st.query_params:
+                del st.query_params["encoding"]
     for key, value in wanted.items():
         if value and st.query_params.get(key) != value:
             st.query_params[key] = value

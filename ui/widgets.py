@@ -65,16 +65,18 @@ def millions(count: int) -> str:
     return f"{count / 1e6:.1f}M" if count >= 1e5 else f"{count:,}"
 
 
-def highlighted_text(words: list[tuple[str, float]]) -> str:
+def highlighted_text(words: list[tuple[str, float]], separators: list[str] | None = None) -> str:
     """HTML: each word on a background whose strength is its share of the evidence; green for the
-    class, red against it."""
+    class, red against it. ``separators``: the text before each word (none between Chinese
+    characters); default a space."""
     import html
 
     strongest = max((abs(score) for _, score in words), default=0.0) or 1.0
+    separators = separators if separators is not None else [""] + [" "] * (len(words) - 1)
     spans = []
-    for word, score in words:
+    for (word, score), before in zip(words, separators):
         alpha = min(1.0, abs(score) / strongest) * 0.75
         colour = f"rgba(44, 160, 44, {alpha:.2f})" if score >= 0 else f"rgba(214, 39, 40, {alpha:.2f})"
-        spans.append(f'<span style="background:{colour};padding:1px 3px;border-radius:3px" '
+        spans.append(html.escape(before) + f'<span style="background:{colour};padding:1px 1px;border-radius:3px" '
                      f'title="{score:+.1%}">{html.escape(word)}</span>')
-    return '<div style="line-height:2">' + " ".join(spans) + "</div>"
+    return '<div style="line-height:2;white-space:pre-wrap">' + "".join(spans) + "</div>"
