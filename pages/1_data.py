@@ -9,7 +9,7 @@ from core import archive, backbones, data, encodings, images, languages, paths, 
 from core.baselines import tfidf_settings
 from core.config import MODALITY_STRATEGIES, strategy_defaults
 from core.text_backbones import token_lengths
-from ui import charts, state
+from ui import access, charts, state
 from ui.widgets import show_error
 
 state.init()
@@ -52,6 +52,8 @@ elif source == "upload":
                 st.rerun()
         except Exception as error:
             show_error(error)
+elif not access.server_paths_allowed():
+    st.warning(access.why_paths_are_off(), icon=":material/lock:")
 else:
     folder = st.text_input("Folder, .zip or table path", placeholder="/home/me/datasets/flowers", key="folder_path")
     if st.button("Load", key="load_folder", type="primary", disabled=not folder) and state.load_data(folder):

@@ -9,7 +9,8 @@ from core import backbones, languages, models, paths, speed
 from core.baselines import tfidf_settings
 from core.config import MODALITY_STRATEGIES, STRATEGY_TITLES
 from core.device import describe_device, pick_device
-from ui import state
+from core.errors import UserError
+from ui import access, state
 from ui.widgets import millions, show_error
 
 state.init()
@@ -91,6 +92,8 @@ if modality == "text":
         if st.button("Use it", key="use_custom_model", disabled=not custom):
             try:
                 local = Path(custom).expanduser().is_dir()
+                if local and not access.server_paths_allowed():
+                    raise UserError("Local model folders are off while this app is shared.", access.why_paths_are_off())
                 spec = backbones.get(custom if local or custom.startswith("hf:") else f"hf:{custom}")
                 st.session_state.backbone = spec.name
                 st.rerun()

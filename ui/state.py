@@ -100,13 +100,20 @@ def preload_from_command_line() -> None:
     if st.session_state.get("preload_done"):
         return
     st.session_state.preload_done = True
+    from ui import access
+
     params = st.query_params
     data = params.get("data") or _command_line().data
+    if params.get("data") and not access.may_read(params["data"]):  # an address anyone could have sent
+        st.warning(access.why_paths_are_off(), icon=":material/lock:")
+        data = _command_line().data
     if data and st.session_state.report is None:
         load_data(data, text_column=params.get("text_col"), label_column=params.get("label_col"),
                   encoding=params.get("encoding"))
     report = st.session_state.report
     backbone = params.get("backbone")
+    if backbone and not access.server_paths_allowed() and access.is_local_folder(backbone):
+        backbone = None
     if report is not None and backbone:
         try:
             if backbones.get(backbone).modality == report.modality:
