@@ -125,7 +125,7 @@ class Run:
                             else f"its status file says {status[:40]!r}")
         if not (self.dir / "config.json").is_file():
             problems.append("config.json is missing")
-        for name in ("config.json", "summary.json", "labels.json", "data.json", "predictions.json"):
+        for name in ("config.json", "summary.json", "labels.json"):  # the small files every list reads
             try:
                 self._read_json(name)
             except DamagedRun as error:

@@ -10,10 +10,10 @@ import streamlit as st
 from core import images, metrics, paths, runs
 from core.config import STRATEGY_TITLES
 from core.embeddings import embedding_map, separation
-from core.explain import grad_cam, overlay
+from core.explain import grad_cam, overlay, token_importance
 from core.export import export_run, zip_folder
 from ui import charts, run_view, state
-from ui.widgets import percent, show_error
+from ui.widgets import highlighted_text, percent, show_error
 
 state.init()
 st.title("4 · Results")
@@ -105,6 +105,15 @@ def show_examples(rows: list[dict], key: str, explain: str | None = None) -> Non
                      key=key, column_config={"text": st.column_config.TextColumn(width="large"),
                                              "confidence": st.column_config.ProgressColumn(
                                                  min_value=0, max_value=1, format="%.2f")})
+        if rows and st.toggle("Show the words behind the first five", key=f"{key}_words",
+                              help="Each word (each character, for Chinese or Japanese) coloured by how much it "
+                                   "pushed towards the predicted class (green) or away from it (red)."):
+            predictor = run_view.trained_model(run.dir)
+            for item in rows[:5]:
+                explanation = token_importance(predictor, texts.get(item["item"], ""), item["predicted"])
+                st.markdown(highlighted_text(explanation.words, explanation.separators), unsafe_allow_html=True)
+                st.caption(f"true **{labels[item['label']]}** → {labels[item['predicted']]} "
+                           f"({item['confidence']:.0%}); colours: {explanation.method}")
         return
     predictor = run_view.trained_model(run.dir) if explain else None
     grid = st.columns(6)

@@ -368,3 +368,27 @@ def test_a_gb18030_upload_reads_as_chinese_the_encoding_can_be_changed_and_minil
     at.switch_page("pages/2_model.py").run()
     assert not at.exception
     assert any("Most of these texts are in Chinese" in w.value and "English" in w.value for w in at.warning)
+
+
+def test_results_show_the_words_behind_mistakes_for_chinese_texts(tmp_path):
+    import random
+
+    from core.train import fit
+    from tests.test_languages import _csv_text
+
+    good, bad = ["质量很好", "非常满意", "物流很快", "推荐购买"], ["质量太差", "非常失望", "发货很慢", "不推荐"]
+    rng = random.Random(1)
+    rows = [("，".join(rng.sample(words, 2)) + "。", label if rng.random() > 0.25 else other)  # some labels wrong
+            for label, other, words in (("好评", "差评", good), ("差评", "好评", bad)) for _ in range(15)]
+    path = tmp_path / "reviews.csv"
+    path.write_bytes(_csv_text(rows).encode("gb18030"))
+    summary = fit(TrainConfig.for_strategy(str(path), "tfidf"))
+    at = _app()
+    at.session_state["run_dir"] = summary["run_dir"]
+    at.run()
+    at.switch_page("pages/4_results.py").run()
+    assert not at.exception
+    at.toggle(key="wrong_table_words").set_value(True).run()
+    assert not at.exception
+    shown = [m.value for m in at.markdown if "<span" in m.value]
+    assert shown and any("质</span>" in html or "满</span>" in html or "差</span>" in html for html in shown)
