@@ -209,7 +209,7 @@ def _report(path: Path, table: Table, text_column: str, label_column: str, guess
     digest = hashlib.sha256(f"{text_column}\0{label_column}\0{classes}".encode())
     for key in sorted(texts):
         digest.update(f"{key}\0{labels[key]}\0{texts[key]}\n".encode())
-    language = languages.detect(list(texts.values()), seed)
+    language = languages.detect_remembered(list(texts.values()), digest.hexdigest()[:20], seed)
     decoded = table.decoded
     report = DataReport(root=str(path), classes=classes, train=sorted(train), val=sorted(val), layout=layout,
                         skipped=skipped, warnings=warnings, fingerprint=digest.hexdigest()[:20], modality="text",

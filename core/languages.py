@@ -81,6 +81,27 @@ def detect(texts: list[str], seed: int = 0) -> LanguageReport | None:
                           len(sample))
 
 
+def detect_remembered(texts: list[str], key: str, seed: int = 0) -> LanguageReport | None:
+    """``detect``, remembered in the cache folder under ``key`` (the data's fingerprint): loading the
+    detector's model takes 1.5 s, and every training process reads the data again."""
+    import json
+
+    from core import paths, storage
+
+    path = paths.cache_dir() / "languages" / f"{key}-{seed}.json"
+    try:
+        return from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    found = detect(texts, seed)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        storage.write_atomically(path, json.dumps(found.to_dict() if found else None), "the language cache")
+    except Exception:  # a cache: not being able to keep it costs 1.5 s next time, nothing more
+        pass
+    return found
+
+
 def from_dict(values: dict | None) -> LanguageReport | None:
     if not values:
         return None

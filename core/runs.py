@@ -341,11 +341,41 @@ def list_runs(out_dir: str | Path) -> list[Run]:
     return [Run(d) for d in sorted(out.iterdir(), reverse=True) if (d / "status").is_file()]
 
 
+_described: dict[Path, tuple[tuple, dict]] = {}
+_SIGNED = ("status", "events.jsonl", "summary.json", "config.json", "labels.json", "checkpoint.pt")
+
+
+def _signature(run: Run) -> tuple | None:
+    """What a run's row depends on: its small files' sizes and times (None: changes by itself, don't keep)."""
+    if run.recorded_status in ("running", "queued"):
+        return None  # alive or not is the lock's, not a file's
+    signature = []
+    for name in _SIGNED:
+        try:
+            info = (run.dir / name).stat()
+            signature.append((name, info.st_mtime_ns, info.st_size))
+        except OSError:
+            signature.append((name, None, None))
+    return tuple(signature)
+
+
 def describe(run: Run) -> dict:
     """One row of the run history: what, on which data, how well, how long, and where it stands.
 
     A damaged folder still gets a row: ``damage`` lists what is wrong, and ``status`` is "damaged"
-    when the run cannot be used (config or summary unreadable)."""
+    when the run cannot be used (config or summary unreadable). Rows of ended runs are kept in
+    memory until one of their files changes (the Runs page redraws hundreds of them per click)."""
+    signature = _signature(run)
+    kept = _described.get(run.dir)
+    if signature is not None and kept is not None and kept[0] == signature:
+        return dict(kept[1])
+    row = _describe(run)
+    if signature is not None:
+        _described[run.dir] = (signature, row)
+    return dict(row)
+
+
+def _describe(run: Run) -> dict:
     config = run.config()
     summary = run.summary() or {}
     events = run.events()

@@ -18,7 +18,13 @@ from ui.widgets import highlighted_text, percent, show_error
 state.init()
 st.title("4 · Results")
 
-available = [r for r in runs.list_runs(paths.runs_dir()) if r.summary() is not None]
+listed = runs.list_runs(paths.runs_dir())
+available = [r for r in listed if r.summary() is not None]
+unreadable = [r for r in listed if r.summary() is None and (r.dir / "summary.json").is_file()]
+if unreadable:
+    st.caption(f"{len(unreadable)} run(s) with a damaged summary.json are not listed here "
+               f"({', '.join(r.id for r in unreadable[:3])}{'...' if len(unreadable) > 3 else ''}): the Runs page says "
+               "what is wrong with each.")
 current = st.session_state.run_dir
 if current and Path(current).parent != paths.runs_dir() and (Path(current) / "summary.json").is_file():
     available.insert(0, runs.Run(Path(current)))

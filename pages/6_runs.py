@@ -26,14 +26,14 @@ if not all_runs:
     st.page_link("pages/3_train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 
+damaged = [row for row in rows if row["damage"]]
 table = pd.DataFrame([{
     "started": row["started"].replace("T", " "), "status": row["status"],
+    **({"problems": "; ".join(row["damage"])} if damaged else {}),
     "strategy": STRATEGY_TITLES.get(row["strategy"], row["strategy"]), "backbone": row["backbone"],
     "best accuracy": row["best_val_acc"], "macro-F1": row["best_val_macro_f1"],
     "epochs": f"{row['epochs']}/{row['epochs_planned']}" if row["epochs_planned"] else "",
-    "time (s)": row["seconds"], "data": state.display_name(row["data"]), "run": row["id"],
-    "problems": "; ".join(row["damage"])} for row in rows])
-damaged = [row for row in rows if row["damage"]]
+    "time (s)": row["seconds"], "data": state.display_name(row["data"]), "run": row["id"]} for row in rows])
 if damaged:
     st.warning(f"{len(damaged)} run folder(s) have damaged files (cut off by a crash or a full disk, or edited by "
                "hand). They are listed with what is wrong in the 'problems' column; the rest of each run is shown "
@@ -41,7 +41,8 @@ if damaged:
 table_version = st.session_state.setdefault("runs_table_version", 0)  # bumped to clear the selection
 picked = st.dataframe(
     table, hide_index=True, on_select="rerun", selection_mode="multi-row", key=f"runs_table_{table_version}",
-    column_config={"best accuracy": st.column_config.NumberColumn(format="percent"),
+    column_config={"problems": st.column_config.TextColumn(width="large"),
+                   "best accuracy": st.column_config.NumberColumn(format="percent"),
                    "macro-F1": st.column_config.NumberColumn(format="%.3f"),
                    "time (s)": st.column_config.NumberColumn(format="%.1f")})
 selected = [all_runs[index] for index in picked.selection.rows if index < len(all_runs)]

@@ -251,6 +251,34 @@ def test_a_restarted_server_shows_the_run_interrupted_and_resumes_it(tmp_path):
     assert json.loads((run / "config.json").read_text())["config"]["strategy"] == "fine_tune"
 
 
+def test_damaged_runs_are_listed_with_the_reason_and_no_page_shows_a_traceback(colors_folder, tmp_path):
+    _need_a_browser()
+    from tests.test_faults import damage_runs
+
+    shots, home = ARTIFACTS / "browser-damaged", tmp_path / "home"
+    damaged = damage_runs(home / "runs", colors_folder)
+    with streamlit_server(None, home) as url, browser_page(shots) as page:
+        page.goto(url + "/runs")
+        page.get_by_text("have damaged files").wait_for(timeout=60_000)
+        cells = page.locator("[data-testid='stDataFrame'] td")
+        cells.first.wait_for(state="attached", timeout=30_000)
+        texts = cells.all_inner_texts()
+        page.screenshot(path=shots / "runs.png", full_page=True)
+        bodies = [page.inner_text("body")]
+        for link in ("4 · Results", "5 · Try it", "Compare strategies"):
+            page.get_by_role("link", name=link).click()
+            page.get_by_role("heading", name=link).wait_for(timeout=30_000)
+            time.sleep(1.0)
+            page.screenshot(path=shots / f"{link.split()[-1].lower()}.png", full_page=True)
+            bodies.append(page.inner_text("body"))
+    assert texts.count("damaged") == 2 and texts.count("finished") == 2
+    assert any("summary.json is not valid JSON" in text for text in texts)
+    assert any("config.json is missing" in text for text in texts)
+    assert any("the last line of events.jsonl was cut off" in text for text in texts)
+    assert all("Traceback" not in body for body in bodies)
+    assert damaged["summary"].name in bodies[1]  # Results names the run it cannot show
+
+
 def _count(text: str) -> int:
     found = re.search(r"once: ([0-9,]+)", text)
     return int(found.group(1).replace(",", "")) if found else 0

@@ -197,9 +197,8 @@ def damage_runs(folder: Path, colors: Path) -> dict[str, Path]:
     """Three finished runs, each damaged a different way, plus one healthy one (also used by the browser test)."""
     damaged = {}
     for name in ("summary", "events", "config", "healthy"):
-        summary = fit(_config(colors, epochs=1, out_dir=str(folder)))
+        summary = fit(_config(colors, epochs=3, lr=0.05, out_dir=str(folder)))
         damaged[name] = Path(summary["run_dir"])
-        time.sleep(1.1)  # distinct run folder names (one per second)
     (damaged["summary"] / "summary.json").write_text('{"best_val_acc": 0.9, "epo')
     with open(damaged["events"] / "events.jsonl", "a") as handle:
         handle.write('{"kind": "epoch", "epoch": 2, "val_a')
@@ -215,7 +214,7 @@ def test_damaged_run_folders_are_listed_with_the_reason(colors_folder, isolated_
     config_row, healthy = rows[damaged["config"].name], rows[damaged["healthy"].name]
     assert summary_row["status"] == "damaged" and "summary.json is not valid JSON" in summary_row["damage"][0]
     assert config_row["status"] == "damaged" and "config.json is missing" in config_row["damage"]
-    assert events_row["status"] == "finished" and events_row["epochs"] == 1
+    assert events_row["status"] == "finished" and events_row["epochs"] == 3
     assert events_row["damage"] == ["the last line of events.jsonl was cut off (ignored)"]
     assert healthy["damage"] == [] and healthy["status"] == "finished"
 
