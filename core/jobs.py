@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from core import paths, runs
+from core import paths, runs, storage
 from core.config import TrainConfig
 from core.errors import UserError
 
@@ -42,6 +42,7 @@ class Supervisor:
         self._thread: threading.Thread | None = None
         self._child: subprocess.Popen | None = None
         self._child_run: runs.Run | None = None
+        self._unlaunchable: set[Path] = set()
 
     # -- what the UI calls ------------------------------------------------------------------------
     def submit(self, config: TrainConfig) -> runs.Run:
@@ -110,8 +111,9 @@ class Supervisor:
 
     # -- the supervisor thread --------------------------------------------------------------------
     def _queued(self) -> list[runs.Run]:
-        queued = [r for r in runs.list_runs(self.runs_dir) if r.recorded_status == "queued"]
-        return sorted(queued, key=lambda r: ((r.dir / "status").stat().st_mtime_ns, r.id))
+        queued = [r for r in runs.list_runs(self.runs_dir) if r.recorded_status == "queued"
+                  and r.dir not in self._unlaunchable]
+        return sorted(queued, key=lambda r: (_queued_at(r), r.id))
 
     def _kick(self) -> None:
         with self._lock:
@@ -140,23 +142,37 @@ class Supervisor:
         command = [sys.executable, "-m", "core", "train", "--run", str(run.dir), "--stop-with-parent", "--quiet"]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
                "PYTHONUNBUFFERED": "1"}
-        with open(run.dir / "log.txt", "ab") as log:
-            try:
+        try:
+            with open(run.dir / "log.txt", "ab") as log:
                 self._child = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                                stderr=subprocess.STDOUT)
-            except OSError as error:
+        except OSError as error:  # the folder is gone, the disk is full, no process can start
+            message = str(storage.disk_full_error("this run's log", run.dir)) if storage.is_disk_full(error) \
+                else f"Could not start the training process: {error}."
+            try:
                 run.set_status("failed")
-                run.append_event({"kind": "error", "time": round(time.time(), 3),
-                                  "message": f"Could not start the training process: {error}."})
-                return
+                run.append_event({"kind": "error", "time": round(time.time(), 3), "message": message})
+            except Exception:
+                self._unlaunchable.add(run.dir)  # nothing can be written: skip it, the rest of the queue goes on
+            return
         self._child_run = run
 
     def _finish_child(self) -> None:
         code, run = self._child.wait(), self._child_run
         self._child, self._child_run = None, None
         if run.recorded_status in ("queued", "running") and not run.is_alive():
-            run.set_status("failed")
-            run.append_event({"kind": "error", "time": round(time.time(), 3), "message": death_reason(code, run)})
+            try:
+                run.set_status("failed")
+                run.append_event({"kind": "error", "time": round(time.time(), 3), "message": death_reason(code, run)})
+            except Exception:  # a full disk refuses even this: the queue must go on all the same
+                pass
+
+
+def _queued_at(run: runs.Run) -> int:
+    try:
+        return (run.dir / "status").stat().st_mtime_ns
+    except OSError:  # deleted a moment ago
+        return 0
 
 
 def death_reason(code: int, run: runs.Run) -> str:
@@ -166,6 +182,9 @@ def death_reason(code: int, run: runs.Run) -> str:
                 "ran out of memory. Try a smaller batch size, a shorter max length, or a smaller backbone.")
     if code < 0:
         return f"The training process was ended by signal {-code}. Resume the run or start it again."
+    free = storage.free_bytes(run.dir)
+    if free is not None and free < storage.NEARLY_FULL:
+        return str(storage.disk_full_error("this run's files", run.dir))
     tail = ""
     log = run.dir / "log.txt"
     if log.is_file():

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core import paths
+from core import paths, storage
 from core.errors import UserError
 
 
@@ -60,8 +60,9 @@ def ensure_text_sample(name: str) -> Path:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    pd.DataFrame(rows).to_csv(partial, index=False)
-    partial.replace(target)
+    with storage.guard("the sample texts", target.parent, 6_000_000, [partial]):
+        pd.DataFrame(rows).to_csv(partial, index=False)
+        partial.replace(target)
     return target
 
 
@@ -82,10 +83,11 @@ def ensure_sample(name: str) -> Path:
     with gzip.open(_mnist_csv(), "rt") as handle:
         table = np.loadtxt(handle, delimiter=",", dtype=np.uint8)
     pixels, labels = table[:, :784].reshape(-1, 28, 28), table[:, 784]
-    for digit in range(10):
-        folder = partial / str(digit)
-        folder.mkdir(parents=True)
-        for index in np.flatnonzero(labels == digit)[: sample.per_class]:
-            Image.fromarray(pixels[index]).save(folder / f"{index:04d}.png")
-    partial.rename(target)
+    with storage.guard("the sample images", target.parent, 350 * sample.per_class * 10, [partial]):
+        for digit in range(10):
+            folder = partial / str(digit)
+            folder.mkdir(parents=True)
+            for index in np.flatnonzero(labels == digit)[: sample.per_class]:
+                Image.fromarray(pixels[index]).save(folder / f"{index:04d}.png")
+        partial.rename(target)
     return target

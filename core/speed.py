@@ -8,8 +8,10 @@ from pathlib import Path
 
 import torch
 
+from core import storage
 from core.backbones import BackboneSpec, create_backbone
 from core.device import describe_device
+from core.errors import UserError
 
 
 def _store(cache_dir: str | Path) -> Path:
@@ -50,5 +52,8 @@ def measure_speed(spec: BackboneSpec, device: torch.device, cache_dir: str | Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     known = json.loads(path.read_text()) if path.is_file() else {}
     known[_key(spec, device)] = round(milliseconds, 2)
-    path.write_text(json.dumps(known, indent=2))
+    try:
+        storage.write_atomically(path, json.dumps(known, indent=2), "the measured speeds")
+    except UserError:
+        pass  # a full disk: the speed is shown now and measured again next time
     return milliseconds

@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import backbones, jobs, paths, runs
-from core.config import STRATEGY_TITLES, TrainConfig, strategy_defaults
+from core.config import MAX_LR, STRATEGY_TITLES, TrainConfig, strategy_defaults
 from ui import run_view, state
 from ui.widgets import guarded, show_error
 
@@ -46,7 +46,9 @@ def new_run_form() -> None:
                                                      help="SGD with momentum is the classic for fine-tuning images; "
                                                           "AdamW for heads and for transformers.")
             settings["lr"] = middle.number_input("Learning rate" + (" (backbone)" if strategy == "fine_tune" else ""),
-                                                 1e-7, 1.0, float(defaults["lr"]), format="%.6f")
+                                                 1e-7, MAX_LR, float(defaults["lr"]), format="%.6f",
+                                                 help="Too high and training diverges: the run then stops and "
+                                                      "says so. Typical: 1e-4 to 1e-2.")
             settings["head_lr_multiplier"] = middle.number_input("Head learning rate = backbone's x", 1.0, 1000.0,
                                                                  float(defaults["head_lr_multiplier"]),
                                                                  disabled=strategy != "fine_tune")

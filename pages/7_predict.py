@@ -14,8 +14,12 @@ state.init()
 st.title("5 · Try it")
 st.caption("New inputs the model has never seen: what it answers, how sure it is, and what it looked at.")
 
-usable = [run for run in runs.list_runs(paths.runs_dir())
-          if (run.dir / "best.safetensors").is_file() and run.summary() is not None]
+listed = runs.list_runs(paths.runs_dir())
+usable = [run for run in listed if (run.dir / "best.safetensors").is_file() and run.summary() is not None]
+unreadable = [run for run in listed if run.summary() is None and (run.dir / "summary.json").is_file()]
+if unreadable:
+    st.caption(f"{len(unreadable)} run(s) with a damaged summary.json are not listed here: the Runs page says what "
+               "is wrong with each.")
 if not usable:
     st.info("No trained model yet. Train one first.")
     st.page_link("pages/3_train.py", label="Go to Train", icon=":material/model_training:")

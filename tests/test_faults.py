@@ -344,3 +344,22 @@ def test_an_unexpected_error_on_a_page_is_short_with_details_folded():
 def test_storage_size_text_and_free_space(tmp_path):
     assert storage.size_text(1_500_000) == "1.5 MB" and storage.size_text(None) == "an unknown amount"
     assert storage.free_bytes(tmp_path / "not" / "yet") > 0
+
+
+def test_a_training_process_that_cannot_start_fails_its_run_and_the_queue_goes_on(colors_folder, monkeypatch):
+    from core import jobs
+
+    real, calls = jobs.subprocess.Popen, []
+
+    def first_one_fails(*args, **kwargs):
+        if not calls:
+            calls.append(1)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(jobs.subprocess, "Popen", first_one_fails)
+    config = _config(colors_folder, "fine_tune", epochs=1)
+    first, second = jobs.submit(config), jobs.submit(config)
+    assert jobs.supervisor().wait_idle(90)
+    assert first.status == "failed" and first.events()[-1]["message"].startswith("The disk is full")
+    assert second.status == "finished"

@@ -58,7 +58,8 @@ def test_runs_queue_and_train_one_at_a_time_in_child_processes(colors_folder):
 def test_stop_a_queued_run_a_training_run_and_survive_a_killed_child(colors_folder):
     supervisor = jobs.supervisor()
     running, waiting = jobs.submit(_long(colors_folder)), jobs.submit(_long(colors_folder))
-    _wait_for(lambda: _training(running), what="the first run to train")
+    # its first epoch, not just a batch: stopped before one, a run has no weights to keep
+    _wait_for(lambda: _training(running) and running.history(), what="the first run's first epoch")
     supervisor.stop(waiting)  # out of the line at once
     assert waiting.status == "stopped" and supervisor.position(waiting) is None
     supervisor.stop(running)  # after its current batch, keeping the best weights
