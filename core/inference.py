@@ -9,7 +9,6 @@ vocabulary, IDF weights and coefficients.
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path

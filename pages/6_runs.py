@@ -1,6 +1,5 @@
 """Runs: every run in the runs folder; overlay curves, open, train again, resume, download, delete."""
 
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from pathlib import Path
 
@@ -15,6 +16,16 @@ from core import backbones
 
 COLORS = {"red": (220, 30, 30), "blue": (30, 30, 220), "green": (30, 200, 30)}
 TINY = "tiny_test"
+
+
+def wait_for(condition, seconds: float = 90.0, what: str = "condition") -> None:
+    """Poll ``condition`` until it holds: tests wait for the event they need, never a guessed time."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def make_image(color: tuple[int, int, int], seed: int, size: int = 40) -> Image.Image:

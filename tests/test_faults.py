@@ -26,7 +26,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -34,8 +33,9 @@ import pytest
 from core import features, runs, storage
 from core.config import TrainConfig
 from core.errors import UserError
-from core.train import Divergence, fit
-from tests.helpers import TINY, make_image_folder
+from core.divergence import Divergence
+from core.train import fit
+from tests.helpers import TINY, make_image_folder, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,15 +43,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def _config(data, strategy="feature_extract", **overrides) -> TrainConfig:
     values = {"backbone": TINY, "epochs": 3, "batch_size": 8, "patience": 0, **overrides}
     return TrainConfig.for_strategy(str(data), strategy, **values)
-
-
-def _wait_for(condition, seconds=90.0, what="condition"):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _env(home: Path) -> dict:
@@ -285,7 +276,7 @@ def test_sigterm_interrupts_the_cli_run_resumably(colors_folder, isolated_home, 
                "--out", str(tmp_path / "out")]
     child = subprocess.Popen(command, cwd=ROOT, env=_env(isolated_home), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-    _wait_for(lambda: list((tmp_path / "out").glob("*/checkpoint.pt")), 90, "the first checkpoint")
+    wait_for(lambda: list((tmp_path / "out").glob("*/checkpoint.pt")), 90, "the first checkpoint")
     child.send_signal(signal.SIGTERM)
     out, err = child.communicate(timeout=60)
     assert child.returncode == 130, err
@@ -311,7 +302,7 @@ def test_two_trainings_on_one_runs_folder_both_finish_and_one_run_is_trained_onc
                                                                     "--batch-size", "8", "--out", str(out)],
                             cwd=ROOT, env=_env(isolated_home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    _wait_for(lambda: any(runs.Run(d).is_alive() for d in out.iterdir()), 90, "the long run to train")
+    wait_for(lambda: any(runs.Run(d).is_alive() for d in out.iterdir()), 90, "the long run to train")
     busy = next(d for d in out.iterdir() if runs.Run(d).is_alive())
     again = subprocess.run([sys.executable, "-m", "core", "train", "--run", str(busy)], cwd=ROOT,
                            env=_env(isolated_home), capture_output=True, text=True, timeout=120)

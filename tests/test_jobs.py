@@ -5,12 +5,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from core import jobs, runs
 from core.config import TrainConfig
-from tests.helpers import TINY
+from tests.helpers import TINY, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,15 +21,6 @@ def _config(data, epochs=3, **overrides) -> TrainConfig:
 
 def _long(data) -> TrainConfig:
     return _config(data, epochs=1000, patience=0)
-
-
-def _wait_for(condition, seconds=90.0, what="condition"):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _training(run: runs.Run) -> bool:
@@ -59,7 +49,7 @@ def test_stop_a_queued_run_a_training_run_and_survive_a_killed_child(colors_fold
     supervisor = jobs.supervisor()
     running, waiting = jobs.submit(_long(colors_folder)), jobs.submit(_long(colors_folder))
     # its first epoch, not just a batch: stopped before one, a run has no weights to keep
-    _wait_for(lambda: _training(running) and running.history(), what="the first run's first epoch")
+    wait_for(lambda: _training(running) and running.history(), what="the first run's first epoch")
     supervisor.stop(waiting)  # out of the line at once
     assert waiting.status == "stopped" and supervisor.position(waiting) is None
     supervisor.stop(running)  # after its current batch, keeping the best weights
@@ -68,7 +58,7 @@ def test_stop_a_queued_run_a_training_run_and_survive_a_killed_child(colors_fold
     assert (running.dir / "best.safetensors").is_file() and running.can_resume()
 
     doomed = jobs.submit(_long(colors_folder))
-    _wait_for(lambda: _training(doomed), what="the run to train")
+    wait_for(lambda: _training(doomed), what="the run to train")
     os.kill(int((doomed.dir / ".lock").read_text()), signal.SIGKILL)  # what the kernel's OOM killer does
     assert supervisor.wait_idle(30)
     assert doomed.status == "failed"
@@ -93,7 +83,7 @@ while not (run.dir / "checkpoint.pt").exists():
 """], cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     run = runs.Run(Path(server.stdout.readline().strip()))
     assert server.wait(90) == 0  # the "server" is gone, its child still trains for a moment
-    _wait_for(lambda: run.recorded_status != "running" and not run.is_alive(), 60, "the orphan to notice")
+    wait_for(lambda: run.recorded_status != "running" and not run.is_alive(), 60, "the orphan to notice")
     assert run.status == "interrupted" and run.can_resume() and _kinds(run)[-1] == "interrupted"
     done = run.load_checkpoint()["epoch"]
     assert 1 <= done < 40
@@ -111,7 +101,7 @@ def test_cli_ctrl_c_interrupts_and_train_run_resumes(colors_folder, isolated_hom
                "--strategy", "fine_tune", "--epochs", "30", "--patience", "0", "--batch-size", "8",
                "--out", str(tmp_path / "out")]
     child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for(lambda: list((tmp_path / "out").glob("*/checkpoint.pt")), 90, "the first checkpoint")
+    wait_for(lambda: list((tmp_path / "out").glob("*/checkpoint.pt")), 90, "the first checkpoint")
     child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=60)
     assert child.returncode == 130, err
@@ -136,7 +126,7 @@ def test_a_file_gone_bad_mid_run_fails_the_run_with_its_name_and_the_queue_goes_
     data = make_image_folder(tmp_path / "colors", {"red": 12, "blue": 12})
     doomed, after = jobs.submit(_long(data)), jobs.submit(_config(data, epochs=1))
     # the first epoch's checkpoint, not just a batch: what it learned must exist before the file goes
-    _wait_for(lambda: doomed.history() and (doomed.dir / "checkpoint.pt").is_file(), what="the first epoch")
+    wait_for(lambda: doomed.history() and (doomed.dir / "checkpoint.pt").is_file(), what="the first epoch")
     victim = sorted((data / "red").iterdir())[0]
     victim.unlink()
     assert jobs.supervisor().wait_idle(90)
