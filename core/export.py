@@ -200,6 +200,8 @@ def model_card(predictor: Predictor, parity: dict | None) -> str:
     accuracy = summary.get("best_val_acc")
     low, high = metrics.accuracy_interval(accuracy, n_val) if accuracy is not None and n_val else (None, None)
     noun = "images" if predictor.modality == "image" else "texts"
+    counted = ("runs of 1-3 characters" if predictor.tfidf["settings"]["analyzer"] == "char"
+               else "words and word pairs") if predictor.is_tfidf else ""
     lines = [
         f"# {', '.join(predictor.labels[:6])}{'...' if len(predictor.labels) > 6 else ''}: a TransferLab classifier",
         "",
@@ -208,7 +210,7 @@ def model_card(predictor: Predictor, parity: dict | None) -> str:
         "## How it was made",
         f"- Data: `{config.data}`: {summary.get('train_images', '?')} training and {n_val} validation {noun}.",
         (f"- Backbone: {predictor.spec.title} (`{config.backbone}`, {predictor.spec.source} weights)." if predictor.spec
-         else f"- Model: TF-IDF of words and word pairs ({len(predictor.tfidf['vocabulary']):,} of them) + "
+         else f"- Model: TF-IDF of {counted} ({len(predictor.tfidf['vocabulary']):,} of them) + "
               "logistic regression."),
         f"- Strategy: {STRATEGY_TITLES[config.strategy]}; {summary.get('epochs', '?')} epochs "
         f"(best: epoch {summary.get('best_epoch', '?')}); seed {config.seed}.",
@@ -232,7 +234,7 @@ def model_card(predictor: Predictor, parity: dict | None) -> str:
               "`model.onnx` takes " + ("raw 8-bit RGB pixels [N, H, W, 3] of any size: resizing, cropping and "
                                        "normalising are inside the model (preprocessing.json says how)."
                                        if predictor.modality == "image" else
-                                       "word and word-pair counts over vocabulary.json (predict.py counts them as "
+                                       f"{counted} counted over vocabulary.json (predict.py counts them as "
                                        "scikit-learn does); weighting and the classifier are inside the model."
                                        if predictor.is_tfidf else
                                        f"token ids and attention masks from tokenizer.json, cut at "

@@ -28,7 +28,7 @@ STRATEGY_TEXT = {
                  "Slower, but it adapts the features themselves to your data, often gaining accuracy.",
     "scratch": "The same network starts from random weights and learns everything from your data alone. "
                "The baseline that shows how much the pretrained knowledge is worth.",
-    "tfidf": "Counts words and word pairs, weighs rare ones up, and fits a linear classifier: no neural "
+    "tfidf": "Counts words and word pairs (or characters, for languages written without spaces), weighs rare ones up, and fits a linear classifier: no neural "
              "network at all. Fast and often strong; the baseline any text model must beat.",
 }
 
@@ -36,6 +36,14 @@ device = pick_device()
 st.subheader("Backbone")
 st.caption(f"A backbone turns each {unit} into a list of numbers (features). Speeds are measured on this "
            f"machine: {describe_device(device)}.")
+
+
+language = languages.from_dict(report.details.get("language")) if modality == "text" else None
+chosen_spec = backbones.get(st.session_state.backbone)
+if language is not None and chosen_spec.modality == "text" and chosen_spec.pretrained:
+    warning = languages.encoder_warning(chosen_spec.title, chosen_spec.languages, language)
+    if warning:
+        st.warning(warning, icon=":material/translate:")
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -49,7 +57,9 @@ def card_facts(spec) -> str:
     ms = speed.known_speed(spec, device, paths.cache_dir())
     pace = f"{ms:.0f} ms/{unit} here" if ms else (f"{spec.gflops:g} GFLOPs/image" if spec.gflops else "speed not measured")
     count = millions(spec.num_params) + " parameters" if spec.num_params else "size unknown"
-    return f"{count} · {size} · {spec.feature_dim} features · {pace}"
+    reads = {("en",): "English only", ("multilingual",): "many languages"}.get(spec.languages) \
+        if modality == "text" and spec.pretrained else None
+    return " · ".join(part for part in (count, size, f"{spec.feature_dim} features", reads, pace) if part)
 
 
 BADGES = {"local": ("green", "on this machine"), "download": ("blue", "downloads on first use"),
@@ -104,11 +114,6 @@ spec = backbones.get(st.session_state.backbone)
 if spec.modality != modality:
     spec = backbones.get(state.DEFAULT_BACKBONE[modality])
     st.session_state.backbone = spec.name
-language = languages.from_dict(report.details.get("language")) if modality == "text" else None
-if language is not None and spec.pretrained:
-    warning = languages.encoder_warning(spec.title, spec.languages, language)
-    if warning:
-        st.warning(warning, icon=":material/translate:")
 st.subheader("Strategy")
 allowed = [s for s in MODALITY_STRATEGIES[modality] if spec.pretrained or s in ("scratch", "tfidf")]
 if st.session_state.strategy not in allowed:

@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import backbones, jobs, paths, runs
+from core.baselines import tfidf_settings
 from core.config import MAX_LR, STRATEGY_TITLES, TrainConfig, strategy_defaults
 from ui import run_view, state
 from ui.widgets import guarded, show_error
@@ -24,7 +25,9 @@ def new_run_form() -> None:
     modality = report.modality
     spec = backbones.get(backbone)
     noun = "texts" if modality == "text" else "images"
-    what = "TF-IDF words and word pairs" if strategy == "tfidf" else f"**{spec.title}**"
+    counted = "runs of 1-3 characters" if tfidf_settings(report.details.get("language"))["analyzer"] == "char" \
+        else "words and word pairs"
+    what = f"TF-IDF {counted}" if strategy == "tfidf" else f"**{spec.title}**"
     st.markdown(f"**{STRATEGY_TITLES[strategy]}** with {what} on **{report.num_items:,} {noun}** in "
                 f"{len(report.classes)} classes.")
     remembered = st.session_state.setdefault("train_settings", {}).get((modality, strategy), {})
