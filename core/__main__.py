@@ -88,7 +88,9 @@ def list_backbones(args: argparse.Namespace) -> int:
     for entry in entries:
         mark = {"local": "on this machine", "download": "downloads on first use"}.get(entry["availability"],
                                                                                      "NOT AVAILABLE here")
-        print(f"{entry['name']:<20} {entry['modality']:<6} {entry['num_params'] / 1e6:6.1f}M  {mark}")
+        reads = {("en",): "  English only", ("multilingual",): "  many languages"}.get(
+            tuple(entry.get("languages") or ()), "")
+        print(f"{entry['name']:<20} {entry['modality']:<6} {entry['num_params'] / 1e6:6.1f}M  {mark}{reads}")
         if not entry["available"]:
             print(f"{'':<20} {entry['availability_detail']}")
     return 0
