@@ -354,3 +354,10 @@ def test_a_training_process_that_cannot_start_fails_its_run_and_the_queue_goes_o
     assert jobs.supervisor().wait_idle(90)
     assert first.status == "failed" and first.events()[-1]["message"].startswith("The disk is full")
     assert second.status == "finished"
+
+
+def test_an_error_that_slips_past_the_pages_shows_no_traceback_either():
+    import tomllib
+
+    settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert settings["client"]["showErrorDetails"] == "type"  # the type only, no message, no traceback
