@@ -196,6 +196,8 @@ def test_training_outlives_a_reload_stops_on_request_and_is_in_the_run_history(t
         page.screenshot(path=shots / "after-reload.png")
         page.locator(".st-key-stop_training button").click()
         page.get_by_text(re.compile(r"^Stopped")).wait_for(timeout=60_000)
+        # the page's last full rerun opens the settings again; a click while it runs can be lost
+        page.get_by_text("Defaults follow the classic recipe").wait_for(timeout=30_000)
         page.screenshot(path=shots / "stopped.png")
         page.get_by_role("link", name="Runs").click()
         page.get_by_text("Every run is a folder").wait_for(timeout=30_000)

@@ -4,10 +4,10 @@ and loses nothing. Each fault, and the test that proves it:
 | fault                                        | test                                                                 |
 |----------------------------------------------|----------------------------------------------------------------------|
 | training process killed (kill -9, OOM killer)| test_jobs::test_stop_a_queued_run_a_training_run_and_survive_a_killed_child |
-| SIGTERM / Ctrl+C to the training command     | test_sigterm_interrupts_the_cli_run_resumably (+ test_jobs Ctrl+C)   |
+| SIGTERM / Ctrl+C to the training command     | test_two_trainings_on_one_runs_folder_* (SIGTERM), test_jobs (Ctrl+C) |
 | the server dies mid-run                      | test_jobs::test_a_run_left_by_a_dead_server_is_interrupted_then_resumes_to_the_end |
 | data deleted mid-run                         | test_jobs::test_a_file_gone_bad_mid_run_fails_the_run_with_its_name_and_the_queue_goes_on |
-| two trainings on one runs folder             | test_two_trainings_on_one_runs_folder_both_finish_and_one_run_is_trained_once |
+| two trainings on one runs folder             | test_two_trainings_on_one_runs_folder_both_run_and_one_run_is_trained_once |
 | damaged feature cache                        | test_a_damaged_feature_cache_is_recomputed_and_said              |
 | disk full (patched writes, a tiny filesystem)| test_disk_full_*                                                     |
 | damaged run folders                          | test_damaged_run_folders_are_listed_with_the_reason (+ CLI, pages, browser) |
@@ -270,45 +270,29 @@ def test_a_far_too_high_learning_rate_is_refused_as_too_high(colors_folder):
 
 
 # -- processes ------------------------------------------------------------------------------------
-def test_sigterm_interrupts_the_cli_run_resumably(colors_folder, isolated_home, tmp_path):
-    command = [sys.executable, "-m", "core", "train", "--data", str(colors_folder), "--backbone", TINY,
-               "--strategy", "fine_tune", "--epochs", "500", "--patience", "0", "--batch-size", "8",
-               "--out", str(tmp_path / "out")]
-    child = subprocess.Popen(command, cwd=ROOT, env=_env(isolated_home), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: list((tmp_path / "out").glob("*/checkpoint.pt")), 90, "the first checkpoint")
-    child.send_signal(signal.SIGTERM)
-    out, err = child.communicate(timeout=60)
-    assert child.returncode == 130, err
-    summary = json.loads(out.strip().splitlines()[-1])
-    run = runs.Run(Path(summary["run_dir"]))
-    assert run.status == "interrupted" and run.can_resume() and run.damage() == []
-
-
-def test_two_trainings_on_one_runs_folder_both_finish_and_one_run_is_trained_once(colors_folder, isolated_home,
-                                                                                  tmp_path):
+def test_two_trainings_on_one_runs_folder_both_run_and_one_run_is_trained_once(colors_folder, isolated_home, tmp_path):
     out = tmp_path / "out"
     command = [sys.executable, "-m", "core", "train", "--data", str(colors_folder), "--backbone", TINY,
-               "--strategy", "fine_tune", "--epochs", "4", "--batch-size", "8", "--out", str(out), "--quiet"]
-    first, second = (subprocess.Popen(command, cwd=ROOT, env=_env(isolated_home), stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True) for _ in range(2))
-    results = [child.communicate(timeout=180) for child in (first, second)]
-    assert first.returncode == second.returncode == 0, results
-    folders = {json.loads(stdout.strip().splitlines()[-1])["run_dir"] for stdout, _ in results}
-    assert len(folders) == 2  # same second, same names: each got its own folder
-    assert all(runs.Run(Path(f)).status == "finished" and runs.Run(Path(f)).damage() == [] for f in folders)
+               "--strategy", "fine_tune", "--batch-size", "8", "--patience", "0", "--out", str(out), "--quiet"]
 
-    long = subprocess.Popen(command[:command.index("--epochs")] + ["--epochs", "500", "--patience", "0",
-                                                                    "--batch-size", "8", "--out", str(out)],
-                            cwd=ROOT, env=_env(isolated_home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    def start(epochs: int) -> subprocess.Popen:
+        return subprocess.Popen(command + ["--epochs", str(epochs)], cwd=ROOT, env=_env(isolated_home),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    long, short = start(500), start(2)  # the same second, the same folder name wanted
+    out_short, err_short = short.communicate(timeout=180)
+    assert short.returncode == 0, err_short
+    finished = Path(json.loads(out_short.strip().splitlines()[-1])["run_dir"])
     wait_for(lambda: any(runs.Run(d).is_alive() for d in out.iterdir()), 90, "the long run to train")
     busy = next(d for d in out.iterdir() if runs.Run(d).is_alive())
+    assert busy != finished and runs.Run(finished).status == "finished" and runs.Run(finished).damage() == []
     again = subprocess.run([sys.executable, "-m", "core", "train", "--run", str(busy)], cwd=ROOT,
                            env=_env(isolated_home), capture_output=True, text=True, timeout=120)
     assert again.returncode == 1 and "is being trained by another process" in again.stderr
     long.send_signal(signal.SIGTERM)
     long.communicate(timeout=60)
+    assert long.returncode == 130  # SIGTERM: the batch ends, the run is interrupted and resumable, nothing damaged
+    assert runs.Run(busy).status == "interrupted" and runs.Run(busy).can_resume() and runs.Run(busy).damage() == []
 
 
 # -- pages ----------------------------------------------------------------------------------------

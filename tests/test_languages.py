@@ -210,18 +210,16 @@ def test_cjk_token_explanations_show_each_character_as_written(tmp_path):
     assert abs(sum(abs(s) for _, s in explanation.words) - 1) < 1e-6
 
 
-def test_cli_prints_the_detected_encoding_and_language_and_takes_encoding(tmp_path, isolated_home):
-    import os
+def test_cli_prints_the_detected_encoding_and_language_and_takes_encoding(tmp_path, capsys, monkeypatch):
+    from core.__main__ import main
 
+    monkeypatch.setattr("signal.signal", lambda *args: None)  # the command's Ctrl+C handling: not in pytest
     path = _chinese_reviews(tmp_path / "reviews.csv")
-    env = {**os.environ, "TRANSFERLAB_HOME": str(isolated_home), "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-m", "core", "train", "--data", str(path), "--strategy", "tfidf",
-                             "--out", str(tmp_path / "runs")], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert "encoding: GB18030 / GBK (Chinese, simplified) (detected" in result.stdout
-    assert "language: Chinese" in result.stdout
-    wrong = subprocess.run([sys.executable, "-m", "core", "train", "--data", str(path), "--strategy", "tfidf",
-                            "--encoding", "utf-8", "--out", str(tmp_path / "runs")], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=300)
-    assert wrong.returncode == 1 and "is not valid UTF-8" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert main(["train", "--data", str(path), "--strategy", "tfidf", "--out", str(tmp_path / "runs")]) == 0
+    printed = capsys.readouterr().out
+    assert "encoding: GB18030 / GBK (Chinese, simplified) (detected" in printed
+    assert "language: Chinese" in printed and json.loads(printed.strip().splitlines()[-1])["status"] == "finished"
+    code = main(["train", "--data", str(path), "--strategy", "tfidf", "--encoding", "utf-8",
+                 "--out", str(tmp_path / "runs")])
+    error = capsys.readouterr().err
+    assert code == 1 and error.startswith("error: ") and "is not valid UTF-8" in error and len(error.splitlines()) == 1
