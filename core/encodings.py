@@ -138,8 +138,8 @@ def _decode_as(raw: bytes, name: str, encoding: str) -> Decoded:
     try:
         text = data.decode("utf_8" if encoding == "utf_8_sig" else encoding)
     except UnicodeDecodeError as error:
-        line = raw[:error.start].count(b"\n") + 1
-        raise UserError(f"{name} is not valid {title(encoding)}: byte {raw[error.start:error.start + 1].hex()} "
+        line = data[:error.start].count(b"\n") + 1
+        raise UserError(f"{name} is not valid {title(encoding)}: byte {data[error.start:error.start + 1].hex()} "
                         f"on line {line} does not decode.",
                         "Choose another encoding, or 'detect automatically'.") from None
     return Decoded(text.removeprefix("\ufeff"), encoding, 1.0, "you")
