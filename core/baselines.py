@@ -14,7 +14,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
-from core.data import DataReport
+from core.report import DataReport
 
 
 def fit_tfidf(report: DataReport, emit, run) -> dict:

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from core import archive, paths, samples
-from core.data import DataReport, balance_warnings, stratified_split
+from core.report import DataReport, balance_warnings, stratified_split
 from core.errors import UserError
 from core.images import IMAGE_EXTENSIONS, probe
 

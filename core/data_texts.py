@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.data import DataReport, balance_warnings, stratified_split
+from core.report import DataReport, balance_warnings, stratified_split
 from core import encodings, languages
 from core.errors import UserError
 

@@ -12,7 +12,7 @@ import torch
 
 from core import features
 from core.backbones import create_backbone
-from core.data import DataReport
+from core.report import DataReport
 from core.inference import Predictor
 from core.loaders import usable_length
 

@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from core import storage
 from core.backbones import BackboneSpec, create_backbone
-from core.data import DataReport
+from core.report import DataReport
 from core.loaders import make_loader, to_device
 
 FORMAT_VERSION = 2  # 2: validation preprocessing is core.preprocess (torch, antialiased)

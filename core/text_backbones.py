@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from core import paths
-from core.backbones import Availability, BackboneSpec, hub_reachable, register
+from core.backbones import Availability, BackboneSpec, add_resolver, hub_reachable, register
 from core.errors import UserError
 
 MINILM = "all_minilm_l6_v2"
@@ -195,6 +195,17 @@ def custom_spec(name: str) -> BackboneSpec:
         check_weights=(lambda: Availability("local", f"Local folder {location}.")) if local
         else functools.partial(hub_availability, location),
     )
+
+
+def _resolve(name: str) -> BackboneSpec | None:
+    """Any Hugging Face encoder, by ``hf:<id>`` or by a local model folder (one with a config.json)."""
+    folder = Path(name).expanduser()
+    if name.startswith("hf:") or (folder.is_dir() and (folder / "config.json").is_file()):
+        return custom_spec(name)
+    return None
+
+
+add_resolver(_resolve)
 
 
 def _read_config(location: str) -> dict:

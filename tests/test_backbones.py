@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from core import backbones
+from core import backbones, image_backbones
 from core.errors import UserError
 from core.loaders import eval_transform
 
@@ -55,8 +55,8 @@ def test_efficientnet_lite0_loads_real_imagenet_weights_offline():
 
     spec = backbones.get("efficientnet_lite0")
     model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
-    state = torch.load(backbones._lite_weights_file(0), map_location="cpu", weights_only=True)
-    model.load_state_dict(backbones._rename_lite_keys(state, model), strict=True)
+    state = torch.load(image_backbones._lite_weights_file(0), map_location="cpu", weights_only=True)
+    model.load_state_dict(image_backbones._rename_lite_keys(state, model), strict=True)
     china = Image.fromarray(np.asarray(load_sample_images().images[0]))
     with torch.no_grad():
         top5 = model.eval()(eval_transform(spec)(china)[None]).topk(5).indices[0].tolist()

@@ -1,0 +1,93 @@
+"""What every dataset becomes, whatever it was: a DataReport (classes, split, problems), with the
+stratified split and the balance warnings that both modalities share. Only data.py opens sources.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+MIN_PER_CLASS = 5
+IMBALANCE_RATIO = 3.0
+
+
+@dataclass
+class DataReport:
+    """A dataset ready to train on, and everything worth telling the person about it."""
+
+    root: str                             # image folder, or the table file
+    classes: list[str]
+    train: list[tuple[str, int]]          # (item key, class index): image path relative to root, or row key
+    val: list[tuple[str, int]]
+    layout: str                           # a sentence: what was found
+    skipped: list[dict] = field(default_factory=list)   # {"path", "reason"}
+    warnings: list[str] = field(default_factory=list)
+    fingerprint: str = ""                 # changes when any item is added, removed or edited
+    modality: str = "image"               # image | text
+    texts: dict[str, str] = field(default_factory=dict)  # text only: row key -> text
+    details: dict = field(default_factory=dict)          # text only: encoding, delimiter, columns...
+
+    @property
+    def num_items(self) -> int:
+        return len(self.train) + len(self.val)
+
+    def counts(self) -> list[dict]:
+        train, val = Counter(label for _, label in self.train), Counter(label for _, label in self.val)
+        return [{"class": name, "train": train[i], "val": val[i]} for i, name in enumerate(self.classes)]
+
+    def all_items(self) -> list[tuple[str, int]]:
+        """Every item once, in a fixed order (the feature cache's row order)."""
+        return sorted(self.train + self.val)
+
+    def reading(self) -> dict:
+        """How to read this data again exactly so: TrainConfig's text_column, label_column, encoding."""
+        if self.modality != "text":
+            return {}
+        encoding = self.details.get("encoding")
+        return {"text_column": self.details.get("text_column"), "label_column": self.details.get("label_column"),
+                "encoding": encoding if encoding and encoding != "xlsx" else None}
+
+    def absolute(self, relative: str) -> Path:
+        return Path(self.root) / relative
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "DataReport":
+        values = dict(values)
+        values["train"] = [tuple(item) for item in values["train"]]
+        values["val"] = [tuple(item) for item in values["val"]]
+        return cls(**values)
+
+
+def stratified_split(found: dict[str, list[str]], classes: list[str], val_fraction: float,
+                     seed: int) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """Per class: shuffle with the seed, send round(n x fraction) to validation (at least one
+    when the class has two or more images, never all of them)."""
+    rng = random.Random(seed)
+    train, val = [], []
+    for label, name in enumerate(classes):
+        items = sorted(found[name])
+        rng.shuffle(items)
+        n_val = min(max(round(len(items) * val_fraction), 1 if len(items) >= 2 else 0), len(items) - 1)
+        val += [(p, label) for p in items[:n_val]]
+        train += [(p, label) for p in items[n_val:]]
+    return train, val
+
+
+def balance_warnings(report: DataReport) -> list[str]:
+    totals = {row["class"]: row["train"] + row["val"] for row in report.counts()}
+    warnings = [f"Class '{name}' has only {n} example(s). Aim for at least {MIN_PER_CLASS} (20 or more is "
+                "better): with so few, the model can hardly learn it and its validation score means little."
+                for name, n in totals.items() if n < MIN_PER_CLASS]
+    largest, smallest = max(totals, key=totals.get), min(totals, key=totals.get)
+    if totals[smallest] and totals[largest] / totals[smallest] >= IMBALANCE_RATIO:
+        warnings.append(f"The classes are unbalanced: '{largest}' has {totals[largest]} examples, "
+                        f"{totals[largest] / totals[smallest]:.0f}x as many as '{smallest}' ({totals[smallest]}). "
+                        f"The model will lean towards '{largest}', and overall accuracy can look good while "
+                        f"'{smallest}' is mostly wrong: check per-class results, or add examples of the small classes.")
+    return warnings
