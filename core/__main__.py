@@ -147,10 +147,10 @@ def _prepared_run(folder: str):
     from core.config import TrainConfig
 
     run = runs.Run(Path(folder).expanduser().resolve())
-    if not (run.dir / "config.json").is_file():
+    if not run.has_config():
         raise UserError(f"{folder} is not a run folder (it has no config.json).",
                         "Give a folder from the runs directory (`python -m core runs`).")
-    return run, TrainConfig.load(run.dir / "config.json")
+    return run, TrainConfig.load(run.config_path)
 
 
 def train(args: argparse.Namespace) -> int:

@@ -38,7 +38,7 @@ def fit_tfidf(report: DataReport, emit, run) -> dict:
               "lr": None, "backbone_lr": None, "seconds": round(time.perf_counter() - started, 3)}
     emit("epoch", **record, best_val_acc=record["val_acc"])
     vocabulary = {term: int(index) for term, index in vectorizer.vocabulary_.items()}
-    run.write_json("tfidf_vocabulary.json", {"vocabulary": vocabulary, **settings})
+    run.write_tfidf_vocabulary({"vocabulary": vocabulary, **settings})
     run.save_weights({"idf": torch.tensor(vectorizer.idf_, dtype=torch.float32),
                       "coef": torch.tensor(classifier.coef_, dtype=torch.float32),
                       "intercept": torch.tensor(classifier.intercept_, dtype=torch.float32),

@@ -2,7 +2,7 @@
 before training and after, projected to 2-D (PCA, or t-SNE). What fine-tuning did to the
 representation, made visible: classes that were mixed before are pulled apart after.
 
-Computed once per run and method, kept in the run folder (embedding_map-<method>.json).
+Computed once per run and method, kept in the run folder (runs.py owns the file).
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ def embedding_map(predictor: Predictor, method: str = "pca") -> dict:
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
     run = predictor.run
-    cached = run.read_json(f"embedding_map-{method}.json")
+    cached = run.embedding_map(method)
     if cached is not None:
         return cached
-    report = DataReport.from_dict(run.read_json("data.json"))
+    report = DataReport.from_dict(run.data())
     spec, config = predictor.spec, predictor.config
     length = usable_length(spec, config.max_length) if report.modality == "text" else 128
     device = torch.device("cpu")
@@ -50,13 +50,13 @@ def embedding_map(predictor: Predictor, method: str = "pca") -> dict:
     same = config.strategy == "feature_extract"  # the backbone did not change
     after = before if same else features.compute_features(report, spec, device, items=report.val, max_length=length,
                                                           backbone=predictor.model.backbone)
-    predicted = [row["predicted"] for row in run.read_json("predictions.json", [])]
+    predicted = [row["predicted"] for row in run.predictions()]
     result = {"method": method, "same": same, "pretrained": spec.pretrained,
               "before": project(before.numpy(), method, config.seed).round(4).tolist(),
               "after": project(after.numpy(), method, config.seed).round(4).tolist(),
               "labels": [label for _, label in report.val], "items": [key for key, _ in report.val],
               "predicted": predicted if len(predicted) == len(report.val) else None}
-    run.write_json(f"embedding_map-{method}.json", result)
+    run.write_embedding_map(method, result)
     return result
 
 

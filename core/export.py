@@ -49,7 +49,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path, check: bool = True) -> 
     partial = out.with_name(f".{out.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     started = time.perf_counter()
-    weights = predictor.run.dir / "best.safetensors"
+    weights = predictor.run.weights_path
     needed = 3 * weights.stat().st_size if weights.is_file() else None  # ONNX + .pt2 + room to spare
     try:
         with storage.guard("the export", out.parent, needed, [partial]):
@@ -139,7 +139,7 @@ def predict_script() -> str:
 
 def validation_inputs(predictor: Predictor) -> list:
     """The run's validation split as raw inputs: decoded RGB images, or texts."""
-    data = predictor.run.read_json("data.json", {})
+    data = predictor.run.data()
     items = data.get("val", [])
     if predictor.modality == "image":
         root = Path(data["root"])
@@ -195,7 +195,7 @@ def _load_script(path: Path):
 def model_card(predictor: Predictor, parity: dict | None) -> str:
     run, config = predictor.run, predictor.config
     summary = run.summary() or {}
-    data = run.read_json("data.json", {})
+    data = run.data()
     n_val = summary.get("val_images") or len(data.get("val", []))
     accuracy = summary.get("best_val_acc")
     low, high = metrics.accuracy_interval(accuracy, n_val) if accuracy is not None and n_val else (None, None)

@@ -153,13 +153,12 @@ class Predictor:
 def load(run_dir: str | Path, device: str = "cpu") -> Predictor:
     """The best model of a finished (or stopped) run, ready to predict."""
     run = runs.Run(Path(run_dir))
-    weights = run.dir / "best.safetensors"
-    if not (run.dir / "config.json").is_file() or not weights.is_file():
+    if not run.has_config() or not run.has_weights():
         raise UserError(f"{run.dir} has no trained model.",
                         "Pick a run that finished (or was stopped after at least one epoch).")
-    config = TrainConfig.load(run.dir / "config.json")
+    config = TrainConfig.load(run.config_path)
     labels = run.labels()
-    data = run.read_json("data.json", {})
+    data = run.data()
     modality = data.get("modality") or ("text" if config.strategy == "tfidf" else backbones.get(config.backbone).modality)
     if config.strategy == "tfidf":
         return Predictor(run, config, labels, "text", tfidf=_load_tfidf(run))
@@ -169,7 +168,7 @@ def load(run_dir: str | Path, device: str = "cpu") -> Predictor:
     state = run.load_weights()
     missing, unexpected = model.load_state_dict(state, strict=config.strategy != "feature_extract")
     if unexpected or (config.strategy == "feature_extract" and any(k.startswith("head.") for k in missing)):
-        raise UserError(f"The weights in {weights} do not fit {spec.title}.", "The run folder may be damaged.")
+        raise UserError(f"The weights in {run.weights_path} do not fit {spec.title}.", "The run folder may be damaged.")
     model.eval().to(device)
     preprocess = ImagePreprocess.for_spec(spec) if spec.modality == "image" else None
     return Predictor(run, config, labels, modality, spec=spec, model=model, preprocess=preprocess)
@@ -178,8 +177,8 @@ def load(run_dir: str | Path, device: str = "cpu") -> Predictor:
 def _load_tfidf(run: runs.Run) -> dict:
     from core.baselines import WORD_SETTINGS, make_vectorizer
 
-    saved = run.read_json("tfidf_vocabulary.json")
-    if not isinstance(saved, dict) or "vocabulary" not in saved:
+    saved = run.tfidf_vocabulary()
+    if saved is None or "vocabulary" not in saved:
         raise runs.DamagedRun(f"Run {run.id}: tfidf_vocabulary.json is missing or damaged.",
                               "Train it again with the same settings (Runs page: Train again).")
     arrays = run.load_weights()

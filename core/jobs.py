@@ -113,7 +113,7 @@ class Supervisor:
     def _queued(self) -> list[runs.Run]:
         queued = [r for r in runs.list_runs(self.runs_dir) if r.recorded_status == "queued"
                   and r.dir not in self._unlaunchable]
-        return sorted(queued, key=lambda r: (_queued_at(r), r.id))
+        return sorted(queued, key=lambda r: (r.queued_at(), r.id))
 
     def _kick(self) -> None:
         with self._lock:
@@ -143,7 +143,7 @@ class Supervisor:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
                "PYTHONUNBUFFERED": "1"}
         try:
-            with open(run.dir / "log.txt", "ab") as log:
+            with open(run.log_path, "ab") as log:
                 self._child = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                                stderr=subprocess.STDOUT)
         except OSError as error:  # the folder is gone, the disk is full, no process can start
@@ -168,13 +168,6 @@ class Supervisor:
                 pass
 
 
-def _queued_at(run: runs.Run) -> int:
-    try:
-        return (run.dir / "status").stat().st_mtime_ns
-    except OSError:  # deleted a moment ago
-        return 0
-
-
 def death_reason(code: int, run: runs.Run) -> str:
     """Plain words for a training process that ended without recording why."""
     if code in (-9, 137):
@@ -186,7 +179,7 @@ def death_reason(code: int, run: runs.Run) -> str:
     if free is not None and free < storage.NEARLY_FULL:
         return str(storage.disk_full_error("this run's files", run.dir))
     tail = ""
-    log = run.dir / "log.txt"
+    log = run.log_path
     if log.is_file():
         lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
         tail = " Its last words: " + " / ".join(lines[-3:]) if lines else ""

@@ -46,6 +46,12 @@ except ImportError:  # Windows: fall back to "is the recorded process alive?"
     fcntl = None
 
 
+# The files of a run folder, named here and nowhere else.
+CONFIG, LABELS, DATA, EVENTS = "config.json", "labels.json", "data.json", "events.jsonl"
+WEIGHTS, CHECKPOINT, PREDICTIONS, SUMMARY = "best.safetensors", "checkpoint.pt", "predictions.json", "summary.json"
+LOG, STATUS, STOP, LOCK, TFIDF_VOCABULARY, EXPORT = "log.txt", "status", "stop", ".lock", "tfidf_vocabulary.json", "export"
+
+
 class DamagedRun(UserError):
     """A run folder whose files cannot be read (cut off by a crash or a full disk, edited by hand)."""
 
@@ -58,6 +64,82 @@ class Run:
     def id(self) -> str:
         return self.dir.name
 
+    # -- where things are ----------------------------------------------------------------------------
+    @property
+    def config_path(self) -> Path:
+        return self.dir / CONFIG
+
+    @property
+    def weights_path(self) -> Path:
+        return self.dir / WEIGHTS
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / LOG
+
+    @property
+    def export_dir(self) -> Path:
+        return self.dir / EXPORT
+
+    def has_weights(self) -> bool:
+        return self.weights_path.is_file()
+
+    def has_config(self) -> bool:
+        return self.config_path.is_file()
+
+    def summary_damaged(self) -> bool:
+        """A summary.json that is there but cannot be read."""
+        return self.summary() is None and (self.dir / SUMMARY).is_file()
+
+    def queued_at(self) -> int:
+        """When the status last changed (ns); 0 if the run was deleted a moment ago."""
+        try:
+            return (self.dir / STATUS).stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    # -- what a run keeps, written once each by training --------------------------------------------
+    def write_config(self, value: dict) -> None:
+        self.write_json(CONFIG, value)
+
+    def write_labels(self, classes: list[str]) -> None:
+        self.write_json(LABELS, classes)
+
+    def write_data(self, report: dict) -> None:
+        self.write_json(DATA, report)
+
+    def data(self) -> dict:
+        """The DataReport the run trained on, as a dict (root, split, texts); {} if missing or damaged."""
+        value = self.read_json(DATA, {})
+        return value if isinstance(value, dict) else {}
+
+    def write_predictions(self, rows: list[dict]) -> None:
+        self.write_json(PREDICTIONS, rows)
+
+    def predictions(self) -> list[dict]:
+        value = self.read_json(PREDICTIONS, [])
+        return value if isinstance(value, list) else []
+
+    def write_summary(self, summary: dict) -> None:
+        self.write_json(SUMMARY, summary)
+
+    def write_tfidf_vocabulary(self, value: dict) -> None:
+        self.write_json(TFIDF_VOCABULARY, value)
+
+    def tfidf_vocabulary(self) -> dict | None:
+        value = self.read_json(TFIDF_VOCABULARY)
+        return value if isinstance(value, dict) else None
+
+    def embedding_map(self, method: str) -> dict | None:
+        return self.read_json(f"embedding_map-{method}.json")
+
+    def write_embedding_map(self, method: str, value: dict) -> None:
+        self.write_json(f"embedding_map-{method}.json", value)
+
+    def has_embedding_map(self, method: str) -> bool:
+        return (self.dir / f"embedding_map-{method}.json").is_file()
+
+    # -- plain JSON files -------------------------------------------------------------------------------
     def write_json(self, name: str, value: Any) -> None:
         storage.write_atomically(self.dir / name, json.dumps(value, indent=2), f"{name} of run {self.id}")
 
@@ -81,7 +163,7 @@ class Run:
     def append_event(self, event: dict) -> None:
         line = json.dumps(event) + "\n"
         with storage.guard(f"the events of run {self.id}", self.dir, len(line)):
-            with open(self.dir / "events.jsonl", "a", encoding="utf-8") as handle:
+            with open(self.dir / EVENTS, "a", encoding="utf-8") as handle:
                 handle.write(line)
 
     def events(self) -> list[dict]:
@@ -90,13 +172,13 @@ class Run:
         return self._events()[0]
 
     def _events(self) -> tuple[list[dict], list[str]]:
-        path = self.dir / "events.jsonl"
+        path = self.dir / EVENTS
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
             return [], []
         except OSError as error:
-            return [], [f"events.jsonl cannot be read ({_short(error)})"]
+            return [], [f"{EVENTS} cannot be read ({_short(error)})"]
         events, bad, lines = [], [], raw.decode("utf-8", errors="replace").splitlines()
         for number, line in enumerate(lines, start=1):
             if not line.strip():
@@ -111,9 +193,9 @@ class Run:
                 bad.append(number)
         problems = []
         if bad == [len(lines)] and not raw.endswith(b"\n"):
-            problems.append("the last line of events.jsonl was cut off (ignored)")
+            problems.append(f"the last line of {EVENTS} was cut off (ignored)")
         elif bad:
-            problems.append(f"{len(bad)} line(s) of events.jsonl are not readable events (ignored; first: line {bad[0]})")
+            problems.append(f"{len(bad)} line(s) of {EVENTS} are not readable events (ignored; first: line {bad[0]})")
         return events, problems
 
     def damage(self) -> list[str]:
@@ -123,15 +205,15 @@ class Run:
         if status not in STATUSES:
             problems.append("its status file is missing or unreadable" if status == "unknown"
                             else f"its status file says {status[:40]!r}")
-        if not (self.dir / "config.json").is_file():
-            problems.append("config.json is missing")
-        for name in ("config.json", "summary.json", "labels.json"):  # the small files every list reads
+        if not self.has_config():
+            problems.append(f"{CONFIG} is missing")
+        for name in (CONFIG, SUMMARY, LABELS):  # the small files every list reads
             try:
                 self._read_json(name)
             except DamagedRun as error:
                 problems.append(f"{name} is not valid JSON ({_short(error.__cause__)})")
-        if status == "finished" and not (self.dir / "summary.json").is_file():
-            problems.append("it finished but summary.json is missing")
+        if status == "finished" and not (self.dir / SUMMARY).is_file():
+            problems.append(f"it finished but {SUMMARY} is missing")
         alive = status == "running" and self.is_alive()
         problems += [p for p in self._events()[1] if not (alive and "cut off" in p)]  # a live run writes as we read
         return problems
@@ -148,13 +230,13 @@ class Run:
 
     def set_status(self, status: str) -> None:
         assert status in STATUSES, status
-        storage.write_atomically(self.dir / "status", status + "\n", f"the status of run {self.id}")
+        storage.write_atomically(self.dir / STATUS, status + "\n", f"the status of run {self.id}")
 
     @property
     def recorded_status(self) -> str:
         """What the status file says, without checking that a "running" run's process is alive."""
         try:
-            return (self.dir / "status").read_text(errors="replace").strip() or "unknown"
+            return (self.dir / STATUS).read_text(errors="replace").strip() or "unknown"
         except OSError:
             return "unknown"
 
@@ -168,7 +250,7 @@ class Run:
     @contextmanager
     def training_lock(self):
         """Held by the process that trains this run; raises UserError if another process holds it."""
-        handle = open(self.dir / ".lock", "a+")
+        handle = open(self.dir / LOCK, "a+")
         try:
             if fcntl is not None:
                 try:
@@ -186,7 +268,7 @@ class Run:
 
     def is_alive(self) -> bool:
         """Is a process training this run right now?"""
-        path = self.dir / ".lock"
+        path = self.dir / LOCK
         if not path.is_file():
             return False
         if fcntl is None:
@@ -205,13 +287,13 @@ class Run:
 
     # -- asking a run to stop, from any process -----------------------------------------------------
     def request_stop(self) -> None:
-        (self.dir / "stop").touch()
+        (self.dir / STOP).touch()
 
     def stop_requested(self) -> bool:
-        return (self.dir / "stop").exists()
+        return (self.dir / STOP).exists()
 
     def clear_stop(self) -> None:
-        (self.dir / "stop").unlink(missing_ok=True)
+        (self.dir / STOP).unlink(missing_ok=True)
 
     # -- resuming -----------------------------------------------------------------------------------
     def save_checkpoint(self, state: dict) -> None:
@@ -219,10 +301,10 @@ class Run:
         partial = self.dir / ".checkpoint.pt.partial"
         with storage.guard(f"the checkpoint of run {self.id}", self.dir, _tensor_bytes(state), [partial]):
             torch.save(state, partial)
-            os.replace(partial, self.dir / "checkpoint.pt")
+            os.replace(partial, self.dir / CHECKPOINT)
 
     def load_checkpoint(self) -> dict | None:
-        path = self.dir / "checkpoint.pt"
+        path = self.dir / CHECKPOINT
         if not path.is_file():
             return None
         try:
@@ -233,7 +315,7 @@ class Run:
 
     def load_weights(self) -> dict[str, torch.Tensor]:
         try:
-            return load_file(self.dir / "best.safetensors")
+            return load_file(self.weights_path)
         except FileNotFoundError:
             raise DamagedRun(f"Run {self.id} has no weights (best.safetensors).",
                              "Pick a run that finished, or train it again.") from None
@@ -242,15 +324,15 @@ class Run:
                              "Train it again with the same settings (Runs page: Train again).") from error
 
     def has_checkpoint(self) -> bool:
-        return (self.dir / "checkpoint.pt").is_file()
+        return (self.dir / CHECKPOINT).is_file()
 
     def drop_checkpoint(self) -> None:
-        (self.dir / "checkpoint.pt").unlink(missing_ok=True)
+        (self.dir / CHECKPOINT).unlink(missing_ok=True)
 
     def can_resume(self) -> bool:
         """Interrupted runs continue from their last epoch (or start over if none ended); stopped or
         failed ones can continue when they left a checkpoint."""
-        if not (self.dir / "config.json").is_file():
+        if not self.has_config():
             return False
         status = self.status
         return status == "interrupted" or (status in ("stopped", "failed") and self.has_checkpoint())
@@ -264,19 +346,19 @@ class Run:
         partial = self.dir / ".best.safetensors.partial"
         with storage.guard(f"the weights of run {self.id}", self.dir, _tensor_bytes(state), [partial]):
             save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, partial)
-            os.replace(partial, self.dir / "best.safetensors")
+            os.replace(partial, self.weights_path)
 
     def summary(self) -> dict | None:
-        summary = self.read_json("summary.json")
+        summary = self.read_json(SUMMARY)
         return summary if isinstance(summary, dict) else None
 
     def config(self) -> dict:
-        stored = self.read_json("config.json", {})
+        stored = self.read_json(CONFIG, {})
         config = stored.get("config", {}) if isinstance(stored, dict) else {}
         return config if isinstance(config, dict) else {}
 
     def labels(self) -> list[str]:
-        labels = self.read_json("labels.json", [])
+        labels = self.read_json(LABELS, [])
         return labels if isinstance(labels, list) else []
 
 
@@ -327,7 +409,7 @@ def create_run(out_dir: str | Path, backbone: str, strategy: str, status: str = 
             continue
         run = Run(out / name)
         if config is not None:
-            run.write_json("config.json", config)
+            run.write_config(config)
         run.set_status(status)
         return run
     raise RuntimeError(f"could not create a run folder in {out}")
@@ -338,11 +420,11 @@ def list_runs(out_dir: str | Path) -> list[Run]:
     out = Path(out_dir).expanduser()
     if not out.is_dir():
         return []
-    return [Run(d) for d in sorted(out.iterdir(), reverse=True) if (d / "status").is_file()]
+    return [Run(d) for d in sorted(out.iterdir(), reverse=True) if (d / STATUS).is_file()]
 
 
 _described: dict[Path, tuple[tuple, dict]] = {}
-_SIGNED = ("status", "events.jsonl", "summary.json", "config.json", "labels.json", "checkpoint.pt")
+_SIGNED = (STATUS, EVENTS, SUMMARY, CONFIG, LABELS, CHECKPOINT)
 
 
 def _signature(run: Run) -> tuple | None:
@@ -383,7 +465,7 @@ def _describe(run: Run) -> dict:
     times = [e["time"] for e in events if isinstance(e.get("time"), (int, float))]
     damage = run.damage()
     status = run.status
-    if any("events.jsonl" not in problem for problem in damage) and status not in ("queued", "running"):
+    if any(EVENTS not in problem for problem in damage) and status not in ("queued", "running"):
         status = "damaged"
     accuracies = [e["val_acc"] for e in history if isinstance(e.get("val_acc"), (int, float))]
     best = summary.get("best_val_acc") if summary else max(accuracies, default=None)

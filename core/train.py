@@ -103,12 +103,12 @@ def _fit_in(run, config, spec, report, device, emit, stop_reason, resume, starte
     checkpoint = run.load_checkpoint() if resume else None
     if not resume:
         run.drop_checkpoint()
-    write_config = lambda: run.write_json("config.json", {  # noqa: E731
+    write_config = lambda: run.write_config({  # noqa: E731
         "config": config.to_dict(), "versions": runs.versions(), "device": describe_device(device),
         "backbone": backbones.to_json(spec)})
     write_config()
-    run.write_json("labels.json", report.classes)
-    run.write_json("data.json", report.to_dict())
+    run.write_labels(report.classes)
+    run.write_data(report.to_dict())
     try:
         seed_everything(config.seed)
         emit("start", run_dir=str(run.dir), device=describe_device(device), strategy=config.strategy,
@@ -154,7 +154,7 @@ def _fit_in(run, config, spec, report, device, emit, stop_reason, resume, starte
                        train_images=len(report.train), val_images=len(report.val), epochs_planned=config.epochs,
                        group=config.group)
         _write_results(run, report, outcome, head_only=config.strategy == "feature_extract")
-        run.write_json("summary.json", outcome)
+        run.write_summary(outcome)
         if outcome["status"] == "finished":
             run.drop_checkpoint()
         run.set_status(outcome["status"])
@@ -437,7 +437,7 @@ def _write_results(run: runs.Run, report: data.DataReport, outcome: dict, head_o
     rows = [{"item": key, "label": label, "predicted": guess, "confidence": round(float(p[guess]), 5),
              "true_probability": round(float(p[label]), 5), "probabilities": [round(float(x), 5) for x in p]}
             for (key, label), guess, p in zip(report.val, predicted, probabilities)]
-    run.write_json("predictions.json", rows)
+    run.write_predictions(rows)
     scores = metrics.summarize_predictions(labels, predicted, report.classes)
     outcome.update(best_val_macro_f1=scores["macro_f1"], confusion_matrix=scores["confusion_matrix"],
                    per_class=scores["per_class"])

@@ -20,13 +20,13 @@ st.title("4 · Results")
 
 listed = runs.list_runs(paths.runs_dir())
 available = [r for r in listed if r.summary() is not None]
-unreadable = [r for r in listed if r.summary() is None and (r.dir / "summary.json").is_file()]
+unreadable = [r for r in listed if r.summary_damaged()]
 if unreadable:
     st.caption(f"{len(unreadable)} run(s) with a damaged summary.json are not listed here "
                f"({', '.join(r.id for r in unreadable[:3])}{'...' if len(unreadable) > 3 else ''}): the Runs page says "
                "what is wrong with each.")
 current = st.session_state.run_dir
-if current and Path(current).parent != paths.runs_dir() and (Path(current) / "summary.json").is_file():
+if current and Path(current).parent != paths.runs_dir() and runs.Run(Path(current)).summary() is not None:
     available.insert(0, runs.Run(Path(current)))
 if not available:
     st.info("No finished runs yet. Train a model first.")
@@ -93,8 +93,8 @@ if summary.get("confusion_matrix"):
     st.caption("Each row is a true class; the diagonal counts correct answers. Off-diagonal cells show "
                "which classes the model mixes up. Click a cell to see its examples (tab 'Confusion matrix cells').")
 
-predictions = run.read_json("predictions.json", [])
-dataset = run.read_json("data.json", {})
+predictions = run.predictions()
+dataset = run.data()
 texts, root = dataset.get("texts", {}), Path(dataset.get("root", "."))
 
 
@@ -185,8 +185,7 @@ with embedding:
         method = st.segmented_control("Projection", ["pca", "tsne"], default="pca", key="embedding_method",
                                       format_func={"pca": "PCA (fast, linear)", "tsne": "t-SNE (slower, keeps neighbours)"}.get) \
             or "pca"
-        stored = run.dir / f"embedding_map-{method}.json"
-        if stored.is_file() or st.button("Draw the embedding map", key="draw_embedding", icon=":material/scatter_plot:"):
+        if run.has_embedding_map(method) or st.button("Draw the embedding map", key="draw_embedding", icon=":material/scatter_plot:"):
             try:
                 with st.spinner("Computing features of the validation set, before and after training..."):
                     result = embedding_map(run_view.trained_model(run.dir), method)
@@ -213,7 +212,7 @@ with export:  # every kind of run exports, TF-IDF included
     st.caption("One zip that runs outside the app: the model as ONNX (preprocessing inside) and for PyTorch "
                "(torch.export), labels, config, a model card and a predict.py that needs only onnxruntime, "
                f"numpy {needs}")
-    folder = run.dir / "export"
+    folder = run.export_dir
     if st.button("Export and check", key="export_run", icon=":material/package_2:", type="primary"):
         try:
             with st.spinner("Exporting, then checking the export against the app on every validation example..."):

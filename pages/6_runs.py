@@ -61,7 +61,7 @@ if histories:
 
 if len(selected) == 1:
     run = selected[0]
-    config_text = (run.dir / "config.json").read_text() if (run.dir / "config.json").is_file() else None
+    config_text = run.config_path.read_text() if run.has_config() else None
     columns = st.columns(4)
     if columns[0].button("Open its results", key="open_run", icon=":material/analytics:",
                          disabled=run.summary() is None):
@@ -71,7 +71,7 @@ if len(selected) == 1:
     if columns[1].button("Train again, same settings", key="rerun_run", icon=":material/replay:",
                          disabled=config_text is None):
         try:
-            st.session_state.run_dir = str(jobs.submit(TrainConfig.load(run.dir / "config.json")).dir)
+            st.session_state.run_dir = str(jobs.submit(TrainConfig.load(run.config_path)).dir)
             st.switch_page("pages/3_train.py")
         except Exception as error:
             show_error(error)

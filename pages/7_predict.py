@@ -15,8 +15,8 @@ st.title("5 · Try it")
 st.caption("New inputs the model has never seen: what it answers, how sure it is, and what it looked at.")
 
 listed = runs.list_runs(paths.runs_dir())
-usable = [run for run in listed if (run.dir / "best.safetensors").is_file() and run.summary() is not None]
-unreadable = [run for run in listed if run.summary() is None and (run.dir / "summary.json").is_file()]
+usable = [run for run in listed if run.has_weights() and run.summary() is not None]
+unreadable = [run for run in listed if run.summary_damaged()]
 if unreadable:
     st.caption(f"{len(unreadable)} run(s) with a damaged summary.json are not listed here: the Runs page says what "
                "is wrong with each.")

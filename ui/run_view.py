@@ -102,5 +102,5 @@ def _predictor(folder: str, weights_time: float):
 
 def trained_model(folder: str | Path):
     """A run's best model, loaded once for every page and session (reloaded when its weights change)."""
-    weights = Path(folder) / "best.safetensors"
+    weights = runs.Run(Path(folder)).weights_path
     return _predictor(str(folder), weights.stat().st_mtime) if weights.is_file() else None
