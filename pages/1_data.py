@@ -91,13 +91,10 @@ if report.modality == "text":
             help="How the file's bytes become letters. Excel saves CSVs in the computer's code page: GB18030/GBK "
                  "(mainland China), Big5 (Taiwan, Hong Kong), Shift-JIS (Japan), EUC-KR (Korea), Windows-1251 "
                  "(Cyrillic), Windows-1252 (Western Europe). If the example texts look garbled, pick the right one.")
-        if (picked == "auto") == chosen_encoding:  # changed: read the file again
+        wanted = None if picked == "auto" else picked
+        if wanted != (details["encoding"] if chosen_encoding else None):  # changed: read the file again
             if state.load_data(st.session_state.data, st.session_state.data_name, details["text_column"],
-                               details["label_column"], None if picked == "auto" else picked):
-                st.rerun()
-        elif chosen_encoding and picked != details["encoding"]:
-            if state.load_data(st.session_state.data, st.session_state.data_name, details["text_column"],
-                               details["label_column"], picked):
+                               details["label_column"], wanted):
                 st.rerun()
         st.caption(f"Read as **{details['encoding_title']}**"
                    + (" (as you chose)." if chosen_encoding else f", detected with {details['encoding_confidence']:.0%} "

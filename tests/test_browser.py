@@ -267,10 +267,12 @@ def test_damaged_runs_are_listed_with_the_reason_and_no_page_shows_a_traceback(c
         texts = cells.all_inner_texts()
         page.screenshot(path=shots / "runs.png", full_page=True)
         bodies = [page.inner_text("body")]
-        for link in ("4 · Results", "5 · Try it", "Compare strategies"):
+        waits = {"4 · Results": "Best validation accuracy", "5 · Try it": "Model (a trained run)",
+                 "Compare strategies": "Compare strategies"}  # what each page shows once it has drawn
+        for link, drawn in waits.items():
             page.get_by_role("link", name=link).click()
             page.get_by_role("heading", name=link).wait_for(timeout=30_000)
-            time.sleep(1.0)
+            page.get_by_text(drawn).first.wait_for(timeout=30_000)
             page.screenshot(path=shots / f"{link.split()[-1].lower()}.png", full_page=True)
             bodies.append(page.inner_text("body"))
     assert texts.count("damaged") == 2 and texts.count("finished") == 2
