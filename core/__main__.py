@@ -1,4 +1,4 @@
-"""Headless TransferLab: ``python -m core backbones | train | runs | export | predict``.
+"""Headless TransferLab: ``python -m core backbones | strategies | train | runs | export | predict``.
 
 The last stdout line of ``train`` is one JSON object (the run summary); progress goes before it.
 Bad arguments or data exit non-zero with a one-line reason on stderr. The app trains through this
@@ -25,11 +25,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from core import strategies
+
     parser = _Parser(prog="python -m core", description="TransferLab, headless.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     listing = commands.add_parser("backbones", help="list the backbone registry")
     listing.add_argument("--json", action="store_true", help="print a JSON list")
     listing.add_argument("--modality", choices=["image", "text"])
+    listing_strategies = commands.add_parser("strategies", help="list the strategy registry")
+    listing_strategies.add_argument("--json", action="store_true", help="print a JSON list")
+    listing_strategies.add_argument("--modality", choices=["image", "text"])
     train = commands.add_parser("train", help="train one model and print its summary as JSON")
     source = train.add_mutually_exclusive_group(required=True)
     source.add_argument("--data",
@@ -41,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="end as 'interrupted' (resumable) when the process that started this one exits")
     train.add_argument("--backbone", help="registry name, hf:<model id>, or a local model folder "
                                           "(default: efficientnet_lite0 for images, all_minilm_l6_v2 for texts)")
-    train.add_argument("--strategy", default="feature_extract",
-                       choices=["feature_extract", "fine_tune", "scratch", "tfidf"])
+    train.add_argument("--strategy", default="feature_extract", choices=strategies.names(),
+                       help="how the model learns (`python -m core strategies` explains each)")
     train.add_argument("--text-col", help="texts: the column holding the text (default: guessed)")
     train.add_argument("--label-col", help="texts: the column holding the label (default: guessed)")
     train.add_argument("--encoding", help="texts: the table's encoding, e.g. gb18030, big5, cp932, cp1251, utf-16 "
@@ -93,6 +98,20 @@ def list_backbones(args: argparse.Namespace) -> int:
         print(f"{entry['name']:<20} {entry['modality']:<6} {entry['num_params'] / 1e6:6.1f}M  {mark}{reads}")
         if not entry["available"]:
             print(f"{'':<20} {entry['availability_detail']}")
+    return 0
+
+
+def list_strategies(args: argparse.Namespace) -> int:
+    from core import strategies
+
+    entries = [strategy.to_json() for strategy in strategies.for_modality(args.modality)]
+    if args.json:
+        print(json.dumps(entries))
+        return 0
+    for entry in entries:
+        needs = "  needs a target set" if entry["needs_target"] else ""
+        print(f"{entry['name']:<20} {'/'.join(entry['modalities']):<11} {entry['title']}{needs}")
+        print(f"{'':<20} {entry['explanation']}")
     return 0
 
 
@@ -237,9 +256,9 @@ def predict(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
-        commands = {"backbones": list_backbones, "train": train, "runs": list_runs, "export": export,
+        args = build_parser().parse_args(argv)
+        commands = {"backbones": list_backbones, "strategies": list_strategies, "train": train, "runs": list_runs, "export": export,
                     "predict": predict}
         return commands[args.command](args)
     except UserError as error:

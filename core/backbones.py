@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import importlib
 import os
 import socket
 import time
@@ -22,6 +21,7 @@ from typing import Callable
 
 from torch import nn
 
+from core import plugins
 from core.errors import UserError
 
 
@@ -86,7 +86,6 @@ def unregister(name: str) -> None:
 
 
 BUILT_IN = ("core.image_backbones", "core.text_backbones")
-_plugins_loaded: set[str] = set()
 _resolvers: list[Callable[[str], "BackboneSpec | None"]] = []
 
 
@@ -96,22 +95,8 @@ def add_resolver(resolver: Callable[[str], "BackboneSpec | None"]) -> None:
 
 
 def load_plugins() -> None:
-    """Import the built-in entry modules, then the TRANSFERLAB_PLUGINS entries ("module" or
-    "module:function"), each once."""
-    for module in BUILT_IN:
-        importlib.import_module(module)
-    for entry in filter(None, (e.strip() for e in os.environ.get("TRANSFERLAB_PLUGINS", "").split(","))):
-        if entry in _plugins_loaded:
-            continue
-        _plugins_loaded.add(entry)
-        module, _, function = entry.partition(":")
-        try:
-            loaded = importlib.import_module(module)
-            if function:
-                getattr(loaded, function)()
-        except Exception as error:
-            raise UserError(f"The backbone plugin {entry!r} (TRANSFERLAB_PLUGINS) failed to load: {error}.",
-                            "Fix the plugin or remove it from TRANSFERLAB_PLUGINS.") from error
+    """The built-in entry modules, then the TRANSFERLAB_PLUGINS entries (core/plugins.py)."""
+    plugins.load(BUILT_IN)
 
 
 def list_specs(modality: str | None = None) -> list[BackboneSpec]:

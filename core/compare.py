@@ -9,16 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from core import jobs, runs
-from core.config import STRATEGY_TITLES, TrainConfig
+from core import jobs, runs, strategies
+from core.config import TrainConfig
 from core.data import modality_of
 
-STRATEGIES = {"image": ("scratch", "feature_extract", "fine_tune"), "text": ("tfidf", "feature_extract", "fine_tune")}
-BASELINE_BACKBONE = {"image": "small_cnn"}  # what "from scratch" trains for images; texts use TF-IDF
 OVERFIT_GAP = 0.1  # training accuracy this far above validation accuracy: memorising, not learning
 LEVEL_POINTS = 1.0  # smaller gaps are within the noise of a small validation set: called "level"
-SHORT_NAMES = {"scratch": "the from-scratch baseline", "tfidf": "the TF-IDF baseline",
-               "feature_extract": "feature extraction", "fine_tune": "fine-tuning"}
 
 
 def plan(data: str, backbone: str, epochs: dict[str, int] | None = None, **shared) -> list[TrainConfig]:
@@ -26,10 +22,10 @@ def plan(data: str, backbone: str, epochs: dict[str, int] | None = None, **share
     modality = modality_of(data)
     group = "compare-" + datetime.now().strftime("%Y%m%d-%H%M%S")
     configs = []
-    for strategy in STRATEGIES[modality]:
-        net = BASELINE_BACKBONE.get(modality, backbone) if strategy == "scratch" else backbone
-        overrides = {**shared, "epochs": (epochs or {}).get(strategy)}
-        configs.append(TrainConfig.for_strategy(data, strategy, backbone=net, group=group, **overrides))
+    for strategy in strategies.compared(modality):
+        net = strategy.baseline_backbone.get(modality, backbone)
+        overrides = {**shared, "epochs": (epochs or {}).get(strategy.name)}
+        configs.append(TrainConfig.for_strategy(data, strategy.name, backbone=net, group=group, **overrides))
     return configs
 
 
@@ -38,8 +34,9 @@ def submit(configs: list[TrainConfig]) -> list[runs.Run]:
 
 
 def group_runs(runs_dir: str | Path, group: str) -> list[runs.Run]:
-    """The runs of one comparison, in strategy order."""
-    order = {strategy: index for index, strategy in enumerate(("scratch", "tfidf", "feature_extract", "fine_tune"))}
+    """The runs of one comparison, in strategy order (the baseline first)."""
+    ranked = sorted(strategies.all_strategies(), key=lambda s: (not s.baseline, s.order, s.name))
+    order = {strategy.name: index for index, strategy in enumerate(ranked)}
     found = [(run, run.config()) for run in runs.list_runs(runs_dir)]
     return [run for run, config in sorted(((r, c) for r, c in found if c.get("group") == group),
                                           key=lambda pair: order.get(pair[1].get("strategy"), 9))]
@@ -59,13 +56,13 @@ def reading(rows: list[dict]) -> list[str]:
     """Plain-words sentences about a comparison. ``rows``: runs.describe() of the group's runs."""
     by_strategy = {row["strategy"]: row for row in rows}
     done = {s: r for s, r in by_strategy.items() if r["status"] == "finished" and r["best_val_acc"] is not None}
-    sentences = [f"{STRATEGY_TITLES[s]} did not finish ({r['status']}), so it is left out."
+    sentences = [f"{strategies.title(s)} did not finish ({r['status']}), so it is left out."
                  for s, r in by_strategy.items() if s not in done and r["status"] not in ("queued", "running")]
-    baseline = next((done[s] for s in ("scratch", "tfidf") if s in done), None)
+    baseline = next((row for s, row in done.items() if s in _baselines()), None)
     extract, tune = done.get("feature_extract"), done.get("fine_tune")
     if baseline and extract:
         gap = (extract["best_val_acc"] - baseline["best_val_acc"]) * 100
-        name = SHORT_NAMES[baseline["strategy"]]
+        name = strategies.short(baseline["strategy"])
         if gap >= LEVEL_POINTS:
             sentences.append(f"Feature extraction beat {name} by {gap:.1f} points ({_pct(extract)} vs "
                              f"{_pct(baseline)}){_params(extract, baseline)}: the pretrained features already "
@@ -89,8 +86,12 @@ def reading(rows: list[dict]) -> list[str]:
                              "features already do the job.")
     if len(done) >= 2 and not any(r["status"] in ("queued", "running") for r in rows):
         best = max(done.values(), key=lambda r: (r["best_val_acc"], -(r["seconds"] or 0)))
-        sentences.append(f"Best here: {SHORT_NAMES[best['strategy']]} with {_pct(best)} validation accuracy.")
+        sentences.append(f"Best here: {strategies.short(best['strategy'])} with {_pct(best)} validation accuracy.")
     return sentences
+
+
+def _baselines() -> set[str]:
+    return {s.name for s in strategies.all_strategies() if s.baseline}
 
 
 def _why_behind(row: dict) -> str:

@@ -14,42 +14,8 @@ from typing import Any
 from core import paths
 from core.errors import UserError
 
+from core import strategies
 from core.data import modality_of
-
-STRATEGIES: tuple[str, ...] = ("feature_extract", "fine_tune", "scratch", "tfidf")
-MODALITY_STRATEGIES = {"image": ("feature_extract", "fine_tune", "scratch"),
-                       "text": ("feature_extract", "fine_tune", "scratch", "tfidf")}
-
-STRATEGY_TITLES = {
-    "feature_extract": "Feature extraction",
-    "fine_tune": "Fine-tuning",
-    "scratch": "From scratch (baseline)",
-    "tfidf": "TF-IDF + logistic regression (baseline)",
-}
-
-# The classic recipes, per modality and strategy. Anything not listed uses the dataclass default.
-# feature extraction: a linear head on frozen features, AdamW (epochs take milliseconds).
-# image fine-tuning: the PyTorch transfer-learning tutorial's SGD + StepLR, the head 10x faster.
-# text fine-tuning: BERT's recipe, AdamW with linear warmup and decay, dropout before the head.
-IMAGE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "feature_extract": {"optimizer": "adamw", "lr": 1e-3, "epochs": 25, "batch_size": 32,
-                        "scheduler": "none", "weight_decay": 1e-2},
-    "fine_tune": {"optimizer": "sgd", "lr": 1e-3, "epochs": 10, "batch_size": 16,
-                  "scheduler": "step", "weight_decay": 0.0},
-    "scratch": {"optimizer": "adamw", "lr": 1e-3, "epochs": 15, "batch_size": 32,
-                "scheduler": "none", "weight_decay": 1e-4},
-}
-TEXT_DEFAULTS: dict[str, dict[str, Any]] = {
-    "feature_extract": {"optimizer": "adamw", "lr": 3e-3, "epochs": 25, "batch_size": 32,
-                        "scheduler": "none", "weight_decay": 1e-2, "max_length": 256},
-    "fine_tune": {"optimizer": "adamw", "lr": 4e-5, "head_lr_multiplier": 10.0, "epochs": 3, "batch_size": 16,
-                  "scheduler": "linear", "warmup_fraction": 0.1, "weight_decay": 1e-2, "head_dropout": 0.1,
-                  "max_length": 128},
-    "scratch": {"optimizer": "adamw", "lr": 2e-3, "epochs": 10, "batch_size": 32, "scheduler": "none",
-                "weight_decay": 1e-4, "max_length": 128},
-    "tfidf": {"epochs": 1, "batch_size": 32, "scheduler": "none"},
-}
-
 
 MAX_LR = 10.0
 
@@ -62,10 +28,6 @@ def _known_codec(name: str) -> bool:
         return True
     except LookupError:
         return False
-
-
-def strategy_defaults(modality: str, strategy: str) -> dict[str, Any]:
-    return (TEXT_DEFAULTS if modality == "text" else IMAGE_DEFAULTS)[strategy]
 
 
 @dataclass
@@ -108,16 +70,18 @@ class TrainConfig:
     def for_strategy(cls, data: str, strategy: str, **overrides: Any) -> "TrainConfig":
         """A config with the strategy's recipe defaults, then ``overrides`` (None values ignored)."""
         modality = modality_of(data)
-        if strategy not in MODALITY_STRATEGIES[modality]:
+        if strategy not in strategies.names(modality):
             raise UserError(f"Unknown strategy {strategy!r} for {modality} data.",
-                            f"Choose one of: {', '.join(MODALITY_STRATEGIES[modality])}.")
-        values = {**strategy_defaults(modality, strategy), **{k: v for k, v in overrides.items() if v is not None}}
+                            f"Choose one of: {', '.join(strategies.names(modality))}.")
+        values = {**strategies.get(strategy).recipe(modality),
+                  **{k: v for k, v in overrides.items() if v is not None}}
         return cls(data=data, strategy=strategy, **values).validated()
 
     def validated(self) -> "TrainConfig":
         """Return self if every value makes sense, else raise UserError saying which and why."""
+        known = strategies.names()
         checks = [
-            (self.strategy in STRATEGIES, f"strategy must be one of {', '.join(STRATEGIES)}"),
+            (self.strategy in known, f"strategy must be one of {', '.join(known)}"),
             (isinstance(self.epochs, int) and 1 <= self.epochs <= 1000, "epochs must be a whole number from 1 to 1000"),
             (isinstance(self.batch_size, int) and 1 <= self.batch_size <= 4096, "batch size must be from 1 to 4096"),
             (self.optimizer in ("adamw", "sgd"), "optimizer must be adamw or sgd"),
@@ -134,7 +98,7 @@ class TrainConfig:
             (0 <= self.micro_batch_size <= self.batch_size, "micro batch size must be 0 (off) up to the batch size"),
             (isinstance(self.patience, int) and 0 <= self.patience <= 1000,
              "early-stopping patience must be 0 (off) or a whole number of epochs"),
-            (self.strategy in MODALITY_STRATEGIES[modality_of(self.data)],
+            (self.strategy not in known or self.strategy in strategies.names(modality_of(self.data)),
              f"strategy {self.strategy} does not apply to {modality_of(self.data)} data"),
             (self.step_size >= 1, "scheduler step size must be at least 1 epoch"),
             (0 < self.gamma <= 1, "scheduler gamma must be in (0, 1]"),
@@ -151,8 +115,8 @@ class TrainConfig:
     @property
     def model_label(self) -> str:
         """A short, file-name-safe name for what is trained (used in run folder names)."""
-        if self.strategy == "tfidf":
-            return "tfidf"
+        if not strategies.get(self.strategy).uses_backbone:
+            return self.strategy
         return "".join(c if c.isalnum() or c in "-_." else "-" for c in self.backbone.removeprefix("hf:"))[-60:]
 
     def to_dict(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from core import features
+from core import features, strategies
 from core.backbones import create_backbone
 from core.report import DataReport
 from core.inference import Predictor
@@ -47,7 +47,7 @@ def embedding_map(predictor: Predictor, method: str = "pca") -> dict:
     device = torch.device("cpu")
     before = features.compute_features(report, spec, device, items=report.val, max_length=length,
                                        backbone=create_backbone(spec, pretrained=spec.pretrained))
-    same = config.strategy == "feature_extract"  # the backbone did not change
+    same = not strategies.get(config.strategy).changes_backbone
     after = before if same else features.compute_features(report, spec, device, items=report.val, max_length=length,
                                                           backbone=predictor.model.backbone)
     predicted = [row["predicted"] for row in run.predictions()]

@@ -32,8 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core import images, metrics, storage
-from core.config import STRATEGY_TITLES
+from core import images, metrics, storage, strategies
 from core.errors import UserError
 from core.inference import Predictor, load
 from core.preprocess import pixels
@@ -212,7 +211,7 @@ def model_card(predictor: Predictor, parity: dict | None) -> str:
         (f"- Backbone: {predictor.spec.title} (`{config.backbone}`, {predictor.spec.source} weights)." if predictor.spec
          else f"- Model: TF-IDF of {counted} ({len(predictor.tfidf['vocabulary']):,} of them) + "
               "logistic regression."),
-        f"- Strategy: {STRATEGY_TITLES[config.strategy]}; {summary.get('epochs', '?')} epochs "
+        f"- Strategy: {strategies.title(config.strategy)}; {summary.get('epochs', '?')} epochs "
         f"(best: epoch {summary.get('best_epoch', '?')}); seed {config.seed}.",
         f"- Run: `{run.id}`; the full training config is in config.json.",
         "",

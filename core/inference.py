@@ -18,10 +18,10 @@ import torch
 from PIL import Image
 from torch import nn
 
-from core import backbones, runs
+from core import backbones, runs, strategies
 from core.config import TrainConfig
 from core.errors import UserError
-from core.models import TransferModel, build_model
+from core.models import TransferModel
 from core.preprocess import ImagePreprocess, pixels
 
 
@@ -88,7 +88,7 @@ class Predictor:
 
     @property
     def is_tfidf(self) -> bool:
-        return self.config.strategy == "tfidf"
+        return self.tfidf is not None
 
     def classifier(self) -> nn.Module:
         """The module an export contains."""
@@ -159,15 +159,17 @@ def load(run_dir: str | Path, device: str = "cpu") -> Predictor:
     config = TrainConfig.load(run.config_path)
     labels = run.labels()
     data = run.data()
-    modality = data.get("modality") or ("text" if config.strategy == "tfidf" else backbones.get(config.backbone).modality)
-    if config.strategy == "tfidf":
+    strategy = strategies.get(config.strategy)
+    if not strategy.uses_backbone:
         return Predictor(run, config, labels, "text", tfidf=_load_tfidf(run))
     spec = backbones.get(config.backbone)
-    model = build_model(spec, len(labels), config.strategy, pretrained=config.strategy == "feature_extract",
-                        dropout=config.head_dropout)
+    modality = data.get("modality") or spec.modality
+    # a run on cached features keeps its head only: the backbone is the pretrained one, as in training
+    head_only = strategy.on_features
+    model = strategy.build(spec, len(labels), dropout=config.head_dropout, pretrained=head_only)
     state = run.load_weights()
-    missing, unexpected = model.load_state_dict(state, strict=config.strategy != "feature_extract")
-    if unexpected or (config.strategy == "feature_extract" and any(k.startswith("head.") for k in missing)):
+    missing, unexpected = model.load_state_dict(state, strict=not head_only)
+    if unexpected or (head_only and any(k.startswith("head.") for k in missing)):
         raise UserError(f"The weights in {run.weights_path} do not fit {spec.title}.", "The run folder may be damaged.")
     model.eval().to(device)
     preprocess = ImagePreprocess.for_spec(spec) if spec.modality == "image" else None

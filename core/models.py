@@ -1,12 +1,12 @@
-"""Backbone + new head as one module; freezing as explicit functions; who trains what, as a table."""
+"""Backbone + new head as one module; freezing as an explicit function; who trains what, as a table.
+
+What a strategy freezes and how fast each part learns is the strategy's (core/strategies/)."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from core.backbones import BackboneSpec, create_backbone
-from core.errors import UserError
 
 
 class Head(nn.Module):
@@ -39,36 +39,6 @@ class TransferModel(nn.Module):
 def freeze(module: nn.Module) -> None:
     for parameter in module.parameters():
         parameter.requires_grad_(False)
-
-
-def check_strategy(spec: BackboneSpec, strategy: str) -> None:
-    """Refuse combinations that cannot teach anything, with the reason."""
-    if strategy == "tfidf":
-        raise UserError("TF-IDF + logistic regression has no neural network layers.",
-                        "It counts words and fits a linear classifier; there is nothing to freeze or fine-tune.")
-    if not spec.pretrained and strategy != "scratch":
-        raise UserError(f"{spec.title} has no pretrained weights, so there is nothing to transfer.",
-                        "Use the strategy 'scratch' with it, or pick a pretrained backbone.")
-
-
-def build_model(spec: BackboneSpec, num_classes: int, strategy: str, pretrained: bool | None = None,
-                dropout: float = 0.0) -> TransferModel:
-    """The model for ``strategy``: frozen pretrained backbone, trainable pretrained one, or random init."""
-    check_strategy(spec, strategy)
-    use_weights = strategy != "scratch" if pretrained is None else pretrained
-    model = TransferModel(create_backbone(spec, pretrained=use_weights), spec.feature_dim, num_classes, dropout)
-    if strategy == "feature_extract":
-        freeze(model.backbone)
-        model.backbone.eval()
-    return model
-
-
-def parameter_groups(model: TransferModel, strategy: str, lr: float, head_lr_multiplier: float) -> list[dict]:
-    """Fine-tuning trains the pretrained backbone gently and the new head faster."""
-    if strategy == "fine_tune":
-        return [{"params": [p for p in model.backbone.parameters() if p.requires_grad], "lr": lr, "name": "backbone"},
-                {"params": list(model.head.parameters()), "lr": lr * head_lr_multiplier, "name": "head"}]
-    return [{"params": [p for p in model.parameters() if p.requires_grad], "lr": lr, "name": "all"}]
 
 
 def describe(model: TransferModel) -> list[dict]:
@@ -105,8 +75,3 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return trainable, sum(p.numel() for p in model.parameters()) - trainable
 
-
-
-def plan(spec: BackboneSpec, strategy: str, num_classes: int) -> list[dict]:
-    """What would train under ``strategy``, without loading any weights (the structure is the same)."""
-    return describe(build_model(spec, num_classes, strategy, pretrained=False))

@@ -457,6 +457,18 @@ def describe(run: Run) -> dict:
     return dict(row)
 
 
+def _backbone_shown(config: dict) -> str:
+    """The backbone, or the strategy's name when it uses none (TF-IDF)."""
+    from core import strategies
+
+    strategy = str(config.get("strategy", ""))
+    try:
+        uses_backbone = strategies.get(strategy).uses_backbone
+    except Exception:  # a strategy whose plugin is gone
+        uses_backbone = True
+    return str(config.get("backbone", "")) if uses_backbone else strategy
+
+
 def _describe(run: Run) -> dict:
     config = run.config()
     summary = run.summary() or {}
@@ -476,7 +488,7 @@ def _describe(run: Run) -> dict:
     return {
         "id": run.id, "dir": str(run.dir), "status": status, "damage": damage,
         "started": datetime.fromtimestamp(started).isoformat(timespec="seconds"), "data": str(config.get("data", "")),
-        "backbone": "tfidf" if config.get("strategy") == "tfidf" else str(config.get("backbone", "")),
+        "backbone": _backbone_shown(config),
         "strategy": str(config.get("strategy", "")), "group": config.get("group"),
         "epochs": len(history), "epochs_planned": config.get("epochs"),
         "best_val_acc": best, "best_val_macro_f1": summary.get("best_val_macro_f1"),

@@ -5,9 +5,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import archive, backbones, data, encodings, images, languages, paths, samples
+from core import archive, backbones, data, encodings, images, languages, paths, samples, strategies
 from core.baselines import tfidf_settings
-from core.config import MODALITY_STRATEGIES, strategy_defaults
 from core.text_backbones import token_lengths
 from ui import access, charts, state
 from ui.widgets import show_error
@@ -155,8 +154,8 @@ if report.modality == "text":
     sample_texts = [report.texts[key] for key, _ in report.all_items()[:2000]]
     try:
         lengths = lengths_for(report.fingerprint, chosen_backbone, sample_texts)
-        strategy = st.session_state.strategy if st.session_state.strategy in MODALITY_STRATEGIES["text"] else "fine_tune"
-        max_length = {**strategy_defaults("text", strategy),
+        strategy = st.session_state.strategy if st.session_state.strategy in strategies.names("text") else "fine_tune"
+        max_length = {**strategies.get(strategy).recipe("text"),
                       **st.session_state.get("train_settings", {}).get(("text", strategy), {})}.get("max_length", 128)
         st.plotly_chart(charts.token_lengths(lengths, max_length), key="token_lengths")
         st.caption(f"Tokens as `{chosen_backbone}` counts them. Longer texts are cut at the max length "

@@ -5,9 +5,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import backbones, languages, models, paths, speed
-from core.baselines import tfidf_settings
-from core.config import MODALITY_STRATEGIES, STRATEGY_TITLES
+from core import backbones, languages, paths, speed, strategies
 from core.device import describe_device, pick_device
 from core.errors import UserError
 from ui import access, state
@@ -20,17 +18,6 @@ if not state.require_data():
 report = st.session_state.report
 modality = report.modality
 unit = "text" if modality == "text" else "image"
-
-STRATEGY_TEXT = {
-    "feature_extract": "The pretrained backbone stays frozen and only a new final layer (the head) learns. "
-                       "The backbone's features are computed once and cached, so each epoch takes milliseconds.",
-    "fine_tune": "Every layer trains: the backbone gently (a small learning rate) and the new head faster. "
-                 "Slower, but it adapts the features themselves to your data, often gaining accuracy.",
-    "scratch": "The same network starts from random weights and learns everything from your data alone. "
-               "The baseline that shows how much the pretrained knowledge is worth.",
-    "tfidf": "Counts words and word pairs (or characters, for languages written without spaces), weighs rare ones up, and fits a linear classifier: no neural "
-             "network at all. Fast and often strong; the baseline any text model must beat.",
-}
 
 device = pick_device()
 st.subheader("Backbone")
@@ -80,8 +67,9 @@ for row_start in range(0, len(specs), 3):
             if st.button("Chosen" if chosen else "Use this", key=f"pick_{spec.name}", disabled=chosen or
                          status == "missing", type="primary" if chosen else "secondary", width="stretch"):
                 st.session_state.backbone = spec.name
-                if not spec.pretrained:
-                    st.session_state.strategy = "scratch"
+                if not spec.pretrained and strategies.get(st.session_state.strategy).pretrained:
+                    st.session_state.strategy = next(s.name for s in strategies.for_modality(modality)
+                                                     if not s.pretrained and s.uses_backbone)
                 st.rerun()
 
 left, right = st.columns(2)
@@ -115,12 +103,12 @@ if spec.modality != modality:
     spec = backbones.get(state.DEFAULT_BACKBONE[modality])
     st.session_state.backbone = spec.name
 st.subheader("Strategy")
-allowed = [s for s in MODALITY_STRATEGIES[modality] if spec.pretrained or s in ("scratch", "tfidf")]
-if st.session_state.strategy not in allowed:
-    st.session_state.strategy = allowed[0]
+allowed = [s for s in strategies.for_modality(modality) if spec.pretrained or not s.pretrained]
+if st.session_state.strategy not in [s.name for s in allowed]:
+    st.session_state.strategy = allowed[0].name
 st.session_state.strategy_radio = st.session_state.strategy  # the radio follows the session, and ...
-st.radio("How should the model learn?", allowed, key="strategy_radio", format_func=STRATEGY_TITLES.get,
-         captions=[STRATEGY_TEXT[s] for s in allowed],  # ... sets it before the next run, sidebar included
+st.radio("How should the model learn?", [s.name for s in allowed], key="strategy_radio", format_func=strategies.title,
+         captions=[s.explanation for s in allowed],  # ... sets it before the next run, sidebar included
          on_change=lambda: st.session_state.update(strategy=st.session_state.strategy_radio))
 if not spec.pretrained:
     st.caption(f"{spec.title} has no pretrained weights, so it can only be trained from scratch.")
@@ -128,14 +116,13 @@ if not spec.pretrained:
 
 @st.cache_data(show_spinner="Building the model to count its layers...")
 def layer_plan(name: str, strategy: str, num_classes: int) -> list[dict]:
-    return models.plan(backbones.get(name), strategy, num_classes)
+    return strategies.get(strategy).layers(backbones.get(name), num_classes)
 
 
 st.subheader("Which layers train")
-if st.session_state.strategy == "tfidf":
-    counting = tfidf_settings(report.details.get("language"))
-    st.info("TF-IDF + logistic regression has no layers: one weight per counted term and class, learned in one "
-            f"go. The backbone above is not used. {counting['reason']}")
+note = strategies.get(st.session_state.strategy).layers_note(report)
+if note:
+    st.info(note)
     st.page_link("pages/3_train.py", label="Next: train", icon=":material/arrow_forward:")
     st.stop()
 try:

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import backbones, jobs, paths, runs
-from core.baselines import tfidf_settings
-from core.config import MAX_LR, STRATEGY_TITLES, TrainConfig, strategy_defaults
+from core import backbones, jobs, paths, runs, strategies
+from core.config import MAX_LR, TrainConfig
 from ui import run_view, state
 from ui.widgets import guarded, show_error
 
@@ -22,23 +21,21 @@ report = st.session_state.report
 
 def new_run_form() -> None:
     strategy, backbone = st.session_state.strategy, st.session_state.backbone
+    learner = strategies.get(strategy)
     modality = report.modality
     spec = backbones.get(backbone)
     noun = "texts" if modality == "text" else "images"
-    counted = "runs of 1-3 characters" if tfidf_settings(report.details.get("language"))["analyzer"] == "char" \
-        else "words and word pairs"
-    what = f"TF-IDF {counted}" if strategy == "tfidf" else f"**{spec.title}**"
-    st.markdown(f"**{STRATEGY_TITLES[strategy]}** with {what} on **{report.num_items:,} {noun}** in "
-                f"{len(report.classes)} classes.")
+    what = f" with **{spec.title}**" if learner.uses_backbone else ""
+    st.markdown(f"**{learner.title}**{what} on **{report.num_items:,} {noun}** in {len(report.classes)} classes.")
     remembered = st.session_state.setdefault("train_settings", {}).get((modality, strategy), {})
-    defaults = {**TrainConfig(data="").to_dict(), **strategy_defaults(modality, strategy), **remembered}
+    defaults = {**TrainConfig(data="").to_dict(), **learner.recipe(modality), **remembered}
     is_digits = str(st.session_state.data).startswith("sample:mnist")
     SCHEDULES = {"none": "constant", "step": "step decay (StepLR)", "linear": "linear warmup, then decay"}
 
     with st.form("hyperparameters"):
         settings = {}
-        if strategy == "tfidf":
-            st.caption("TF-IDF + logistic regression has no epochs or learning rate: it fits in one go, in seconds.")
+        if learner.fits_in_one_go:
+            st.caption(f"{learner.title} has no epochs or learning rate: it fits in one go, in seconds.")
         else:
             st.caption("Defaults follow the classic recipe for this strategy; change anything.")
             left, middle, right = st.columns(3)
@@ -48,13 +45,13 @@ def new_run_form() -> None:
                                                      index=["adamw", "sgd"].index(defaults["optimizer"]),
                                                      help="SGD with momentum is the classic for fine-tuning images; "
                                                           "AdamW for heads and for transformers.")
-            settings["lr"] = middle.number_input("Learning rate" + (" (backbone)" if strategy == "fine_tune" else ""),
+            settings["lr"] = middle.number_input("Learning rate" + (" (backbone)" if learner.two_rates else ""),
                                                  1e-7, MAX_LR, float(defaults["lr"]), format="%.6f",
                                                  help="Too high and training diverges: the run then stops and "
                                                       "says so. Typical: 1e-4 to 1e-2.")
             settings["head_lr_multiplier"] = middle.number_input("Head learning rate = backbone's x", 1.0, 1000.0,
                                                                  float(defaults["head_lr_multiplier"]),
-                                                                 disabled=strategy != "fine_tune")
+                                                                 disabled=not learner.two_rates)
             settings["weight_decay"] = middle.number_input("Weight decay", 0.0, 1.0, float(defaults["weight_decay"]),
                                                            format="%.5f",
                                                            help="Pulls weights towards zero: a gentle guard against overfitting.")
@@ -77,14 +74,14 @@ def new_run_form() -> None:
                                                              float(defaults["head_dropout"]))
             else:
                 settings["augment"] = left.checkbox("Augment training images (random crops)", bool(defaults["augment"]),
-                                                    disabled=strategy == "feature_extract",
+                                                    disabled=learner.on_features,
                                                     help="Feature extraction uses cached features of the unaltered images.")
                 settings["horizontal_flip"] = left.checkbox(
                     "Also mirror images left-right", bool(remembered.get("horizontal_flip", not is_digits)),
-                    disabled=strategy == "feature_extract", help="Off for digits: a mirrored 3 is not a 3.")
+                    disabled=learner.on_features, help="Off for digits: a mirrored 3 is not a 3.")
                 settings["train_batchnorm"] = left.checkbox(
                     "Also update BatchNorm statistics", bool(defaults["train_batchnorm"]),
-                    disabled=strategy != "fine_tune",
+                    disabled=not learner.two_rates,
                     help="Off (recommended on small data): BatchNorm layers keep the averages learned in "
                          "pretraining. Re-estimating them from small batches can make validation accuracy collapse.")
             settings["patience"] = right.number_input(

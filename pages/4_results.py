@@ -7,8 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import images, metrics, paths, runs
-from core.config import STRATEGY_TITLES
+from core import images, metrics, paths, runs, strategies
 from core.embeddings import embedding_map, separation
 from core.explain import grad_cam, overlay, token_importance
 from core.export import export_run, zip_folder
@@ -38,9 +37,11 @@ chosen = st.selectbox("Run", ids, index=ids.index(current) if current in ids els
                       format_func=lambda d: Path(d).name, key="results_run")
 run = runs.Run(Path(chosen))
 summary, labels = run.summary(), run.labels()
+learner = strategies.find(summary["strategy"])
+uses_backbone = learner is None or learner.uses_backbone
 modality = summary.get("modality", "image")
 noun = "texts" if modality == "text" else "images"
-st.caption(f"{STRATEGY_TITLES.get(summary['strategy'], summary['strategy'])} · backbone `{summary['backbone']}` · "
+st.caption(f"{strategies.title(summary['strategy'])} · backbone `{summary['backbone']}` · "
            f"{summary['train_images']:,} training / {summary['val_images']:,} validation {noun} · "
            f"{summary['device']} · folder `{run.dir}`")
 
@@ -176,7 +177,7 @@ with cells:
             show_examples(chosen_rows, "cell_table")
 
 with embedding:
-    if summary["strategy"] == "tfidf":
+    if not uses_backbone:
         st.info("TF-IDF has no learned representation to map: each text is a vector of word weights.")
     else:
         st.caption(f"Every validation {noun[:-1]} as a point, placed by the features the backbone computes for it "
@@ -208,7 +209,7 @@ with embedding:
 
 with export:  # every kind of run exports, TF-IDF included
     needs = {"image": "and Pillow.", "text": "and tokenizers (the tokenizer files are included)."}[modality] \
-        if summary["strategy"] != "tfidf" else "(it counts the words itself, as scikit-learn does)."
+        if uses_backbone else "(it counts the words itself, as scikit-learn does)."
     st.caption("One zip that runs outside the app: the model as ONNX (preprocessing inside) and for PyTorch "
                "(torch.export), labels, config, a model card and a predict.py that needs only onnxruntime, "
                f"numpy {needs}")

@@ -4,8 +4,7 @@ queued in one click, then side by side with a plain-words reading."""
 import pandas as pd
 import streamlit as st
 
-from core import backbones, compare, jobs, paths, runs
-from core.config import STRATEGY_TITLES, strategy_defaults
+from core import backbones, compare, jobs, paths, runs, strategies
 from ui import charts, run_view, state
 from ui.widgets import guarded, millions, percent, show_error
 
@@ -19,28 +18,26 @@ report = st.session_state.report
 if report is not None:
     modality = report.modality
     spec = backbones.get(st.session_state.backbone)
-    strategies = compare.STRATEGIES[modality]
+    members = strategies.compared(modality)
     if not spec.pretrained:
         st.info(f"**{spec.title}** has no pretrained weights, so there is nothing to transfer. Pick a pretrained "
                 "backbone on the Model page first.")
         st.page_link("pages/2_model.py", label="Go to Model", icon=":material/neurology:")
     else:
-        baseline = ("a small CNN trained from scratch" if modality == "image"
-                    else "TF-IDF + logistic regression")
-        st.markdown(f"On **{st.session_state.data_name}** with **{spec.title}**: {baseline}, then feature "
-                    f"extraction, then fine-tuning.")
+        order = ", then ".join(s.short for s in members)
+        st.markdown(f"On **{st.session_state.data_name}** with **{spec.title}**: {order}.")
         with st.form("compare"):
             epochs = {}
-            for column, strategy in zip(st.columns(len(strategies)), strategies):
-                if strategy == "tfidf":
-                    column.caption(f"{STRATEGY_TITLES[strategy]}: fits in one go.")
+            for column, strategy in zip(st.columns(len(members)), members):
+                if strategy.fits_in_one_go:
+                    column.caption(f"{strategy.title}: fits in one go.")
                     continue
-                epochs[strategy] = column.number_input(f"{STRATEGY_TITLES[strategy]}: epochs", 1, 500,
-                                                       int(strategy_defaults(modality, strategy)["epochs"]),
-                                                       key=f"compare_epochs_{strategy}")
+                epochs[strategy.name] = column.number_input(f"{strategy.title}: epochs", 1, 500,
+                                                            int(strategy.recipe(modality)["epochs"]),
+                                                            key=f"compare_epochs_{strategy.name}")
             st.caption("Each uses its classic recipe; early stopping ends a run when validation loss stops "
                        "improving. Fine-tuning is the slow one on a CPU.")
-            start = st.form_submit_button("Compare the three", key="start_compare", type="primary",
+            start = st.form_submit_button("Compare the three" if len(members) == 3 else f"Compare the {len(members)}", key="start_compare", type="primary",
                                           icon=":material/compare_arrows:")
         if start:
             try:
@@ -76,17 +73,17 @@ def comparison() -> None:
     if current is not None:
         strategy = current.config()["strategy"]
         with status_slot.container():
-            st.caption(f"Now: {STRATEGY_TITLES[strategy]}")
+            st.caption(f"Now: {strategies.title(strategy)}")
             run_view.status_line(current, run_view.follow(current), st.empty(), controls_slot,
                                  key=f"compare_{strategy}")
     table_slot.dataframe(pd.DataFrame([{
-        "strategy": STRATEGY_TITLES.get(row["strategy"], row["strategy"]), "backbone": row["backbone"],
+        "strategy": strategies.title(row["strategy"]), "backbone": row["backbone"],
         "status": row["status"], "best accuracy": percent(row["best_val_acc"]),
         "macro-F1": "–" if row["best_val_macro_f1"] is None else f"{row['best_val_macro_f1']:.3f}",
         "time": "–" if row["seconds"] is None else f"{row['seconds']:.1f}s",
         "trainable parameters": millions(row["trainable_params"]) if row["trainable_params"] else "–",
         "epochs": row["epochs"]} for row in rows]), hide_index=True)
-    histories = {STRATEGY_TITLES[run.config()["strategy"]]: run.history() for run in members}
+    histories = {strategies.title(run.config()["strategy"]): run.history() for run in members}
     histories = {name: history for name, history in histories.items() if history}
     if histories:
         chart_slot.plotly_chart(charts.overlay(histories, "val_acc"), key="compare_curves")

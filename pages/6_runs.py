@@ -4,8 +4,8 @@
 import pandas as pd
 import streamlit as st
 
-from core import jobs, paths, runs
-from core.config import STRATEGY_TITLES, TrainConfig
+from core import jobs, paths, runs, strategies
+from core.config import TrainConfig
 from ui import charts, state
 from ui.widgets import show_error
 
@@ -29,7 +29,7 @@ damaged = [row for row in rows if row["damage"]]
 table = pd.DataFrame([{
     "started": row["started"].replace("T", " "), "status": row["status"],
     **({"problems": "; ".join(row["damage"])} if damaged else {}),
-    "strategy": STRATEGY_TITLES.get(row["strategy"], row["strategy"]), "backbone": row["backbone"],
+    "strategy": strategies.title(row["strategy"]), "backbone": row["backbone"],
     "best accuracy": row["best_val_acc"], "macro-F1": row["best_val_macro_f1"],
     "epochs": f"{row['epochs']}/{row['epochs_planned']}" if row["epochs_planned"] else "",
     "time (s)": row["seconds"], "data": state.display_name(row["data"]), "run": row["id"]} for row in rows])
@@ -49,7 +49,7 @@ if not selected:
     st.caption("Tick runs in the table to overlay their curves and act on them.")
     st.stop()
 
-histories = {f"{row['started'][11:]} {STRATEGY_TITLES.get(row['strategy'], row['strategy']).lower()} "
+histories = {f"{row['started'][11:]} {strategies.title(row['strategy']).lower()} "
              f"({row['backbone']})": run.history() for run, row in zip(all_runs, rows) if run in selected}
 histories = {name: history for name, history in histories.items() if history}
 if histories:

@@ -4,8 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import images, paths, runs
-from core.config import STRATEGY_TITLES
+from core import images, paths, runs, strategies
 from core.explain import grad_cam, overlay, token_importance
 from ui import charts, run_view, state
 from ui.widgets import highlighted_text, percent, show_error
@@ -28,7 +27,7 @@ if not usable:
 
 def run_label(folder: str) -> str:
     summary = runs.Run(Path(folder)).summary() or {}
-    strategy = STRATEGY_TITLES.get(summary.get("strategy"), summary.get("strategy", ""))
+    strategy = strategies.title(summary.get("strategy"))
     return f"{Path(folder).name} · {strategy} · {percent(summary.get('best_val_acc'))}"
 
 

@@ -5,10 +5,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from core import backbones, features, runs
+from core import backbones, features, runs, strategies
 from core.config import TrainConfig
 from core.errors import UserError
-from core.models import build_model, parameter_groups
 from core.train import fit
 from tests.helpers import TINY
 
@@ -48,10 +47,10 @@ def test_feature_cache_is_shared_across_runs_heads_and_output_folders(colors_fol
 
 def test_frozen_backbone_stays_equal_under_feature_extraction(colors_folder):
     spec = backbones.get(TINY)
-    model = build_model(spec, 2, "feature_extract")
+    model = strategies.get("feature_extract").build(spec, 2)
     before = {k: v.clone() for k, v in model.backbone.state_dict().items()}
     head_before = model.head.linear.weight.clone()
-    optimizer = torch.optim.SGD(parameter_groups(model, "feature_extract", 0.1, 10), lr=0.1, momentum=0.9,
+    optimizer = torch.optim.SGD(strategies.get("feature_extract").parameter_groups(model, _config(colors_folder, lr=0.1)), lr=0.1, momentum=0.9,
                                 weight_decay=0.01)
     for _ in range(3):
         loss = torch.nn.functional.cross_entropy(model(torch.randn(4, 3, 32, 32)), torch.tensor([0, 1, 0, 1]))
@@ -64,8 +63,10 @@ def test_frozen_backbone_stays_equal_under_feature_extraction(colors_folder):
 
 
 def test_fine_tuning_trains_the_backbone_slower_than_the_head(colors_folder):
-    model = build_model(backbones.get(TINY), 2, "fine_tune")
-    groups = {g["name"]: g for g in parameter_groups(model, "fine_tune", 1e-3, 10)}
+    fine_tune = strategies.get("fine_tune")
+    model = fine_tune.build(backbones.get(TINY), 2)
+    groups = {g["name"]: g for g in fine_tune.parameter_groups(model, _config(colors_folder, "fine_tune", lr=1e-3,
+                                                                                head_lr_multiplier=10))}
     assert groups["backbone"]["lr"] == pytest.approx(1e-3) and groups["head"]["lr"] == pytest.approx(1e-2)
     summary = fit(_config(colors_folder, "fine_tune", epochs=2, lr=0.01))
     assert summary["status"] == "finished" and summary["frozen_params"] == 0
@@ -193,9 +194,9 @@ def test_a_run_whose_process_died_reads_as_interrupted(tmp_path):
 
 
 def test_fine_tuning_keeps_pretrained_batchnorm_statistics_unless_asked(colors_folder):
-    from core.train import freeze_batchnorm_statistics
+    from core.strategies.fine_tune import freeze_batchnorm_statistics
 
-    model = build_model(backbones.get(TINY), 2, "fine_tune").train()
+    model = strategies.get("fine_tune").build(backbones.get(TINY), 2).train()
     freeze_batchnorm_statistics(model.backbone)
     norm = model.backbone.conv[1]
     before = norm.running_mean.clone()
@@ -206,6 +207,6 @@ def test_fine_tuning_keeps_pretrained_batchnorm_statistics_unless_asked(colors_f
     frozen = fit(_config(colors_folder, "fine_tune", epochs=2))
     updated = fit(_config(colors_folder, "fine_tune", epochs=2, train_batchnorm=True))
     key = "backbone.conv.1.running_mean"
-    pretrained = build_model(backbones.get(TINY), 2, "fine_tune").state_dict()[key]
+    pretrained = strategies.get("fine_tune").build(backbones.get(TINY), 2).state_dict()[key]
     assert torch.equal(_weights(frozen)[key], pretrained)
     assert not torch.equal(_weights(updated)[key], pretrained)

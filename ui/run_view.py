@@ -12,7 +12,7 @@ import streamlit as st
 
 from pathlib import Path
 
-from core import jobs, progress, runs
+from core import jobs, progress, runs, strategies
 from ui import charts
 from ui.widgets import percent, show_error
 
@@ -38,7 +38,8 @@ def status_line(run: runs.Run, view: progress.Progress, slot, controls, key: str
             supervisor.stop(run)
             st.rerun()
     elif status == "running":
-        on_features = view.phase == "training" and view.strategy == "feature_extract"
+        learner = strategies.find(view.strategy or "")
+        on_features = view.phase == "training" and learner is not None and learner.on_features
         speed = f"{view.throughput:,.0f} {view.noun}/s" + (" (head only, on cached features)" if on_features else "") \
             if view.throughput else None
         eta = f"ETA {progress.format_seconds(view.eta_seconds)}"

@@ -4,7 +4,7 @@
     data_name     how to call it on screen (the uploaded file's name, the sample's title)
     report        the DataReport of that data (classes, split, warnings)
     backbone      registry name of the chosen backbone
-    strategy      feature_extract | fine_tune | scratch
+    strategy      a registry name (core/strategies/): feature_extract, fine_tune, scratch, tfidf...
     run_dir       folder of the run this session started or opened last
     val_fraction, split_seed   how data without a val/ folder is split
 """
@@ -120,9 +120,9 @@ def preload_from_command_line() -> None:
                 st.session_state.backbone = backbone
         except Exception:
             pass  # a stale or mistyped address: keep the default
-    from core.config import MODALITY_STRATEGIES
+    from core import strategies
 
-    if report is not None and params.get("strategy") in MODALITY_STRATEGIES[report.modality]:
+    if report is not None and params.get("strategy") in strategies.names(report.modality):
         st.session_state.strategy = params["strategy"]
 
 

@@ -1,0 +1,346 @@
+"""The one training loop, in named parts, and the two ways strategies feed it.
+
+A strategy (core/strategies/) decides what trains and how; this module does the epochs:
+``Session`` (what one training needs), ``Stepper`` (optimizer, gradient scaling, accumulation,
+schedule), ``BestWeights``, ``EarlyStopping``, ``train_epoch``, ``evaluate``, and ``fit_epochs``, which
+strings them together and checkpoints every epoch so an interrupted run continues where it was.
+``fit_end_to_end`` trains a whole network on images or tokenised texts; ``fit_on_features`` trains a
+head on the backbone's cached features (milliseconds per epoch).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from core import features, runs
+from core.backbones import BackboneSpec
+from core.divergence import Divergence
+from core.loaders import make_loader, to_device
+from core.models import count_parameters
+from core.report import DataReport
+
+if TYPE_CHECKING:
+    from core.config import TrainConfig
+    from core.strategies import Strategy
+
+Emit = Callable[..., None]
+Step = Callable[[nn.Module, object, torch.Tensor], "tuple[torch.Tensor, torch.Tensor]"]
+
+
+@dataclass
+class Session:
+    """Everything one training needs, handed to the strategy's ``fit``."""
+
+    config: "TrainConfig"
+    strategy: "Strategy"
+    spec: BackboneSpec
+    report: DataReport
+    device: torch.device
+    emit: Emit
+    stop_reason: Callable[[], "str | None"]
+    run: runs.Run
+    checkpoint: dict | None = None
+    feature_batch: int = 32          # examples per feature-pass batch (halved after running out of memory)
+
+
+def make_optimizer(groups: list[dict], config: "TrainConfig") -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def make_schedule(optimizer, config: "TrainConfig", steps_per_epoch: int):
+    """(scheduler, steps it per optimizer step?) for none, StepLR (per epoch) or linear warmup/decay."""
+    if config.scheduler == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, config.step_size, config.gamma), False
+    if config.scheduler == "linear":
+        total = max(1, steps_per_epoch * config.epochs)
+        warmup = int(total * config.warmup_fraction)
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / (warmup + 1)
+            return max(0.0, (total - step) / max(1, total - warmup))
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor), True
+    return None, False
+
+
+class Stepper:
+    """Optimizer steps: mixed precision on CUDA, gradients of several micro batches added up into one
+    step (``batch_size / micro_batch_size``), the learning-rate schedule per step or per epoch."""
+
+    def __init__(self, groups: list[dict], config: "TrainConfig", batches_per_epoch: int,
+                 device: torch.device) -> None:
+        self.optimizer = make_optimizer(groups, config)
+        self.accumulate = max(1, round(config.batch_size / config.micro_batch_size)) if config.micro_batch_size else 1
+        self.scheduler, self.per_step = make_schedule(self.optimizer, config,
+                                                      math.ceil(batches_per_epoch / self.accumulate))
+        self.use_amp = device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.batches_per_epoch = batches_per_epoch
+
+    def backward(self, loss: torch.Tensor, batch: int) -> None:
+        self.scaler.scale(loss / self.accumulate).backward()
+        if batch % self.accumulate == 0 or batch == self.batches_per_epoch:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.optimizer.zero_grad(set_to_none=True)
+            if self.per_step:
+                self.scheduler.step()
+
+    def end_epoch(self) -> None:
+        if self.scheduler is not None and not self.per_step:
+            self.scheduler.step()
+
+    def rates(self) -> dict[str, float]:
+        return {group.get("name", "all"): group["lr"] for group in self.optimizer.param_groups}
+
+    def state_dict(self) -> dict:
+        return {"optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict(),
+                "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state.get("scheduler"):
+            self.scheduler.load_state_dict(state["scheduler"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+
+
+@dataclass
+class BestWeights:
+    """The best epoch so far: highest validation accuracy, then lowest loss. ``save`` writes its
+    weights as soon as they are found (whole networks, whose weights are large and slow to redo)."""
+
+    save: Callable[[dict], None] | None = None
+    acc: float = -1.0
+    loss: float = math.inf
+    epoch: int | None = None
+    state: dict | None = field(default=None, repr=False)
+
+    def offer(self, epoch: int, acc: float, loss: float, model: nn.Module) -> bool:
+        if (acc, -loss) <= (self.acc, -self.loss):
+            return False
+        self.acc, self.loss, self.epoch, self.state = acc, loss, epoch, cpu_state(model)
+        if self.save:
+            self.save(self.state)
+        return True
+
+    def state_dict(self) -> dict:  # saved weights are not copied into the checkpoint again
+        return {"acc": self.acc, "loss": self.loss, "epoch": self.epoch, "state": None if self.save else self.state}
+
+    def load_state_dict(self, state: dict, saved: Callable[[], dict]) -> None:
+        self.acc, self.loss, self.epoch, self.state = state["acc"], state["loss"], state["epoch"], state["state"]
+        if self.state is None and self.epoch is not None:
+            self.state = saved()
+
+
+@dataclass
+class EarlyStopping:
+    """Stop after ``patience`` epochs without a lower validation loss (0: never)."""
+
+    patience: int
+    lowest_loss: float = math.inf
+    since: int = 0
+
+    def update(self, val_loss: float) -> None:
+        if val_loss < self.lowest_loss - 1e-4:
+            self.lowest_loss, self.since = val_loss, 0
+        else:
+            self.since += 1
+
+    @property
+    def should_stop(self) -> bool:
+        return bool(self.patience) and self.since >= self.patience
+
+    def state_dict(self) -> dict:
+        return {"lowest_loss": self.lowest_loss, "since": self.since}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.lowest_loss, self.since = state["lowest_loss"], state["since"]
+
+
+def cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def forward(model: nn.Module, inputs) -> torch.Tensor:
+    return model(*inputs) if isinstance(inputs, tuple) else model(inputs)
+
+
+def cross_entropy_step(model: nn.Module, inputs, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The usual training step: (logits, loss)."""
+    logits = forward(model, inputs)
+    return logits, nn.functional.cross_entropy(logits.float(), labels)
+
+
+@dataclass
+class EpochStats:
+    loss: float
+    acc: float
+    seen: int
+    stopped: str | None = None      # why the epoch ended early: "stopped" or "interrupted"
+
+
+def train_epoch(model: nn.Module, loader: DataLoader, stepper: Stepper, session: Session, epoch: int,
+                divergence: Divergence, step: Step) -> EpochStats:
+    """One pass over the training data, or part of it when a stop is asked for in the middle."""
+    device, emit = session.device, session.emit
+    total_loss, correct, seen = 0.0, 0, 0
+    stepper.optimizer.zero_grad(set_to_none=True)
+    for batch, (inputs, labels) in enumerate(loader, start=1):
+        stopped = session.stop_reason()
+        if stopped:
+            return EpochStats(0.0, 0.0, seen, stopped)
+        inputs, labels = to_device(inputs, device), labels.to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=torch.float16, enabled=stepper.use_amp):
+            logits, loss = step(model, inputs, labels)
+        divergence.check_batch(loss.item(), epoch)
+        stepper.backward(loss, batch)
+        total_loss += loss.item() * len(labels)
+        correct += (logits.argmax(1) == labels).sum().item()
+        seen += len(labels)
+        emit("batch", epoch=epoch, batch=batch, batches=len(loader), loss=round(loss.item(), 5), examples=len(labels))
+    return EpochStats(total_loss / max(seen, 1), correct / max(seen, 1), seen)
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> dict:
+    """Loss, accuracy, and per-example probabilities over ``loader`` (in order)."""
+    model.eval()
+    losses, probabilities, labels = [], [], []
+    for inputs, targets in loader:
+        with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
+            logits = forward(model, to_device(inputs, device)).float().cpu()
+        losses.append(nn.functional.cross_entropy(logits, targets, reduction="sum").item())
+        probabilities.append(logits.softmax(1))
+        labels.append(targets)
+    probs, truth = torch.cat(probabilities), torch.cat(labels)
+    return {"loss": sum(losses) / max(len(truth), 1), "acc": (probs.argmax(1) == truth).float().mean().item(),
+            "probabilities": probs, "labels": truth}
+
+
+def stopped_before_training(status: str = "stopped") -> dict:
+    return {"status": status, "best_val_acc": None, "final_val_acc": None, "best_epoch": None, "epochs": 0}
+
+
+def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val_loader: DataLoader,
+               groups: list[dict], save_best: bool, train_mode: Callable[[nn.Module], None] = lambda model: None,
+               step: Step = cross_entropy_step) -> dict:
+    """Epochs of train + validate. Keeps the best weights; stops early after ``config.patience``
+    epochs without a lower validation loss; checkpoints every epoch (each epoch is seeded by its
+    number, so a resumed run trains exactly as an uninterrupted one would). ``train_mode(model)``
+    runs after ``model.train()`` each epoch (a strategy keeps frozen parts in eval mode there)."""
+    config, run, emit = session.config, session.run, session.emit
+    stepper = Stepper(groups, config, len(train_loader), session.device)
+    best = BestWeights(save=run.save_weights if save_best else None)
+    stopping = EarlyStopping(config.patience)
+    divergence = Divergence(config.lr)
+    history, first_epoch, stopped, early = [], 1, None, False
+    if session.checkpoint:
+        checkpoint = session.checkpoint
+        model.load_state_dict(checkpoint["model"])
+        stepper.load_state_dict(checkpoint)
+        best.load_state_dict(checkpoint["best"], run.load_weights)
+        stopping.load_state_dict(checkpoint["watch"])
+        divergence.start_loss = checkpoint.get("start_loss")
+        history, first_epoch = list(checkpoint["history"]), checkpoint["epoch"] + 1
+    for epoch in range(first_epoch, config.epochs + 1):
+        epoch_started = time.perf_counter()
+        torch.manual_seed(config.seed * 1000 + epoch)  # augmentation and dropout of this epoch
+        if train_loader.generator is not None:
+            train_loader.generator.manual_seed(config.seed * 1000 + epoch)  # this epoch's shuffle
+        model.train()
+        train_mode(model)
+        stats = train_epoch(model, train_loader, stepper, session, epoch, divergence, step)
+        if stats.stopped:
+            stopped = stats.stopped
+            break
+        val = evaluate(model, val_loader, session.device)
+        rates = stepper.rates()
+        elapsed = time.perf_counter() - epoch_started
+        record = {"epoch": epoch, "epochs": config.epochs, "train_loss": stats.loss, "train_acc": stats.acc,
+                  "val_loss": val["loss"], "val_acc": val["acc"], "lr": rates.get("head", rates.get("all")),
+                  "backbone_lr": rates.get("backbone"), "seconds": round(elapsed, 3),
+                  "examples_per_second": round(stats.seen / max(elapsed, 1e-9), 2)}
+        history.append(record)
+        divergence.check_epoch(stats.loss, epoch)
+        stepper.end_epoch()
+        best.offer(epoch, val["acc"], val["loss"], model)
+        stopping.update(val["loss"])
+        emit("epoch", **record, best_val_acc=best.acc)
+        run.save_checkpoint({"epoch": epoch, "model": cpu_state(model), **stepper.state_dict(),
+                             "best": best.state_dict(), "watch": stopping.state_dict(), "history": history,
+                             "start_loss": divergence.start_loss})
+        if stopping.should_stop and epoch < config.epochs:
+            early = True
+            emit("early_stop", epoch=epoch, patience=config.patience,
+                 message=f"Stopped early after epoch {epoch}: the validation loss has not improved for "
+                         f"{config.patience} epochs, so more epochs would mostly memorise the training data.")
+            break
+    if best.state is None:
+        return stopped_before_training(stopped or "stopped")
+    if stopped == "interrupted":
+        return {"status": "interrupted", "epochs": len(history)}
+    model.load_state_dict(best.state)
+    return {"status": stopped or "finished", "best_val_acc": best.acc, "best_epoch": best.epoch,
+            "final_val_acc": history[-1]["val_acc"], "epochs": len(history), "best_val_loss": best.loss,
+            "early_stopped": early, "best_state": best.state,
+            "best_predictions": evaluate(model, val_loader, session.device)}
+
+
+def fit_end_to_end(session: Session) -> dict:
+    """Train the strategy's whole model on images or tokenised texts (fine-tuning, from scratch)."""
+    config, strategy, spec, report = session.config, session.strategy, session.spec, session.report
+    model = strategy.build(spec, len(report.classes), dropout=config.head_dropout).to(session.device)
+    micro = config.micro_batch_size or config.batch_size
+    common = dict(spec=spec, seed=config.seed, device=session.device, augment=config.augment,
+                  horizontal_flip=config.horizontal_flip, max_length=config.max_length)
+    train_loader = make_loader(report, report.train, batch_size=micro, train=True, **common)
+    val_loader = make_loader(report, report.val, batch_size=micro, train=False, **common)
+    result = fit_epochs(session, model, train_loader, val_loader, strategy.parameter_groups(model, config),
+                        save_best=True, train_mode=lambda m: strategy.train_mode(m, config))
+    trainable_params, frozen_params = count_parameters(model)
+    result.update(trainable_params=trainable_params, frozen_params=frozen_params, cache_hit=None)
+    return result
+
+
+def cached_features(session: Session) -> "features.FeatureSet | None":
+    """The backbone's features of every example, from the cache or computed now (with progress
+    events); None when a stop was asked for during the pass."""
+    report, emit = session.report, session.emit
+    emit("features", done=0, total=report.num_items)
+    feature_set = features.load_or_compute(
+        report, session.spec, session.config.cache_dir, session.device, session.feature_batch,
+        lambda done, total: emit("features", done=done, total=total), session.stop_reason,
+        session.config.max_length, on_notice=lambda message: emit("notice", message=message))
+    if feature_set is not None:
+        emit("features", done=report.num_items, total=report.num_items, cache_hit=feature_set.cache_hit,
+             seconds=round(feature_set.seconds, 3))
+    return feature_set
+
+
+def fit_on_features(session: Session, head: nn.Module, train_x: torch.Tensor, feature_set: "features.FeatureSet"
+                    ) -> dict:
+    """Train ``head`` on the training rows ``train_x`` (validation rows from ``feature_set``), on the CPU."""
+    config, report = session.config, session.report
+    train_y = torch.tensor([label for _, label in report.train])
+    val_x, val_y = feature_set.rows(report.val), torch.tensor([label for _, label in report.val])
+    generator = torch.Generator().manual_seed(config.seed)
+    train_loader = DataLoader(TensorDataset(train_x, train_y), batch_size=config.batch_size, shuffle=True,
+                              generator=generator)
+    val_loader = DataLoader(TensorDataset(val_x, val_y), batch_size=256)
+    on_cpu = Session(**{**session.__dict__, "device": torch.device("cpu")})
+    groups = [{"params": list(head.parameters()), "lr": config.lr, "name": "head"}]
+    result = fit_epochs(on_cpu, head, train_loader, val_loader, groups, save_best=False)
+    result.update(cache_hit=feature_set.cache_hit, feature_seconds=round(feature_set.seconds, 3),
+                  trainable_params=count_parameters(head)[0], frozen_params=session.spec.num_params)
+    return result

@@ -1,0 +1,33 @@
+"""Feature extraction: the pretrained backbone stays frozen; a new head learns on its cached features."""
+
+from __future__ import annotations
+
+from core import loop
+from core.strategies import Strategy, register
+
+
+@register
+class FeatureExtraction(Strategy):
+    name = "feature_extract"
+    title = "Feature extraction"
+    short = "feature extraction"
+    explanation = ("The pretrained backbone stays frozen and only a new final layer (the head) learns. "
+                   "The backbone's features are computed once and cached, so each epoch takes milliseconds.")
+    order = 10
+    on_features = True
+    compared_for = ("image", "text")
+    # A linear head on frozen features, AdamW: epochs take milliseconds, so many of them.
+    defaults = {
+        "image": {"optimizer": "adamw", "lr": 1e-3, "epochs": 25, "batch_size": 32, "scheduler": "none",
+                  "weight_decay": 1e-2},
+        "text": {"optimizer": "adamw", "lr": 3e-3, "epochs": 25, "batch_size": 32, "scheduler": "none",
+                 "weight_decay": 1e-2, "max_length": 256},
+    }
+
+    def fit(self, session: loop.Session) -> dict:
+        feature_set = loop.cached_features(session)
+        if feature_set is None:
+            return loop.stopped_before_training(session.stop_reason() or "stopped")
+        head = self.build(session.spec, len(session.report.classes), session.config.head_dropout,
+                          pretrained=False).head
+        return loop.fit_on_features(session, head, feature_set.rows(session.report.train), feature_set)
