@@ -39,6 +39,8 @@ def sidebar() -> None:
     st.markdown(f"**Data:** {name}" + ("" if is_sample else f"  \n{counts}") if report
                 else "**Data:** not loaded yet")
     st.markdown(f"**Backbone:** `{st.session_state.backbone}`  \n**Strategy:** `{st.session_state.strategy}`")
+    if st.session_state.target is not None:
+        st.markdown(f"**Target:** {st.session_state.target.name}  \n**Adaptation:** `{st.session_state.adapt}`")
     line = jobs.supervisor().queue()
     if line:
         waiting = f", {len(line) - 1} waiting" if len(line) > 1 else ""

@@ -25,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core import strategies
+    from core import adaptation, strategies
 
     parser = _Parser(prog="python -m core", description="TransferLab, headless.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
                                           "(default: efficientnet_lite0 for images, all_minilm_l6_v2 for texts)")
     train.add_argument("--strategy", default="feature_extract", choices=strategies.names(),
                        help="how the model learns (`python -m core strategies` explains each)")
+    train.add_argument("--target", metavar="TARGET",
+                       help="where the model will be used: a second dataset in the same formats; its labels (if "
+                            "any) only score, never train")
+    train.add_argument("--adapt", default="auto", choices=["auto", *adaptation.names()],
+                       help="domain adaptation with --target (default auto: the measured default for the strategy; "
+                            "none: train on the source alone, still score on the target)")
     train.add_argument("--text-col", help="texts: the column holding the text (default: guessed)")
     train.add_argument("--label-col", help="texts: the column holding the label (default: guessed)")
     train.add_argument("--encoding", help="texts: the table's encoding, e.g. gb18030, big5, cp932, cp1251, utf-16 "
@@ -132,6 +138,11 @@ def _progress_printer(quiet: bool, guessed_given: bool):
                 how = "as chosen" if encoding["chosen_by"] == "you" else \
                     f"detected, {encoding['confidence']:.0%} confidence; choose with --encoding"
                 print(f"encoding: {encoding['title']} ({how})", flush=True)
+            if event.get("target"):
+                target = event["target"]
+                print(f"target {target['name']}: {target['items']} {noun}, "
+                      f"{'labelled (scored only)' if target['labelled'] else 'unlabelled'}; adaptation: "
+                      f"{target['adapt']}", flush=True)
             if event.get("language"):
                 language = event["language"]
                 print(f"language: {language['name']} ({language['share']:.0%} of the texts looked at)", flush=True)
@@ -155,7 +166,8 @@ def _config_from_args(args: argparse.Namespace):
     return TrainConfig.for_strategy(
         args.data, args.strategy, backbone=backbone, epochs=args.epochs, out_dir=args.out, seed=args.seed,
         text_column=args.text_col, label_column=args.label_col, encoding=args.encoding, max_length=args.max_length,
-        micro_batch_size=args.micro_batch_size, patience=args.patience,
+        micro_batch_size=args.micro_batch_size, patience=args.patience, target=args.target,
+        adapt=args.adapt if args.target else None,
         batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, val_fraction=args.val_fraction,
         device=args.device, cache_dir=args.cache_dir,
         augment=False if args.no_augment else None, horizontal_flip=False if args.no_flip else None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from core import jobs, runs, strategies
+from core import adaptation, backbones, jobs, runs, strategies
 from core.config import TrainConfig
 from core.data import modality_of
 
@@ -17,15 +17,23 @@ OVERFIT_GAP = 0.1  # training accuracy this far above validation accuracy: memor
 LEVEL_POINTS = 1.0  # smaller gaps are within the noise of a small validation set: called "level"
 
 
-def plan(data: str, backbone: str, epochs: dict[str, int] | None = None, **shared) -> list[TrainConfig]:
-    """One config per strategy, all with the same data, split (val_fraction, seed) and ``shared`` settings."""
+def plan(data: str, backbone: str, epochs: dict[str, int] | None = None, target: str | None = None,
+         **shared) -> list[TrainConfig]:
+    """One config per strategy, all with the same data, split (val_fraction, seed) and ``shared`` settings.
+    With a ``target``, every run is also scored on it, and the strategies that can adapt to it run a
+    second time with their default adaptation, right after the same strategy without it."""
     modality = modality_of(data)
     group = "compare-" + datetime.now().strftime("%Y%m%d-%H%M%S")
     configs = []
     for strategy in strategies.compared(modality):
         net = strategy.baseline_backbone.get(modality, backbone)
         overrides = {**shared, "epochs": (epochs or {}).get(strategy.name)}
-        configs.append(TrainConfig.for_strategy(data, strategy.name, backbone=net, group=group, **overrides))
+        configs.append(TrainConfig.for_strategy(data, strategy.name, backbone=net, group=group, target=target,
+                                                adapt="none" if target else None, **overrides))
+        adapt = adaptation.resolve("auto", strategy, backbones.get(net)) if target else "none"
+        if adapt != "none":
+            configs.append(TrainConfig.for_strategy(data, strategy.name, backbone=net, group=group, target=target,
+                                                    adapt=adapt, **overrides))
     return configs
 
 
@@ -39,7 +47,8 @@ def group_runs(runs_dir: str | Path, group: str) -> list[runs.Run]:
     order = {strategy.name: index for index, strategy in enumerate(ranked)}
     found = [(run, run.config()) for run in runs.list_runs(runs_dir)]
     return [run for run, config in sorted(((r, c) for r, c in found if c.get("group") == group),
-                                          key=lambda pair: order.get(pair[1].get("strategy"), 9))]
+                                          key=lambda pair: (order.get(pair[1].get("strategy"), 9),
+                                                            pair[1].get("adapt", "none") != "none"))]
 
 
 def groups(runs_dir: str | Path) -> list[str]:
@@ -54,7 +63,8 @@ def groups(runs_dir: str | Path) -> list[str]:
 
 def reading(rows: list[dict]) -> list[str]:
     """Plain-words sentences about a comparison. ``rows``: runs.describe() of the group's runs."""
-    by_strategy = {row["strategy"]: row for row in rows}
+    adapted = [row for row in rows if row.get("adapt", "none") != "none"]
+    by_strategy = {row["strategy"]: row for row in rows if row.get("adapt", "none") == "none"}
     done = {s: r for s, r in by_strategy.items() if r["status"] == "finished" and r["best_val_acc"] is not None}
     sentences = [f"{strategies.title(s)} did not finish ({r['status']}), so it is left out."
                  for s, r in by_strategy.items() if s not in done and r["status"] not in ("queued", "running")]
@@ -84,9 +94,33 @@ def reading(rows: list[dict]) -> list[str]:
         else:
             sentences.append(f"Fine-tuning matched feature extraction (within a point){cost}: the frozen "
                              "features already do the job.")
+    sentences += _on_the_target(by_strategy, adapted)
     if len(done) >= 2 and not any(r["status"] in ("queued", "running") for r in rows):
         best = max(done.values(), key=lambda r: (r["best_val_acc"], -(r["seconds"] or 0)))
         sentences.append(f"Best here: {strategies.short(best['strategy'])} with {_pct(best)} validation accuracy.")
+    return sentences
+
+
+def _on_the_target(plain: dict[str, dict], adapted: list[dict]) -> list[str]:
+    """With a target: each strategy's target accuracy, and what adaptation changed."""
+    scored = {s: r for s, r in plain.items() if r.get("target_acc") is not None}
+    sentences = []
+    if scored:
+        best = max(scored.values(), key=lambda r: r["target_acc"])
+        sentences.append("On the target, without adaptation: " + ", ".join(
+            f"{strategies.short(s)} {r['target_acc']:.1%}" for s, r in scored.items()) +
+            f"; {strategies.short(best['strategy'])} travels best.")
+    for row in adapted:
+        before = plain.get(row["strategy"])
+        if row.get("target_acc") is None or before is None or before.get("target_acc") is None:
+            continue
+        gain = (row["target_acc"] - before["target_acc"]) * 100
+        method = adaptation.get(row["adapt"]).title if row["adapt"] in adaptation.names() else row["adapt"]
+        change = f"raised its target accuracy by {gain:.1f} points" if gain >= LEVEL_POINTS else (
+            f"lowered its target accuracy by {-gain:.1f} points" if gain <= -LEVEL_POINTS else
+            "left its target accuracy about the same")
+        sentences.append(f"Adapting {strategies.short(row['strategy'])} to the target ({method}) {change} "
+                         f"({before['target_acc']:.1%} → {row['target_acc']:.1%}).")
     return sentences
 
 

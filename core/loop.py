@@ -28,10 +28,12 @@ from core.report import DataReport
 
 if TYPE_CHECKING:
     from core.config import TrainConfig
+    from core.domains import Target
     from core.strategies import Strategy
 
 Emit = Callable[..., None]
-Step = Callable[[nn.Module, object, torch.Tensor], "tuple[torch.Tensor, torch.Tensor]"]
+# (model, inputs, labels) -> (logits, loss to minimise[, the labels' own loss, shown and watched])
+Step = Callable[[nn.Module, object, torch.Tensor], tuple]
 
 
 @dataclass
@@ -48,6 +50,11 @@ class Session:
     run: runs.Run
     checkpoint: dict | None = None
     feature_batch: int = 32          # examples per feature-pass batch (halved after running out of memory)
+    target: "Target | None" = None   # where the model will be used (core/domains.py)
+
+    def quiet(self, run: runs.Run) -> "Session":
+        """The same training without events, into ``run`` (a side model, e.g. one without adaptation)."""
+        return Session(**{**self.__dict__, "emit": lambda *args, **values: None, "run": run, "checkpoint": None})
 
 
 def make_optimizer(groups: list[dict], config: "TrainConfig") -> torch.optim.Optimizer:
@@ -202,13 +209,14 @@ def train_epoch(model: nn.Module, loader: DataLoader, stepper: Stepper, session:
             return EpochStats(0.0, 0.0, seen, stopped)
         inputs, labels = to_device(inputs, device), labels.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.float16, enabled=stepper.use_amp):
-            logits, loss = step(model, inputs, labels)
-        divergence.check_batch(loss.item(), epoch)
+            logits, loss, *shown = step(model, inputs, labels)
+        label_loss = (shown[0] if shown else loss).item()  # DANN: the labels' loss, without the domain game's
+        divergence.check_batch(label_loss, epoch)
         stepper.backward(loss, batch)
-        total_loss += loss.item() * len(labels)
+        total_loss += label_loss * len(labels)
         correct += (logits.argmax(1) == labels).sum().item()
         seen += len(labels)
-        emit("batch", epoch=epoch, batch=batch, batches=len(loader), loss=round(loss.item(), 5), examples=len(labels))
+        emit("batch", epoch=epoch, batch=batch, batches=len(loader), loss=round(label_loss, 5), examples=len(labels))
     return EpochStats(total_loss / max(seen, 1), correct / max(seen, 1), seen)
 
 
@@ -234,11 +242,12 @@ def stopped_before_training(status: str = "stopped") -> dict:
 
 def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val_loader: DataLoader,
                groups: list[dict], save_best: bool, train_mode: Callable[[nn.Module], None] = lambda model: None,
-               step: Step = cross_entropy_step) -> dict:
+               step: Step = cross_entropy_step, extras: dict[str, nn.Module] | None = None) -> dict:
     """Epochs of train + validate. Keeps the best weights; stops early after ``config.patience``
     epochs without a lower validation loss; checkpoints every epoch (each epoch is seeded by its
     number, so a resumed run trains exactly as an uninterrupted one would). ``train_mode(model)``
-    runs after ``model.train()`` each epoch (a strategy keeps frozen parts in eval mode there)."""
+    runs after ``model.train()`` each epoch (a strategy keeps frozen parts in eval mode there).
+    ``extras``: modules trained beside the model (DANN's domain classifier), checkpointed with it."""
     config, run, emit = session.config, session.run, session.emit
     stepper = Stepper(groups, config, len(train_loader), session.device)
     best = BestWeights(save=run.save_weights if save_best else None)
@@ -248,6 +257,9 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
     if session.checkpoint:
         checkpoint = session.checkpoint
         model.load_state_dict(checkpoint["model"])
+        for name, module in (extras or {}).items():
+            if name in checkpoint.get("extras", {}):
+                module.load_state_dict(checkpoint["extras"][name])
         stepper.load_state_dict(checkpoint)
         best.load_state_dict(checkpoint["best"], run.load_weights)
         stopping.load_state_dict(checkpoint["watch"])
@@ -260,6 +272,8 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
             train_loader.generator.manual_seed(config.seed * 1000 + epoch)  # this epoch's shuffle
         model.train()
         train_mode(model)
+        for module in (extras or {}).values():
+            module.train()
         stats = train_epoch(model, train_loader, stepper, session, epoch, divergence, step)
         if stats.stopped:
             stopped = stats.stopped
@@ -279,7 +293,8 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
         emit("epoch", **record, best_val_acc=best.acc)
         run.save_checkpoint({"epoch": epoch, "model": cpu_state(model), **stepper.state_dict(),
                              "best": best.state_dict(), "watch": stopping.state_dict(), "history": history,
-                             "start_loss": divergence.start_loss})
+                             "start_loss": divergence.start_loss,
+                             "extras": {name: cpu_state(module) for name, module in (extras or {}).items()}})
         if stopping.should_stop and epoch < config.epochs:
             early = True
             emit("early_stop", epoch=epoch, patience=config.patience,
@@ -306,34 +321,42 @@ def fit_end_to_end(session: Session) -> dict:
                   horizontal_flip=config.horizontal_flip, max_length=config.max_length)
     train_loader = make_loader(report, report.train, batch_size=micro, train=True, **common)
     val_loader = make_loader(report, report.val, batch_size=micro, train=False, **common)
-    result = fit_epochs(session, model, train_loader, val_loader, strategy.parameter_groups(model, config),
-                        save_best=True, train_mode=lambda m: strategy.train_mode(m, config))
+    from core.adaptation import end_to_end
+
+    step, extra_groups, extras = end_to_end.prepare(session, model)
+    result = fit_epochs(session, model, train_loader, val_loader, strategy.parameter_groups(model, config)
+                        + extra_groups, save_best=True, train_mode=lambda m: strategy.train_mode(m, config),
+                        step=step or cross_entropy_step, extras=extras)
     trainable_params, frozen_params = count_parameters(model)
     result.update(trainable_params=trainable_params, frozen_params=frozen_params, cache_hit=None)
+    if session.target is not None and result.get("best_state") is not None:
+        result.update(end_to_end.finish(session, model, result))
     return result
 
 
-def cached_features(session: Session) -> "features.FeatureSet | None":
-    """The backbone's features of every example, from the cache or computed now (with progress
-    events); None when a stop was asked for during the pass."""
-    report, emit = session.report, session.emit
-    emit("features", done=0, total=report.num_items)
+def cached_features(session: Session, report: DataReport | None = None,
+                    domain: str = "source") -> "features.FeatureSet | None":
+    """The backbone's features of every example of ``report`` (default: the training data), from the
+    cache or computed now (with progress events); None when a stop was asked for during the pass."""
+    report, emit = report or session.report, session.emit
+    total = len(report.all_items())
+    emit("features", done=0, total=total, domain=domain)
     feature_set = features.load_or_compute(
         report, session.spec, session.config.cache_dir, session.device, session.feature_batch,
-        lambda done, total: emit("features", done=done, total=total), session.stop_reason,
+        lambda done, total: emit("features", done=done, total=total, domain=domain), session.stop_reason,
         session.config.max_length, on_notice=lambda message: emit("notice", message=message))
     if feature_set is not None:
-        emit("features", done=report.num_items, total=report.num_items, cache_hit=feature_set.cache_hit,
-             seconds=round(feature_set.seconds, 3))
+        emit("features", done=total, total=total, cache_hit=feature_set.cache_hit,
+             seconds=round(feature_set.seconds, 3), domain=domain)
     return feature_set
 
 
-def fit_on_features(session: Session, head: nn.Module, train_x: torch.Tensor, feature_set: "features.FeatureSet"
-                    ) -> dict:
-    """Train ``head`` on the training rows ``train_x`` (validation rows from ``feature_set``), on the CPU."""
+def fit_on_features(session: Session, head: nn.Module, train_x: torch.Tensor, val_x: torch.Tensor,
+                    feature_set: "features.FeatureSet") -> dict:
+    """Train ``head`` on the training rows ``train_x``, validated on ``val_x``, on the CPU."""
     config, report = session.config, session.report
     train_y = torch.tensor([label for _, label in report.train])
-    val_x, val_y = feature_set.rows(report.val), torch.tensor([label for _, label in report.val])
+    val_y = torch.tensor([label for _, label in report.val])
     generator = torch.Generator().manual_seed(config.seed)
     train_loader = DataLoader(TensorDataset(train_x, train_y), batch_size=config.batch_size, shuffle=True,
                               generator=generator)

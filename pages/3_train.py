@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import backbones, jobs, paths, runs, strategies
+from core import adaptation, backbones, jobs, paths, runs, strategies
 from core.config import MAX_LR, TrainConfig
 from ui import run_view, state
 from ui.widgets import guarded, show_error
@@ -27,6 +27,12 @@ def new_run_form() -> None:
     noun = "texts" if modality == "text" else "images"
     what = f" with **{spec.title}**" if learner.uses_backbone else ""
     st.markdown(f"**{learner.title}**{what} on **{report.num_items:,} {noun}** in {len(report.classes)} classes.")
+    target = st.session_state.target
+    if target is not None:
+        method = adaptation.get(adaptation.resolve(st.session_state.adapt, learner, spec))
+        st.caption(f"Target: **{target.name}** ({len(target.items):,} {noun}"
+                   + (", scored with its labels" if target.labelled else ", unlabelled") + f"); adaptation: "
+                   f"**{method.title}**.")
     remembered = st.session_state.setdefault("train_settings", {}).get((modality, strategy), {})
     defaults = {**TrainConfig(data="").to_dict(), **learner.recipe(modality), **remembered}
     is_digits = str(st.session_state.data).startswith("sample:mnist")
@@ -99,8 +105,10 @@ def new_run_form() -> None:
     if submitted:
         st.session_state.train_settings[(modality, strategy)] = settings
         try:
+            target = st.session_state.target_source if st.session_state.target is not None else None
             config = TrainConfig.for_strategy(st.session_state.data, strategy, backbone=backbone,
-                                              val_fraction=st.session_state.val_fraction,
+                                              val_fraction=st.session_state.val_fraction, target=target,
+                                              adapt=st.session_state.adapt if target else None,
                                               **report.reading(), **settings)
             st.session_state.run_dir = str(jobs.submit(config).dir)
             st.rerun()  # draw the page again with the live view ticking

@@ -11,7 +11,7 @@ from core import images, metrics, paths, runs, strategies
 from core.embeddings import embedding_map, separation
 from core.explain import grad_cam, overlay, token_importance
 from core.export import export_run, zip_folder
-from ui import charts, run_view, state
+from ui import charts, run_view, state, target_view
 from ui.widgets import highlighted_text, percent, show_error
 
 state.init()
@@ -66,6 +66,8 @@ if summary["status"] == "stopped":
 elif summary.get("early_stopped"):
     st.info(f"Early stopping ended this run after epoch {summary['epochs']}: the validation loss had stopped "
             f"improving. The weights kept are those of epoch {summary['best_epoch']}.", icon=":material/info:")
+
+target_view.results_block(summary)
 
 history = run.history()
 if len(history) > 1:

@@ -26,6 +26,9 @@ if report is not None:
     else:
         order = ", then ".join(s.short for s in members)
         st.markdown(f"On **{st.session_state.data_name}** with **{spec.title}**: {order}.")
+        if st.session_state.target is not None:
+            st.caption(f"Every run is also scored on the target, **{st.session_state.target.name}**; feature "
+                       "extraction runs a second time, adapted to it.")
         with st.form("compare"):
             epochs = {}
             for column, strategy in zip(st.columns(len(members)), members):
@@ -44,7 +47,8 @@ if report is not None:
                 shared = dict(val_fraction=st.session_state.val_fraction,
                               **report.reading(),
                               horizontal_flip=False if str(st.session_state.data).startswith("sample:mnist") else None)
-                configs = compare.plan(st.session_state.data, spec.name, epochs, **shared)
+                target = st.session_state.target_source if st.session_state.target is not None else None
+                configs = compare.plan(st.session_state.data, spec.name, epochs, target=target, **shared)
                 compare.submit(configs)
                 st.session_state.compare_group = configs[0].group
                 st.rerun()
@@ -77,13 +81,15 @@ def comparison() -> None:
             run_view.status_line(current, run_view.follow(current), st.empty(), controls_slot,
                                  key=f"compare_{strategy}")
     table_slot.dataframe(pd.DataFrame([{
-        "strategy": strategies.title(row["strategy"]), "backbone": row["backbone"],
+        "strategy": run_view.strategy_label(row["strategy"], row.get("adapt")), "backbone": row["backbone"],
         "status": row["status"], "best accuracy": percent(row["best_val_acc"]),
         "macro-F1": "–" if row["best_val_macro_f1"] is None else f"{row['best_val_macro_f1']:.3f}",
         "time": "–" if row["seconds"] is None else f"{row['seconds']:.1f}s",
         "trainable parameters": millions(row["trainable_params"]) if row["trainable_params"] else "–",
-        "epochs": row["epochs"]} for row in rows]), hide_index=True)
-    histories = {strategies.title(run.config()["strategy"]): run.history() for run in members}
+        "epochs": row["epochs"], **({"target accuracy": percent(row.get("target_acc"))} if row.get("target") else {})}
+        for row in rows]), hide_index=True)
+    histories = {run_view.strategy_label(run.config()["strategy"], run.config().get("adapt")): run.history()
+                 for run in members}
     histories = {name: history for name, history in histories.items() if history}
     if histories:
         chart_slot.plotly_chart(charts.overlay(histories, "val_acc"), key="compare_curves")

@@ -20,7 +20,7 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_core_never_imports_streamlit():
-    offenders = [p.name for p in (ROOT / "core").glob("*.py") if "streamlit" in _imports(p)]
+    offenders = [p.name for p in (ROOT / "core").rglob("*.py") if "streamlit" in _imports(p)]
     assert offenders == []
     loaded = subprocess.run([sys.executable, "-c", "import sys, core.train, core.jobs, core.__main__; "
                              "print('streamlit' in sys.modules)"], cwd=ROOT, capture_output=True, text=True)

@@ -308,3 +308,62 @@ if __name__ == "__main__":
     data, out = sys.argv[1], Path(sys.argv[2])
     with streamlit_server(data, Path(os.environ.get("TRANSFERLAB_HOME", "workspace")).resolve()) as server_url:
         print(tour(server_url, out).get("train"))
+
+
+def adaptation_tour(url: str, page, shots: Path, target: str | None, epochs: str = "25") -> dict:
+    """Data: a target (a path, or the bundled stand-in when ``target`` is None), its gap and map;
+    Model: the adaptation; Train; Results: target accuracy with and without adaptation."""
+    seen = {}
+    page.goto(url)
+    page.get_by_role("link", name="1 · Data").click()
+    page.get_by_text("Where the model will be used").wait_for(timeout=60_000)
+    if target is None:
+        page.get_by_text("Bundled stand-in").click()
+        page.locator(".st-key-load_target_sample button").click()
+    else:
+        page.get_by_text("Path on this machine").last.click()
+        box = page.locator(".st-key-target_path input")
+        box.fill(target)
+        box.press("Enter")
+        page.locator(".st-key-load_target_path button").click()
+    page.locator(".st-key-measure_gap button").click()
+    page.get_by_text(re.compile("^Domain gap: the two domains")).wait_for(timeout=240_000)
+    time.sleep(1.5)
+    seen["gap"] = page.get_by_text(re.compile("^Domain gap: the two domains")).inner_text()
+    page.get_by_text("Where the model will be used").scroll_into_view_if_needed()
+    page.screenshot(path=shots / "1-data-target.png", full_page=True)
+    page.get_by_role("link", name="2 · Model").click()
+    page.get_by_text("How should it adapt?").wait_for(timeout=60_000)
+    page.screenshot(path=shots / "2-model-adaptation.png", full_page=True)
+    page.get_by_role("link", name="3 · Train").click()
+    page.get_by_text(re.compile("adaptation: CORAL")).wait_for(timeout=60_000)
+    field = page.get_by_label(re.compile("^Epochs"))
+    field.fill(epochs)
+    field.press("Tab")
+    page.locator(".st-key-start_training button").click()
+    page.get_by_text("Finished: best validation accuracy").wait_for(timeout=300_000)
+    page.get_by_role("link", name="See the results").wait_for(timeout=30_000)  # the final full rerun
+    page.get_by_role("link", name="See the results").click()
+    page.get_by_text("Where it will be used: the target").wait_for(timeout=60_000)
+    time.sleep(1.5)
+    page.screenshot(path=shots / "4-results-target.png", full_page=True)
+    metrics = page.locator("[data-testid='stMetric']").all_inner_texts()
+    lines = [[line for line in text.split("\n") if line.strip()] for text in metrics]
+    seen["metrics"] = {parts[0]: parts[1] for parts in lines if len(parts) >= 2}
+    return seen
+
+
+def test_a_target_goes_from_the_data_page_to_adapted_results(tmp_path):
+    """One real-browser flow with a target set: colour squares, and the same squares shifted in colour."""
+    _need_a_browser()
+    from tests.helpers import make_image_folder
+    from tests.test_domains import _shifted_folder
+
+    shots, home = ARTIFACTS / "browser-target", tmp_path / "home"
+    source = make_image_folder(tmp_path / "colors", {"red": 20, "blue": 20})
+    target = _shifted_folder(tmp_path / "shifted", {"red": 15, "blue": 15})
+    with streamlit_server(str(source), home) as url, browser_page(shots) as page:
+        seen = adaptation_tour(url, page, shots, str(target))
+    assert "far apart" in seen["gap"] or "differ" in seen["gap"]
+    shown = seen["metrics"]
+    assert float(shown["Target accuracy"].rstrip("%")) > float(shown["Target accuracy without adaptation"].rstrip("%"))

@@ -105,3 +105,14 @@ def trained_model(folder: str | Path):
     """A run's best model, loaded once for every page and session (reloaded when its weights change)."""
     weights = runs.Run(Path(folder)).weights_path
     return _predictor(str(folder), weights.stat().st_mtime) if weights.is_file() else None
+
+
+def strategy_label(strategy: str, adapt: str | None = None) -> str:
+    """How a run's strategy reads in tables and legends: "Feature extraction", "Feature extraction + CORAL"."""
+    from core import adaptation
+
+    if not adapt or adapt == "none":
+        return strategies.title(strategy)
+    method = adaptation.get(adapt).title.split(" (")[0] if adapt in adaptation.names() else adapt
+    return f"{strategies.title(strategy)} + {method}"
+

@@ -5,6 +5,8 @@
     report        the DataReport of that data (classes, split, warnings)
     backbone      registry name of the chosen backbone
     strategy      a registry name (core/strategies/): feature_extract, fine_tune, scratch, tfidf...
+    target        where the model will be used (core.domains.Target), or None; target_source: its address
+    adapt         the domain-adaptation method (core/adaptation/), "auto" for the measured default
     run_dir       folder of the run this session started or opened last
     val_fraction, split_seed   how data without a val/ folder is split
 """
@@ -22,7 +24,8 @@ from ui.widgets import show_error
 
 DEFAULT_BACKBONE = {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}
 DEFAULTS = {"data": None, "data_name": None, "report": None, "backbone": "efficientnet_lite0", "strategy": "feature_extract",
-            "run_dir": None, "val_fraction": 0.2, "split_seed": 0}
+            "run_dir": None, "val_fraction": 0.2, "split_seed": 0, "target": None, "target_source": None,
+            "adapt": "auto"}
 
 
 def init() -> None:
@@ -66,6 +69,25 @@ def load_data(source: str, name: str | None = None, text_column: str | None = No
             st.session_state.strategy = "feature_extract"
         st.session_state.report, st.session_state.data = report, source
         st.session_state.data_name = name or display_name(source)
+        if st.session_state.target is not None:  # the target's labels are in the old data's classes: read it again
+            if not load_target(st.session_state.target_source, st.session_state.target.name):
+                st.session_state.target = st.session_state.target_source = None
+        return True
+    except Exception as error:
+        show_error(error)
+        return False
+
+
+def load_target(source: str, name: str | None = None) -> bool:
+    """Open ``source`` as the target of the loaded data (core.domains); a problem is shown and the
+    target loaded before stays. True if loaded."""
+    from core import domains
+
+    try:
+        with st.spinner("Reading the target data..."):
+            target = domains.load_target(source, st.session_state.report)
+        target.name = name or target.name
+        st.session_state.target, st.session_state.target_source = target, source
         return True
     except Exception as error:
         show_error(error)

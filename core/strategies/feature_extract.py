@@ -28,6 +28,11 @@ class FeatureExtraction(Strategy):
         feature_set = loop.cached_features(session)
         if feature_set is None:
             return loop.stopped_before_training(session.stop_reason() or "stopped")
-        head = self.build(session.spec, len(session.report.classes), session.config.head_dropout,
-                          pretrained=False).head
-        return loop.fit_on_features(session, head, feature_set.rows(session.report.train), feature_set)
+        if session.target is not None:  # domain adaptation on the features (core/adaptation/)
+            from core.adaptation.features import fit_aligned
+
+            return fit_aligned(session, feature_set)
+        report = session.report
+        head = self.build(session.spec, len(report.classes), session.config.head_dropout, pretrained=False).head
+        return loop.fit_on_features(session, head, feature_set.rows(report.train), feature_set.rows(report.val),
+                                    feature_set)

@@ -1,0 +1,172 @@
+"""The target: a second dataset, where the model will be used (phone photos where the training data
+are catalogue shots; restaurant reviews where it learned from hotel reviews).
+
+``load_target`` opens it like any dataset (same formats) and maps its labels, when it has them, onto
+the source's classes: they are used to score, never to train. An image folder with no class
+folders (just images) is an unlabelled target. ``domain_gap`` says how far apart the two domains
+are: the balanced, cross-validated accuracy of a classifier that tells source features from
+target features (50% = the backbone sees them alike; 100% = it tells them apart every time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import UserError
+from core.report import DataReport
+
+UNLABELLED = -1
+
+
+@dataclass
+class Target:
+    report: DataReport            # every target item in ``report.train`` (``report.val`` empty), labels in
+                                  # the source's class indices, UNLABELLED where there is none
+    labelled: bool                # True when every item has a label (then target accuracy can be measured)
+    name: str
+
+    @property
+    def items(self) -> list[tuple[str, int]]:
+        return self.report.train
+
+    def labels(self) -> np.ndarray:
+        return np.array([label for _, label in self.items])
+
+
+def load_target(source: str, report: DataReport, text_column: str | None = None, label_column: str | None = None,
+                encoding: str | None = None) -> Target:
+    """The target dataset at ``source``, in the source ``report``'s classes."""
+    from core import data
+
+    if data.modality_of(source) != report.modality:
+        raise UserError(f"The target holds {data.modality_of(source)}s but the training data holds "
+                        f"{report.modality}s.", f"Give a target of {report.modality}s, in the same formats.")
+    if report.modality == "text" and text_column is None:  # the source's column names, when the target has them
+        text_column, label_column = report.details.get("text_column"), report.details.get("label_column")
+    try:
+        try:
+            found = data.load_dataset(source, 0.2, 0, text_column, label_column, encoding)
+        except UserError:
+            if report.modality != "text" or text_column is None:
+                raise
+            found = data.load_dataset(source, 0.2, 0, None, None, encoding)
+    except UserError as error:
+        unlabelled = _unlabelled_images(source) if report.modality == "image" else None
+        if unlabelled is None:
+            raise UserError(f"The target could not be read: {error.message}", error.hint) from error
+        return unlabelled
+    unknown = [name for name in found.classes if name not in report.classes]
+    if unknown:
+        raise UserError(f"The target has class{'es' if len(unknown) > 1 else ''} the training data does not: "
+                        f"{', '.join(repr(n) for n in unknown[:5])}.",
+                        "A target's labels must be among the training data's classes ("
+                        + ", ".join(report.classes[:8]) + "); rename them, or leave the target unlabelled.")
+    index = {name: report.classes.index(name) for name in found.classes}
+    items = sorted((key, index[found.classes[label]]) for key, label in found.all_items())
+    layout = (f"Found {len(found.classes)} of the training data's classes in {len(items):,} examples; all of them are "
+              "used, none for training.")
+    target = DataReport(root=found.root, classes=list(report.classes), train=items, val=[], layout=layout,
+                        skipped=found.skipped, warnings=[], fingerprint=found.fingerprint, modality=found.modality,
+                        texts=found.texts, details=found.details)
+    return Target(target, labelled=True, name=_name(source))
+
+
+def _unlabelled_images(source: str) -> Target | None:
+    """A folder (or .zip) of images without class folders: every image, no labels."""
+    from core import archive, data_images, paths
+
+    path = Path(source).expanduser()
+    if not path.exists():
+        return None
+    folder = archive.import_zip(path, paths.data_dir() / "uploads") if path.is_file() else path
+    root = data_images.find_root(folder)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and data_images._is_image(p)
+                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    if not files:
+        return None
+    items = [(p.relative_to(root).as_posix(), UNLABELLED) for p in files]
+    fingerprint = hashlib.sha256("\n".join(f"{key}:{(root / key).stat().st_size}:{(root / key).stat().st_mtime_ns}"
+                                           for key, _ in items).encode()).hexdigest()[:16]
+    report = DataReport(root=str(root), classes=[], train=items, val=[], fingerprint=fingerprint,
+                        layout=f"Found {len(items)} images without class folders: an unlabelled target.")
+    return Target(report, labelled=False, name=_name(source))
+
+
+def _name(source: str) -> str:
+    return source.split(":", 1)[1] if source.startswith("sample:") else Path(source).name
+
+
+def score(run_dir: str | Path, target: Target, batch_size: int = 32) -> float | None:
+    """Accuracy of a run's saved model on the target (None without labels): the same predictor as
+    Try it and the export use, so what is scored is what is shipped."""
+    if not target.labelled:
+        return None
+    from core import images, inference
+
+    predictor = inference.load(run_dir)
+    correct = 0
+    for start in range(0, len(target.items), batch_size):
+        chunk = target.items[start:start + batch_size]
+        if predictor.modality == "image":
+            probabilities = predictor.predict_images([images.load_rgb(target.report.absolute(key)) for key, _ in chunk])
+        else:
+            probabilities = predictor.predict_texts([target.report.texts[key] for key, _ in chunk])
+        correct += int((probabilities.argmax(1) == np.array([label for _, label in chunk])).sum())
+    return round(correct / len(target.items), 6)
+
+
+def domain_gap(source: np.ndarray, target: np.ndarray, seed: int = 0, limit: int = 2000) -> float:
+    """Balanced accuracy (5-fold) of a logistic regression telling source rows from target rows,
+    on at most ``limit`` rows of each, standardised together."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(seed)
+    n = min(len(source), len(target), limit)
+    if n < 5:
+        return float("nan")
+    rows = np.concatenate([source[rng.choice(len(source), n, replace=False)],
+                           target[rng.choice(len(target), n, replace=False)]])
+    domains = np.repeat([0, 1], n)
+    classifier = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=500))
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    return float(cross_val_score(classifier, rows, domains, cv=folds, scoring="balanced_accuracy").mean())
+
+
+def gap_words(accuracy: float) -> str:
+    """The domain gap in plain words."""
+    if accuracy != accuracy:  # NaN: too few examples
+        return "too few examples to measure how far apart the two domains are"
+    share = f"a classifier tells training data from target data apart {accuracy:.0%} of the time"
+    if accuracy < 0.6:
+        return f"the two domains look alike to this backbone ({share}; 50% means indistinguishable)"
+    if accuracy < 0.85:
+        return f"the two domains differ noticeably ({share}; 50% would mean alike)"
+    return f"the two domains are far apart ({share}; 50% would mean alike): expect accuracy to drop on the target"
+
+
+def gap_report(report: DataReport, target: Target, spec, cache_dir: str | Path, device,
+               on_progress=None, max_length: int = 128, seed: int = 0) -> dict:
+    """How far apart the training data and the target are, seen through ``spec``'s features (from the
+    feature cache, which training then reuses): the domain gap, and both domains on one 2-D map
+    (PCA of the features, at most 600 points of each)."""
+    from core import embeddings, features
+
+    sets = []
+    for index, part in enumerate((report, target.report)):
+        progress = (lambda done, total, index=index: on_progress(index, done, total)) if on_progress else None
+        sets.append(features.load_or_compute(part, spec, cache_dir, device, on_progress=progress,
+                                             max_length=max_length))
+    source_x = sets[0].rows(report.all_items()).double().numpy()
+    target_x = sets[1].rows(target.items).double().numpy()
+    rng = np.random.default_rng(seed)
+    picked = [rng.choice(len(x), min(600, len(x)), replace=False) for x in (source_x, target_x)]
+    points = embeddings.project(np.concatenate([source_x[picked[0]], target_x[picked[1]]]), "pca", seed)
+    return {"gap": domain_gap(source_x, target_x, seed), "points": points.round(4).tolist(),
+            "domains": [0] * len(picked[0]) + [1] * len(picked[1]), "backbone": spec.name}

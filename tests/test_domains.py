@@ -1,0 +1,220 @@
+"""Domain adaptation on tiny synthetic shifts: a target whose colours are all moved by the same
+amount, so that a head trained on the source alone calls every target image one class."""
+
+from pathlib import Path
+
+import json
+
+import numpy as np
+import pytest
+
+from core import adaptation, backbones, domains, inference, strategies
+from core.config import TrainConfig
+from core.errors import UserError
+from core.train import fit
+from tests.helpers import TINY, TINY_BERT, make_image, make_image_folder
+
+SHIFT = np.array([-150, 0, 150])  # red squares turn purple-blue, blue ones stay blue
+
+
+def _shifted_folder(root: Path, counts: dict[str, int], labelled: bool = True) -> Path:
+    base = {"red": (220, 30, 30), "blue": (30, 30, 220)}
+    for name, count in counts.items():
+        folder = root / name if labelled else root
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            color = tuple(int(c) for c in np.clip(np.array(base[name]) + SHIFT, 0, 255))
+            make_image(color, seed=1000 + i + (0 if name == "red" else 500)).save(folder / f"{name}_{i:03d}.png")
+    return root
+
+
+@pytest.fixture
+def source(tmp_path):
+    return make_image_folder(tmp_path / "source", {"red": 20, "blue": 20})
+
+
+@pytest.fixture
+def target(tmp_path):
+    return _shifted_folder(tmp_path / "target", {"red": 15, "blue": 15})
+
+
+def _train(source, target, adapt, **overrides):
+    config = TrainConfig.for_strategy(str(source), "feature_extract", backbone=TINY, target=str(target), adapt=adapt,
+                                      epochs=30, batch_size=8, lr=0.05, patience=0, seed=0, **overrides)
+    return fit(config)
+
+
+def test_alignment_beats_no_adaptation_on_a_shifted_target(source, target):
+    plain = _train(source, target, "none")
+    assert plain["adapt"] == "none" and plain["best_val_acc"] == 1.0
+    assert plain["target_acc"] <= 0.6  # the source's head calls most target squares blue
+    assert plain["domain_gap"] > 0.7  # and a classifier tells the domains apart (blue squares look alike in both)
+    for method in ("standardize", "coral"):
+        adapted = _train(source, target, method)
+        assert adapted["adapt"] == method
+        assert adapted["target_acc"] >= plain["target_acc"] + 0.3, method
+        assert adapted["target_acc_without"] == pytest.approx(plain["target_acc"], abs=0.1)
+        assert adapted["domain_gap_after"] < adapted["domain_gap"]
+        # the saved model (pretrained backbone + folded head) reads raw target images: what ships is what scored
+        assert domains.score(adapted["run_dir"], domains.load_target(str(target), _report(source))) == \
+            pytest.approx(adapted["target_acc"], abs=1e-6)
+
+
+def _report(source):
+    from core import data
+
+    return data.load_dataset(str(source))
+
+
+def test_auto_picks_the_measured_default_and_unlabelled_targets_still_adapt(source, tmp_path):
+    unlabelled = _shifted_folder(tmp_path / "photos", {"red": 10, "blue": 10}, labelled=False)
+    summary = _train(source, unlabelled, "auto")
+    assert summary["adapt"] == adaptation.AUTO["features"] and summary["target_acc"] is None
+    assert summary["target_items"] == 20 and summary["target_labelled"] is False
+    predictions = inference.load(summary["run_dir"]).predict_images(
+        [__import__("PIL.Image", fromlist=["Image"]).open(p).convert("RGB") for p in sorted(unlabelled.glob("red_*"))])
+    assert (predictions.argmax(1) == 1).mean() >= 0.8  # "red" is class 1 (blue, red sorted)
+
+
+def test_fine_tuning_with_a_target_trains_on_the_source_and_scores_on_the_target(source, target):
+    config = TrainConfig.for_strategy(str(source), "fine_tune", backbone=TINY, target=str(target), epochs=2,
+                                      batch_size=8)
+    assert config.adapt == "none"  # no feature-level method applies to fine-tuning
+    summary = fit(config)
+    assert summary["adapt"] == "none" and 0.0 <= summary["target_acc"] <= 1.0
+
+
+def test_bad_targets_and_methods_are_refused_with_the_reason(source, tmp_path):
+    other = make_image_folder(tmp_path / "other", {"green": 5, "red": 5})
+    with pytest.raises(UserError, match="class.*the training data does not: 'green'"):
+        domains.load_target(str(other), _report(source))
+    with pytest.raises(UserError, match="needs a target dataset"):
+        TrainConfig.for_strategy(str(source), "feature_extract", backbone=TINY, adapt="coral")
+    with pytest.raises(UserError, match="does not work with fine-tuning"):
+        TrainConfig.for_strategy(str(source), "fine_tune", backbone=TINY, target=str(tmp_path), adapt="coral")
+    with pytest.raises(UserError, match="holds texts but the training data holds images"):
+        domains.load_target(str(tmp_path / "x.csv"), _report(source))
+
+
+def test_fold_puts_the_map_inside_the_head():
+    import torch
+
+    from core.models import Head
+
+    rng = np.random.default_rng(0)
+    source, target = rng.normal(size=(50, 6)), rng.normal(size=(40, 6)) * 3 + 2
+    for method in adaptation.all_methods():
+        _, target_map = method.maps(source, target)
+        head = Head(target_map.matrix.shape[1], 3)
+        folded = Head(6, 3)
+        folded.load_state_dict(adaptation.fold(head, target_map))
+        x = torch.from_numpy(target).float()
+        assert torch.allclose(folded(x), head(torch.from_numpy(target_map(target)).float()), atol=1e-4), method.name
+
+
+def test_the_pages_take_a_target_from_data_to_results(source, target):
+    """Data: load a target by path, measure the gap; Model: pick the adaptation; Train; Results: the
+    target accuracy beside the same head without adaptation."""
+    from streamlit.testing.v1 import AppTest
+
+    from core import data_images, jobs
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.session_state["report"] = data_images.load_dataset(source)
+    at.session_state["data"] = str(source)
+    at.session_state["backbone"] = TINY
+    at.run().switch_page("pages/1_data.py").run()
+    at.radio(key="target_source_kind").set_value("path").run()
+    at.text_input(key="target_path").input(str(target)).run()
+    at.button(key="load_target_path").click().run()
+    assert not at.exception and at.session_state.target.labelled
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Target images"] == "30" and shown["Labels"] == "2 of 2 classes"
+    at.button(key="measure_gap").click().run()
+    assert not at.exception
+    assert any(e.value.startswith("Domain gap: the two domains") for e in [*at.info, *at.warning])
+
+    at.switch_page("pages/2_model.py").run()
+    radio = at.radio(key="adapt_radio")
+    assert radio.options[0].startswith("Recommended") and "CORAL (match the correlations)" in radio.options
+    radio.set_value("coral").run()
+    assert at.session_state.adapt == "coral"
+
+    at.switch_page("pages/3_train.py").run()
+    assert any("adaptation: **CORAL" in c.value for c in at.caption)
+    at.number_input[0].set_value(30)  # epochs
+    next(w for w in at.number_input if w.label.startswith("Learning rate")).set_value(0.05)
+    next(w for w in at.number_input if w.label.startswith("Batch size")).set_value(8)
+    at.button(key="start_training").click().run()
+    assert not at.exception
+    assert jobs.supervisor().wait_idle(90)
+    at.switch_page("pages/4_results.py").run()
+    assert not at.exception
+    values = {m.label: m.value for m in at.metric}
+    assert float(values["Target accuracy"].rstrip("%")) > float(values["Target accuracy without adaptation"].rstrip("%"))
+    assert any(s.value.startswith("Adapting raised target accuracy") for s in at.success)
+
+
+def test_coral_matches_skada_and_stays_finite_on_low_rank_features():
+    from skada import CORALAdapter
+
+    rng = np.random.default_rng(0)
+    source, target = rng.normal(size=(300, 16)), rng.normal(size=(250, 16)) @ rng.normal(size=(16, 16)) + 1
+    source_map, target_map = adaptation.get("coral").maps(source, target)
+    rows, domains_ = np.concatenate([source, target]), np.r_[np.ones(300, int), -np.ones(250, int)]
+    reference = CORALAdapter().fit(rows, sample_domain=domains_).transform(rows, sample_domain=domains_,
+                                                                          allow_source=True)
+    assert np.allclose(reference[:300], source_map(source)) and np.allclose(reference[300:], target_map(target))
+    # unit-length embeddings in a low-rank subspace (as sentence encoders give): eigenvalues at the noise floor
+    low_rank = rng.normal(size=(200, 4)) @ rng.normal(size=(4, 32))
+    low_rank /= np.linalg.norm(low_rank, axis=1, keepdims=True)
+    source_map, _ = adaptation.get("coral").maps(low_rank[:100], low_rank[100:] * 0.5 + 0.1)
+    assert np.isfinite(source_map(low_rank[:100])).all()
+
+
+def _train_network(source, target, adapt, seed=0, **overrides):
+    values = dict(backbone="small_cnn", target=str(target), adapt=adapt, epochs=10, batch_size=8, lr=0.001,
+                  patience=0, seed=seed, **overrides)
+    return fit(TrainConfig.for_strategy(str(source), "scratch", **values))
+
+
+def test_adabn_reestimates_batchnorm_on_the_target(source, target):
+    summary = _train_network(source, target, "adabn")
+    assert summary["adapt"] == "adabn" and summary["target_acc_without"] <= 0.6
+    assert summary["target_acc"] >= summary["target_acc_without"] + 0.3
+    # the run keeps the target's statistics: what ships is what was scored
+    assert domains.score(summary["run_dir"], domains.load_target(str(target), _report(source))) == \
+        pytest.approx(summary["target_acc"], abs=1e-6)
+    assert "adabn" in [m.name for m in adaptation.for_strategy(strategies.get("fine_tune"),
+                                                               backbones.get("efficientnet_lite0"))]
+    assert "adabn" not in [m.name for m in adaptation.for_strategy(strategies.get("fine_tune"),
+                                                                   backbones.get(TINY_BERT))]  # LayerNorm only
+
+
+def test_dann_trains_checkpoints_its_domain_classifier_and_resumes(source, target):
+    from core import runs
+
+    config = TrainConfig.for_strategy(str(source), "scratch", backbone="small_cnn", target=str(target), adapt="dann",
+                                      epochs=3, batch_size=8, lr=0.001, patience=0)
+    epochs_seen = []
+    stopped = fit(config, on_event=lambda e: epochs_seen.append(e["epoch"]) if e["kind"] == "epoch" else None,
+                  should_stop=lambda: bool(epochs_seen))
+    assert stopped["status"] == "stopped"
+    run = runs.Run(Path(stopped["run_dir"]))
+    checkpoint = run.load_checkpoint()
+    assert set(checkpoint["extras"]) == {"domain_classifier"} and checkpoint["epoch"] == 1
+    resumed = fit(config, run=run, resume=True)
+    assert resumed["status"] == "finished" and resumed["adapt"] == "dann" and resumed["epochs"] == 3
+    assert 0.0 <= resumed["target_acc"] <= 1.0 and 0.0 <= resumed["domain_gap_after"] <= 1.0
+    events = [json.loads(line) for line in (run.dir / "events.jsonl").read_text().splitlines()]
+    assert all(e["train_loss"] < 5 for e in events if e["kind"] == "epoch")  # the labels' loss is what is shown
+
+
+def test_gradient_reversal_flips_and_scales_the_gradient():
+    import torch
+
+    from core.adaptation.dann import reverse_gradient
+
+    features = torch.ones(3, requires_grad=True)
+    (reverse_gradient(features, 0.5) * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert torch.equal(features.grad, torch.tensor([-0.5, -1.0, -1.5]))
