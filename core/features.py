@@ -43,11 +43,14 @@ def cache_key(report: DataReport, spec: BackboneSpec, max_length: int = 0) -> st
                 "preprocessing": spec.preprocessing(), "format": FORMAT_VERSION}
     if report.modality == "text":
         identity["max_length"] = max_length
+    if spec.weights_id:  # a run used as a backbone: its weights, not its name, say what it computes
+        identity["weights"] = spec.weights_id
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
 
 
 def cache_path(cache_dir: str | Path, report: DataReport, spec: BackboneSpec, max_length: int = 0) -> Path:
-    folder = spec.name.replace("/", "--").replace(":", "-")
+    folder = ("run-" + Path(spec.name[4:]).name) if spec.name.startswith("run:") else \
+        spec.name.replace("/", "--").replace(":", "-")
     return Path(cache_dir) / "features" / folder / f"{cache_key(report, spec, max_length)}.safetensors"
 
 

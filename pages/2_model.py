@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import backbones, languages, paths, speed, strategies
+from core import adaptation, backbones, languages, paths, run_backbones, speed, strategies
 from core.device import describe_device, pick_device
 from core.errors import UserError
 from ui import access, state
@@ -51,7 +51,7 @@ def card_facts(spec) -> str:
 
 BADGES = {"local": ("green", "on this machine"), "download": ("blue", "downloads on first use"),
           "missing": ("red", "not available here")}
-specs = backbones.list_specs(modality)
+specs = [spec for spec in backbones.list_specs(modality) if spec.source != "run"]  # yours: below
 for row_start in range(0, len(specs), 3):
     for column, spec in zip(st.columns(3), specs[row_start:row_start + 3]):
         status, detail = availability(spec.name)
@@ -71,6 +71,23 @@ for row_start in range(0, len(specs), 3):
                     st.session_state.strategy = next(s.name for s in strategies.for_modality(modality)
                                                      if not s.pretrained and s.uses_backbone)
                 st.rerun()
+
+yours = run_backbones.describe_runs(paths.runs_dir(), modality)
+if yours:
+    st.markdown("**Your models**: finished runs whose network learned (fine-tuning, from scratch). Reuse one "
+                "as the backbone: pretrain on a large task of your own, then transfer to a small one.")
+    for row_start in range(0, len(yours), 3):
+        for column, mine in zip(st.columns(3), yours[row_start:row_start + 3]):
+            chosen = mine["name"] == st.session_state.backbone
+            with column.container(border=True):
+                st.markdown(f"**{mine['id']}**" + ("  :material/check_circle:" if chosen else ""))
+                accuracy = f"{mine['best_val_acc']:.1%}" if isinstance(mine["best_val_acc"], (int, float)) else "–"
+                st.caption(f"{strategies.title(mine['strategy'])} of `{mine['backbone']}` on "
+                           f"{Path(mine['data']).name or mine['data']} · {accuracy} validation accuracy")
+                if st.button("Chosen" if chosen else "Use this", key=f"pick_run_{mine['id']}", disabled=chosen,
+                             type="primary" if chosen else "secondary", width="stretch"):
+                    st.session_state.backbone = mine["name"]
+                    st.rerun()
 
 left, right = st.columns(2)
 if left.button("Measure speed on this machine", key="measure_speed", icon=":material/speed:"):
@@ -112,6 +129,28 @@ st.radio("How should the model learn?", [s.name for s in allowed], key="strategy
          on_change=lambda: st.session_state.update(strategy=st.session_state.strategy_radio))
 if not spec.pretrained:
     st.caption(f"{spec.title} has no pretrained weights, so it can only be trained from scratch.")
+
+if st.session_state.target is not None:
+    st.subheader("Domain adaptation")
+    learner = strategies.get(st.session_state.strategy)
+    methods = adaptation.for_strategy(learner, spec)
+    default = adaptation.get(adaptation.resolve("auto", learner, spec))
+    st.caption(f"The target, **{st.session_state.target.name}**, is where the model will be used. Adaptation uses "
+               "its examples (never its labels) to make what was learned on the training data work there.")
+    if len(methods) == 1:
+        st.info(f"{learner.title} trains without adaptation here: the target is scored only. Feature extraction "
+                "can adapt its features to the target.", icon=":material/info:")
+        st.session_state.adapt = "none"
+    else:
+        options = ["auto"] + [m.name for m in methods]
+        if st.session_state.adapt not in options:
+            st.session_state.adapt = "auto"
+        st.session_state.adapt_radio = st.session_state.adapt
+        st.radio("How should it adapt?", options, key="adapt_radio",
+                 format_func=lambda name: f"Recommended ({default.title})" if name == "auto" else adaptation.get(name).title,
+                 captions=["Chosen by measurement on stand-in shifts (bench/domain_shift.py)."]
+                 + [m.explanation for m in methods],
+                 on_change=lambda: st.session_state.update(adapt=st.session_state.adapt_radio))
 
 
 @st.cache_data(show_spinner="Building the model to count its layers...")

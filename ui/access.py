@@ -63,9 +63,15 @@ def may_read(source: str) -> bool:
 
 
 def is_local_folder(name: str) -> bool:
-    """A backbone name that would read a model folder on this computer (not a registry name, not hf:)."""
-    from core import backbones
+    """A backbone name that would read a model folder on this computer (not a registry name, not hf:,
+    not one of this app's own runs)."""
+    from core import backbones, paths
 
+    if name.startswith("run:"):
+        try:
+            return not Path(name[4:]).expanduser().resolve().is_relative_to(paths.runs_dir().resolve())
+        except OSError:
+            return True
     if name.startswith("hf:") or name in {spec.name for spec in backbones.list_specs()}:
         return False
     try:
