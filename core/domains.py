@@ -45,20 +45,18 @@ def load_target(source: str, report: DataReport, text_column: str | None = None,
     if data.modality_of(source) != report.modality:
         raise UserError(f"The target holds {data.modality_of(source)}s but the training data holds "
                         f"{report.modality}s.", f"Give a target of {report.modality}s, in the same formats.")
-    if report.modality == "text" and text_column is None:  # the source's column names, when the target has them
-        text_column, label_column = report.details.get("text_column"), report.details.get("label_column")
-    try:
+    if report.modality == "text":
+        found = _text_target(source, report, text_column, label_column, encoding)
+        if isinstance(found, Target):
+            return found
+    else:
         try:
-            found = data.load_dataset(source, 0.2, 0, text_column, label_column, encoding)
-        except UserError:
-            if report.modality != "text" or text_column is None:
-                raise
-            found = data.load_dataset(source, 0.2, 0, None, None, encoding)
-    except UserError as error:
-        unlabelled = _unlabelled_images(source) if report.modality == "image" else None
-        if unlabelled is None:
-            raise UserError(f"The target could not be read: {error.message}", error.hint) from error
-        return unlabelled
+            found = data.load_dataset(source, 0.2, 0)
+        except UserError as error:
+            unlabelled = _unlabelled_images(source)
+            if unlabelled is None:
+                raise UserError(f"The target could not be read: {error.message}", error.hint) from error
+            return unlabelled
     unknown = [name for name in found.classes if name not in report.classes]
     if unknown:
         raise UserError(f"The target has class{'es' if len(unknown) > 1 else ''} the training data does not: "
@@ -73,6 +71,41 @@ def load_target(source: str, report: DataReport, text_column: str | None = None,
                         skipped=found.skipped, warnings=[], fingerprint=found.fingerprint, modality=found.modality,
                         texts=found.texts, details=found.details)
     return Target(target, labelled=True, name=_name(source))
+
+
+def _text_target(source: str, report: DataReport, text_column: str | None, label_column: str | None,
+                 encoding: str | None) -> "DataReport | Target":
+    """A labelled table (the source's column names, or guessed ones whose labels are the source's
+    classes), else an unlabelled one: its text column, no labels."""
+    from core import data, data_texts, samples
+
+    path = samples.ensure_text_sample(source[7:]) if source.startswith("sample:") else Path(source).expanduser()
+    if not path.is_file():
+        raise UserError(f"No file at {path}.", "Check the path, or upload the target table instead.")
+    table = data_texts.read_table(path, encoding)
+    columns = list(table.frame.columns)
+    text_column = text_column or (report.details.get("text_column") if report.details.get("text_column") in columns
+                                  else None)
+    label_column = label_column or (report.details.get("label_column")
+                                    if report.details.get("label_column") in columns else None)
+    if label_column is None and len(columns) >= 2:
+        guessed_text, guessed_label = data_texts.guess_columns(table.frame)
+        values = set(table.frame[guessed_label].astype(str).str.strip()) - {""}
+        if values and values <= set(report.classes):
+            text_column, label_column = text_column or guessed_text, guessed_label
+    if label_column is not None:
+        return data.load_dataset(str(path), 0.2, 0, text_column, label_column, table.encoding
+                                 if table.encoding != "xlsx" else None)
+    if text_column is None:
+        text_column = max(columns, key=lambda c: table.frame[c].astype(str).str.len().mean())
+    texts = {f"{index:07d}": str(text).strip() for index, text in enumerate(table.frame[text_column])
+             if str(text).strip()}
+    fingerprint = hashlib.sha256("\n".join(texts.values()).encode()).hexdigest()[:16]
+    target = DataReport(root=str(path), classes=[], train=[(key, UNLABELLED) for key in texts], val=[],
+                        layout=f"Found {len(texts):,} texts in column {text_column!r} and no column of the training "
+                               f"data's labels: an unlabelled target.", fingerprint=fingerprint, modality="text",
+                        texts=texts, details={"text_column": text_column, "encoding": table.encoding})
+    return Target(target, labelled=False, name=_name(source))
 
 
 def _unlabelled_images(source: str) -> Target | None:

@@ -69,3 +69,50 @@ def separation(points: list[list[float]], labels: list[int]) -> float:
     overall = array.mean(0)
     between = np.mean([np.linalg.norm(centre - overall) for centre in centres.values()])
     return float(between / within) if within > 0 else 0.0
+
+
+def domain_map(predictor: Predictor, limit: int = 300) -> dict:
+    """The training data's validation split and the target on one map, before and after training
+    (and adaptation), coloured by domain: {"before", "after", "domains", "gap_before", "gap_after"}.
+
+    Feature extraction keeps the backbone, so "after" is the features in the space the head was
+    trained in: the method's two maps, refitted on the cached features exactly as training fitted
+    them. A trained network's "after" is its own backbone's features."""
+    from core import adaptation, domains
+
+    run, config, spec = predictor.run, predictor.config, predictor.spec
+    cached = run.embedding_map("domains")
+    if cached is not None:
+        return cached
+    report = DataReport.from_dict(run.data())
+    target = domains.load_target(config.target, report)
+    device = torch.device("cpu")
+    length = usable_length(spec, config.max_length) if report.modality == "text" else 128
+    rng = np.random.default_rng(config.seed)
+    source_items = [report.val[i] for i in sorted(rng.choice(len(report.val), min(limit, len(report.val)), replace=False))]
+    target_items = [target.items[i] for i in sorted(rng.choice(len(target.items), min(limit, len(target.items)),
+                                                               replace=False))]
+
+    def through(backbone, part, items):
+        return features.compute_features(part, spec, device, items=items, max_length=length,
+                                         backbone=backbone).double().numpy()
+
+    pretrained = create_backbone(spec, pretrained=spec.pretrained)
+    before = (through(pretrained, report, source_items), through(pretrained, target.report, target_items))
+    learner = strategies.get(config.strategy)
+    if learner.changes_backbone:
+        after = (through(predictor.model.backbone, report, source_items),
+                 through(predictor.model.backbone, target.report, target_items))
+    else:
+        train_x = features.load_or_compute(report, spec, config.cache_dir, device, max_length=config.max_length)
+        target_set = features.load_or_compute(target.report, spec, config.cache_dir, device, max_length=config.max_length)
+        source_map, target_map = adaptation.get(config.adapt).maps(
+            train_x.rows(report.train).double().numpy(), target_set.rows(target.items).double().numpy(), config.seed)
+        after = (source_map(before[0]), target_map(before[1]))
+    result = {"method": "pca", "domains": [0] * len(source_items) + [1] * len(target_items),
+              "before": project(np.concatenate(before), "pca", config.seed).round(4).tolist(),
+              "after": project(np.concatenate(after), "pca", config.seed).round(4).tolist(),
+              "gap_before": domains.domain_gap(*before, seed=config.seed),
+              "gap_after": domains.domain_gap(*after, seed=config.seed), "adapt": config.adapt}
+    run.write_embedding_map("domains", result)
+    return result

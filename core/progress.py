@@ -59,12 +59,16 @@ def follow(events: list[dict], status: str, now: float) -> Progress:
         return progress
     feature_events = [e for e in attempt if e["kind"] == "features"]
     if feature_events and not batches and "cache_hit" not in feature_events[-1]:
-        first, last = feature_events[0], feature_events[-1]
+        last = feature_events[-1]
+        domain = last.get("domain", "source")  # a target's pass follows the training data's
+        pass_events = [e for e in feature_events if e.get("domain", "source") == domain]
+        first = pass_events[0]
         done = last["done"] / max(last["total"], 1)
         progress.phase, progress.fraction = "features", 0.9 * done
-        progress.message = f"Computing backbone features once: {last['done']:,}/{last['total']:,} {noun}"
+        whose = "the target's features" if domain == "target" else "backbone features"
+        progress.message = f"Computing {whose} once: {last['done']:,}/{last['total']:,} {noun}"
         progress.eta_seconds = _eta(first["time"], now, done)
-        progress.throughput = _rate(feature_events, "done")
+        progress.throughput = _rate(pass_events, "done")
         return progress
     if batches:
         last = batches[-1]

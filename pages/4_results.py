@@ -208,6 +208,8 @@ with embedding:
                                f"training is {gain:.1f}x what it was before.")
             except Exception as error:
                 show_error(error)
+        if summary.get("target"):
+            target_view.domain_maps(run, run_view.trained_model(run.dir))
 
 with export:  # every kind of run exports, TF-IDF included
     needs = {"image": "and Pillow.", "text": "and tokenizers (the tokenizer files are included)."}[modality] \

@@ -153,6 +153,10 @@ def test_the_pages_take_a_target_from_data_to_results(source, target):
     values = {m.label: m.value for m in at.metric}
     assert float(values["Target accuracy"].rstrip("%")) > float(values["Target accuracy without adaptation"].rstrip("%"))
     assert any(s.value.startswith("Adapting raised target accuracy") for s in at.success)
+    charts = len(at.get("plotly_chart"))
+    at.button(key="draw_domains").click().run()
+    assert not at.exception and len(at.get("plotly_chart")) == charts + 2
+    assert any(c.value.startswith("Domain gap (a classifier telling the two apart") for c in at.caption)
 
 
 def test_coral_matches_skada_and_stays_finite_on_low_rank_features():
@@ -218,3 +222,29 @@ def test_gradient_reversal_flips_and_scales_the_gradient():
     features = torch.ones(3, requires_grad=True)
     (reverse_gradient(features, 0.5) * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
     assert torch.equal(features.grad, torch.tensor([-0.5, -1.0, -1.5]))
+
+
+def test_text_targets_labelled_under_other_column_names_or_unlabelled(reviews_csv, tmp_path):
+    import csv
+
+    from core import data
+    from tests.helpers import make_text_rows
+
+    report = data.load_dataset(str(reviews_csv))
+    rows = make_text_rows(10, seed=7)
+    renamed = tmp_path / "other.csv"
+    with open(renamed, "w", newline="", encoding="gb18030") as handle:  # other names, another encoding
+        csv.writer(handle).writerows([["opinion", "verdict"], *[(f"{text} 真的", label) for text, label in rows]])
+    labelled = domains.load_target(str(renamed), report)
+    assert labelled.labelled and len(labelled.items) == 20
+    assert sorted({report.classes[label] for _, label in labelled.items}) == ["negative", "positive"]
+    assert next(iter(labelled.report.texts.values())).endswith("真的")
+
+    only_texts = tmp_path / "texts.csv"
+    with open(only_texts, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([["message"], *[[text] for text, _ in rows]])
+    unlabelled = domains.load_target(str(only_texts), report)
+    assert not unlabelled.labelled and len(unlabelled.items) == 20
+    summary = fit(TrainConfig.for_strategy(str(reviews_csv), "feature_extract", backbone=TINY_BERT,
+                                           target=str(only_texts), epochs=3))
+    assert summary["adapt"] == adaptation.AUTO["features"] and summary["target_acc"] is None

@@ -149,3 +149,27 @@ def results_block(summary: dict) -> None:
                    f"Adapting changed target accuracy by {gain:+.1f} points: the features already suit the target, "
                    "or this method does not fit this shift; try another one on the Model page")
         st.success(verdict + ".", icon=":material/school:") if gain >= 1 else st.info(verdict + ".")
+
+
+def domain_maps(run, predictor) -> None:
+    """Results page: the training data and the target on one map, before and after, by domain."""
+    from core.embeddings import domain_map
+
+    st.markdown("**Training data and target**, coloured by domain: adaptation should bring the two clouds together.")
+    if not (run.has_embedding_map("domains") or st.button("Draw both domains", key="draw_domains",
+                                                          icon=":material/join_inner:")):
+        return
+    try:
+        with st.spinner("Computing features of both domains..."):
+            result = domain_map(predictor)
+    except Exception as error:
+        show_error(error)
+        return
+    names = ["training data (validation)", "target"]
+    left, right = st.columns(2)
+    left.plotly_chart(charts.embedding_scatter(result["before"], result["domains"], names, "Pretrained features "
+                                               "(before)"), key="domains_before")
+    after = "After training" + ("" if result["adapt"] == "none" else " and adaptation")
+    right.plotly_chart(charts.embedding_scatter(result["after"], result["domains"], names, after), key="domains_after")
+    st.caption(f"Domain gap (a classifier telling the two apart; 50% = alike): {result['gap_before']:.0%} before, "
+               f"{result['gap_after']:.0%} after.")
