@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import archive, backbones, data, encodings, images, languages, paths, samples, strategies
+from core import backbones, encodings, images, languages, samples, strategies
 from core.baselines import tfidf_settings
 from core.text_backbones import token_lengths
 from ui import access, charts, state, target_view
@@ -39,18 +39,12 @@ elif source == "upload":
                               type=["zip", "csv", "tsv", "txt", "xlsx", "xls"],
                               help="Images: zip the folder that holds one sub-folder per class. "
                                    "Texts: one row per example, a text column and a label column.")
-    if upload is not None and st.session_state.get("loaded_upload") != upload.file_id:
-        st.session_state.loaded_upload = upload.file_id
-        try:
-            with st.spinner(f"Unpacking {upload.name}..."):
-                if upload.name.lower().endswith(".zip"):
-                    stored = archive.import_zip(upload.getvalue(), paths.data_dir() / "uploads")
-                else:
-                    stored = data.store_upload(upload.name, upload.getvalue())
-            if state.load_data(str(stored), upload.name):
-                st.rerun()
-        except Exception as error:
-            show_error(error)
+    try:
+        stored = state.new_upload(upload, "loaded_upload")
+        if stored and state.load_data(stored, upload.name):
+            st.rerun()
+    except Exception as error:
+        show_error(error)
 elif not access.server_paths_allowed():
     st.warning(access.why_paths_are_off(), icon=":material/lock:")
 else:

@@ -78,6 +78,20 @@ def load_data(source: str, name: str | None = None, text_column: str | None = No
         return False
 
 
+def new_upload(upload, seen_key: str) -> str | None:
+    """The workspace path of a file just dropped on ``st.file_uploader`` (a zip unpacked, a table
+    stored), once per file (``seen_key`` remembers it); None when there is none, or it was seen."""
+    if upload is None or st.session_state.get(seen_key) == upload.file_id:
+        return None
+    st.session_state[seen_key] = upload.file_id
+    from core import archive, paths
+
+    with st.spinner(f"Unpacking {upload.name}..."):
+        if upload.name.lower().endswith(".zip"):
+            return str(archive.import_zip(upload.getvalue(), paths.data_dir() / "uploads"))
+        return str(data.store_upload(upload.name, upload.getvalue()))
+
+
 def load_target(source: str, name: str | None = None) -> bool:
     """Open ``source`` as the target of the loaded data (core.domains); a problem is shown and the
     target loaded before stays. True if loaded."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import archive, backbones, data, domains, paths, samples
+from core import backbones, domains, paths, samples
 from core.device import pick_device
 from ui import access, charts, state
 from ui.widgets import show_error
@@ -42,17 +42,12 @@ def _pick_target(report) -> None:
     elif source == "upload":
         upload = st.file_uploader("A .zip of images (class folders optional), or a table of texts",
                                   type=["zip", "csv", "tsv", "txt", "xlsx", "xls"], key="upload_target")
-        if upload is not None and st.session_state.get("loaded_target_upload") != upload.file_id:
-            st.session_state.loaded_target_upload = upload.file_id
-            try:
-                if upload.name.lower().endswith(".zip"):
-                    stored = archive.import_zip(upload.getvalue(), paths.data_dir() / "uploads")
-                else:
-                    stored = data.store_upload(upload.name, upload.getvalue())
-                if state.load_target(str(stored), upload.name):
-                    st.rerun()
-            except Exception as error:
-                show_error(error)
+        try:
+            stored = state.new_upload(upload, "loaded_target_upload")
+            if stored and state.load_target(stored, upload.name):
+                st.rerun()
+        except Exception as error:
+            show_error(error)
     elif not access.server_paths_allowed():
         st.warning(access.why_paths_are_off(), icon=":material/lock:")
     else:
