@@ -11,7 +11,8 @@ full text), odd-numbered ones as the target, cut to their first 20 words (headli
 way a model trained on reports meets one-line news alerts.
 
 For each shift: feature extraction with every feature-level method (none, standardize, coral,
-subspace), the target's labels used only to score. Prints source validation accuracy, target
+subspace), the target's labels used only to score; for the image shift also a network trained
+end to end (the small CNN from scratch; EfficientNet-Lite0 fine-tuned) with none, AdaBN and DANN. Prints source validation accuracy, target
 accuracy, the domain gap before and after, and seconds; writes bench/out/domain_shift.json.
 """
 
@@ -83,6 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=["image", "text", "network"])
     parser.add_argument("--out", default=str(Path(__file__).parent / "out"))
+    parser.add_argument("--fine-tune-epochs", type=int, default=4)
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -93,6 +95,9 @@ def main() -> None:
             source, target = image_shift(root / "images")
             rows += measure_end_to_end("MNIST -> MNIST-M (CNN)", source, target, "scratch", "small_cnn", root / "runs",
                                        ["none", "adabn", "dann"], horizontal_flip=False, patience=0)
+            rows += measure_end_to_end("MNIST -> MNIST-M (fine-tuned)", source, target, "fine_tune",
+                                       "efficientnet_lite0", root / "runs", ["none", "adabn", "dann"],
+                                       horizontal_flip=False, patience=0, epochs=args.fine_tune_epochs)
         if args.only in (None, "image"):
             source, target = image_shift(root / "images")
             rows += measure("MNIST -> MNIST-M", source, target, "efficientnet_lite0", root / "runs",

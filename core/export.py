@@ -221,6 +221,18 @@ def model_card(predictor: Predictor, parity: dict | None) -> str:
         lines.append(f"- Accuracy {accuracy:.1%} (95% confidence interval {low:.1%} to {high:.1%}, Wilson).")
     if summary.get("best_val_macro_f1") is not None:
         lines.append(f"- Macro-F1 {summary['best_val_macro_f1']:.3f}.")
+    if summary.get("target"):
+        method = summary.get("adapt", "none")
+        lines += ["", "## Where it will be used (the target)",
+                  f"- Target: `{summary['target']}` ({summary.get('target_items', '?')} {noun}; its labels only scored)."
+                  + (f" Adapted to it with {method}." if method != "none" else " Not adapted to it.")]
+        if summary.get("target_acc") is not None:
+            without = summary.get("target_acc_without")
+            lines.append(f"- Target accuracy {summary['target_acc']:.1%}"
+                         + (f" (without adaptation {without:.1%})." if without is not None else "."))
+        if method != "none":
+            lines.append("- The model is adapted for the target: on data like the training data it may do a little "
+                         "worse than the validation numbers above.")
     if summary.get("per_class"):
         lines += ["", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
         lines += [f"| {row['class']} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | "

@@ -248,3 +248,14 @@ def test_text_targets_labelled_under_other_column_names_or_unlabelled(reviews_cs
     summary = fit(TrainConfig.for_strategy(str(reviews_csv), "feature_extract", backbone=TINY_BERT,
                                            target=str(only_texts), epochs=3))
     assert summary["adapt"] == adaptation.AUTO["features"] and summary["target_acc"] is None
+
+
+def test_an_adapted_run_exports_and_the_card_names_its_target(source, target, tmp_path):
+    from core.export import export_run
+
+    summary = _train(source, target, "coral")
+    result = export_run(summary["run_dir"], tmp_path / "export")
+    assert result["parity"]["passed"] and result["parity"]["labels_agree"]
+    card = (tmp_path / "export" / "README.md").read_text()
+    assert "Where it will be used (the target)" in card and "Adapted to it with coral" in card
+    assert f"Target accuracy {summary['target_acc']:.1%} (without adaptation" in card
