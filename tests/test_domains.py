@@ -248,6 +248,10 @@ def test_text_targets_labelled_under_other_column_names_or_unlabelled(reviews_cs
     summary = fit(TrainConfig.for_strategy(str(reviews_csv), "feature_extract", backbone=TINY_BERT,
                                            target=str(only_texts), epochs=3))
     assert summary["adapt"] == adaptation.AUTO["features"] and summary["target_acc"] is None
+    # DANN for texts: token batches of both domains through the encoder, the domain classifier on top
+    tuned = fit(TrainConfig.for_strategy(str(reviews_csv), "fine_tune", backbone=TINY_BERT, target=str(renamed),
+                                         adapt="dann", epochs=2, batch_size=8))
+    assert tuned["status"] == "finished" and tuned["adapt"] == "dann" and 0.0 <= tuned["target_acc"] <= 1.0
 
 
 def test_an_adapted_run_exports_and_the_card_names_its_target(source, target, tmp_path):
