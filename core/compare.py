@@ -20,8 +20,8 @@ LEVEL_POINTS = 1.0  # smaller gaps are within the noise of a small validation se
 def plan(data: str, backbone: str, epochs: dict[str, int] | None = None, target: str | None = None,
          **shared) -> list[TrainConfig]:
     """One config per strategy, all with the same data, split (val_fraction, seed) and ``shared`` settings.
-    With a ``target``, every run is also scored on it, and the strategies that can adapt to it run a
-    second time with their default adaptation, right after the same strategy without it."""
+    With a ``target``, every run is also scored on it, and feature extraction runs a second time with
+    its default adaptation, right after the same strategy without it."""
     modality = modality_of(data)
     group = "compare-" + datetime.now().strftime("%Y%m%d-%H%M%S")
     configs = []
@@ -30,7 +30,9 @@ def plan(data: str, backbone: str, epochs: dict[str, int] | None = None, target:
         overrides = {**shared, "epochs": (epochs or {}).get(strategy.name)}
         configs.append(TrainConfig.for_strategy(data, strategy.name, backbone=net, group=group, target=target,
                                                 adapt="none" if target else None, **overrides))
-        adapt = adaptation.resolve("auto", strategy, backbones.get(net)) if target else "none"
+        # the adapted twin of feature extraction only: it costs seconds (the features are cached), where
+        # an adapted fine-tuning would double the slowest run
+        adapt = adaptation.resolve("auto", strategy, backbones.get(net)) if target and strategy.on_features else "none"
         if adapt != "none":
             configs.append(TrainConfig.for_strategy(data, strategy.name, backbone=net, group=group, target=target,
                                                     adapt=adapt, **overrides))
@@ -115,7 +117,7 @@ def _on_the_target(plain: dict[str, dict], adapted: list[dict]) -> list[str]:
         if row.get("target_acc") is None or before is None or before.get("target_acc") is None:
             continue
         gain = (row["target_acc"] - before["target_acc"]) * 100
-        method = adaptation.get(row["adapt"]).title if row["adapt"] in adaptation.names() else row["adapt"]
+        method = adaptation.get(row["adapt"]).short if row["adapt"] in adaptation.names() else row["adapt"]
         change = f"raised its target accuracy by {gain:.1f} points" if gain >= LEVEL_POINTS else (
             f"lowered its target accuracy by {-gain:.1f} points" if gain <= -LEVEL_POINTS else
             "left its target accuracy about the same")

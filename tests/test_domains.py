@@ -263,3 +263,22 @@ def test_an_adapted_run_exports_and_the_card_names_its_target(source, target, tm
     card = (tmp_path / "export" / "README.md").read_text()
     assert "Where it will be used (the target)" in card and "Adapted to it with coral" in card
     assert f"Target accuracy {summary['target_acc']:.1%} (without adaptation" in card
+
+
+def test_compare_scores_every_run_on_the_target_and_adds_the_adapted_twin(source, target):
+    from core import compare
+
+    configs = compare.plan(str(source), TINY, target=str(target))
+    assert [(c.strategy, c.adapt) for c in configs] == [("scratch", "none"), ("feature_extract", "none"),
+                                                        ("feature_extract", "coral"), ("fine_tune", "none")]
+    assert all(c.target == str(target) for c in configs) and len({c.group for c in configs}) == 1
+    row = {"status": "finished", "best_val_acc": 0.9, "seconds": 1.0, "trainable_params": 10, "target": str(target)}
+    rows = [{**row, "strategy": "scratch", "adapt": "none", "target_acc": 0.40},
+            {**row, "strategy": "feature_extract", "adapt": "none", "target_acc": 0.50},
+            {**row, "strategy": "feature_extract", "adapt": "coral", "target_acc": 0.75},
+            {**row, "strategy": "fine_tune", "adapt": "none", "target_acc": 0.55}]
+    sentences = compare.reading(rows)
+    assert "On the target, without adaptation: the from-scratch baseline 40.0%, feature extraction 50.0%, " \
+           "fine-tuning 55.0%; fine-tuning travels best." in sentences
+    assert "Adapting feature extraction to the target (CORAL) raised its target accuracy " \
+           "by 25.0 points (50.0% → 75.0%)." in sentences

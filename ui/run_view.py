@@ -113,6 +113,6 @@ def strategy_label(strategy: str, adapt: str | None = None) -> str:
 
     if not adapt or adapt == "none":
         return strategies.title(strategy)
-    method = adaptation.get(adapt).title.split(" (")[0] if adapt in adaptation.names() else adapt
+    method = adaptation.get(adapt).short if adapt in adaptation.names() else adapt
     return f"{strategies.title(strategy)} + {method}"
 

@@ -66,6 +66,11 @@ class Adaptation:
         """After training: change the trained ``model`` for the target; True if it changed."""
         return False
 
+    @property
+    def short(self) -> str:
+        """The title without its gloss: "CORAL" for "CORAL (match the correlations)"."""
+        return self.title.split(" (")[0]
+
     def to_json(self) -> dict:
         return {"name": self.name, "title": self.title, "level": self.level, "explanation": self.explanation}
 
