@@ -138,6 +138,8 @@ class TrainConfig:
         methods = adaptation.names()
         if self.adapt not in methods:
             return [(False, f"adapt must be auto or one of {', '.join(methods)}")]
+        if self.strategy in known and strategies.get(self.strategy).needs_target and not self.target:
+            return [(False, f"strategy {self.strategy} needs a target dataset (where the model will be used)")]
         if self.adapt != "none" and not self.target:
             return [(False, f"adaptation ({self.adapt}) needs a target dataset: give one, or use adapt none")]
         if self.strategy in known and self.adapt != "none":

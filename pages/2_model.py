@@ -120,7 +120,8 @@ if spec.modality != modality:
     spec = backbones.get(state.DEFAULT_BACKBONE[modality])
     st.session_state.backbone = spec.name
 st.subheader("Strategy")
-allowed = [s for s in strategies.for_modality(modality) if spec.pretrained or not s.pretrained]
+allowed = [s for s in strategies.for_modality(modality) if (spec.pretrained or not s.pretrained)
+           and (not s.needs_target or st.session_state.target is not None)]
 if st.session_state.strategy not in [s.name for s in allowed]:
     st.session_state.strategy = allowed[0].name
 st.session_state.strategy_radio = st.session_state.strategy  # the radio follows the session, and ...
@@ -129,6 +130,9 @@ st.radio("How should the model learn?", [s.name for s in allowed], key="strategy
          on_change=lambda: st.session_state.update(strategy=st.session_state.strategy_radio))
 if not spec.pretrained:
     st.caption(f"{spec.title} has no pretrained weights, so it can only be trained from scratch.")
+waiting = [s.title for s in strategies.for_modality(modality) if s.needs_target and st.session_state.target is None]
+if waiting:
+    st.caption(f"{', '.join(waiting)}: needs a target dataset (where the model will be used), loaded on the Data page.")
 
 if st.session_state.target is not None:
     st.subheader("Domain adaptation")

@@ -90,3 +90,28 @@ def test_a_plugin_strategy_appears_in_the_cli_trains_and_shows_on_the_model_page
     trains = [row for row in at.dataframe[-1].value.to_dict("records")]
     assert [r["trains"] for r in trains].count("yes") == 2  # the top block and the head
     assert all(config.strategy != NAME for config in compare.plan(str(colors_folder), TINY))
+
+
+def test_a_strategy_that_needs_a_target_waits_for_one(colors_folder, tmp_path):
+    from core import domains
+    from core.strategies.feature_extract import FeatureExtraction
+
+    class SelfTraining(FeatureExtraction):
+        name, title, needs_target, compared_for = "self_training_test", "Self-training (test)", True, ()
+
+    strategies.register(SelfTraining)
+    try:
+        with pytest.raises(UserError, match="needs a target dataset"):
+            TrainConfig.for_strategy(str(colors_folder), "self_training_test", backbone=TINY)
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        report = data_images.load_dataset(colors_folder)
+        at.session_state["report"], at.session_state["data"] = report, str(colors_folder)
+        at.run().switch_page("pages/2_model.py").run()
+        assert "Self-training (test)" not in at.radio[0].options
+        assert any(c.value.startswith("Self-training (test): needs a target dataset") for c in at.caption)
+        at.session_state["target"] = domains.load_target(str(colors_folder), report)
+        at.session_state["target_source"] = str(colors_folder)
+        at.run()
+        assert "Self-training (test)" in at.radio[0].options and not at.exception
+    finally:
+        strategies.unregister("self_training_test")
