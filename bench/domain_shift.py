@@ -84,7 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=["image", "text", "network"])
     parser.add_argument("--out", default=str(Path(__file__).parent / "out"))
-    parser.add_argument("--fine-tune-epochs", type=int, default=4)
+    parser.add_argument("--fine-tune-epochs", type=int, default=2)
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
