@@ -133,25 +133,6 @@ def _name(source: str) -> str:
     return source.split(":", 1)[1] if source.startswith("sample:") else Path(source).name
 
 
-def score(run_dir: str | Path, target: Target, batch_size: int = 32) -> float | None:
-    """Accuracy of a run's saved model on the target (None without labels): the same predictor as
-    Try it and the export use, so what is scored is what is shipped."""
-    if not target.labelled:
-        return None
-    from core import images, inference
-
-    predictor = inference.load(run_dir)
-    correct = 0
-    for start in range(0, len(target.items), batch_size):
-        chunk = target.items[start:start + batch_size]
-        if predictor.modality == "image":
-            probabilities = predictor.predict_images([images.load_rgb(target.report.absolute(key)) for key, _ in chunk])
-        else:
-            probabilities = predictor.predict_texts([target.report.texts[key] for key, _ in chunk])
-        correct += int((probabilities.argmax(1) == np.array([label for _, label in chunk])).sum())
-    return round(correct / len(target.items), 6)
-
-
 def domain_gap(source: np.ndarray, target: np.ndarray, seed: int = 0, limit: int = 2000) -> float:
     """Balanced accuracy (5-fold) of a logistic regression telling source rows from target rows,
     on at most ``limit`` rows of each, standardised together."""
@@ -183,23 +164,3 @@ def gap_words(accuracy: float) -> str:
         return f"the two domains differ noticeably ({share}; 50% would mean alike)"
     return f"the two domains are far apart ({share}; 50% would mean alike): expect accuracy to drop on the target"
 
-
-def gap_report(report: DataReport, target: Target, spec, cache_dir: str | Path, device,
-               on_progress=None, max_length: int = 128, seed: int = 0) -> dict:
-    """How far apart the training data and the target are, seen through ``spec``'s features (from the
-    feature cache, which training then reuses): the domain gap, and both domains on one 2-D map
-    (PCA of the features, at most 600 points of each)."""
-    from core import embeddings, features
-
-    sets = []
-    for index, part in enumerate((report, target.report)):
-        progress = (lambda done, total, index=index: on_progress(index, done, total)) if on_progress else None
-        sets.append(features.load_or_compute(part, spec, cache_dir, device, on_progress=progress,
-                                             max_length=max_length))
-    source_x = sets[0].rows(report.all_items()).double().numpy()
-    target_x = sets[1].rows(target.items).double().numpy()
-    rng = np.random.default_rng(seed)
-    picked = [rng.choice(len(x), min(600, len(x)), replace=False) for x in (source_x, target_x)]
-    points = embeddings.project(np.concatenate([source_x[picked[0]], target_x[picked[1]]]), "pca", seed)
-    return {"gap": domain_gap(source_x, target_x, seed), "points": points.round(4).tolist(),
-            "domains": [0] * len(picked[0]) + [1] * len(picked[1]), "backbone": spec.name}

@@ -116,3 +116,24 @@ def domain_map(predictor: Predictor, limit: int = 300) -> dict:
               "gap_after": domains.domain_gap(*after, seed=config.seed), "adapt": config.adapt}
     run.write_embedding_map("domains", result)
     return result
+
+
+def gap_report(report: DataReport, target, spec, cache_dir, device,
+               on_progress=None, max_length: int = 128, seed: int = 0) -> dict:
+    """How far apart the training data and the target are, seen through ``spec``'s features (from the
+    feature cache, which training then reuses): the domain gap, and both domains on one 2-D map
+    (PCA of the features, at most 600 points of each). ``target``: a domains.Target."""
+    from core import domains
+
+    sets = []
+    for index, part in enumerate((report, target.report)):
+        progress = (lambda done, total, index=index: on_progress(index, done, total)) if on_progress else None
+        sets.append(features.load_or_compute(part, spec, cache_dir, device, on_progress=progress,
+                                             max_length=max_length))
+    source_x = sets[0].rows(report.all_items()).double().numpy()
+    target_x = sets[1].rows(target.items).double().numpy()
+    rng = np.random.default_rng(seed)
+    picked = [rng.choice(len(x), min(600, len(x)), replace=False) for x in (source_x, target_x)]
+    points = project(np.concatenate([source_x[picked[0]], target_x[picked[1]]]), "pca", seed)
+    return {"gap": domains.domain_gap(source_x, target_x, seed), "points": points.round(4).tolist(),
+            "domains": [0] * len(picked[0]) + [1] * len(picked[1]), "backbone": spec.name}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,9 @@ from core.config import TrainConfig
 from core.errors import UserError
 from core.models import TransferModel
 from core.preprocess import ImagePreprocess, pixels
+
+if TYPE_CHECKING:
+    from core.domains import Target
 
 
 class ImageClassifier(nn.Module):
@@ -190,3 +194,22 @@ def _load_tfidf(run: runs.Run) -> dict:
     return {"vectorizer": vectorizer, "idf": vectorizer.idf_, "vocabulary": saved["vocabulary"],
             "settings": settings, "ngram_range": settings["ngram_range"], "coef": arrays["coef"].double().numpy(),
             "intercept": arrays["intercept"].double().numpy(), "classes": arrays["classes"].long().numpy()}
+
+
+def score_target(run_dir: str | Path, target: "Target", batch_size: int = 32) -> float | None:
+    """Accuracy of a run's saved model on the target (None without labels): the same predictor as
+    Try it and the export use, so what is scored is what is shipped."""
+    if not target.labelled:
+        return None
+    from core import images
+
+    predictor = load(run_dir)
+    correct = 0
+    for start in range(0, len(target.items), batch_size):
+        chunk = target.items[start:start + batch_size]
+        if predictor.modality == "image":
+            probabilities = predictor.predict_images([images.load_rgb(target.report.absolute(key)) for key, _ in chunk])
+        else:
+            probabilities = predictor.predict_texts([target.report.texts[key] for key, _ in chunk])
+        correct += int((probabilities.argmax(1) == np.array([label for _, label in chunk])).sum())
+    return round(correct / len(target.items), 6)

@@ -312,8 +312,11 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
             "best_predictions": evaluate(model, val_loader, session.device)}
 
 
-def fit_end_to_end(session: Session) -> dict:
-    """Train the strategy's whole model on images or tokenised texts (fine-tuning, from scratch)."""
+def fit_end_to_end(session: Session, step: Step | None = None, extra_groups: list[dict] | None = None,
+                   extras: dict[str, nn.Module] | None = None) -> tuple[dict, nn.Module]:
+    """Train the strategy's whole model on images or tokenised texts (fine-tuning, from scratch);
+    ``step``, ``extra_groups`` and ``extras`` are an adaptation's additions (core/adaptation/end_to_end.py).
+    Returns the outcome and the model, with its best weights loaded."""
     config, strategy, spec, report = session.config, session.strategy, session.spec, session.report
     model = strategy.build(spec, len(report.classes), dropout=config.head_dropout).to(session.device)
     micro = config.micro_batch_size or config.batch_size
@@ -321,17 +324,12 @@ def fit_end_to_end(session: Session) -> dict:
                   horizontal_flip=config.horizontal_flip, max_length=config.max_length)
     train_loader = make_loader(report, report.train, batch_size=micro, train=True, **common)
     val_loader = make_loader(report, report.val, batch_size=micro, train=False, **common)
-    from core.adaptation import end_to_end
-
-    step, extra_groups, extras = end_to_end.prepare(session, model)
     result = fit_epochs(session, model, train_loader, val_loader, strategy.parameter_groups(model, config)
-                        + extra_groups, save_best=True, train_mode=lambda m: strategy.train_mode(m, config),
+                        + (extra_groups or []), save_best=True, train_mode=lambda m: strategy.train_mode(m, config),
                         step=step or cross_entropy_step, extras=extras)
     trainable_params, frozen_params = count_parameters(model)
     result.update(trainable_params=trainable_params, frozen_params=frozen_params, cache_hit=None)
-    if session.target is not None and result.get("best_state") is not None:
-        result.update(end_to_end.finish(session, model, result))
-    return result
+    return result, model
 
 
 def cached_features(session: Session, report: DataReport | None = None,

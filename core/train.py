@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from core import backbones, data, domains, loop, metrics, runs, strategies
+from core import backbones, data, domains, inference, loop, metrics, runs, strategies
 from core.config import TrainConfig
 from core.device import describe_device, pick_device
 from core.errors import UserError
@@ -151,7 +151,7 @@ def _fit_in(session: loop.Session, resume: bool, started: float) -> dict:
             outcome.setdefault("adapt", config.adapt)
             outcome["target"] = config.target
             if "target_acc" not in outcome and outcome.get("best_val_acc") is not None:
-                outcome["target_acc"] = domains.score(run.dir, session.target)
+                outcome["target_acc"] = inference.score_target(run.dir, session.target)
         run.write_summary(outcome)
         if outcome["status"] == "finished":
             run.drop_checkpoint()

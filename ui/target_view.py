@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import backbones, domains, paths, samples
+from core import backbones, domains, embeddings, paths, samples
 from core.device import pick_device
 from ui import access, charts, state
 from ui.widgets import show_error
@@ -94,7 +94,7 @@ def _gap(report, target: domains.Target) -> None:
             bar.progress(min(done / max(total, 1), 1.0), text=f"Computing features of the {names[index]}: {done}/{total}")
 
         try:
-            measured = domains.gap_report(report, target, spec, paths.cache_dir(), pick_device(), progress)
+            measured = embeddings.gap_report(report, target, spec, paths.cache_dir(), pick_device(), progress)
         except Exception as error:
             show_error(error)
             return

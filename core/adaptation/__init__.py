@@ -58,7 +58,7 @@ class Adaptation:
         """Features level: (source map, target map), fitted on source training and target features."""
         raise NotImplementedError
 
-    def prepare(self, session, model) -> tuple:
+    def prepare(self, session) -> tuple:
         """Training level: (training step or None, extra parameter groups, extra modules to checkpoint)."""
         return None, [], {}
 

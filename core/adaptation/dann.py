@@ -48,7 +48,7 @@ class Dann(Adaptation):
     def applies(self, strategy, spec=None) -> bool:
         return strategy.changes_backbone
 
-    def prepare(self, session, model):
+    def prepare(self, session):
         config = session.config
         classifier = domain_classifier(session.spec.feature_dim).to(session.device)
         batches = iter(())

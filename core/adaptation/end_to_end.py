@@ -1,6 +1,6 @@
 """Adaptation while a whole network trains (fine-tuning, from scratch), and the target's scores.
 
-``prepare`` gives the training loop what the run's method adds: a training step (DANN: the domain
+``fit_network`` trains a whole network (core/loop.py) with what the run's method adds: a training step (DANN: the domain
 loss through gradient reversal), extra parameter groups (its domain classifier) and extra modules
 to checkpoint. ``finish`` scores the trained model on the target, lets the method change it
 afterwards (AdaBN: BatchNorm statistics re-estimated on the target), and scores it again.
@@ -28,11 +28,18 @@ def target_loader(session: "Session", train: bool, batch_size: int | None = None
                        augment=config.augment, horizontal_flip=config.horizontal_flip, max_length=config.max_length)
 
 
-def prepare(session: "Session", model: nn.Module):
-    """(step or None, extra parameter groups, extra modules to checkpoint) for the run's method."""
+def fit_network(session: "Session") -> dict:
+    """A whole network trained on the source; with a target, the run's method added to the training
+    (DANN) or applied afterwards (AdaBN), and the target's scores."""
+    from core import loop
+
     if session.target is None:
-        return None, [], {}
-    return adaptation.get(session.config.adapt).prepare(session, model)
+        return loop.fit_end_to_end(session)[0]
+    step, groups, extras = adaptation.get(session.config.adapt).prepare(session)
+    result, model = loop.fit_end_to_end(session, step, groups, extras)
+    if result.get("best_state") is not None:
+        result.update(finish(session, model, result))
+    return result
 
 
 def finish(session: "Session", model: nn.Module, result: dict) -> dict:

@@ -13,7 +13,7 @@ the embedding map) asks the registry instead of naming strategies.
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from torch import nn
 
@@ -22,10 +22,9 @@ from core.backbones import BackboneSpec, create_backbone
 from core.errors import UserError
 from core.models import TransferModel, describe, freeze
 
-if TYPE_CHECKING:
-    from core.config import TrainConfig
-    from core.loop import Session
-    from core.report import DataReport
+# The registry sits below config.py and loop.py, which import it: hooks get a TrainConfig (config), a
+# loop.Session (session) and a DataReport (report), named in words here to keep the imports one-way.
+Config = Session = Report = Any
 
 
 class Strategy:
@@ -75,7 +74,7 @@ class Strategy:
             model.backbone.eval()
         return model
 
-    def parameter_groups(self, model: TransferModel, config: "TrainConfig") -> list[dict]:
+    def parameter_groups(self, model: TransferModel, config: Config) -> list[dict]:
         """The optimizer's parameter groups; "backbone" and "head" groups show on the live chart."""
         if self.two_rates:
             return [{"params": [p for p in model.backbone.parameters() if p.requires_grad], "lr": config.lr,
@@ -84,22 +83,21 @@ class Strategy:
                      "name": "head"}]
         return [{"params": [p for p in model.parameters() if p.requires_grad], "lr": config.lr, "name": "all"}]
 
-    def train_mode(self, model: nn.Module, config: "TrainConfig") -> None:
+    def train_mode(self, model: nn.Module, config: Config) -> None:
         """Called after ``model.train()`` each epoch: put back in eval mode what must not change."""
         if self.on_features and isinstance(model, TransferModel):
             model.backbone.eval()
 
-    def fit(self, session: "Session") -> dict:
-        """Train; return the outcome (status, best_val_acc, best_state, best_predictions...)."""
-        from core import loop
-
-        return loop.fit_end_to_end(session)
+    def fit(self, session: Session) -> dict:
+        """Train; return the outcome (status, best_val_acc, best_state, best_predictions...).
+        Subclass NetworkStrategy (core/strategies/network.py) to train a whole network."""
+        raise NotImplementedError(f"strategy {self.name} does not say how it trains")
 
     def layers(self, spec: BackboneSpec, num_classes: int) -> list[dict]:
         """Which layers would train, without loading weights (the structure is the same)."""
         return describe(self.build(spec, num_classes, pretrained=False))
 
-    def layers_note(self, report: "DataReport") -> str | None:
+    def layers_note(self, report: Report) -> str | None:
         """For strategies without layers: what the Model page says instead of the layer table."""
         return None
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from torch import nn
 
 from core.models import TransferModel
-from core.strategies import Strategy, register
+from core.strategies import register
+from core.strategies.network import NetworkStrategy
 
 
 def freeze_batchnorm_statistics(module: nn.Module) -> None:
@@ -19,7 +20,7 @@ def freeze_batchnorm_statistics(module: nn.Module) -> None:
 
 
 @register
-class FineTuning(Strategy):
+class FineTuning(NetworkStrategy):
     name = "fine_tune"
     title = "Fine-tuning"
     short = "fine-tuning"

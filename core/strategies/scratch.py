@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from core.strategies import Strategy, register
+from core.strategies import register
+from core.strategies.network import NetworkStrategy
 
 
 @register
-class FromScratch(Strategy):
+class FromScratch(NetworkStrategy):
     name = "scratch"
     title = "From scratch (baseline)"
     short = "the from-scratch baseline"
