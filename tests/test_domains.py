@@ -3,6 +3,7 @@ amount, so that a head trained on the source alone calls every target image one 
 
 from pathlib import Path
 
+import dataclasses
 import json
 
 import numpy as np
@@ -79,9 +80,11 @@ def test_auto_picks_the_measured_default_and_unlabelled_targets_still_adapt(sour
 def test_fine_tuning_with_a_target_trains_on_the_source_and_scores_on_the_target(source, target):
     config = TrainConfig.for_strategy(str(source), "fine_tune", backbone=TINY, target=str(target), epochs=2,
                                       batch_size=8)
-    assert config.adapt == "none"  # no feature-level method applies to fine-tuning
+    assert config.adapt == "dann"  # auto: the measured default for a network trained end to end
     summary = fit(config)
-    assert summary["adapt"] == "none" and 0.0 <= summary["target_acc"] <= 1.0
+    assert summary["adapt"] == "dann" and 0.0 <= summary["target_acc"] <= 1.0
+    plain = fit(dataclasses.replace(config, adapt="none"))
+    assert plain["adapt"] == "none" and 0.0 <= plain["target_acc"] <= 1.0  # scored on the target all the same
 
 
 def test_bad_targets_and_methods_are_refused_with_the_reason(source, tmp_path):
@@ -189,10 +192,10 @@ def test_adabn_reestimates_batchnorm_on_the_target(source, target):
     # the run keeps the target's statistics: what ships is what was scored
     assert inference.score_target(summary["run_dir"], domains.load_target(str(target), _report(source))) == \
         pytest.approx(summary["target_acc"], abs=1e-6)
-    assert "adabn" in [m.name for m in adaptation.for_strategy(strategies.get("fine_tune"),
-                                                               backbones.get("efficientnet_lite0"))]
-    assert "adabn" not in [m.name for m in adaptation.for_strategy(strategies.get("fine_tune"),
-                                                                   backbones.get(TINY_BERT))]  # LayerNorm only
+    usable = lambda strategy, backbone: [m.name for m in adaptation.for_strategy(strategies.get(strategy),  # noqa
+                                                                               backbones.get(backbone))]
+    assert "adabn" in usable("scratch", "small_cnn") and "adabn" not in usable("scratch", TINY_BERT)  # LayerNorm
+    assert "adabn" not in usable("fine_tune", "efficientnet_lite0")  # its BatchNorm keeps ImageNet's statistics
 
 
 def test_dann_trains_checkpoints_its_domain_classifier_and_resumes(source, target):
