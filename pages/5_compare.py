@@ -40,7 +40,9 @@ if report is not None:
                                                             key=f"compare_epochs_{strategy.name}")
             st.caption("Each uses its classic recipe; early stopping ends a run when validation loss stops "
                        "improving. Fine-tuning is the slow one on a CPU.")
-            start = st.form_submit_button("Compare the three" if len(members) == 3 else f"Compare the {len(members)}", key="start_compare", type="primary",
+            count = len(members) + (1 if st.session_state.target is not None and any(m.on_features for m in members)
+                                    else 0)  # feature extraction's adapted twin
+            start = st.form_submit_button({3: "Compare the three", 4: "Compare the four"}.get(count, f"Compare the {count}"), key="start_compare", type="primary",
                                           icon=":material/compare_arrows:")
         if start:
             try:
