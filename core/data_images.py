@@ -20,7 +20,7 @@ TRAIN_NAMES = ("train", "training")
 VAL_NAMES = ("val", "valid", "validation")
 
 
-def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0) -> DataReport:
+def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0, min_classes: int = 2) -> DataReport:
     """Open a dataset from a folder, a .zip file or ``sample:<name>``; scan, split and report."""
     text = str(source)
     if text.startswith("sample:"):
@@ -33,7 +33,7 @@ def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0) -
             raise UserError(f"{path.name} is neither a .zip of images nor a table of texts.",
                             "Give a folder, a .zip of the folder, or a .csv/.tsv/.xlsx file.")
         folder = archive.import_zip(path, paths.data_dir() / "uploads") if path.is_file() else path
-    return scan(folder, val_fraction=val_fraction, seed=seed)
+    return scan(folder, val_fraction=val_fraction, seed=seed, min_classes=min_classes)
 
 
 def find_root(folder: Path) -> Path:
@@ -47,7 +47,8 @@ def find_root(folder: Path) -> Path:
             return folder
 
 
-def scan(folder: str | Path, val_fraction: float = 0.2, seed: int = 0) -> DataReport:
+def scan(folder: str | Path, val_fraction: float = 0.2, seed: int = 0, min_classes: int = 2) -> DataReport:
+    """``min_classes``: 2 for training data; 1 for a target, which is only scored."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder.", "Give the folder that holds one sub-folder per class.")
@@ -93,7 +94,7 @@ def scan(folder: str | Path, val_fraction: float = 0.2, seed: int = 0) -> DataRe
     if not classes:
         raise UserError(f"No images found in class folders under {root}.",
                         "Arrange the data as <folder>/<class name>/<image files> and try again.")
-    if len(classes) < 2:
+    if len(classes) < min_classes:
         raise UserError(f"Only one class was found ('{classes[0]}'); a classifier needs at least two.",
                         "Add a folder per class, each holding that class's images.")
     report = DataReport(root=str(root), classes=classes, train=sorted(train), val=sorted(val), layout=layout,

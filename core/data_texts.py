@@ -130,7 +130,7 @@ def guess_columns(frame: pd.DataFrame) -> tuple[str, str]:
 
 
 def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0, text_column: str | None = None,
-                 label_column: str | None = None, encoding: str | None = None) -> DataReport:
+                 label_column: str | None = None, encoding: str | None = None, min_classes: int = 2) -> DataReport:
     text_source = str(source)
     if text_source.startswith("sample:"):
         from core import samples
@@ -150,11 +150,12 @@ def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0, t
                             f"Choose one of: {', '.join(frame.columns)}.")
     if text_column == label_column:
         raise UserError("The text and the label must be different columns.", "Pick another label column.")
-    return _report(path, table, text_column, label_column, (guessed_text, guessed_label), val_fraction, seed)
+    return _report(path, table, text_column, label_column, (guessed_text, guessed_label), val_fraction, seed,
+                   min_classes)
 
 
 def _report(path: Path, table: Table, text_column: str, label_column: str, guessed: tuple[str, str],
-            val_fraction: float, seed: int) -> DataReport:
+            val_fraction: float, seed: int, min_classes: int = 2) -> DataReport:
     frame = table.frame
     split_column = next((c for c in frame.columns if c.lower() == "split"), None)
     keys = [f"{index:07d}" for index in range(len(frame))]   # whole columns at once: 200,000 rows in a second
@@ -182,7 +183,7 @@ def _report(path: Path, table: Table, text_column: str, label_column: str, guess
     classes = sorted(set(labels.values()), key=_natural)
     if not classes:
         raise UserError("No row has both a text and a label.", f"Check the columns '{text_column}' and '{label_column}'.")
-    if len(classes) < 2:
+    if len(classes) < min_classes:
         raise UserError(f"Every row has the same label ('{classes[0]}'); a classifier needs at least two.",
                         f"Check that '{label_column}' is the label column, or add examples of other labels.")
     index = {name: i for i, name in enumerate(classes)}

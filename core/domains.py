@@ -51,7 +51,7 @@ def load_target(source: str, report: DataReport, text_column: str | None = None,
             return found
     else:
         try:
-            found = data.load_dataset(source, 0.2, 0)
+            found = data.load_dataset(source, 0.2, 0, min_classes=1)
         except UserError as error:
             unlabelled = _unlabelled_images(source)
             if unlabelled is None:
@@ -95,7 +95,7 @@ def _text_target(source: str, report: DataReport, text_column: str | None, label
             text_column, label_column = text_column or guessed_text, guessed_label
     if label_column is not None:
         return data.load_dataset(str(path), 0.2, 0, text_column, label_column, table.encoding
-                                 if table.encoding != "xlsx" else None)
+                                 if table.encoding != "xlsx" else None, min_classes=1)
     if text_column is None:
         text_column = max(columns, key=lambda c: table.frame[c].astype(str).str.len().mean())
     texts = {f"{index:07d}": str(text).strip() for index, text in enumerate(table.frame[text_column])

@@ -285,3 +285,11 @@ def test_compare_scores_every_run_on_the_target_and_adds_the_adapted_twin(source
            "fine-tuning 55.0%; fine-tuning travels best." in sentences
     assert "Adapting feature extraction to the target (CORAL) raised its target accuracy " \
            "by 25.0 points (50.0% → 75.0%)." in sentences
+
+
+def test_a_target_with_one_class_is_scored(source, tmp_path):
+    only_red = _shifted_folder(tmp_path / "only_red", {"red": 8})
+    target = domains.load_target(str(only_red), _report(source))
+    assert target.labelled and {label for _, label in target.items} == {_report(source).classes.index("red")}
+    summary = _train(source, only_red, "coral")
+    assert summary["target_acc"] is not None and summary["target_items"] == 8
