@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -100,7 +99,3 @@ def reestimate_batchnorm(session: "Session", module: nn.Module, passes: int = 1)
             layer.momentum = momentum
             layer.train(training)
     return len(layers)
-
-
-def unlabelled_labels(count: int) -> np.ndarray:
-    return np.full(count, -1)
