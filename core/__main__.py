@@ -213,12 +213,16 @@ def train(args: argparse.Namespace) -> int:
 
     printer = _progress_printer(args.quiet, guessed_given=bool(args.text_col and args.label_col) or bool(args.run))
     summary = fit(config, run=run, on_event=printer, should_stop=should_stop, resume=resume)
+    if not args.quiet and summary.get("seconds") is not None:
+        from core import costs
+
+        print(f"time: {costs.of(summary).words()}", flush=True)
     print(json.dumps(summary))
     return 0 if summary["status"] != "interrupted" else 130
 
 
 def list_runs(args: argparse.Namespace) -> int:
-    from core import paths, runs
+    from core import costs, paths, runs
 
     rows = [runs.describe(run) for run in runs.list_runs(args.out or paths.runs_dir())]
     if args.json:
@@ -226,7 +230,7 @@ def list_runs(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         accuracy = f"{row['best_val_acc']:.3f}" if isinstance(row["best_val_acc"], (int, float)) else "-"
-        print(f"{row['id']:<52} {row['status']:<11} {accuracy:>6}  {row['data']}")
+        print(f"{row['id']:<52} {row['status']:<11} {accuracy:>6}  {costs.of(row).words():<36} {row['data']}")
         if row["damage"]:
             print(f"{'':<52} damaged: {'; '.join(row['damage'])}")
     if not rows:

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from core import adaptation, backbones, jobs, runs, strategies
+from core import adaptation, backbones, costs, jobs, metrics, runs, strategies
 from core.config import TrainConfig
 from core.data import modality_of
 
 OVERFIT_GAP = 0.1  # training accuracy this far above validation accuracy: memorising, not learning
-LEVEL_POINTS = 1.0  # smaller gaps are within the noise of a small validation set: called "level"
+LEVEL_POINTS = 1.0  # without a count of validation examples, gaps this small are called "about the same"
 
 
 def plan(data: str, backbone: str, epochs: dict[str, int] | None = None, target: str | None = None,
@@ -64,7 +64,11 @@ def groups(runs_dir: str | Path) -> list[str]:
 
 
 def reading(rows: list[dict]) -> list[str]:
-    """Plain-words sentences about a comparison. ``rows``: runs.describe() of the group's runs."""
+    """Plain-words sentences about a comparison. ``rows``: runs.describe() of the group's runs.
+
+    Two accuracies are called different only when the 95% interval of their difference on this
+    validation set excludes zero (``versus``); times are compared first time with first time
+    (core/costs.py), so a cached feature pass never makes feature extraction look free."""
     adapted = [row for row in rows if row.get("adapt", "none") != "none"]
     by_strategy = {row["strategy"]: row for row in rows if row.get("adapt", "none") == "none"}
     done = {s: r for s, r in by_strategy.items() if r["status"] == "finished" and r["best_val_acc"] is not None}
@@ -73,34 +77,84 @@ def reading(rows: list[dict]) -> list[str]:
     baseline = next((row for s, row in done.items() if s in _baselines()), None)
     extract, tune = done.get("feature_extract"), done.get("fine_tune")
     if baseline and extract:
-        gap = (extract["best_val_acc"] - baseline["best_val_acc"]) * 100
+        gap, low, high = versus(extract, baseline)
         name = strategies.short(baseline["strategy"])
-        if gap >= LEVEL_POINTS:
+        if low > 0:
             sentences.append(f"Feature extraction beat {name} by {gap:.1f} points ({_pct(extract)} vs "
                              f"{_pct(baseline)}){_params(extract, baseline)}: the pretrained features already "
                              "carry much of what this task needs.")
-        elif gap <= -LEVEL_POINTS:
+        elif high < 0:
             sentences.append(f"{name[0].upper() + name[1:]} beat feature extraction by {-gap:.1f} points ({_pct(baseline)} "
-                             f"vs {_pct(extract)}): the pretrained features fit this data poorly; fine-tuning, "
-                             "or a backbone trained on similar data, may help.")
+                             f"vs {_pct(extract)}): with this many examples of this data, learning from them beats "
+                             "reusing pretrained features. Fewer examples per class (the data-efficiency curve) "
+                             "show where transfer pays.")
         else:
-            sentences.append(f"Feature extraction and {name} are level ({_pct(extract)} vs {_pct(baseline)}): "
-                             "this task is easy enough that reusing pretrained features buys little.")
+            sentences.append(f"Feature extraction and {name} are about the same ({_pct(extract)} vs {_pct(baseline)}; "
+                             f"{_margin(low, high, extract)}): with this much data, reusing pretrained features buys "
+                             "no measurable accuracy here. Fewer examples per class (the data-efficiency curve) "
+                             "show where it does.")
     if extract and tune:
-        gap = (tune["best_val_acc"] - extract["best_val_acc"]) * 100
+        gap, low, high = versus(tune, extract)
         cost = _times(tune, extract)
-        if gap >= LEVEL_POINTS:
+        if low > 0:
             sentences.append(f"Fine-tuning gained {gap:.1f} points over feature extraction{cost}.")
-        elif gap <= -LEVEL_POINTS:
+        elif high < 0:
             sentences.append(f"Fine-tuning lost {-gap:.1f} points against feature extraction{cost}" + _why_behind(tune))
         else:
-            sentences.append(f"Fine-tuning matched feature extraction (within a point){cost}: the frozen "
-                             "features already do the job.")
+            sentences.append(f"Fine-tuning and feature extraction are about the same ({_pct(tune)} vs {_pct(extract)}; "
+                             f"{_margin(low, high, tune)}){cost}: the frozen features already do the job.")
     sentences += _on_the_target(by_strategy, adapted)
     if len(done) >= 2 and not any(r["status"] in ("queued", "running") for r in rows):
-        best = max(done.values(), key=lambda r: (r["best_val_acc"], -(r["seconds"] or 0)))
-        sentences.append(f"Best here: {strategies.short(best['strategy'])} with {_pct(best)} validation accuracy.")
+        sentences.append(_best(list(done.values())))
     return sentences
+
+
+def versus(row: dict, other: dict) -> tuple[float, float, float]:
+    """(difference, low, high) in points of validation accuracy, row minus other, with the 95% interval:
+    paired on the validation examples both runs predicted (same split), else from the two accuracies."""
+    mine, theirs = _correct(row), _correct(other)
+    shared = sorted(set(mine) & set(theirs))
+    if shared and len(shared) == len(mine) == len(theirs):
+        difference, low, high = metrics.paired_difference([mine[k] for k in shared], [theirs[k] for k in shared])
+    else:
+        n_a, n_b = row.get("val_images") or 0, other.get("val_images") or 0
+        if not n_a or not n_b:  # nothing says how many examples: call only a clear point apart
+            gap = row["best_val_acc"] - other["best_val_acc"]
+            return gap * 100, gap * 100 - LEVEL_POINTS, gap * 100 + LEVEL_POINTS
+        difference, low, high = metrics.unpaired_difference(row["best_val_acc"], other["best_val_acc"], n_a, n_b)
+    return difference * 100, low * 100, high * 100
+
+
+def _correct(row: dict) -> dict[str, bool]:
+    """Per validation example (by item), whether the run's kept model got it right."""
+    if not row.get("dir"):
+        return {}
+    try:
+        return {str(p["item"]): p["predicted"] == p["label"] for p in runs.Run(Path(row["dir"])).predictions()}
+    except Exception:  # unreadable predictions: the unpaired interval still answers
+        return {}
+
+
+def _margin(low: float, high: float, row: dict) -> str:
+    count = row.get("val_images")
+    examples = f"{count:,} validation examples" if count else "this validation set"
+    return f"the difference is within what {examples} can tell apart, {low:+.1f} to {high:+.1f} points"
+
+
+def _best(done: list[dict]) -> str:
+    """The best run, or the runs that cannot be told apart from it (then the cheapest of them)."""
+    ranked = sorted(done, key=lambda r: -r["best_val_acc"])
+    best = ranked[0]
+    level = [best] + [row for row in ranked[1:] if versus(best, row)[1] <= 0]
+    if len(level) == 1:
+        return f"Best here: {strategies.short(best['strategy'])} with {_pct(best)} validation accuracy."
+    names = " and ".join([", ".join(strategies.short(r["strategy"]) for r in level[:-1]),
+                          strategies.short(level[-1]["strategy"])])
+    timed = [row for row in level if costs.of(row).like_for_like]
+    cheapest = min(timed, key=lambda r: costs.of(r).like_for_like) if timed else None
+    return (f"No clear winner: {names} are about the same ({', '.join(_pct(r) for r in level)}), within what the "
+            "validation set can tell apart" + (f"; {strategies.short(cheapest['strategy'])} costs the least "
+                                               f"({costs.of(cheapest).words()})." if cheapest else "."))
 
 
 def _on_the_target(plain: dict[str, dict], adapted: list[dict]) -> list[str]:
@@ -116,14 +170,24 @@ def _on_the_target(plain: dict[str, dict], adapted: list[dict]) -> list[str]:
         before = plain.get(row["strategy"])
         if row.get("target_acc") is None or before is None or before.get("target_acc") is None:
             continue
-        gain = (row["target_acc"] - before["target_acc"]) * 100
+        gain, low, high = _target_difference(row, before)
         method = adaptation.get(row["adapt"]).short if row["adapt"] in adaptation.names() else row["adapt"]
-        change = f"raised its target accuracy by {gain:.1f} points" if gain >= LEVEL_POINTS else (
-            f"lowered its target accuracy by {-gain:.1f} points" if gain <= -LEVEL_POINTS else
+        change = f"raised its target accuracy by {gain:.1f} points" if low > 0 else (
+            f"lowered its target accuracy by {-gain:.1f} points" if high < 0 else
             "left its target accuracy about the same")
         sentences.append(f"Adapting {strategies.short(row['strategy'])} to the target ({method}) {change} "
                          f"({before['target_acc']:.1%} → {row['target_acc']:.1%}).")
     return sentences
+
+
+def _target_difference(row: dict, other: dict) -> tuple[float, float, float]:
+    """Target accuracy of row minus other, in points, with the interval the target's size allows."""
+    n = row.get("target_items") or 0
+    if not n:
+        gap = (row["target_acc"] - other["target_acc"]) * 100
+        return gap, gap - LEVEL_POINTS, gap + LEVEL_POINTS
+    difference, low, high = metrics.unpaired_difference(row["target_acc"], other["target_acc"], n, n)
+    return difference * 100, low * 100, high * 100
 
 
 def _baselines() -> set[str]:
@@ -155,9 +219,11 @@ def _params(row: dict, other: dict) -> str:
 
 
 def _times(row: dict, other: dict) -> str:
-    mine, theirs = row.get("seconds"), other.get("seconds")
-    if not mine or not theirs:
+    """How ``row``'s time compares with ``other``'s, first time with first time (the feature pass included)."""
+    mine, theirs = costs.of(row), costs.of(other)
+    if not mine.like_for_like or not theirs.like_for_like:
         return ""
-    ratio = mine / theirs
-    return f" at {ratio:.0f}x the time" if ratio >= 1.5 else (" in about the same time" if ratio > 0.67 else
-                                                              f" in {1 / ratio:.0f}x less time")
+    ratio = mine.like_for_like / theirs.like_for_like
+    words = f" at {ratio:.0f}x the time" if ratio >= 1.5 else (" in about the same time" if ratio > 0.67 else
+                                                               f" in {1 / ratio:.0f}x less time")
+    return f"{words} ({costs.duration(mine.like_for_like)}; {strategies.short(other['strategy'])}: {theirs.words()})"

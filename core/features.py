@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from core import storage
@@ -31,7 +32,8 @@ class FeatureSet:
     features: torch.Tensor        # [N, feature_dim], float32, rows in report.all_items() order
     paths: list[str]
     cache_hit: bool
-    seconds: float
+    seconds: float                          # what getting them took now: reading the cache, or the pass
+    compute_seconds: float | None = None    # what the pass took when it ran (None: a cache older than that)
 
     def rows(self, items: list[tuple[str, int]]) -> torch.Tensor:
         index = {path: row for row, path in enumerate(self.paths)}
@@ -75,12 +77,22 @@ def load_or_compute(report: DataReport, spec: BackboneSpec, cache_dir: str | Pat
                           "computing them again.")
         else:
             if stored[1] == [p for p, _ in items]:
-                return FeatureSet(stored[0], stored[1], True, time.perf_counter() - started)
+                return FeatureSet(stored[0], stored[1], True, time.perf_counter() - started, pass_seconds(path))
     features = compute_features(report, spec, device, batch_size, on_progress, should_stop, max_length)
     if features is None:
         return None
-    _save_atomically(path, features, [p for p, _ in items])
-    return FeatureSet(features, [p for p, _ in items], False, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    _save_atomically(path, features, [p for p, _ in items], {"seconds": f"{seconds:.3f}", "device": device.type})
+    return FeatureSet(features, [p for p, _ in items], False, seconds, seconds)
+
+
+def pass_seconds(path: Path) -> float | None:
+    """How long the feature pass that wrote this cache file took (None: not recorded, or unreadable)."""
+    try:
+        with safe_open(path, "pt") as handle:
+            return float((handle.metadata() or {})["seconds"])
+    except Exception:  # an older cache file without the record, or one damaged since
+        return None
 
 
 class DamagedCache(Exception):
@@ -128,12 +140,12 @@ def compute_features(report: DataReport, spec: BackboneSpec, device: torch.devic
     return torch.cat(chunks)
 
 
-def _save_atomically(path: Path, features: torch.Tensor, paths: list[str]) -> None:
+def _save_atomically(path: Path, features: torch.Tensor, paths: list[str], metadata: dict[str, str]) -> None:
     with storage.guard("the feature cache", path.parent, 4096):
         path.parent.mkdir(parents=True, exist_ok=True)
     encoded = torch.frombuffer(bytearray(json.dumps(paths).encode()), dtype=torch.uint8)
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     needed = features.numel() * features.element_size() + encoded.numel()
     with storage.guard("the feature cache", path.parent, needed, [partial]):
-        save_file({"features": features.contiguous(), "paths_json": encoded}, partial)
+        save_file({"features": features.contiguous(), "paths_json": encoded}, partial, metadata=metadata)
         os.replace(partial, path)

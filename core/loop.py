@@ -51,6 +51,7 @@ class Session:
     checkpoint: dict | None = None
     feature_batch: int = 32          # examples per feature-pass batch (halved after running out of memory)
     target: "Target | None" = None   # where the model will be used (core/domains.py)
+    feature_passes: list = field(default_factory=list)  # each cached_features call: what it cost (core/costs.py)
 
     def quiet(self, run: runs.Run) -> "Session":
         """The same training without events, into ``run`` (a side model, e.g. one without adaptation)."""
@@ -346,6 +347,8 @@ def cached_features(session: Session, report: DataReport | None = None,
     if feature_set is not None:
         emit("features", done=total, total=total, cache_hit=feature_set.cache_hit,
              seconds=round(feature_set.seconds, 3), domain=domain)
+        session.feature_passes.append({"domain": domain, "cache_hit": feature_set.cache_hit,
+                                       "seconds": feature_set.seconds, "compute_seconds": feature_set.compute_seconds})
     return feature_set
 
 

@@ -29,3 +29,28 @@ def accuracy_interval(accuracy: float, n: int, z: float = 1.96) -> tuple[float, 
     centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
     spread = z / (1 + z * z / n) * (accuracy * (1 - accuracy) / n + z * z / (4 * n * n)) ** 0.5
     return max(0.0, centre - spread), min(1.0, centre + spread)
+
+
+def paired_difference(a_correct: list[bool], b_correct: list[bool], z: float = 1.96) -> tuple[float, float, float]:
+    """Accuracy of model a minus that of model b on the same examples, with its 95% interval.
+
+    Paired: only the examples where exactly one of them is right tell them apart. Agresti and Min's
+    adjusted interval (half an example added to each of the four cells), so that two models with
+    identical answers on 200 examples still get an interval of about a point, not a certainty."""
+    n = len(a_correct)
+    only_a = sum(1 for a, b in zip(a_correct, b_correct) if a and not b) + 0.5
+    only_b = sum(1 for a, b in zip(a_correct, b_correct) if b and not a) + 0.5
+    total = n + 2
+    difference = (only_a - only_b) / total
+    spread = z * max(0.0, (only_a + only_b) - (only_a - only_b) ** 2 / total) ** 0.5 / total
+    observed = (sum(map(bool, a_correct)) - sum(map(bool, b_correct))) / n if n else 0.0
+    return observed, difference - spread, difference + spread
+
+
+def unpaired_difference(a: float, b: float, n_a: int, n_b: int, z: float = 1.96) -> tuple[float, float, float]:
+    """Accuracy a minus accuracy b measured on different examples, with Newcombe's interval (from Wilson's)."""
+    low_a, high_a = accuracy_interval(a, n_a, z)
+    low_b, high_b = accuracy_interval(b, n_b, z)
+    difference = a - b
+    return (difference, difference - ((a - low_a) ** 2 + (high_b - b) ** 2) ** 0.5,
+            difference + ((high_a - a) ** 2 + (b - low_b) ** 2) ** 0.5)

@@ -495,4 +495,8 @@ def _describe(run: Run) -> dict:
         "best_val_acc": best, "best_val_macro_f1": summary.get("best_val_macro_f1"),
         "final_train_acc": history[-1].get("train_acc") if history else None,
         "seconds": summary.get("seconds", round(times[-1] - times[0], 3) if len(times) > 1 else None),
+        # what the time includes (core/costs.py): the one-time feature pass, and the time when repeated
+        **{key: summary.get(key) for key in ("cache_hit", "feature_pass_seconds", "feature_pass_first_seconds",
+                                             "first_time_seconds", "repeat_seconds", "feature_seconds")},
+        "val_images": summary.get("val_images"), "target_items": summary.get("target_items"),
         "trainable_params": summary.get("trainable_params"), "can_resume": status != "damaged" and run.can_resume()}

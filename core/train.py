@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from core import backbones, data, domains, inference, loop, metrics, runs, strategies
+from core import backbones, costs, data, domains, inference, loop, metrics, runs, strategies
 from core.config import TrainConfig
 from core.device import describe_device, pick_device
 from core.errors import UserError
@@ -146,6 +146,7 @@ def _fit_in(session: loop.Session, resume: bool, started: float) -> dict:
                        modality=report.modality, data=config.data, num_classes=len(report.classes),
                        train_images=len(report.train), val_images=len(report.val), epochs_planned=config.epochs,
                        group=config.group)
+        outcome.update(costs.ledger(session.feature_passes, outcome["seconds"]))
         _write_results(run, report, outcome, head_only=session.strategy.on_features)
         if session.target is not None:
             outcome.setdefault("adapt", config.adapt)

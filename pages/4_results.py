@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import images, metrics, paths, runs, strategies
+from core import costs, images, metrics, paths, runs, strategies
 from core.embeddings import embedding_map, separation
 from core.explain import grad_cam, overlay, token_importance
 from core.export import export_run, zip_folder
@@ -59,8 +59,12 @@ columns[1].metric("Final validation accuracy", percent(summary["final_val_acc"])
 columns[2].metric("Macro-F1", percent(summary.get("best_val_macro_f1")),
                   help="The average of per-class F1 scores: every class counts equally, however rare.")
 columns[3].metric("Epochs", f"{summary['epochs']}/{summary['epochs_planned']}")
-columns[4].metric("Time", f"{summary['seconds']:.1f}s",
-                  help="Feature cache hit: the backbone was skipped" if summary.get("cache_hit") else None)
+cost = costs.of(summary)
+repeat = cost.feature_pass and cost.first_time is not None and cost.words() != costs.duration(cost.first_time)
+columns[4].metric("Time" + (", first time" if repeat else ""),
+                  costs.duration(cost.first_time if cost.first_time is not None else cost.seconds),
+                  f"{costs.duration(cost.repeated)} when repeated" if repeat else None, delta_color="off",
+                  delta_arrow="off", help=cost.explained())
 if summary["status"] == "stopped":
     st.warning("This run was stopped early; the numbers are for the best epoch reached.")
 elif summary.get("early_stopped"):

@@ -4,7 +4,7 @@ queued in one click, then side by side with a plain-words reading."""
 import pandas as pd
 import streamlit as st
 
-from core import backbones, compare, jobs, paths, runs, strategies
+from core import backbones, compare, costs, jobs, paths, runs, strategies
 from ui import charts, run_view, state
 from ui.widgets import guarded, millions, percent, show_error
 
@@ -86,7 +86,7 @@ def comparison() -> None:
         "strategy": run_view.strategy_label(row["strategy"], row.get("adapt")), "backbone": row["backbone"],
         "status": row["status"], "best accuracy": percent(row["best_val_acc"]),
         "macro-F1": "–" if row["best_val_macro_f1"] is None else f"{row['best_val_macro_f1']:.3f}",
-        "time": "–" if row["seconds"] is None else f"{row['seconds']:.1f}s",
+        "time": costs.of(row).words(),
         "trainable parameters": millions(row["trainable_params"]) if row["trainable_params"] else "–",
         "epochs": row["epochs"], **({"target accuracy": percent(row.get("target_acc"))} if row.get("target") else {})}
         for row in rows]), hide_index=True)

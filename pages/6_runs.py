@@ -4,7 +4,7 @@
 import pandas as pd
 import streamlit as st
 
-from core import jobs, paths, runs, strategies
+from core import costs, jobs, paths, runs, strategies
 from core.config import TrainConfig
 from ui import charts, state
 from ui.widgets import show_error
@@ -32,7 +32,7 @@ table = pd.DataFrame([{
     "strategy": strategies.title(row["strategy"]), "backbone": row["backbone"],
     "best accuracy": row["best_val_acc"], "macro-F1": row["best_val_macro_f1"],
     "epochs": f"{row['epochs']}/{row['epochs_planned']}" if row["epochs_planned"] else "",
-    "time (s)": row["seconds"], "data": state.display_name(row["data"]), "run": row["id"]} for row in rows])
+    "time": costs.of(row).words(), "data": state.display_name(row["data"]), "run": row["id"]} for row in rows])
 if damaged:
     st.warning(f"{len(damaged)} run folder(s) have damaged files (cut off by a crash or a full disk, or edited by "
                "hand). They are listed with what is wrong in the 'problems' column; the rest of each run is shown "
@@ -43,7 +43,9 @@ picked = st.dataframe(
     column_config={"problems": st.column_config.TextColumn(width="large"),
                    "best accuracy": st.column_config.NumberColumn(format="percent"),
                    "macro-F1": st.column_config.NumberColumn(format="%.3f"),
-                   "time (s)": st.column_config.NumberColumn(format="%.1f")})
+                   "time": st.column_config.TextColumn(help="The whole run; for feature extraction, the first time "
+                                                        "(with the one-time feature pass) and when repeated "
+                                                        "(features from the cache)")})
 selected = [all_runs[index] for index in picked.selection.rows if index < len(all_runs)]
 if not selected:
     st.caption("Tick runs in the table to overlay their curves and act on them.")

@@ -1,11 +1,12 @@
 import json
+import time
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from core import backbones, features, runs, strategies
+from core import backbones, costs, features, runs, strategies
 from core.config import TrainConfig
 from core.errors import UserError
 from core.train import fit
@@ -43,6 +44,29 @@ def test_feature_cache_is_shared_across_runs_heads_and_output_folders(colors_fol
     assert first["cache_hit"] is False and second["cache_hit"] is True
     cached = list((tmp_path / "home" / "cache" / "features" / TINY).glob("*.safetensors"))
     assert len(cached) == 1 and not list(tmp_path.glob("*/*/*.partial"))
+
+
+def test_a_run_that_reads_cached_features_still_says_what_the_first_time_cost(colors_folder, tmp_path, monkeypatch):
+    original = features.compute_features
+
+    def slow(*args, **kwargs):  # a backbone that takes a while, as a real one does on a CPU
+        time.sleep(2.0)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(features, "compute_features", slow)
+    first = fit(_config(colors_folder, epochs=2, out_dir=str(tmp_path / "a")))
+    second = fit(_config(colors_folder, epochs=2, out_dir=str(tmp_path / "b")))
+    assert second["cache_hit"] is True and second["seconds"] < 2.0 <= first["seconds"]
+    # the cache remembers its pass: the repeat knows what the first time costs
+    assert second["feature_pass_first_seconds"] == pytest.approx(first["feature_pass_seconds"], abs=0.01)
+    assert second["first_time_seconds"] >= 2.0 and second["repeat_seconds"] == second["seconds"]
+    assert first["first_time_seconds"] == pytest.approx(first["seconds"], abs=0.01)
+    assert first["repeat_seconds"] < first["seconds"] - 1.9
+    for summary in (first, second):
+        words = costs.of(summary).words()
+        assert "the first time" in words and "when repeated" in words, words
+    row = runs.describe(runs.Run(Path(second["run_dir"])))
+    assert costs.of(row) == costs.of(second)
 
 
 def test_frozen_backbone_stays_equal_under_feature_extraction(colors_folder):
