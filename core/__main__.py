@@ -1,4 +1,4 @@
-"""Headless TransferLab: ``python -m core backbones | strategies | train | runs | export | predict``.
+"""Headless TransferLab: ``python -m core backbones | strategies | train | curve | runs | export | predict``.
 
 The last stdout line of ``train`` is one JSON object (the run summary); progress goes before it.
 Bad arguments or data exit non-zero with a one-line reason on stderr. The app trains through this
@@ -73,7 +73,32 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-flip", action="store_true", help="no horizontal flips (digits, text)")
     train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
     train.add_argument("--cache-dir", help="feature cache folder shared by runs")
+    train.add_argument("--per-class", type=int, metavar="N",
+                       help="train on at most N examples of each class (a seeded, stratified subset; validation "
+                            "stays whole)")
     train.add_argument("--quiet", action="store_true", help="print only the final JSON line")
+    curve = commands.add_parser("curve", help="the data-efficiency curve: each strategy trained on 5, 10, 20... "
+                                              "examples per class, scored on the same validation split")
+    curve.add_argument("--data", required=True, help="the same data as train --data")
+    curve.add_argument("--backbone", help="the pretrained backbone (default: efficientnet_lite0 for images, "
+                                          "all_minilm_l6_v2 for texts); baselines use their own")
+    curve.add_argument("--strategies", help="comma-separated (default: the compared ones, e.g. "
+                                            "scratch,feature_extract,fine_tune for images)")
+    curve.add_argument("--per-class", default="5,10,20,50,all",
+                       help="examples per class, comma-separated; 'all' for every example (default 5,10,20,50,all)")
+    curve.add_argument("--epochs", type=int, help="epochs for every strategy (default: each one's recipe); smaller "
+                                                  "subsets train longer, up to 4x, to get at least --min-steps updates")
+    curve.add_argument("--min-steps", type=int, default=None, help="updates every point gets at least (default 100; "
+                                                                    "0: exactly --epochs)")
+    curve.add_argument("--seed", type=int)
+    curve.add_argument("--val-fraction", type=float)
+    curve.add_argument("--text-col", help="texts: the column holding the text (default: guessed)")
+    curve.add_argument("--label-col", help="texts: the column holding the label (default: guessed)")
+    curve.add_argument("--encoding", help="texts: the table's encoding (default: detected)")
+    curve.add_argument("--no-flip", action="store_true", help="no horizontal flips (digits, text)")
+    curve.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    curve.add_argument("--out", help="folder that receives the runs (default: workspace/runs)")
+    curve.add_argument("--json", action="store_true", help="print only the JSON object (progress on stderr)")
     listing_runs = commands.add_parser("runs", help="list the runs in the runs folder")
     listing_runs.add_argument("--out", help="runs folder (default: workspace/runs)")
     listing_runs.add_argument("--json", action="store_true", help="print a JSON list")
@@ -170,7 +195,8 @@ def _config_from_args(args: argparse.Namespace):
         adapt=args.adapt if args.target else None,
         batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, val_fraction=args.val_fraction,
         device=args.device, cache_dir=args.cache_dir,
-        augment=False if args.no_augment else None, horizontal_flip=False if args.no_flip else None)
+        augment=False if args.no_augment else None, horizontal_flip=False if args.no_flip else None,
+        per_class=args.per_class)
 
 
 def _prepared_run(folder: str):
@@ -193,8 +219,20 @@ def train(args: argparse.Namespace) -> int:
         resume = True  # from the checkpoint when there is one (a queued run has none: it starts afresh)
     else:
         config = _config_from_args(args)
-    # Ctrl+C, a terminal closing, the app's server going away: finish the batch, keep the last
-    # checkpoint, and end as "interrupted" so the run can be resumed.
+    should_stop = _stop_on_signals(args.stop_with_parent)
+    printer = _progress_printer(args.quiet, guessed_given=bool(args.text_col and args.label_col) or bool(args.run))
+    summary = fit(config, run=run, on_event=printer, should_stop=should_stop, resume=resume)
+    if not args.quiet and summary.get("seconds") is not None:
+        from core import costs
+
+        print(f"time: {costs.of(summary).words()}", flush=True)
+    print(json.dumps(summary))
+    return 0 if summary["status"] != "interrupted" else 130
+
+
+def _stop_on_signals(with_parent: bool = False):
+    """Ctrl+C, a terminal closing, the app's server going away: finish the batch, keep the last
+    checkpoint, and end as "interrupted" so the run can be resumed. Returns the should_stop check."""
     going_away = threading.Event()
 
     def on_signal(*_) -> None:
@@ -207,18 +245,65 @@ def train(args: argparse.Namespace) -> int:
     parent = os.getppid()
 
     def should_stop() -> str | None:
-        if going_away.is_set() or (args.stop_with_parent and os.getppid() != parent):
+        if going_away.is_set() or (with_parent and os.getppid() != parent):
             return "interrupted"
         return None
 
-    printer = _progress_printer(args.quiet, guessed_given=bool(args.text_col and args.label_col) or bool(args.run))
-    summary = fit(config, run=run, on_event=printer, should_stop=should_stop, resume=resume)
-    if not args.quiet and summary.get("seconds") is not None:
-        from core import costs
+    return should_stop
 
-        print(f"time: {costs.of(summary).words()}", flush=True)
-    print(json.dumps(summary))
-    return 0 if summary["status"] != "interrupted" else 130
+
+def curve(args: argparse.Namespace) -> int:
+    """Train every (strategy, size) point in this process, one after another; one JSON object at the end."""
+    from core import curve as curves
+    from core import data
+    from core.train import fit
+
+    sizes = curves.parse_sizes(args.per_class)
+    modality = data.modality_of(args.data)
+    backbone = args.backbone or {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}[modality]
+    shared = {key: value for key, value in dict(
+        seed=args.seed, val_fraction=args.val_fraction, text_column=args.text_col, label_column=args.label_col,
+        encoding=args.encoding, device=args.device, out_dir=args.out,
+        horizontal_flip=False if args.no_flip else None).items() if value is not None}
+    report = data.load_dataset(args.data, shared.get("val_fraction", 0.2), shared.get("seed", 0),
+                               args.text_col, args.label_col, args.encoding)
+    names = [name.strip() for name in args.strategies.split(",") if name.strip()] if args.strategies else None
+    for name in names or []:
+        if name not in strategies_names():
+            raise UserError(f"Unknown strategy {name!r}.", f"Choose among: {', '.join(strategies_names())}.")
+    epochs = {name: args.epochs for name in strategies_names()} if args.epochs else None
+    configs = curves.plan(args.data, report, backbone, names, sizes, epochs,
+                          curves.MIN_STEPS if args.min_steps is None else args.min_steps, **shared)
+    should_stop = _stop_on_signals()
+    log = sys.stderr
+    print(f"curve {configs[0].group}: {len(configs)} runs on {len(report.classes)} classes, "
+          f"{len(report.val)} validation examples", file=log, flush=True)
+    found = []
+    for index, config in enumerate(configs, 1):
+        summary = fit(config, should_stop=should_stop)
+        size = config.per_class or "all"
+        point = {"strategy": config.strategy, "per_class": size, "val_acc": summary.get("best_val_acc"),
+                 "seconds": summary.get("seconds"), "train_examples": summary.get("train_images"),
+                 "val_images": summary.get("val_images"), "status": summary["status"],
+                 "run_dir": summary["run_dir"], "backbone": summary.get("backbone")}
+        found.append(point)
+        accuracy = "-" if point["val_acc"] is None else f"{point['val_acc']:.1%}"
+        print(f"[{index}/{len(configs)}] {config.strategy:<16} {str(size):>4} per class: {accuracy:>6} "
+              f"in {point['seconds'] or 0:.1f}s", file=log, flush=True)
+        if summary["status"] == "interrupted":
+            break
+    result = {"group": configs[0].group, "points": found, "reading": curves.reading(found)}
+    if not args.json:
+        for sentence in result["reading"]:
+            print(sentence, file=log)
+    print(json.dumps(result))
+    return 130 if found and found[-1]["status"] == "interrupted" else 0
+
+
+def strategies_names() -> list[str]:
+    from core import strategies
+
+    return strategies.names()
 
 
 def list_runs(args: argparse.Namespace) -> int:
@@ -274,8 +359,8 @@ def predict(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        commands = {"backbones": list_backbones, "strategies": list_strategies, "train": train, "runs": list_runs, "export": export,
-                    "predict": predict}
+        commands = {"backbones": list_backbones, "strategies": list_strategies, "train": train, "curve": curve,
+                    "runs": list_runs, "export": export, "predict": predict}
         return commands[args.command](args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -58,7 +58,7 @@ def groups(runs_dir: str | Path) -> list[str]:
     seen = []
     for run in runs.list_runs(runs_dir):
         group = run.config().get("group")
-        if group and group not in seen:
+        if group and group.startswith("compare-") and group not in seen:  # curves (curve-...) have their own
             seen.append(group)
     return sorted(seen, reverse=True)
 

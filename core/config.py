@@ -74,7 +74,10 @@ class TrainConfig:
     target: str | None = None                   # where the model will be used: a second dataset, scored, never
                                                 # trained on with its labels (core/domains.py)
     adapt: str = "none"                         # domain adaptation (core/adaptation/): none, standardize, coral...
-    group: str | None = None                    # runs started together (a strategy comparison)
+    per_class: int | None = None                # train on at most this many examples of each class (a seeded,
+                                                # stratified, nested subset; validation stays whole): the
+                                                # data-efficiency curve (core/curve.py); None = all
+    group: str | None = None                    # runs started together (a strategy comparison, a curve)
     device: str = "auto"                        # auto | cpu | cuda | mps
     out_dir: str = field(default_factory=lambda: str(paths.runs_dir()))
     cache_dir: str = field(default_factory=lambda: str(paths.cache_dir()))
@@ -123,6 +126,8 @@ class TrainConfig:
             (0 < self.gamma <= 1, "scheduler gamma must be in (0, 1]"),
             (0 < self.val_fraction < 1, "validation fraction must be between 0 and 1 (e.g. 0.2)"),
             (self.device in ("auto", "cpu", "cuda", "mps"), "device must be auto, cpu, cuda or mps"),
+            (self.per_class is None or (isinstance(self.per_class, int) and self.per_class >= 1),
+             "examples per class must be a whole number from 1 up (or left out for all)"),
             *self._adaptation_checks(known),
             (self.encoding is None or _known_codec(self.encoding),
              f"encoding {self.encoding!r} is not a text encoding Python knows (e.g. utf-8, gb18030, big5, cp932)"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 
@@ -29,6 +29,8 @@ class DataReport:
     modality: str = "image"               # image | text
     texts: dict[str, str] = field(default_factory=dict)  # text only: row key -> text
     details: dict = field(default_factory=dict)          # text only: encoding, delimiter, columns...
+    set_aside: list[tuple[str, int]] = field(default_factory=list)  # training items a run leaves out
+                                                                    # (at_most_per_class); still featurised
 
     @property
     def num_items(self) -> int:
@@ -39,8 +41,23 @@ class DataReport:
         return [{"class": name, "train": train[i], "val": val[i]} for i, name in enumerate(self.classes)]
 
     def all_items(self) -> list[tuple[str, int]]:
-        """Every item once, in a fixed order (the feature cache's row order)."""
-        return sorted(self.train + self.val)
+        """Every item once, in a fixed order (the feature cache's row order), those set aside included:
+        a run on fewer examples per class shares the whole data's cached features."""
+        return sorted(self.train + self.val + self.set_aside)
+
+    def at_most_per_class(self, per_class: int, seed: int) -> "DataReport":
+        """The same data with at most ``per_class`` training examples of each class: per class, the
+        training items in an order drawn from ``seed``, the first ``per_class`` of them. So the subsets are
+        nested (the 5 of a class are among its 10) and stratified; validation is untouched; the rest of
+        the training items are set aside (the fingerprint, and so the feature cache, stay the data's)."""
+        kept, aside = [], []
+        generator = random.Random(seed)
+        for label in range(len(self.classes)):
+            items = sorted(item for item in self.train if item[1] == label)
+            generator.shuffle(items)
+            kept += items[:per_class]
+            aside += items[per_class:]
+        return replace(self, train=sorted(kept), set_aside=sorted(aside + self.set_aside))
 
     def reading(self) -> dict:
         """How to read this data again exactly so: TrainConfig's text_column, label_column, encoding."""
@@ -61,6 +78,7 @@ class DataReport:
         values = dict(values)
         values["train"] = [tuple(item) for item in values["train"]]
         values["val"] = [tuple(item) for item in values["val"]]
+        values["set_aside"] = [tuple(item) for item in values.get("set_aside", [])]
         return cls(**values)
 
 

@@ -82,9 +82,12 @@ def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler
     if not report.val:
         raise UserError("There is no validation data, so progress cannot be measured.",
                         "Add validation examples, or let TransferLab split the data automatically.")
+    if config.per_class:  # fewer examples per class (the data-efficiency curve); the features stay the data's
+        report = report.at_most_per_class(config.per_class, config.seed)
     target = domains.load_target(config.target, report) if config.target else None
     device = pick_device(config.device)
-    run = run or runs.create_run(config.out_dir, config.model_label, config.strategy)
+    run = run or runs.create_run(config.out_dir, config.model_label, config.strategy
+                                 + (f"-{config.per_class}-per-class" if config.per_class else ""))
     with run.training_lock():
         if resume and run.recorded_status == "finished":
             raise UserError(f"Run {run.id} already finished.", "Start a new run with the same settings instead.")
@@ -145,7 +148,7 @@ def _fit_in(session: loop.Session, resume: bool, started: float) -> dict:
                        backbone=config.backbone if session.strategy.uses_backbone else config.strategy,
                        modality=report.modality, data=config.data, num_classes=len(report.classes),
                        train_images=len(report.train), val_images=len(report.val), epochs_planned=config.epochs,
-                       group=config.group)
+                       group=config.group, per_class=config.per_class)
         outcome.update(costs.ledger(session.feature_passes, outcome["seconds"]))
         _write_results(run, report, outcome, head_only=session.strategy.on_features)
         if session.target is not None:

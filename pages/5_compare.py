@@ -1,110 +1,307 @@
-"""Compare strategies: baseline, feature extraction and fine-tuning on the same data, split and seed,
-queued in one click, then side by side with a plain-words reading."""
+"""Compare strategies: side by side on all the data (baseline, feature extraction, fine-tuning on the
+same split and seed), or as the data grows (the data-efficiency curve: each strategy on 5, 10, 20...
+examples per class), queued in one click, then read in plain words."""
+
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from core import backbones, compare, costs, jobs, paths, runs, strategies
+from core import backbones, compare, costs, curve, jobs, paths, runs, speed, strategies
+from core.device import pick_device
+from core.errors import UserError
 from ui import charts, run_view, state
 from ui.widgets import guarded, millions, percent, show_error
 
 state.init()
 st.title("Compare strategies")
-st.markdown("Does reusing a pretrained network pay off on **your** data, and is fine-tuning worth its time? "
-            "Train the three approaches one after another on the same split and seed, and see.")
+st.markdown("Does reusing a pretrained network pay off on **your** data, how much data does each approach need, "
+            "and is fine-tuning worth its time? Train them one after another on the same split and seed, and see.")
 folder = paths.runs_dir()
 report = st.session_state.report
-
-if report is not None:
-    modality = report.modality
-    spec = backbones.get(st.session_state.backbone)
-    members = strategies.compared(modality)
-    if not spec.pretrained:
-        st.info(f"**{spec.title}** has no pretrained weights, so there is nothing to transfer. Pick a pretrained "
-                "backbone on the Model page first.")
-        st.page_link("pages/2_model.py", label="Go to Model", icon=":material/neurology:")
-    else:
-        order = ", then ".join(s.short for s in members)
-        st.markdown(f"On **{st.session_state.data_name}** with **{spec.title}**: {order}.")
-        if st.session_state.target is not None:
-            st.caption(f"Every run is also scored on the target, **{st.session_state.target.name}**; feature "
-                       "extraction runs a second time, adapted to it.")
-        with st.form("compare"):
-            epochs = {}
-            for column, strategy in zip(st.columns(len(members)), members):
-                if strategy.fits_in_one_go:
-                    column.caption(f"{strategy.title}: fits in one go.")
-                    continue
-                epochs[strategy.name] = column.number_input(f"{strategy.title}: epochs", 1, 500,
-                                                            int(strategy.recipe(modality)["epochs"]),
-                                                            key=f"compare_epochs_{strategy.name}")
-            st.caption("Each uses its classic recipe; early stopping ends a run when validation loss stops "
-                       "improving. Fine-tuning is the slow one on a CPU.")
-            count = len(members) + (1 if st.session_state.target is not None and any(m.on_features for m in members)
-                                    else 0)  # feature extraction's adapted twin
-            start = st.form_submit_button({3: "Compare the three", 4: "Compare the four"}.get(count, f"Compare the {count}"), key="start_compare", type="primary",
-                                          icon=":material/compare_arrows:")
-        if start:
-            try:
-                shared = dict(val_fraction=st.session_state.val_fraction,
-                              **report.reading(),
-                              horizontal_flip=False if str(st.session_state.data).startswith("sample:mnist") else None)
-                target = st.session_state.target_source if st.session_state.target is not None else None
-                configs = compare.plan(st.session_state.data, spec.name, epochs, target=target, **shared)
-                compare.submit(configs)
-                st.session_state.compare_group = configs[0].group
-                st.rerun()
-            except Exception as error:
-                show_error(error)
-else:
-    st.info("Load a dataset to start a comparison.")
-    st.page_link("pages/1_data.py", label="Go to Data", icon=":material/folder_open:")
-
-known = compare.groups(folder)
-if not known:
-    st.stop()
-current = st.session_state.get("compare_group")
-group = st.selectbox("Comparison", known, index=known.index(current) if current in known else 0,
-                     key="compare_pick")
-members = compare.group_runs(folder, group)
-live = any(run_view.is_live(run) for run in members)
+MODES = {"side": "Side by side, on all the data", "curve": "As the data grows (examples per class)"}
+mode = st.segmented_control("What to compare", list(MODES), default="side", format_func=MODES.get,
+                            key="compare_mode") or "side"
+STOP_ONE = ("Ends this run now (its best weights so far are kept); the comparison goes on with the next one. "
+            "To end them all, use the button under the table.")
 
 
-@st.fragment(run_every=2.0 if live else None)
-@guarded
-def comparison() -> None:
-    rows = [runs.describe(run) for run in members]
-    status_slot, controls_slot, table_slot, chart_slot, reading_slot = (st.empty() for _ in range(5))
-    current = next((run for run in members if run_view.is_live(run)), None)
-    if current is not None:
-        strategy = current.config()["strategy"]
-        with status_slot.container():
-            st.caption(f"Now: {strategies.title(strategy)}")
-            run_view.status_line(current, run_view.follow(current), st.empty(), controls_slot,
-                                 key=f"compare_{strategy}")
-    table_slot.dataframe(pd.DataFrame([{
-        "strategy": run_view.strategy_label(row["strategy"], row.get("adapt")), "backbone": row["backbone"],
-        "status": row["status"], "best accuracy": percent(row["best_val_acc"]),
-        "macro-F1": "–" if row["best_val_macro_f1"] is None else f"{row['best_val_macro_f1']:.3f}",
-        "time": costs.of(row).words(),
-        "trainable parameters": millions(row["trainable_params"]) if row["trainable_params"] else "–",
-        "epochs": row["epochs"], **({"target accuracy": percent(row.get("target_acc"))} if row.get("target") else {})}
-        for row in rows]), hide_index=True)
-    histories = {run_view.strategy_label(run.config()["strategy"], run.config().get("adapt")): run.history()
-                 for run in members}
-    histories = {name: history for name, history in histories.items() if history}
-    if histories:
-        chart_slot.plotly_chart(charts.overlay(histories, "val_acc"), key="compare_curves")
-    sentences = compare.reading(rows)
-    if sentences:
-        reading_slot.success("  \n".join(sentences), icon=":material/school:")
-    if live and not any(row["status"] in ("queued", "running") for row in rows):
+def open_results(run: runs.Run) -> None:
+    st.session_state.run_dir = str(run.dir)
+    st.session_state.pop("results_run", None)  # the Results page then opens on run_dir
+    st.switch_page("pages/4_results.py")
+
+
+def open_buttons(members: list[runs.Run], key: str) -> None:
+    """One way from a comparison to each member's Results."""
+    finished = [run for run in members if run.summary() is not None]
+    if not finished:
+        return
+    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    chosen = left.selectbox("Open the results of", [str(run.dir) for run in finished], format_func=run_view.run_label,
+                            key=f"{key}_open_pick")
+    if right.button("Open its results", key=f"{key}_open", icon=":material/analytics:"):
+        open_results(runs.Run(Path(chosen)))
+
+
+def stop_all(members: list[runs.Run], key: str, what: str) -> None:
+    if st.button(f"Stop the whole {what}", key=key, icon=":material/cancel:",
+                 help=f"Stops the run training now and cancels the ones still waiting: the whole {what} ends. "
+                      "Finished runs stay."):
+        for run in members:
+            if run_view.is_live(run):
+                jobs.supervisor().stop(run)
         st.rerun()
 
 
-comparison()
-if live and st.button("Stop the whole comparison", key="stop_compare", icon=":material/cancel:"):
-    for run in members:
-        if run_view.is_live(run):
-            jobs.supervisor().stop(run)
-    st.rerun()
+def live_groups() -> list[str]:
+    """The groups of the runs training or waiting now."""
+    return [str(run.config().get("group")) for run in jobs.supervisor().queue() if run.config().get("group")]
+
+
+def pretrained_or_explain():
+    """The chosen backbone when it is pretrained; otherwise say what to do and return None."""
+    spec = backbones.get(st.session_state.backbone)
+    if spec.pretrained:
+        return spec
+    st.info(f"**{spec.title}** has no pretrained weights, so there is nothing to transfer. Pick a pretrained "
+            "backbone on the Model page first.")
+    st.page_link("pages/2_model.py", label="Go to Model", icon=":material/neurology:")
+    return None
+
+
+def shared_settings() -> dict:
+    return dict(val_fraction=st.session_state.val_fraction, **report.reading(),
+                horizontal_flip=False if str(st.session_state.data).startswith("sample:mnist") else None)
+
+
+# -- side by side ----------------------------------------------------------------------------------------
+
+def side_by_side() -> None:
+    known = compare.groups(folder)
+    live_group = next((g for g in live_groups() if g.startswith("compare-")), None)
+    if report is not None:
+        spec = pretrained_or_explain()
+        if spec is not None:
+            plan_side_by_side(spec, busy=live_group is not None)
+    else:
+        st.info("Load a dataset to start a comparison.")
+        st.page_link("pages/1_data.py", label="Go to Data", icon=":material/folder_open:")
+    if known:
+        show_group(known, live_group)
+
+
+def plan_side_by_side(spec, busy: bool) -> None:
+    modality = report.modality
+    members = strategies.compared(modality)
+    st.markdown(f"On **{st.session_state.data_name}** with **{spec.title}**: "
+                f"{', then '.join(s.short for s in members)}.")
+    if st.session_state.target is not None:
+        st.caption(f"Every run is also scored on the target, **{st.session_state.target.name}**; feature "
+                   "extraction runs a second time, adapted to it.")
+    with st.form("compare"):
+        epochs = {}
+        for column, strategy in zip(st.columns(len(members)), members):
+            if strategy.fits_in_one_go:
+                column.caption(f"{strategy.title}: fits in one go.")
+                continue
+            epochs[strategy.name] = column.number_input(f"{strategy.title}: epochs", 1, 500,
+                                                        int(strategy.recipe(modality)["epochs"]),
+                                                        key=f"compare_epochs_{strategy.name}")
+        st.caption("Each uses its classic recipe; early stopping ends a run when validation loss stops "
+                   "improving. Fine-tuning is the slow one on a CPU.")
+        count = len(members) + (1 if st.session_state.target is not None and any(m.on_features for m in members)
+                                else 0)  # feature extraction's adapted twin
+        label = {3: "Compare the three", 4: "Compare the four"}.get(count, f"Compare the {count}")
+        start = st.form_submit_button(label, key="start_compare", type="primary", icon=":material/compare_arrows:",
+                                      disabled=busy)
+        if busy:
+            st.caption("A comparison is training below: stop it, or wait for it to end, to start another.")
+    if start:
+        try:
+            target = st.session_state.target_source if st.session_state.target is not None else None
+            configs = compare.plan(st.session_state.data, spec.name, epochs, target=target, **shared_settings())
+            compare.submit(configs)
+            st.session_state.compare_group = configs[0].group
+            st.rerun()
+        except Exception as error:
+            show_error(error)
+
+
+def show_group(known: list[str], live_group: str | None) -> None:
+    current = st.session_state.get("compare_group")
+    group = st.selectbox("Comparison", known, index=known.index(current) if current in known else 0,
+                         key="compare_pick")
+    members = compare.group_runs(folder, group)
+    live = any(run_view.is_live(run) for run in members)
+
+    @st.fragment(run_every=2.0 if live else None)
+    @guarded
+    def comparison() -> None:
+        rows = [runs.describe(run) for run in members]
+        status_slot, controls_slot, table_slot, chart_slot, reading_slot = (st.empty() for _ in range(5))
+        current = next((run for run in members if run_view.is_live(run)), None)
+        if current is not None:
+            strategy = current.config()["strategy"]
+            with status_slot.container():
+                st.caption(f"Now: {strategies.title(strategy)}")
+                run_view.status_line(current, run_view.follow(current), st.empty(), controls_slot,
+                                     key=f"compare_{strategy}", stop_label="Stop this run", stop_help=STOP_ONE)
+        table_slot.dataframe(pd.DataFrame([{
+            "strategy": run_view.strategy_label(row["strategy"], row.get("adapt")), "backbone": row["backbone"],
+            "status": row["status"], "best accuracy": percent(row["best_val_acc"]),
+            "macro-F1": "–" if row["best_val_macro_f1"] is None else f"{row['best_val_macro_f1']:.3f}",
+            "time": costs.of(row).words(),
+            "trainable parameters": millions(row["trainable_params"]) if row["trainable_params"] else "–",
+            "epochs": row["epochs"], **({"target accuracy": percent(row.get("target_acc"))} if row.get("target") else {})}
+            for row in rows]), hide_index=True,
+            column_config={"time": st.column_config.TextColumn(
+                width="medium", help="Feature extraction: the first time includes the one-time pass that computes "
+                                     "the backbone's features; a repeat reads them from the cache.")})
+        histories = {run_view.strategy_label(run.config()["strategy"], run.config().get("adapt")): run.history()
+                     for run in members}
+        histories = {name: history for name, history in histories.items() if history}
+        if histories:
+            chart_slot.plotly_chart(charts.overlay(histories, "val_acc"), key="compare_curves")
+        sentences = compare.reading(rows)
+        if sentences:
+            reading_slot.success("  \n".join(sentences), icon=":material/school:")
+        if live and not any(row["status"] in ("queued", "running") for row in rows):
+            st.rerun()
+
+    comparison()
+    open_buttons(members, "compare")
+    if live:
+        stop_all(members, "stop_compare", "comparison")
+
+
+# -- as the data grows -----------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner="Measuring how fast each network runs on this machine...")
+def forward_ms(backbone: str, device: str) -> float | None:
+    try:
+        spec = backbones.get(backbone)
+        known = speed.known_speed(spec, pick_device(device), paths.cache_dir())
+        return known if known is not None else speed.measure_speed(spec, pick_device(device), paths.cache_dir())
+    except Exception:  # weights or a plugin missing: the estimate falls back to a typical speed
+        return None
+
+
+def as_the_data_grows() -> None:
+    known = curve.groups(folder)
+    live_group = next((g for g in live_groups() if g.startswith("curve-")), None)
+    if report is not None:
+        spec = pretrained_or_explain()
+        if spec is not None:
+            plan_curve(spec, busy=live_group is not None)
+    else:
+        st.info("Load a dataset to draw its data-efficiency curve.")
+        st.page_link("pages/1_data.py", label="Go to Data", icon=":material/folder_open:")
+    if known:
+        show_curve(known)
+
+
+def plan_curve(spec, busy: bool) -> None:
+    modality = report.modality
+    members = strategies.compared(modality)
+    st.markdown(f"Each strategy learns from **the same few examples of each class** of "
+                f"**{st.session_state.data_name}** (5, then 10, 20... picked at random with the seed, the smaller "
+                "sets inside the larger), and is always scored on the **same whole validation split**. Where the "
+                "lines part is where transfer learning pays.")
+    device = pick_device("auto")
+    slow = [s.name for s in members if not s.on_features and not s.fits_in_one_go and not s.baseline]
+    default = [s.name for s in members if device.type != "cpu" or s.name not in slow]
+    left, right = st.columns([3, 2])
+    chosen = left.multiselect("Strategies", [s.name for s in members], default=default, format_func=strategies.title,
+                              key="curve_strategies")
+    sizes_text = right.text_input("Examples per class", "5, 10, 20, 50, all", key="curve_sizes",
+                                  help="Whole numbers, separated by commas; 'all' for every training example.")
+    epochs = {}
+    trained = [strategies.get(name) for name in chosen if not strategies.get(name).fits_in_one_go]
+    for column, strategy in zip(st.columns(max(1, len(trained))), trained):
+        epochs[strategy.name] = column.number_input(f"{strategy.title}: epochs", 1, 500,
+                                                    int(strategy.recipe(modality)["epochs"]),
+                                                    key=f"curve_epochs_{strategy.name}")
+    try:
+        sizes = curve.parse_sizes(sizes_text)
+        if not chosen:
+            raise UserError("No strategy chosen.", "Pick at least one above.")
+        configs = curve.plan(st.session_state.data, report, spec.name, chosen, sizes, epochs, **shared_settings())
+    except Exception as error:
+        show_error(error)
+        return
+    counts = [row["train"] for row in report.counts()]
+    guesses = curve.estimate(configs, counts, len(report.val), lambda name: forward_ms(name, "auto"),
+                             curve.features_ready(report))
+    used = [config.per_class or "all" for config in configs if config.strategy == configs[0].strategy]
+    st.caption(f"{len(configs)} runs ({', '.join(map(str, used))} per class; smaller sets train for more epochs, so "
+               f"each gets at least {curve.MIN_STEPS} updates, up to {curve.MAX_EPOCH_FACTOR}x the epochs). "
+               f"**About {costs.duration(sum(guesses))} in all** on {device.type.upper()}, a rough estimate from "
+               "this machine's measured speed of each network" + ("; feature extraction's features are computed once "
+                                                                   "and shared by all its points." if any(
+                                                                       strategies.get(c.strategy).on_features
+                                                                       for c in configs) else "."))
+    if slow and not set(slow) & set(chosen) and device.type == "cpu":
+        st.caption(f"{strategies.title(slow[0])} is left out by default on a CPU: it trains the whole network for "
+                   "every point. Add it above to see it too.")
+    if st.button("Draw the curve", key="start_curve", type="primary", icon=":material/show_chart:", disabled=busy):
+        try:
+            compare.submit(configs)
+            st.session_state.curve_group = configs[0].group
+            st.rerun()
+        except Exception as error:
+            show_error(error)
+    if busy:
+        st.caption("A curve is being drawn below: stop it, or wait for it to end, to start another.")
+
+
+def show_curve(known: list[str]) -> None:
+    current = st.session_state.get("curve_group")
+    group = st.selectbox("Curve", known, index=known.index(current) if current in known else 0, key="curve_pick")
+    members = [runs.Run(Path(p["run_dir"])) for p in curve.points(folder, group)]
+    live = any(run_view.is_live(run) for run in members)
+
+    @st.fragment(run_every=2.0 if live else None)
+    @guarded
+    def drawing() -> None:
+        found = curve.points(folder, group)
+        done = [p for p in found if p["status"] not in ("queued", "running")]
+        current = next((runs.Run(Path(p["run_dir"])) for p in found if p["status"] == "running"), None)
+        if len(done) < len(found):
+            left = curve.time_left(found, lambda name: forward_ms(name, "auto"))
+            st.progress(len(done) / len(found), text=f"{len(done)} of {len(found)} points drawn · about "
+                        f"{costs.duration(left) if left is not None else 'a few seconds per point'} left")
+            if current is not None:
+                config = current.config()
+                st.caption(f"Now: {strategies.title(config['strategy'])}, {config.get('per_class') or 'all'} per class")
+                run_view.status_line(current, run_view.follow(current), st.empty(), st.empty(),
+                                     key="curve_now", stop_label="Stop this point", stop_help=STOP_ONE.replace(
+                                         "comparison", "curve"))
+        lines = {}
+        for point in found:
+            if point["val_acc"] is not None:
+                x = curve.x_value(point)
+                tick = "all" if point["per_class"] == "all" else str(point["per_class"])
+                lines.setdefault(strategies.title(point["strategy"]), []).append((x, point["val_acc"], tick))
+        if lines:
+            st.plotly_chart(charts.data_curve(lines), key="curve_chart")
+        sentences = curve.reading(found)
+        if sentences:
+            st.success("  \n".join(sentences), icon=":material/school:")
+        st.dataframe(pd.DataFrame([{
+            "strategy": strategies.title(p["strategy"]), "per class": str(p["per_class"]),
+            "training examples": p["train_examples"], "validation accuracy": percent(p["val_acc"]),
+            "time": p["time"], "status": p["status"]} for p in found]), hide_index=True, key="curve_table")
+        if live and not any(p["status"] in ("queued", "running") for p in found):
+            st.rerun()
+
+    drawing()
+    open_buttons(members, "curve")
+    if live:
+        stop_all(members, "stop_curve", "curve")
+
+
+if mode == "curve":
+    as_the_data_grows()
+else:
+    side_by_side()

@@ -206,6 +206,47 @@ def test_compare_page_queues_three_strategies_and_reads_them(colors_folder):
     assert {m.config()["val_fraction"] for m in members} == {at.session_state.val_fraction}
 
 
+def test_compare_draws_the_data_efficiency_curve_and_opens_a_points_results(tmp_path):
+    folder = make_image_folder(tmp_path / "shapes", {"red": 14, "blue": 14, "green": 14})
+    at = _app()
+    at.session_state["report"] = data_images.load_dataset(folder)
+    at.session_state["data"] = str(folder)
+    at.session_state["data_name"] = "shapes"
+    at.session_state["backbone"] = TINY
+    at.run().switch_page("pages/5_compare.py").run()
+    at.segmented_control(key="compare_mode").set_value("curve").run()
+    assert not at.exception
+    assert at.multiselect(key="curve_strategies").value == ["scratch", "feature_extract"]  # fine-tuning: opt-in on a CPU
+    at.text_input(key="curve_sizes").set_value("2, 5, all").run()
+    for strategy in ("scratch", "feature_extract"):
+        at.number_input(key=f"curve_epochs_{strategy}").set_value(2)
+    at.run()
+    estimate = next(c.value for c in at.caption if "in all" in c.value)
+    assert estimate.startswith("6 runs (2, 5, all per class") and "About " in estimate
+    at.text_input(key="curve_sizes").set_value("2, five").run()
+    assert any("'five' is not a number of examples per class" in e.value for e in at.error)
+    at.text_input(key="curve_sizes").set_value("2, 5, all").run()
+    at.button(key="start_curve").click().run()
+    assert not at.exception
+    _wait_for_run(at, 180)
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["per class"]) == ["2", "5", "all"] * 2 and set(table["status"]) == {"finished"}
+    assert list(table["training examples"]) == [6, 15, 33] * 2  # nested, stratified: 2 and 5 of each of 3 classes
+    assert at.get("plotly_chart")
+    assert any(s.value.startswith("With 2 per class") for s in at.success)
+    group = at.session_state.curve_group
+    points = {(p["strategy"], p["per_class"]): p for p in __import__("core.curve").curve.points(paths.runs_dir(), group)}
+    assert {runs.Run(Path(p["run_dir"])).summary()["val_images"] for p in points.values()} == {9}  # always the whole split
+    small = data.DataReport.from_dict(runs.Run(Path(points["feature_extract", 2]["run_dir"])).data())
+    large = data.DataReport.from_dict(runs.Run(Path(points["feature_extract", 5]["run_dir"])).data())
+    assert set(small.train) < set(large.train) and small.val == large.val
+    assert "time" in table and all(table["time"])
+    at.selectbox(key="curve_open_pick").set_value(points["scratch", 5]["run_dir"]).run()
+    at.button(key="curve_open").click().run()
+    assert at.session_state.run_dir == points["scratch", 5]["run_dir"]
+
+
 def _text_app(reviews_csv, backbone: str = TINY_BERT, strategy: str = "feature_extract") -> AppTest:
     at = _app()
     at.session_state["report"] = data.load_dataset(reviews_csv)

@@ -100,3 +100,21 @@ def embedding_scatter(points: list[list[float]], labels: list[int], classes: lis
     figure.update_layout(height=380, title=title, margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h",
                          legend_y=-0.1, xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False))
     return figure
+
+
+def data_curve(lines: dict[str, list[tuple[float, float, str]]]) -> go.Figure:
+    """Validation accuracy against examples per class (log scale), one line per strategy.
+    ``lines``: name -> [(examples per class, accuracy, tick label)]."""
+    figure = go.Figure()
+    ticks = {}
+    for name, points in lines.items():
+        points = sorted(points)
+        figure.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers",
+                                    name=name, hovertemplate="%{y:.1%} with %{x:.0f} per class<extra>" + name + "</extra>"))
+        ticks.update({p[0]: p[2] for p in points})
+    figure.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), title="How much data each strategy needs",
+                         xaxis=dict(title="training examples per class (log scale)", type="log",
+                                    tickvals=list(ticks), ticktext=list(ticks.values())),
+                         yaxis=dict(title="validation accuracy", range=[0, 1.02], tickformat=".0%"),
+                         legend=dict(orientation="h", y=-0.25))
+    return figure

@@ -21,9 +21,11 @@ def is_live(run: runs.Run) -> bool:
     return run.status in ("queued", "running")
 
 
-def status_line(run: runs.Run, view: progress.Progress, slot, controls, key: str) -> None:
+def status_line(run: runs.Run, view: progress.Progress, slot, controls, key: str, stop_label: str = "Stop",
+                stop_help: str | None = None) -> None:
     """The banner of a run (progress bar, or how it ended) in ``slot``, and in ``controls`` the one
-    button that fits its state (fixed slots: elements never shift between states)."""
+    button that fits its state (fixed slots: elements never shift between states). In a group of runs
+    (Compare), ``stop_label``/``stop_help`` say that the button stops this run only."""
     supervisor = jobs.supervisor(run.dir.parent)
     status = view.status
     if status == "queued":
@@ -44,7 +46,7 @@ def status_line(run: runs.Run, view: progress.Progress, slot, controls, key: str
             if view.throughput else None
         eta = f"ETA {progress.format_seconds(view.eta_seconds)}"
         slot.progress(min(view.fraction, 1.0), text=" · ".join(d for d in (view.message, speed, eta, view.device) if d))
-        if controls.button("Stop", key=f"stop_{key}", icon=":material/stop:"):
+        if controls.button(stop_label, key=f"stop_{key}", icon=":material/stop:", help=stop_help):
             supervisor.stop(run)
             st.toast("Stopping after this batch; the best weights so far are kept.")
     elif status == "finished":
@@ -116,3 +118,27 @@ def strategy_label(strategy: str, adapt: str | None = None) -> str:
     method = adaptation.get(adapt).short if adapt in adaptation.names() else adapt
     return f"{strategies.title(strategy)} + {method}"
 
+
+
+def run_label(folder: str | Path) -> str:
+    """How a run is named in every picker: what trained, on which backbone, how well, when, on what.
+    "Fine-tuning · efficientnet_lite0 · 98.0% · 12-02 00:59 · MNIST digits"."""
+    from ui.state import display_name
+
+    row = runs.describe(runs.Run(Path(folder)))
+    what = strategy_label(row["strategy"], row.get("adapt"))
+    size = runs.Run(Path(folder)).config().get("per_class")
+    parts = [what + (f" ({size} per class)" if size else ""), row["backbone"], percent(row["best_val_acc"]),
+             row["started"][5:16].replace("T", " "), display_name(row["data"]) if row["data"] else ""]
+    return " · ".join(part for part in parts if part)
+
+
+def latest_finished(candidates: list[runs.Run]) -> runs.Run | None:
+    """The run that finished last (its summary written last), for pages that open on "the latest"."""
+    def finished_at(run: runs.Run) -> float:
+        try:
+            return (run.dir / runs.SUMMARY).stat().st_mtime
+        except OSError:
+            return 0.0
+
+    return max(candidates, key=finished_at, default=None)

@@ -1,0 +1,256 @@
+"""How much data does each strategy need? The data-efficiency curve.
+
+Each strategy trains on the same nested, stratified, seeded subsets of the training split (5, 10, 20...
+examples per class: ``DataReport.at_most_per_class``) and is always scored on the same whole
+validation split, one run per point, queued as one group (``plan``). ``points`` reads them back,
+``reading`` says in plain words where transfer pays, ``estimate`` says beforehand what it will cost.
+Feature extraction's points share one feature pass (the subsets' features are the whole data's,
+cached), so after the first they cost a head's training.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from pathlib import Path
+
+from core import backbones, costs, metrics, runs, strategies
+from core.config import TrainConfig
+from core.data import modality_of
+from core.errors import UserError
+from core.report import DataReport
+
+DEFAULT_PER_CLASS: tuple[int | None, ...] = (5, 10, 20, 50, None)  # None: all
+MIN_STEPS = 100        # small subsets train for more epochs, so that every point gets this many updates...
+MAX_EPOCH_FACTOR = 4   # ... but at most this many times the recipe's epochs (early stopping still applies)
+START_SECONDS = 8.0    # a training process starting (PyTorch and the backbone loading), measured on 2 CPU cores
+TRAIN_FACTOR = 3.0     # a training step costs about three forward passes (forward, backward, update)
+
+
+def parse_sizes(text: str) -> list[int | None]:
+    """'5, 10, 20, all' -> [5, 10, 20, None]; a clear error for anything else."""
+    sizes: list[int | None] = []
+    for part in str(text).replace(";", ",").split(","):
+        part = part.strip().lower()
+        if not part:
+            continue
+        if part in ("all", "*"):
+            sizes.append(None)
+        elif part.isdigit() and int(part) >= 1:
+            sizes.append(int(part))
+        else:
+            raise UserError(f"'{part}' is not a number of examples per class.",
+                            "Give whole numbers from 1 up, separated by commas, and 'all' for every example: "
+                            "5, 10, 20, 50, all.")
+    if not sizes:
+        raise UserError("No examples-per-class sizes given.", "For example: 5, 10, 20, 50, all.")
+    return sorted(set(sizes), key=lambda size: math.inf if size is None else size)
+
+
+def usable_sizes(report: DataReport, sizes: list[int | None]) -> list[int | None]:
+    """The sizes that mean something for this data: a size at or above the largest class's training
+    count is the same as all (kept once, as all)."""
+    largest = max((row["train"] for row in report.counts()), default=0)
+    kept = [size for size in sizes if size is not None and size < largest]
+    return kept + [None] if len(kept) < len(sizes) or None in sizes else kept
+
+
+def epochs_for(base: int, train_examples: int, batch_size: int, min_steps: int = MIN_STEPS) -> int:
+    """A subset's epochs: at least ``base``, more when its batches are few (``min_steps`` updates in all),
+    at most MAX_EPOCH_FACTOR x ``base``."""
+    steps_per_epoch = max(1, math.ceil(train_examples / max(1, batch_size)))
+    return int(min(base * MAX_EPOCH_FACTOR, max(base, math.ceil(min_steps / steps_per_epoch))))
+
+
+def plan(data: str, report: DataReport, backbone: str, strategy_names: list[str] | None = None,
+         sizes: list[int | None] = DEFAULT_PER_CLASS, epochs: dict[str, int] | None = None,
+         min_steps: int = MIN_STEPS, **shared) -> list[TrainConfig]:
+    """One config per (strategy, size): the same data, split and seed; the same group id. Feature
+    extraction first (its points are the cheap ones, so the chart fills early), then the baseline, then
+    the rest (fine-tuning, the slow one, last), each from the smallest subset up."""
+    modality = modality_of(data)
+    chosen = [strategies.get(name) for name in strategy_names] if strategy_names else strategies.compared(modality)
+    unknown = [s.name for s in chosen if modality not in s.modalities]
+    if unknown:
+        raise UserError(f"{', '.join(unknown)} does not apply to {modality} data.",
+                        f"Choose among: {', '.join(strategies.names(modality))}.")
+    chosen.sort(key=lambda s: (not s.on_features, not s.fits_in_one_go, not s.baseline, s.order))
+    group = "curve-" + datetime.now().strftime("%Y%m%d-%H%M%S")
+    counts = {row["class"]: row["train"] for row in report.counts()}
+    configs = []
+    for strategy in chosen:
+        net = strategy.baseline_backbone.get(modality, backbone)
+        recipe = strategy.recipe(modality)
+        base = (epochs or {}).get(strategy.name) or recipe.get("epochs", 1)
+        batch = shared.get("batch_size") or recipe.get("batch_size", 32)
+        for size in usable_sizes(report, sizes):
+            examples = sum(min(size, n) if size else n for n in counts.values())
+            configs.append(TrainConfig.for_strategy(
+                data, strategy.name, backbone=net, group=group, per_class=size,
+                epochs=base if strategy.fits_in_one_go else epochs_for(base, examples, batch, min_steps), **shared))
+    return configs
+
+
+def points(runs_dir: str | Path, group: str) -> list[dict]:
+    """The curve's points so far: one per run of the group, with its status."""
+    found = []
+    for run in runs.list_runs(runs_dir):
+        config = run.config()
+        if config.get("group") != group:
+            continue
+        row = runs.describe(run)
+        summary = run.summary() or {}
+        found.append({"strategy": row["strategy"], "per_class": config.get("per_class") or "all",
+                      "train_examples": summary.get("train_images"), "val_acc": row["best_val_acc"]
+                      if row["status"] == "finished" else None, "val_images": row.get("val_images"),
+                      "seconds": row["seconds"], "time": costs.of(row).words(), "status": row["status"],
+                      "run_dir": row["dir"], "backbone": row["backbone"], "classes": summary.get("num_classes")})
+    order = {name: index for index, name in enumerate(dict.fromkeys(p["strategy"] for p in reversed(found)))}
+    return sorted(found, key=lambda p: (order[p["strategy"]], _size_key(p["per_class"])))
+
+
+def groups(runs_dir: str | Path) -> list[str]:
+    """Curve groups, newest first."""
+    return sorted({run.config().get("group") for run in runs.list_runs(runs_dir)
+                   if str(run.config().get("group") or "").startswith("curve-")}, reverse=True)
+
+
+def _size_key(size: int | str) -> float:
+    return math.inf if size == "all" else float(size)
+
+
+def x_value(point: dict) -> float:
+    """Where a point sits on the chart: its examples per class ("all": the average training count per class)."""
+    if point["per_class"] != "all":
+        return float(point["per_class"])
+    return (point.get("train_examples") or 0) / max(1, point.get("classes") or 1)
+
+
+def reading(found: list[dict]) -> list[str]:
+    """Where transfer pays: the pretrained strategy against the baseline, smallest subset first; then
+    fine-tuning against feature extraction. Differences inside the 95% interval are 'about the same'."""
+    done = [p for p in found if p["val_acc"] is not None]
+    by = {}
+    for point in done:
+        by.setdefault(point["strategy"], {})[point["per_class"]] = point
+    sentences = []
+    baseline = next((name for name in by if strategies.find(name) and strategies.get(name).baseline), None)
+    for mine, theirs in (("feature_extract", baseline), ("fine_tune", "feature_extract")):
+        if mine in by and theirs in by:
+            sentence = _pair(by[mine], by[theirs], mine, theirs)
+            if sentence:
+                sentences.append(sentence)
+    return sentences
+
+
+def _pair(mine: dict, theirs: dict, mine_name: str, theirs_name: str) -> str | None:
+    shared = sorted(set(mine) & set(theirs), key=_size_key)
+    if not shared:
+        return None
+    a, b = strategies.short(mine_name), strategies.short(theirs_name)
+
+    def verdict(size) -> int:  # 1: mine ahead, -1: theirs ahead, 0: about the same
+        p, q = mine[size], theirs[size]
+        n = p.get("val_images") or 0
+        if not n:
+            gap = p["val_acc"] - q["val_acc"]
+            return 0 if abs(gap) < 0.01 else (1 if gap > 0 else -1)
+        _, low, high = metrics.unpaired_difference(p["val_acc"], q["val_acc"], n, n)
+        return 1 if low > 0 else (-1 if high < 0 else 0)
+
+    def per(size) -> str:
+        return "all the examples" if size == "all" else f"{size} per class"
+
+    first = shared[0]
+    p, q = mine[first], theirs[first]
+    opening = {1: f"With {per(first)}, {a} reaches {p['val_acc']:.0%} where {b} gets {q['val_acc']:.0%}",
+               -1: f"With {per(first)}, {b} reaches {q['val_acc']:.0%} where {a} gets {p['val_acc']:.0%}",
+               0: f"With {per(first)}, {a} and {b} are about the same ({p['val_acc']:.0%} vs {q['val_acc']:.0%})"}[
+        verdict(first)]
+    start = verdict(first)
+    later = next((size for size in shared[1:] if verdict(size) != start), None)
+    if later is None:
+        last = shared[-1]
+        if len(shared) == 1:
+            return opening + "."
+        upto = "with all the examples too" if last == "all" else f"up to {last} per class"
+        ending = {1: f"{a} stays ahead {upto} ({mine[last]['val_acc']:.0%} vs {theirs[last]['val_acc']:.0%})",
+                  -1: f"{b} stays ahead {upto} ({theirs[last]['val_acc']:.0%} vs {mine[last]['val_acc']:.0%})",
+                  0: f"they stay about the same {upto}"}[start]
+        return f"{opening}; {ending}."
+    change = verdict(later)
+    where = "with all the examples" if later == "all" else f"from {later} per class on"
+    text = {0: f"{where}, they meet ({mine[later]['val_acc']:.0%} vs {theirs[later]['val_acc']:.0%})",
+            1: f"{where}, {a} is ahead ({mine[later]['val_acc']:.0%} vs {theirs[later]['val_acc']:.0%})",
+            -1: f"{where}, {b} is ahead ({theirs[later]['val_acc']:.0%} vs {mine[later]['val_acc']:.0%})"}[change]
+    return f"{opening}; {text}."
+
+
+def estimate(configs: list[TrainConfig], counts: list[int], val_items: int, speed_of,
+             features_ready=lambda config: False) -> list[float]:
+    """Rough seconds of each config's run: ``counts`` are the training examples of each class (all of
+    them), ``speed_of(backbone name)`` the forward milliseconds per example on this machine
+    (core/speed.py), ``features_ready(config)`` whether its features are cached. Every run pays its start;
+    feature extraction pays one pass over all the data, once per backbone."""
+    seconds, featurised = [], set()
+    for config in configs:
+        strategy = strategies.get(config.strategy)
+        total = START_SECONDS
+        if strategy.fits_in_one_go or not strategy.uses_backbone:
+            seconds.append(total + 2.0)
+            continue
+        forward = (speed_of(config.backbone) or 50.0) / 1000
+        examples = sum(min(config.per_class, n) if config.per_class else n for n in counts)
+        if strategy.on_features:
+            if config.backbone not in featurised and not features_ready(config):
+                total += forward * (sum(counts) + val_items)  # one pass over every example, then cached
+            featurised.add(config.backbone)
+            total += 1.0
+        else:
+            total += config.epochs * (TRAIN_FACTOR * forward * examples + forward * val_items)
+        seconds.append(total)
+    return seconds
+
+
+def features_ready(report: DataReport):
+    """For ``estimate``: whether a config's backbone already has this data's features in the cache."""
+    from core import features
+
+    def ready(config: TrainConfig) -> bool:
+        spec = backbones.get(config.backbone)
+        return features.cache_path(config.cache_dir, report, spec, config.max_length).is_file()
+
+    return ready
+
+
+def shape(found: list[dict]) -> tuple[list[int], int] | None:
+    """(training examples per class, validation examples) of a curve's data, from any run that started."""
+    for point in found:
+        values = runs.Run(Path(point["run_dir"])).data()
+        if values.get("train"):
+            report = DataReport.from_dict(values)
+            counts = [0] * len(report.classes)
+            for _, label in report.train + report.set_aside:
+                counts[label] += 1
+            return counts, len(report.val)
+    return None
+
+
+def time_left(found: list[dict], speed_of) -> float | None:
+    """Seconds until the curve is drawn: the estimate of the points still to come, scaled by how the
+    estimate fared on the points done (None before anything has started)."""
+    known = shape(found)
+    if known is None:
+        return None
+    counts, val_items = known
+    configs = [TrainConfig.load(runs.Run(Path(p["run_dir"])).config_path) for p in found]
+    guesses = estimate(configs, counts, val_items, speed_of, lambda config: True)
+    done = [(p["seconds"], g) for p, g in zip(found, guesses) if p["status"] not in ("queued", "running") and p["seconds"]]
+    scale = min(3.0, max(0.3, sum(s for s, _ in done) / sum(g for _, g in done))) if done else 1.0
+    left = 0.0
+    for point, guess in zip(found, guesses):
+        if point["status"] == "queued":
+            left += scale * guess
+        elif point["status"] == "running":  # part of it is done
+            left += max(0.1 * scale * guess, scale * guess - (point["seconds"] or 0))
+    return left
