@@ -9,7 +9,7 @@ for the page config, the session defaults and the sidebar summary of the user's 
 import streamlit as st
 
 from core import jobs
-from ui import state
+from ui import run_view, state
 from ui.widgets import guarded, unexpected_errors
 
 st.set_page_config(page_title="TransferLab", page_icon=":material/science:", layout="wide")
@@ -41,11 +41,22 @@ def sidebar() -> None:
     st.markdown(f"**Backbone:** `{st.session_state.backbone}`  \n**Strategy:** `{st.session_state.strategy}`")
     if st.session_state.target is not None:
         st.markdown(f"**Target:** {st.session_state.target.name}  \n**Adaptation:** `{st.session_state.adapt}`")
-    line = jobs.supervisor().queue()
-    if line:
-        waiting = f", {len(line) - 1} waiting" if len(line) > 1 else ""
-        st.caption(f"Training now: `{line[0].id}`{waiting}")
-        st.page_link("pages/3_train.py", label="Follow it", icon=":material/model_training:")
+    training_now(bool(jobs.supervisor().queue()))
+
+
+def training_now(busy: bool) -> None:
+    """What trains now and how many wait: redrawn every 2 s while anything is queued, so it follows a
+    comparison from run to run (a page's own fragments do not redraw the sidebar)."""
+
+    @st.fragment(run_every=2.0 if busy else None)
+    def line() -> None:
+        queue = jobs.supervisor().queue()
+        if queue:
+            waiting = f", {len(queue) - 1} waiting" if len(queue) > 1 else ""
+            st.caption(f"Training now: **{run_view.short_label(queue[0])}**{waiting}")
+            st.page_link("pages/3_train.py", label="Follow it", icon=":material/model_training:")
+
+    line()
 
 
 with st.sidebar:

@@ -30,9 +30,15 @@ with st.expander("Validation split (used when the data has no val/ folder or spl
 
 if source == "sample":
     options = list(ALL_SAMPLES)
-    chosen = st.selectbox("Sample", options, format_func=ALL_SAMPLES.get,
-                          index=options.index(st.session_state.data) if st.session_state.data in options else 0)
-    if st.button("Use this sample", key="load_sample", type="primary") and state.load_data(chosen):
+    # picking another sample loads it (on_change: only a person's pick, never the page opening on a default)
+    chosen = st.selectbox("Sample", options, format_func=ALL_SAMPLES.get, key="sample_pick",
+                          index=options.index(st.session_state.data) if st.session_state.data in options else 0,
+                          on_change=lambda: st.session_state.update(sample_picked=True))
+    picked = st.session_state.pop("sample_picked", False) and chosen != st.session_state.data
+    if chosen != st.session_state.data and not picked:
+        st.button("Use this sample", key="load_sample", type="primary", on_click=lambda: st.session_state.update(
+            sample_picked=True))
+    if picked and state.load_data(chosen):
         st.rerun()  # the sidebar was drawn before this: draw it again with the new data
 elif source == "upload":
     upload = st.file_uploader("An ImageFolder .zip, or a table of texts", key="upload_zip",
@@ -140,9 +146,15 @@ def lengths_for(fingerprint: str, backbone: str, _texts: list[str]) -> list[int]
 
 if report.modality == "text":
     st.subheader("Examples per label")
-    rows = [{"label": name, "text": report.texts[key][:300]} for label, name in enumerate(report.classes)
-            for key in by_class.get(label, [])[:3]]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={"text": st.column_config.TextColumn(width="large")})
+    shown = st.selectbox("Label", range(len(report.classes)), format_func=report.classes.__getitem__,
+                         key="example_label") if len(report.classes) > 8 else None
+    grid = st.columns(2)
+    for place, (label, name) in enumerate((i, n) for i, n in enumerate(report.classes) if shown in (None, i)):
+        with grid[place % 2].container(border=True):
+            st.markdown(f"**{name}** · {totals[name]:,} texts")
+            for key in by_class.get(label, [])[:3]:
+                text = report.texts[key]
+                st.text(text[:600] + (f"… ({len(text):,} characters in all)" if len(text) > 600 else ""))
     chosen_backbone = st.session_state.backbone if backbones.get(st.session_state.backbone).modality == "text" \
         else state.DEFAULT_BACKBONE["text"]
     sample_texts = [report.texts[key] for key, _ in report.all_items()[:2000]]

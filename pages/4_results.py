@@ -25,6 +25,8 @@ if unreadable:
                f"({', '.join(r.id for r in unreadable[:3])}{'...' if len(unreadable) > 3 else ''}): the Runs page says "
                "what is wrong with each.")
 current = st.session_state.run_dir
+if not current and "run" in st.query_params:  # a reload of this page: the run it showed (named in the address)
+    current = str(paths.runs_dir() / Path(st.query_params["run"]).name)
 if current and Path(current).parent != paths.runs_dir() and runs.Run(Path(current)).summary() is not None:
     available.insert(0, runs.Run(Path(current)))
 if not available:
@@ -33,8 +35,12 @@ if not available:
     st.stop()
 
 ids = [str(r.dir) for r in available]
-chosen = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0,
-                      format_func=lambda d: Path(d).name, key="results_run")
+if current not in ids:  # nothing opened or trained in this session: the run that finished last
+    current = str(run_view.latest_finished(available).dir)
+chosen = st.selectbox("Run", ids, index=ids.index(current), format_func=run_view.run_label, key="results_run")
+st.session_state.run_dir = chosen
+if Path(chosen).parent == paths.runs_dir():
+    st.query_params["run"] = Path(chosen).name
 run = runs.Run(Path(chosen))
 summary, labels = run.summary(), run.labels()
 learner = strategies.find(summary["strategy"])
@@ -88,18 +94,6 @@ if summary.get("per_class"):
                                 for name in ("precision", "recall", "f1")})
     st.caption("Precision: of the items predicted as this class, the share that were right. Recall: of the items "
                "of this class, the share found. F1 balances the two. Support: validation items of the class.")
-if summary.get("confusion_matrix"):
-    clicked = st.plotly_chart(charts.confusion_matrix(summary["confusion_matrix"], labels), key="confusion",
-                              on_select="rerun", selection_mode="points")
-    points = clicked.selection.points if clicked and clicked.selection else []
-    if points and points[0].get("curve_number") == 1:  # a cell's marker: row by row
-        cell = divmod(int(points[0]["point_index"]), len(labels))
-        if st.session_state.get("cell_clicked") != cell:  # a new click picks the cell shown below
-            st.session_state.cell_clicked = cell
-            st.session_state.cell_true, st.session_state.cell_predicted = cell
-    st.caption("Each row is a true class; the diagonal counts correct answers. Off-diagonal cells show "
-               "which classes the model mixes up. Click a cell to see its examples (tab 'Confusion matrix cells').")
-
 predictions = run.predictions()
 dataset = run.data()
 texts, root = dataset.get("texts", {}), Path(dataset.get("root", "."))
@@ -145,9 +139,40 @@ def show_examples(rows: list[dict], key: str, explain: str | None = None) -> Non
                        f"loss {loss_of(item):.2f})")
 
 
+if summary.get("confusion_matrix") and predictions:
+    matrix = summary["confusion_matrix"]
+    off_diagonal = [(count, i, j) for i, row in enumerate(matrix) for j, count in enumerate(row) if i != j and count]
+    default = max(off_diagonal)[1:] if off_diagonal else (0, 0)
+    for key, value in zip(("cell_true", "cell_predicted"), default):
+        if st.session_state.get(key) not in range(len(labels)):  # first visit, or a run with fewer classes
+            st.session_state[key] = value
+    clicked = st.session_state.get("confusion")  # the chart's selection, from the click that caused this rerun
+    points = clicked.selection.points if clicked and clicked.selection else []
+    if points and points[0].get("curve_number") == 1:  # a cell's marker: row by row
+        cell = divmod(int(points[0]["point_index"]), len(labels))
+        if st.session_state.get("cell_clicked") != cell:  # a new click picks the cell shown below the matrix
+            st.session_state.cell_clicked = cell
+            st.session_state.cell_true, st.session_state.cell_predicted = cell
+    marked = (st.session_state.cell_true, st.session_state.cell_predicted)
+    st.plotly_chart(charts.confusion_matrix(matrix, labels, marked), key="confusion", on_select="rerun",
+                    selection_mode="points")
+    st.caption("Each row is a true class; the diagonal counts correct answers. Off-diagonal cells show "
+               "which classes the model mixes up. Click a cell: its examples appear right below, and the cell is "
+               "framed.")
+    left, right = st.columns(2)
+    true_class = left.selectbox("True class", range(len(labels)), format_func=labels.__getitem__, key="cell_true")
+    predicted_class = right.selectbox("Predicted class", range(len(labels)), format_func=labels.__getitem__,
+                                      key="cell_predicted")
+    chosen_rows = sorted((p for p in predictions if p["label"] == true_class and p["predicted"] == predicted_class),
+                         key=loss_of, reverse=True)
+    st.markdown(f"**{len(chosen_rows)} validation {noun}** of class **{labels[true_class]}** predicted as "
+                f"**{labels[predicted_class]}**" + (" (correct answers)" if true_class == predicted_class else "")
+                + (", highest loss first:" if chosen_rows else "."))
+    if chosen_rows:
+        show_examples(chosen_rows, "cell_table")
+
 wrong = sorted((p for p in predictions if p["predicted"] != p["label"]), key=loss_of, reverse=True)
-mistakes, cells, embedding, export = st.tabs([f"Mistakes ({len(wrong)})", "Confusion matrix cells",
-                                              "Embedding map", "Export"])
+mistakes, embedding, export = st.tabs([f"Mistakes ({len(wrong)})", "Embedding map", "Export"])
 
 with mistakes:
     if not wrong:
@@ -161,26 +186,6 @@ with mistakes:
                                key="mistakes_gradcam_class",
                                format_func={"predicted": "the class it predicted", "true": "the true class"}.get)
         show_examples(wrong, "wrong_table", explain)
-
-with cells:
-    if predictions:
-        off_diagonal = [(count, i, j) for i, row in enumerate(summary.get("confusion_matrix", []))
-                        for j, count in enumerate(row) if i != j and count]
-        default = max(off_diagonal)[1:] if off_diagonal else (0, 0)
-        for key, value in zip(("cell_true", "cell_predicted"), default):
-            if st.session_state.get(key) not in range(len(labels)):  # first visit, or a run with fewer classes
-                st.session_state[key] = value
-        left, right = st.columns(2)
-        true_class = left.selectbox("True class", range(len(labels)), format_func=labels.__getitem__,
-                                    key="cell_true")
-        predicted_class = right.selectbox("Predicted class", range(len(labels)), format_func=labels.__getitem__,
-                                          key="cell_predicted")
-        chosen_rows = sorted((p for p in predictions if p["label"] == true_class and p["predicted"] == predicted_class),
-                             key=loss_of, reverse=True)
-        st.caption(f"{len(chosen_rows)} validation {noun} of class **{labels[true_class]}** predicted as "
-                   f"**{labels[predicted_class]}**" + (" (correct answers)." if true_class == predicted_class else "."))
-        if chosen_rows:
-            show_examples(chosen_rows, "cell_table")
 
 with embedding:
     if not uses_backbone:

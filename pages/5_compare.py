@@ -121,8 +121,9 @@ def plan_side_by_side(spec, busy: bool) -> None:
         try:
             target = st.session_state.target_source if st.session_state.target is not None else None
             configs = compare.plan(st.session_state.data, spec.name, epochs, target=target, **shared_settings())
-            compare.submit(configs)
+            submitted = compare.submit(configs)
             st.session_state.compare_group = configs[0].group
+            st.session_state.run_dir = str(submitted[-1].dir)  # the one that finishes last: what Results opens
             st.rerun()
         except Exception as error:
             show_error(error)
@@ -246,8 +247,9 @@ def plan_curve(spec, busy: bool) -> None:
                    "every point. Add it above to see it too.")
     if st.button("Draw the curve", key="start_curve", type="primary", icon=":material/show_chart:", disabled=busy):
         try:
-            compare.submit(configs)
+            submitted = compare.submit(configs)
             st.session_state.curve_group = configs[0].group
+            st.session_state.run_dir = str(submitted[-1].dir)
             st.rerun()
         except Exception as error:
             show_error(error)

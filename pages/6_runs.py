@@ -6,7 +6,7 @@ import streamlit as st
 
 from core import costs, jobs, paths, runs, strategies
 from core.config import TrainConfig
-from ui import charts, state
+from ui import charts, run_view, state
 from ui.widgets import show_error
 
 state.init()
@@ -30,7 +30,9 @@ table = pd.DataFrame([{
     "started": row["started"].replace("T", " "), "status": row["status"],
     **({"problems": "; ".join(row["damage"])} if damaged else {}),
     "strategy": strategies.title(row["strategy"]), "backbone": row["backbone"],
-    "best accuracy": row["best_val_acc"], "macro-F1": row["best_val_macro_f1"],
+    # in points, shown with one decimal as on every other page ("98.0%", not "98%")
+    "best accuracy": None if row["best_val_acc"] is None else row["best_val_acc"] * 100,
+    "macro-F1": row["best_val_macro_f1"],
     "epochs": f"{row['epochs']}/{row['epochs_planned']}" if row["epochs_planned"] else "",
     "time": costs.of(row).words(), "data": state.display_name(row["data"]), "run": row["id"]} for row in rows])
 if damaged:
@@ -41,7 +43,9 @@ table_version = st.session_state.setdefault("runs_table_version", 0)  # bumped t
 picked = st.dataframe(
     table, hide_index=True, on_select="rerun", selection_mode="multi-row", key=f"runs_table_{table_version}",
     column_config={"problems": st.column_config.TextColumn(width="large"),
-                   "best accuracy": st.column_config.NumberColumn(format="percent"),
+                   "best accuracy": st.column_config.NumberColumn(format="%.1f%%"),
+                   "data": st.column_config.TextColumn(width="medium"),
+                   "strategy": st.column_config.TextColumn(width="medium"),
                    "macro-F1": st.column_config.NumberColumn(format="%.3f"),
                    "time": st.column_config.TextColumn(help="The whole run; for feature extraction, the first time "
                                                         "(with the one-time feature pass) and when repeated "
@@ -61,32 +65,35 @@ if histories:
                                   key="runs_metric") or "val_acc"
     st.plotly_chart(charts.overlay(histories, metric), key="runs_overlay")
 
-if len(selected) == 1:
-    run = selected[0]
-    config_text = run.config_path.read_text() if run.has_config() else None
-    columns = st.columns(4)
-    if columns[0].button("Open its results", key="open_run", icon=":material/analytics:",
-                         disabled=run.summary() is None):
+run = selected[0]
+if len(selected) > 1:  # the actions act on one run: which one
+    chosen = st.selectbox(f"Act on one of the {len(selected)} ticked runs", [str(r.dir) for r in selected],
+                          format_func=run_view.run_label, key="runs_act_on")
+    run = next(r for r in selected if str(r.dir) == chosen)
+config_text = run.config_path.read_text() if run.has_config() else None
+columns = st.columns(4)
+if columns[0].button("Open its results", key="open_run", icon=":material/analytics:",
+                     disabled=run.summary() is None):
+    st.session_state.run_dir = str(run.dir)
+    st.session_state.pop("results_run", None)  # the Results page then opens on run_dir
+    st.switch_page("pages/4_results.py")
+if columns[1].button("Train again, same settings", key="rerun_run", icon=":material/replay:",
+                     disabled=config_text is None):
+    try:
+        st.session_state.run_dir = str(jobs.submit(TrainConfig.load(run.config_path)).dir)
+        st.switch_page("pages/3_train.py")
+    except Exception as error:
+        show_error(error)
+if run.can_resume() and columns[2].button("Resume", key="resume_run", icon=":material/play_arrow:"):
+    try:
+        jobs.supervisor().resume(run)
         st.session_state.run_dir = str(run.dir)
-        st.session_state.pop("results_run", None)  # the Results page then opens on run_dir
-        st.switch_page("pages/4_results.py")
-    if columns[1].button("Train again, same settings", key="rerun_run", icon=":material/replay:",
-                         disabled=config_text is None):
-        try:
-            st.session_state.run_dir = str(jobs.submit(TrainConfig.load(run.config_path)).dir)
-            st.switch_page("pages/3_train.py")
-        except Exception as error:
-            show_error(error)
-    if run.can_resume() and columns[2].button("Resume", key="resume_run", icon=":material/play_arrow:"):
-        try:
-            jobs.supervisor().resume(run)
-            st.session_state.run_dir = str(run.dir)
-            st.switch_page("pages/3_train.py")
-        except Exception as error:
-            show_error(error)
-    if config_text:
-        columns[3].download_button("Download its config", config_text, file_name=f"{run.id}-config.json",
-                                   mime="application/json", key="download_config", icon=":material/download:")
+        st.switch_page("pages/3_train.py")
+    except Exception as error:
+        show_error(error)
+if config_text:
+    columns[3].download_button("Download its config", config_text, file_name=f"{run.id}-config.json",
+                               mime="application/json", key="download_config", icon=":material/download:")
 
 with st.expander(f"Delete {len(selected)} run(s)", icon=":material/delete:"):
     st.caption("Deletes the run folders with their weights and metrics. This cannot be undone.")

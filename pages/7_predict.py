@@ -1,13 +1,11 @@
 """Try it: any finished run on new images (files or the camera) or typed text; top classes and why."""
 
-from pathlib import Path
-
 import streamlit as st
 
-from core import images, paths, runs, strategies
+from core import images, paths, runs
 from core.explain import grad_cam, overlay, token_importance
 from ui import charts, run_view, state
-from ui.widgets import highlighted_text, percent, show_error
+from ui.widgets import highlighted_text, show_error
 
 state.init()
 st.title("5 · Try it")
@@ -25,16 +23,12 @@ if not usable:
     st.stop()
 
 
-def run_label(folder: str) -> str:
-    summary = runs.Run(Path(folder)).summary() or {}
-    strategy = strategies.title(summary.get("strategy"))
-    return f"{Path(folder).name} · {strategy} · {percent(summary.get('best_val_acc'))}"
-
-
 folders = [str(run.dir) for run in usable]
 current = st.session_state.run_dir
-chosen = st.selectbox("Model (a trained run)", folders, index=folders.index(current) if current in folders else 0,
-                      format_func=run_label, key="predict_run")
+if current not in folders:
+    current = str(run_view.latest_finished(usable).dir)
+chosen = st.selectbox("Model (a trained run)", folders, index=folders.index(current),
+                      format_func=run_view.run_label, key="predict_run")
 
 
 try:
@@ -43,8 +37,10 @@ except Exception as error:
     show_error(error)
     st.stop()
 labels = predictor.labels
-target = st.selectbox("Explain", [None] + list(range(len(labels))), key="explain_class",
-                      format_func=lambda i: "the predicted class" if i is None else f"the class '{labels[i]}'")
+# -1, not None, for "the predicted class": a selectbox showing None reads as empty, as if cleared
+chosen_class = st.selectbox("Explain", [-1] + list(range(len(labels))), key="explain_class",
+                            format_func=lambda i: "the predicted class" if i == -1 else f"the class '{labels[i]}'")
+target = None if chosen_class in (-1, None) else chosen_class
 
 if predictor.modality == "image":
     uploads = st.file_uploader("Images", type=sorted(e.lstrip(".") for e in images.IMAGE_EXTENSIONS),

@@ -350,7 +350,7 @@ def test_results_page_explains_exports_and_opens_confusion_cells(colors_folder):
     assert at.selectbox(key="cell_true") and at.selectbox(key="cell_predicted")
     at.selectbox(key="cell_true").set_value(0).run()
     at.selectbox(key="cell_predicted").set_value(0).run()
-    assert any("(correct answers)" in c.value for c in at.caption)
+    assert any("(correct answers)" in m.value for m in at.markdown)  # right below the matrix, not in a tab
     at.button(key="draw_embedding").click().run()
     assert not at.exception and len([c for c in at.get("plotly_chart")]) >= 4  # curves, matrix, two maps
     at.button(key="export_run").click().run()

@@ -6,6 +6,11 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 TRAIN_COLOR, VAL_COLOR = "#1f77b4", "#ff7f0e"
+# Strong, distinct colours for categories (Tableau 10 without its grey): Streamlit's own palette ends in a
+# light grey that vanishes on a white background (class 9 of the digits did). Beyond ten, symbols change too.
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+           "#393b79"]
+SYMBOLS = ["circle", "diamond", "square", "triangle-up", "x", "cross"]
 
 
 def class_counts(counts: list[dict], noun: str = "images") -> go.Figure:
@@ -34,9 +39,10 @@ def learning_curves(history: list[dict]) -> go.Figure:
     return figure
 
 
-def confusion_matrix(matrix: list[list[int]], classes: list[str]) -> go.Figure:
+def confusion_matrix(matrix: list[list[int]], classes: list[str], marked: tuple[int, int] | None = None) -> go.Figure:
     """The heat map, plus one nearly invisible square marker per cell: Streamlit reports clicks on
-    markers (not on heat-map cells), so clicking a cell selects its marker, numbered row by row."""
+    markers (not on heat-map cells), so clicking a cell selects its marker, numbered row by row.
+    ``marked`` (true, predicted): the cell whose examples are shown, framed."""
     figure = go.Figure(go.Heatmap(z=matrix, x=classes, y=classes, colorscale="Blues", text=matrix,
                                   texttemplate="%{text}", hoverinfo="skip"))
     size = max(320, 40 * len(classes) + 120)
@@ -50,16 +56,22 @@ def confusion_matrix(matrix: list[list[int]], classes: list[str]) -> go.Figure:
     figure.update_layout(height=size, xaxis_title="predicted class", yaxis_title="true class",
                          xaxis_type="category", yaxis_type="category", yaxis_autorange="reversed",
                          margin=dict(l=10, r=10, t=30, b=10), title="Confusion matrix (validation)")
+    if marked is not None:  # category axes: cell k spans k - 0.5 .. k + 0.5
+        true, predicted = marked
+        figure.add_shape(type="rect", x0=predicted - 0.5, x1=predicted + 0.5, y0=true - 0.5, y1=true + 0.5,
+                         line=dict(color=VAL_COLOR, width=4), fillcolor="rgba(0,0,0,0)")
     return figure
 
 
 def token_lengths(lengths: list[int], max_length: int) -> go.Figure:
     """How long the texts are in tokens, with the cut-off the model will use."""
     figure = go.Figure(go.Histogram(x=lengths, nbinsx=40, marker_color=TRAIN_COLOR))
-    figure.add_vline(x=max_length, line_dash="dash", line_color=VAL_COLOR,
-                     annotation_text=f"max length {max_length}", annotation_position="top right")
+    figure.add_vline(x=max_length, line_dash="dash", line_color=VAL_COLOR)
+    # the label sits above the plotting area, where no bar can be under it
+    figure.add_annotation(x=max_length, y=1, yref="paper", yanchor="bottom", xanchor="left", showarrow=False,
+                          text=f"max length {max_length}", font_color=VAL_COLOR)
     cut = sum(length > max_length for length in lengths) / max(len(lengths), 1)
-    figure.update_layout(height=300, margin=dict(l=10, r=10, t=50, b=10), xaxis_title="tokens per text",
+    figure.update_layout(height=320, margin=dict(l=10, r=10, t=70, b=10), xaxis_title="tokens per text",
                          yaxis_title="texts", title=f"Text lengths in tokens ({cut:.0%} longer than the max length)")
     return figure
 
@@ -68,9 +80,8 @@ def overlay(histories: dict[str, list[dict]], metric: str = "val_acc") -> go.Fig
     """One line per run: the chosen per-epoch metric, so runs can be compared on one chart."""
     titles = {"val_acc": "Validation accuracy", "val_loss": "Validation loss", "train_acc": "Training accuracy",
               "train_loss": "Training loss"}
-    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
     figure = go.Figure([go.Scatter(x=[e["epoch"] for e in history], y=[e[metric] for e in history],
-                                   mode="lines+markers", name=name, line_color=palette[index % len(palette)])
+                                   mode="lines+markers", name=name, line_color=PALETTE[index % len(PALETTE)])
                         for index, (name, history) in enumerate(histories.items())])
     figure.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10), title=titles.get(metric, metric),
                          xaxis_title="epoch", legend_orientation="h", legend_y=-0.25)
@@ -84,9 +95,11 @@ def top_classes(probabilities, labels: list[str], k: int = 5) -> go.Figure:
     order = sorted(range(len(labels)), key=lambda i: -float(probabilities[i]))[:k]
     figure = go.Figure(go.Bar(x=[float(probabilities[i]) for i in order][::-1], y=[labels[i] for i in order][::-1],
                               orientation="h", marker_color=[TRAIN_COLOR] * (len(order) - 1) + [VAL_COLOR],
-                              text=[f"{float(probabilities[i]):.1%}" for i in order][::-1], textposition="auto"))
-    figure.update_layout(height=60 + 36 * len(order), margin=dict(l=10, r=10, t=10, b=10),
-                         xaxis=dict(range=[0, 1], tickformat=".0%"), yaxis_type="category")
+                              text=[f"{float(probabilities[i]):.1%}" for i in order][::-1],
+                              textposition="outside", textangle=0, cliponaxis=False))  # never turned sideways
+    figure.update_layout(height=60 + 36 * len(order), margin=dict(l=10, r=40, t=10, b=10),
+                         xaxis=dict(range=[0, 1.18], tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1]),
+                         yaxis_type="category", uniformtext=dict(minsize=11, mode="show"))
     return figure
 
 
@@ -96,7 +109,9 @@ def embedding_scatter(points: list[list[float]], labels: list[int], classes: lis
         chosen = [p for p, label in zip(points, labels) if label == index]
         if chosen:
             figure.add_trace(go.Scatter(x=[p[0] for p in chosen], y=[p[1] for p in chosen], mode="markers",
-                                        name=name, marker=dict(size=7, opacity=0.8)))
+                                        name=name, marker=dict(size=7, opacity=0.85, color=PALETTE[index % 10],
+                                                               symbol=SYMBOLS[index // 10 % len(SYMBOLS)],
+                                                               line=dict(width=0.5, color="#333333"))))
     figure.update_layout(height=380, title=title, margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h",
                          legend_y=-0.1, xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False))
     return figure
@@ -110,7 +125,7 @@ def data_curve(lines: dict[str, list[tuple[float, float, str]]]) -> go.Figure:
     for name, points in lines.items():
         points = sorted(points)
         figure.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers",
-                                    name=name, hovertemplate="%{y:.1%} with %{x:.0f} per class<extra>" + name + "</extra>"))
+                                    line_color=PALETTE[len(figure.data) % len(PALETTE)], name=name, hovertemplate="%{y:.1%} with %{x:.0f} per class<extra>" + name + "</extra>"))
         ticks.update({p[0]: p[2] for p in points})
     figure.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), title="How much data each strategy needs",
                          xaxis=dict(title="training examples per class (log scale)", type="log",

@@ -133,6 +133,14 @@ def run_label(folder: str | Path) -> str:
     return " · ".join(part for part in parts if part)
 
 
+def short_label(run: runs.Run) -> str:
+    """A live run in a few words: "Fine-tuning · efficientnet_lite0 (10 per class)"."""
+    config = run.config()
+    size = config.get("per_class")
+    return f"{strategy_label(config.get('strategy', ''), config.get('adapt'))} · {runs.describe(run)['backbone']}" + (
+        f" ({size} per class)" if size else "")
+
+
 def latest_finished(candidates: list[runs.Run]) -> runs.Run | None:
     """The run that finished last (its summary written last), for pages that open on "the latest"."""
     def finished_at(run: runs.Run) -> float:
