@@ -74,7 +74,7 @@ def plan(data: str, report: DataReport, backbone: str, strategy_names: list[str]
     if unknown:
         raise UserError(f"{', '.join(unknown)} does not apply to {modality} data.",
                         f"Choose among: {', '.join(strategies.names(modality))}.")
-    chosen.sort(key=lambda s: (not s.on_features, not s.fits_in_one_go, not s.baseline, s.order))
+    chosen.sort(key=lambda s: _run_order(s.name))
     group = "curve-" + datetime.now().strftime("%Y%m%d-%H%M%S")
     counts = {row["class"]: row["train"] for row in report.counts()}
     configs = []
@@ -105,8 +105,15 @@ def points(runs_dir: str | Path, group: str) -> list[dict]:
                       if row["status"] == "finished" else None, "val_images": row.get("val_images"),
                       "seconds": row["seconds"], "time": costs.of(row).words(), "status": row["status"],
                       "run_dir": row["dir"], "backbone": row["backbone"], "classes": summary.get("num_classes")})
-    order = {name: index for index, name in enumerate(dict.fromkeys(p["strategy"] for p in reversed(found)))}
-    return sorted(found, key=lambda p: (order[p["strategy"]], _size_key(p["per_class"])))
+    return sorted(found, key=lambda p: (_run_order(p["strategy"]), _size_key(p["per_class"])))
+
+
+def _run_order(name: str) -> tuple:
+    """The order ``plan`` queues strategies in: feature extraction, one-go baselines, the baseline, the rest."""
+    strategy = strategies.find(name)
+    if strategy is None:  # a strategy whose plugin is gone: last
+        return (True, True, True, 1_000_000, name)
+    return (not strategy.on_features, not strategy.fits_in_one_go, not strategy.baseline, strategy.order, name)
 
 
 def groups(runs_dir: str | Path) -> list[str]:

@@ -109,7 +109,6 @@ def tour(url: str, shots: Path, try_with: str | None = None, last_class: str | N
             seen["results"] = True
             cells = page.locator(".st-key-confusion .scatterlayer .point")
             cells.nth(cells.count() - 1).click(force=True)  # the last class, correctly predicted
-            page.get_by_role("tab", name="Confusion matrix cells").click()
             if last_class:  # wait for the click's rerun: the caption names the clicked cell
                 page.get_by_text(re.compile(f"of class {last_class} predicted as {last_class}")).wait_for(
                     timeout=30_000)
@@ -299,7 +298,7 @@ def test_whole_flow_in_a_real_browser(kind, colors_folder, reviews_csv, tmp_path
     assert seen["train"].startswith("Finished: best validation accuracy")
     assert seen["train_charts"] == 1
     assert seen["results"] and seen["tried"]
-    assert seen["cell"].endswith(f"of class {last} predicted as {last} (correct answers).")
+    assert f"of class {last} predicted as {last} (correct answers)" in seen["cell"]
     done, total = seen["export"].split("/")
     assert done == total  # the export agrees with the app on every validation example
 
@@ -367,3 +366,67 @@ def test_a_target_goes_from_the_data_page_to_adapted_results(tmp_path):
     assert "far apart" in seen["gap"] or "differ" in seen["gap"]
     shown = seen["metrics"]
     assert float(shown["Target accuracy"].rstrip("%")) > float(shown["Target accuracy without adaptation"].rstrip("%"))
+
+
+def test_a_comparison_opens_its_members_results_and_the_curve_is_drawn(tmp_path):
+    """The tour's path: compare, follow it (the sidebar too), open a member's results (the address keeps it),
+    click a confusion cell (framed, its examples right below), then the data-efficiency curve."""
+    _need_a_browser()
+    from tests.helpers import make_image_folder
+
+    shots, home = ARTIFACTS / "browser-compare", tmp_path / "home"
+    source = make_image_folder(tmp_path / "colors", {"red": 15, "blue": 15, "green": 15})
+    with streamlit_server(str(source), home) as url, browser_page(shots) as page:
+        page.goto(url + "/compare?backbone=tiny_test")
+        page.get_by_role("button", name="Compare the three").wait_for(timeout=60_000)
+        for label in ("From scratch (baseline): epochs", "Fine-tuning: epochs"):
+            field = page.get_by_label(label)
+            field.fill("2")
+            field.press("Tab")
+        page.get_by_role("button", name="Compare the three").click()
+        page.get_by_text(re.compile("^Now: ")).first.wait_for(timeout=60_000)
+        assert page.locator(".st-key-start_compare button").is_disabled()  # no second comparison meanwhile
+        page.get_by_text("Now: Fine-tuning", exact=True).wait_for(timeout=120_000)
+        sidebar = page.locator("[data-testid='stSidebar']")
+        sidebar.get_by_text(re.compile("Training now: Fine-tuning")).wait_for(timeout=15_000)  # follows the queue
+        page.get_by_role("button", name="Stop this run").wait_for(timeout=30_000)
+        page.get_by_text(re.compile("Best here|No clear winner")).wait_for(timeout=180_000)
+        time.sleep(1.5)
+        page.screenshot(path=shots / "compare.png", full_page=True)
+        reading = page.locator("[data-testid='stAlertContentSuccess']").inner_text()
+        assert "time" in page.locator("[data-testid='stDataFrame']").first.inner_text() or reading
+
+        page.locator(".st-key-compare_open button").click()  # the picker opens on the first finished member
+        page.get_by_text("Best validation accuracy").wait_for(timeout=60_000)
+        assert "/results" in page.url and "run=" in page.url
+        opened = page.locator(".st-key-results_run").inner_text()
+        page.reload()
+        page.get_by_text("Best validation accuracy").wait_for(timeout=60_000)
+        assert page.locator(".st-key-results_run").inner_text() == opened  # a reload stays on that run
+        assert "/results" in page.url
+
+        cells = page.locator(".st-key-confusion .scatterlayer .point")
+        cells.first.wait_for(state="attached", timeout=30_000)
+        cells.first.click(force=True)  # row 0, column 0: the first class (blue), predicted as itself
+        page.get_by_text(re.compile("of class blue predicted as blue")).wait_for(timeout=30_000)
+        assert page.locator(".st-key-confusion .shapelayer path").count() >= 1  # the clicked cell is framed
+        time.sleep(1)
+        page.screenshot(path=shots / "results-cell.png", full_page=True)
+
+        page.get_by_role("link", name="Compare strategies").click()
+        page.get_by_text("As the data grows").click()
+        sizes = page.locator(".st-key-curve_sizes input")
+        sizes.wait_for(timeout=60_000)
+        sizes.fill("2, all")
+        sizes.press("Enter")
+        page.get_by_text(re.compile(r"^4 runs \(2, all per class")).wait_for(timeout=60_000)
+        for label in ("From scratch (baseline): epochs", "Feature extraction: epochs"):
+            field = page.get_by_label(label)
+            field.fill("2")
+            field.press("Tab")
+        page.get_by_role("button", name="Draw the curve").click()
+        page.get_by_text(re.compile("^With 2 per class")).wait_for(timeout=240_000)
+        page.get_by_text(re.compile("points drawn")).wait_for(state="detached", timeout=240_000)  # all four
+        time.sleep(1.5)
+        page.screenshot(path=shots / "curve.png", full_page=True)
+        assert page.locator(".st-key-curve_chart").count() == 1

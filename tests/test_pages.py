@@ -165,6 +165,17 @@ def test_runs_page_lists_overlays_reruns_and_deletes(colors_folder):
     at.session_state["runs_table_0"] = {"selection": {"rows": [0, 1], "columns": []}}
     at.run()
     assert len(at.get("plotly_chart")) == 1  # both validation curves on one chart
+    # two ticked: the actions stay, on the run picked among them (labelled as everywhere else)
+    picker = at.selectbox(key="runs_act_on")
+    assert picker.options[0].startswith("Feature extraction · tiny_test · ") and at.button(key="open_run")
+    picker.set_value(str(first.dir)).run()
+    at.button(key="open_run").click().run()
+    assert at.session_state.run_dir == str(first.dir) and not at.exception
+    at.switch_page("pages/6_runs.py").run()
+    at.session_state["runs_table_0"] = {"selection": {"rows": [0, 1], "columns": []}}
+    at.run()
+    shown = list(at.dataframe[0].value["best accuracy"])  # in points, so that it reads 98.0% as elsewhere
+    assert shown == pytest.approx([runs.describe(run)["best_val_acc"] * 100 for run in (second, first)])
     at.session_state["runs_table_0"] = {"selection": {"rows": [1], "columns": []}}
     at.run()
     assert at.get("download_button")
@@ -232,6 +243,7 @@ def test_compare_draws_the_data_efficiency_curve_and_opens_a_points_results(tmp_
     assert not at.exception
     table = at.dataframe[0].value
     assert list(table["per class"]) == ["2", "5", "all"] * 2 and set(table["status"]) == {"finished"}
+    assert list(table["strategy"]) == ["Feature extraction"] * 3 + ["From scratch (baseline)"] * 3  # as queued
     assert list(table["training examples"]) == [6, 15, 33] * 2  # nested, stratified: 2 and 5 of each of 3 classes
     assert at.get("plotly_chart")
     assert any(s.value.startswith("With 2 per class") for s in at.success)
