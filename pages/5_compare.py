@@ -44,6 +44,13 @@ def open_buttons(members: list[runs.Run], key: str) -> None:
         open_results(runs.Run(Path(chosen)))
 
 
+def group_actions(members: list[runs.Run], live: bool, key: str, what: str) -> None:
+    """Under a group: open a member's results; while it trains, stop it all."""
+    open_buttons(members, key)
+    if live:
+        stop_all(members, f"stop_{key}", what)
+
+
 def stop_all(members: list[runs.Run], key: str, what: str) -> None:
     if st.button(f"Stop the whole {what}", key=key, icon=":material/cancel:",
                  help=f"Stops the run training now and cancels the ones still waiting: the whole {what} ends. "
@@ -77,18 +84,19 @@ def shared_settings() -> dict:
 
 # -- side by side ----------------------------------------------------------------------------------------
 
-def side_by_side() -> None:
-    known = compare.groups(folder)
-    live_group = next((g for g in live_groups() if g.startswith("compare-")), None)
+def section(known: list[str], prefix: str, plan, show, missing_data: str) -> None:
+    """A mode of the page: its planner (with the data loaded and a pretrained backbone; ``busy`` while
+    one of its groups trains), then the groups already trained or training."""
+    busy = any(group.startswith(prefix) for group in live_groups())
     if report is not None:
         spec = pretrained_or_explain()
         if spec is not None:
-            plan_side_by_side(spec, busy=live_group is not None)
+            plan(spec, busy=busy)
     else:
-        st.info("Load a dataset to start a comparison.")
+        st.info(missing_data)
         st.page_link("pages/1_data.py", label="Go to Data", icon=":material/folder_open:")
     if known:
-        show_group(known, live_group)
+        show(known)
 
 
 def plan_side_by_side(spec, busy: bool) -> None:
@@ -129,7 +137,7 @@ def plan_side_by_side(spec, busy: bool) -> None:
             show_error(error)
 
 
-def show_group(known: list[str], live_group: str | None) -> None:
+def show_group(known: list[str]) -> None:
     current = st.session_state.get("compare_group")
     group = st.selectbox("Comparison", known, index=known.index(current) if current in known else 0,
                          key="compare_pick")
@@ -171,9 +179,7 @@ def show_group(known: list[str], live_group: str | None) -> None:
             st.rerun()
 
     comparison()
-    open_buttons(members, "compare")
-    if live:
-        stop_all(members, "stop_compare", "comparison")
+    group_actions(members, live, "compare", "comparison")
 
 
 # -- as the data grows -----------------------------------------------------------------------------------
@@ -186,20 +192,6 @@ def forward_ms(backbone: str, device: str) -> float | None:
         return known if known is not None else speed.measure_speed(spec, pick_device(device), paths.cache_dir())
     except Exception:  # weights or a plugin missing: the estimate falls back to a typical speed
         return None
-
-
-def as_the_data_grows() -> None:
-    known = curve.groups(folder)
-    live_group = next((g for g in live_groups() if g.startswith("curve-")), None)
-    if report is not None:
-        spec = pretrained_or_explain()
-        if spec is not None:
-            plan_curve(spec, busy=live_group is not None)
-    else:
-        st.info("Load a dataset to draw its data-efficiency curve.")
-        st.page_link("pages/1_data.py", label="Go to Data", icon=":material/folder_open:")
-    if known:
-        show_curve(known)
 
 
 def plan_curve(spec, busy: bool) -> None:
@@ -298,12 +290,10 @@ def show_curve(known: list[str]) -> None:
             st.rerun()
 
     drawing()
-    open_buttons(members, "curve")
-    if live:
-        stop_all(members, "stop_curve", "curve")
+    group_actions(members, live, "curve", "curve")
 
 
 if mode == "curve":
-    as_the_data_grows()
+    section(curve.groups(folder), "curve-", plan_curve, show_curve, "Load a dataset to draw its data-efficiency curve.")
 else:
-    side_by_side()
+    section(compare.groups(folder), "compare-", plan_side_by_side, show_group, "Load a dataset to start a comparison.")

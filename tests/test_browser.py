@@ -430,3 +430,17 @@ def test_a_comparison_opens_its_members_results_and_the_curve_is_drawn(tmp_path)
         time.sleep(1.5)
         page.screenshot(path=shots / "curve.png", full_page=True)
         assert page.locator(".st-key-curve_chart").count() == 1
+
+        page.get_by_role("link", name="Runs").click()
+        grid = page.locator("[data-testid='stDataFrame']").first
+        grid.locator("td").first.wait_for(state="attached", timeout=30_000)
+        box = grid.bounding_box()
+        for row in (0, 1):  # the row markers, on the grid's canvas: tick two runs
+            page.mouse.click(box["x"] + 18, box["y"] + 35 * (row + 1) + 17)
+            time.sleep(1.0)
+        page.get_by_text("Act on one of the 2 ticked runs").wait_for(timeout=30_000)
+        page.locator(".st-key-open_run button").click()
+        page.get_by_text("Best validation accuracy").wait_for(timeout=60_000)
+        assert "/results" in page.url and "run=" in page.url  # the address follows, so a reload stays here
+        page.reload()
+        page.get_by_text("Best validation accuracy").wait_for(timeout=60_000)

@@ -192,13 +192,18 @@ def test_runs_page_lists_overlays_reruns_and_deletes(colors_folder):
     assert len(at.dataframe[0].value) == 2
 
 
-def test_compare_page_queues_three_strategies_and_reads_them(colors_folder):
+def _compare_page(folder: Path) -> AppTest:
+    """The Compare page with ``folder`` loaded and the tiny backbone chosen."""
     at = _app()
-    at.session_state["report"] = data_images.load_dataset(colors_folder)
-    at.session_state["data"] = str(colors_folder)
-    at.session_state["data_name"] = "colors"
+    at.session_state["report"] = data_images.load_dataset(folder)
+    at.session_state["data"] = str(folder)
+    at.session_state["data_name"] = folder.name
     at.session_state["backbone"] = TINY
-    at.run().switch_page("pages/5_compare.py").run()
+    return at.run().switch_page("pages/5_compare.py").run()
+
+
+def test_compare_page_queues_three_strategies_and_reads_them(colors_folder):
+    at = _compare_page(colors_folder)
     for strategy in ("scratch", "feature_extract", "fine_tune"):
         at.number_input(key=f"compare_epochs_{strategy}").set_value(2)
     at.button(key="start_compare").click().run()
@@ -218,13 +223,7 @@ def test_compare_page_queues_three_strategies_and_reads_them(colors_folder):
 
 
 def test_compare_draws_the_data_efficiency_curve_and_opens_a_points_results(tmp_path):
-    folder = make_image_folder(tmp_path / "shapes", {"red": 14, "blue": 14, "green": 14})
-    at = _app()
-    at.session_state["report"] = data_images.load_dataset(folder)
-    at.session_state["data"] = str(folder)
-    at.session_state["data_name"] = "shapes"
-    at.session_state["backbone"] = TINY
-    at.run().switch_page("pages/5_compare.py").run()
+    at = _compare_page(make_image_folder(tmp_path / "shapes", {"red": 14, "blue": 14, "green": 14}))
     at.segmented_control(key="compare_mode").set_value("curve").run()
     assert not at.exception
     assert at.multiselect(key="curve_strategies").value == ["scratch", "feature_extract"]  # fine-tuning: opt-in on a CPU
