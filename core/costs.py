@@ -50,16 +50,20 @@ class Cost:
         """The time to compare across strategies: the first time (what it costs on new data)."""
         return self.first_time if self.first_time is not None else (None if self.cached else self.seconds)
 
-    def words(self) -> str:
-        """'37 s the first time, 1.2 s when repeated', or '9 min 31 s' when there is no pass worth naming."""
+    def words(self, short: bool = False) -> str:
+        """'37 s the first time, 1.2 s when repeated', or '9 min 31 s' when there is no pass worth naming.
+        ``short`` (table cells): '37 s (1.2 s repeated)'."""
         if self.seconds is None:
             return "–"
         if not self.feature_pass:
             return duration(self.seconds)
         if self.first_time is None:  # read from a cache older than the record of its pass
-            return f"{duration(self.seconds)} (features from the cache; their first pass was not recorded)"
+            return f"{duration(self.seconds)} " + ("(cached features)" if short else
+                                                   "(features from the cache; their first pass was not recorded)")
         if self.first_time - (self.repeated or 0) < max(1.0, NOTABLE * self.first_time):
             return duration(self.first_time)
+        if short:
+            return f"{duration(self.first_time)} ({duration(self.repeated)} repeated)"
         return f"{duration(self.first_time)} the first time, {duration(self.repeated)} when repeated"
 
     def explained(self) -> str:

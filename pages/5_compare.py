@@ -39,7 +39,7 @@ def open_buttons(members: list[runs.Run], key: str) -> None:
         return
     left, right = st.columns([4, 1], vertical_alignment="bottom")
     chosen = left.selectbox("Open the results of", [str(run.dir) for run in finished], format_func=run_view.run_label,
-                            key=f"{key}_open_pick")
+                            index=finished.index(run_view.latest_finished(finished)), key=f"{key}_open_pick")
     if right.button("Open its results", key=f"{key}_open", icon=":material/analytics:"):
         open_results(runs.Run(Path(chosen)))
 
@@ -165,7 +165,7 @@ def show_group(known: list[str]) -> None:
             "epochs": row["epochs"], **({"target accuracy": percent(row.get("target_acc"))} if row.get("target") else {})}
             for row in rows]), hide_index=True,
             column_config={"time": st.column_config.TextColumn(
-                width="medium", help="Feature extraction: the first time includes the one-time pass that computes "
+                width="large", help="Feature extraction: the first time includes the one-time pass that computes "
                                      "the backbone's features; a repeat reads them from the cache.")})
         histories = {run_view.strategy_label(run.config()["strategy"], run.config().get("adapt")): run.history()
                      for run in members}

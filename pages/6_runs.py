@@ -27,14 +27,15 @@ if not all_runs:
 
 damaged = [row for row in rows if row["damage"]]
 table = pd.DataFrame([{
-    "started": row["started"].replace("T", " "), "status": row["status"],
+    "started": row["started"].replace("T", " ")[5:], "status": row["status"],
     **({"problems": "; ".join(row["damage"])} if damaged else {}),
     "strategy": strategies.title(row["strategy"]), "backbone": row["backbone"],
+    "data": state.display_name(row["data"]),
     # in points, shown with one decimal as on every other page ("98.0%", not "98%")
     "best accuracy": None if row["best_val_acc"] is None else row["best_val_acc"] * 100,
     "macro-F1": row["best_val_macro_f1"],
     "epochs": f"{row['epochs']}/{row['epochs_planned']}" if row["epochs_planned"] else "",
-    "time": costs.of(row).words(), "data": state.display_name(row["data"]), "run": row["id"]} for row in rows])
+    "time": costs.of(row).words(short=True), "run": row["id"]} for row in rows])
 if damaged:
     st.warning(f"{len(damaged)} run folder(s) have damaged files (cut off by a crash or a full disk, or edited by "
                "hand). They are listed with what is wrong in the 'problems' column; the rest of each run is shown "
@@ -44,7 +45,7 @@ picked = st.dataframe(
     table, hide_index=True, on_select="rerun", selection_mode="multi-row", key=f"runs_table_{table_version}",
     column_config={"problems": st.column_config.TextColumn(width="large"),
                    "best accuracy": st.column_config.NumberColumn(format="%.1f%%"),
-                   "data": st.column_config.TextColumn(width="medium"),
+                   "data": st.column_config.TextColumn(width="large"),
                    "strategy": st.column_config.TextColumn(width="medium"),
                    "macro-F1": st.column_config.NumberColumn(format="%.3f"),
                    "time": st.column_config.TextColumn(help="The whole run; for feature extraction, the first time "

@@ -1,5 +1,6 @@
 """The plain-words reading of a strategy comparison."""
 
+from core import costs
 from core.compare import plan, reading, versus
 
 
@@ -59,6 +60,10 @@ def test_a_cached_feature_pass_is_not_counted_as_free():
     tuned = next(s for s in sentences if s.startswith("Fine-tuning gained"))
     assert "at 18x the time (11 min 25 s; feature extraction: 37 s the first time, 1.2 s when repeated)" in tuned
     assert "571x" not in " ".join(sentences)
+    assert costs.of(cached).words(short=True) == "37 s (1.2 s repeated)"  # a table cell
+    assert costs.of(_row("fine_tune", 0.98, 685)).words() == "11 min 25 s"  # no feature pass: one time
+    old = _row("feature_extract", 0.93, 1.2, cache_hit=True, feature_seconds=0.1)  # before the ledger
+    assert costs.of(old).words() == "1.2 s (features from the cache; their first pass was not recorded)"
 
 
 def test_a_tie_within_the_validation_sets_margin_is_about_the_same():
