@@ -22,7 +22,7 @@ from safetensors.torch import load_file, save_file
 from core import storage
 from core.backbones import BackboneSpec, create_backbone
 from core.report import DataReport
-from core.loaders import make_loader, to_device
+from core.loaders import in_item_order, make_loader, to_device
 
 FORMAT_VERSION = 2  # 2: validation preprocessing is core.preprocess (torch, antialiased)
 
@@ -137,7 +137,7 @@ def compute_features(report: DataReport, spec: BackboneSpec, device: torch.devic
         done += len(labels)
         if on_progress:
             on_progress(done, len(items))
-    return torch.cat(chunks)
+    return in_item_order(torch.cat(chunks), loader)  # text batches come by length
 
 
 def _save_atomically(path: Path, features: torch.Tensor, paths: list[str], metadata: dict[str, str]) -> None:

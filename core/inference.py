@@ -130,11 +130,19 @@ class Predictor:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         if self.is_tfidf:
             return self._tfidf_probabilities(texts)
+        from core.loaders import tokens_kept
+        from core.text_backbones import tokenizer_for
+
+        # longest first, in batches of similar length (little padding); then back in the order given
+        lengths = tokens_kept(tokenizer_for(self.spec), list(texts), self.max_length)
+        order = sorted(range(len(texts)), key=lambda i: (-lengths[i], i))
         model, chunks = self.classifier(), []
-        for start in range(0, len(texts), batch_size):
-            encoded = self.tokenize(texts[start:start + batch_size])
+        for start in range(0, len(order), batch_size):
+            encoded = self.tokenize([texts[i] for i in order[start:start + batch_size]])
             chunks.append(model(encoded["input_ids"], encoded["attention_mask"]).numpy())
-        return np.concatenate(chunks)
+        probabilities = np.empty((len(texts), len(self.labels)), dtype=np.float32)
+        probabilities[order] = np.concatenate(chunks)
+        return probabilities
 
     def _tfidf_probabilities(self, texts: list[str]) -> np.ndarray:
         features = self.tfidf["vectorizer"].transform(texts)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision import transforms as T
 
 from core.backbones import BackboneSpec
@@ -94,6 +94,56 @@ class Tokenize:
         return (encoded["input_ids"], encoded["attention_mask"]), torch.tensor(labels)
 
 
+def tokens_kept(tokenizer, texts: list[str], max_length: int) -> list[int]:
+    """Tokens per text as the model will see them (cut at ``max_length``): one fast batch call."""
+    if not texts:
+        return []
+    return [len(ids) for ids in tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]]
+
+
+class LengthBatches(Sampler):
+    """Batches of dataset indices grouped by token length, so a batch pads to little more than its texts.
+
+    In order (validation, the feature pass, prediction): every index sorted by length, longest first,
+    cut into batches; ``order`` lists the indices as they come, and ``in_item_order`` puts outputs back.
+    Shuffled (fine-tuning): each epoch, a shuffle drawn from ``generator``, pools of ``pool`` batches each
+    sorted by length and cut, then the batches themselves shuffled: texts of similar length share a
+    batch, and the batches still come in a random order (the epoch's seed decides both)."""
+
+    def __init__(self, lengths: list[int], batch_size: int, shuffle: bool = False,
+                 generator: torch.Generator | None = None, pool: int = 50) -> None:
+        self.lengths, self.batch_size, self.shuffle = list(lengths), max(1, batch_size), shuffle
+        self.generator, self.pool = generator, pool
+        self.order = None if shuffle else sorted(range(len(self.lengths)), key=lambda i: (-self.lengths[i], i))
+
+    def __len__(self) -> int:
+        return (len(self.lengths) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self):
+        if not self.shuffle:
+            for start in range(0, len(self.order), self.batch_size):
+                yield self.order[start:start + self.batch_size]
+            return
+        drawn = torch.randperm(len(self.lengths), generator=self.generator).tolist()
+        span = self.batch_size * self.pool
+        batches = []
+        for start in range(0, len(drawn), span):
+            pooled = sorted(drawn[start:start + span], key=lambda i: -self.lengths[i])
+            batches += [pooled[k:k + self.batch_size] for k in range(0, len(pooled), self.batch_size)]
+        for index in torch.randperm(len(batches), generator=self.generator).tolist():
+            yield batches[index]
+
+
+def in_item_order(values: torch.Tensor, loader: DataLoader) -> torch.Tensor:
+    """Rows of ``values`` (one per example, in the order ``loader`` yielded them) back in the items' order."""
+    order = getattr(loader.batch_sampler, "order", None)
+    if order is None:
+        return values
+    restored = torch.empty_like(values)
+    restored[torch.tensor(order, dtype=torch.long)] = values
+    return restored
+
+
 def make_loader(report, items: list[tuple[str, int]], spec: BackboneSpec, batch_size: int, train: bool,
                 seed: int, device: torch.device, augment: bool = True, horizontal_flip: bool = True,
                 max_length: int = 128) -> DataLoader:
@@ -103,8 +153,12 @@ def make_loader(report, items: list[tuple[str, int]], spec: BackboneSpec, batch_
         from core.text_backbones import tokenizer_for
 
         generator = torch.Generator().manual_seed(seed)
-        return DataLoader(TextListDataset(report.texts, items), batch_size=batch_size, shuffle=train,
-                          generator=generator, collate_fn=Tokenize(tokenizer_for(spec), usable_length(spec, max_length)))
+        tokenizer, length = tokenizer_for(spec), usable_length(spec, max_length)
+        lengths = tokens_kept(tokenizer, [report.texts[key] for key, _ in items], length)
+        # texts of similar length batched together: no time spent on padding (in_item_order restores order)
+        return DataLoader(TextListDataset(report.texts, items), generator=generator,
+                          batch_sampler=LengthBatches(lengths, batch_size, shuffle=train, generator=generator),
+                          collate_fn=Tokenize(tokenizer, length))
     transform = train_transform(spec, augment, horizontal_flip) if train else eval_transform(spec)
     return image_loader(report.root, items, transform, batch_size, shuffle=train, seed=seed, device=device)
 

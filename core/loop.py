@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from core import features, runs
 from core.backbones import BackboneSpec
 from core.divergence import Divergence
-from core.loaders import make_loader, to_device
+from core.loaders import in_item_order, make_loader, to_device
 from core.models import count_parameters
 from core.report import DataReport
 
@@ -232,7 +232,8 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> dict
         losses.append(nn.functional.cross_entropy(logits, targets, reduction="sum").item())
         probabilities.append(logits.softmax(1))
         labels.append(targets)
-    probs, truth = torch.cat(probabilities), torch.cat(labels)
+    # in the items' order again (text loaders batch by length)
+    probs, truth = in_item_order(torch.cat(probabilities), loader), in_item_order(torch.cat(labels), loader)
     return {"loss": sum(losses) / max(len(truth), 1), "acc": (probs.argmax(1) == truth).float().mean().item(),
             "probabilities": probs, "labels": truth}
 
