@@ -10,11 +10,13 @@ cached), so after the first they cost a head's training.
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from datetime import datetime
 from pathlib import Path
 
-from core import backbones, costs, metrics, runs, strategies
+from core import backbones, compare, costs, runs, strategies
 from core.config import TrainConfig
 from core.data import modality_of
 from core.errors import UserError
@@ -118,8 +120,8 @@ def _run_order(name: str) -> tuple:
 
 def groups(runs_dir: str | Path) -> list[str]:
     """Curve groups, newest first."""
-    return sorted({run.config().get("group") for run in runs.list_runs(runs_dir)
-                   if str(run.config().get("group") or "").startswith("curve-")}, reverse=True)
+    found = {str(run.config().get("group") or "") for run in runs.list_runs(runs_dir)}
+    return sorted((group for group in found if group.startswith("curve-")), reverse=True)
 
 
 def _size_key(size: int | str) -> float:
@@ -150,19 +152,19 @@ def reading(found: list[dict]) -> list[str]:
     return sentences
 
 
+def _as_row(point: dict) -> dict:
+    """A point as compare.versus reads a run: paired on its predictions when its run folder is known."""
+    return {"best_val_acc": point["val_acc"], "val_images": point.get("val_images"), "dir": point.get("run_dir")}
+
+
 def _pair(mine: dict, theirs: dict, mine_name: str, theirs_name: str) -> str | None:
     shared = sorted(set(mine) & set(theirs), key=_size_key)
     if not shared:
         return None
     a, b = strategies.short(mine_name), strategies.short(theirs_name)
 
-    def verdict(size) -> int:  # 1: mine ahead, -1: theirs ahead, 0: about the same
-        p, q = mine[size], theirs[size]
-        n = p.get("val_images") or 0
-        if not n:
-            gap = p["val_acc"] - q["val_acc"]
-            return 0 if abs(gap) < 0.01 else (1 if gap > 0 else -1)
-        _, low, high = metrics.unpaired_difference(p["val_acc"], q["val_acc"], n, n)
+    def verdict(size) -> int:  # 1: mine ahead, -1: theirs ahead, 0: about the same (as Compare decides it)
+        _, low, high = compare.versus(_as_row(mine[size]), _as_row(theirs[size]))
         return 1 if low > 0 else (-1 if high < 0 else 0)
 
     def per(size) -> str:
@@ -233,14 +235,19 @@ def features_ready(report: DataReport):
 def shape(found: list[dict]) -> tuple[list[int], int] | None:
     """(training examples per class, validation examples) of a curve's data, from any run that started."""
     for point in found:
-        values = runs.Run(Path(point["run_dir"])).data()
-        if values.get("train"):
-            report = DataReport.from_dict(values)
-            counts = [0] * len(report.classes)
-            for _, label in report.train + report.set_aside:
-                counts[label] += 1
-            return counts, len(report.val)
+        data_file = Path(point["run_dir"]) / runs.DATA
+        if data_file.is_file():  # written once, when the run starts: read once (the page asks every 2 s)
+            return _shape_of(str(data_file), data_file.stat().st_mtime_ns)
     return None
+
+
+@functools.lru_cache(maxsize=8)
+def _shape_of(data_file: str, modified: int) -> tuple[list[int], int]:
+    report = DataReport.from_dict(json.loads(Path(data_file).read_text()))
+    counts = [0] * len(report.classes)
+    for _, label in report.train + report.set_aside:
+        counts[label] += 1
+    return counts, len(report.val)
 
 
 def time_left(found: list[dict], speed_of) -> float | None:

@@ -389,7 +389,6 @@ def test_a_comparison_opens_its_members_results_and_the_curve_is_drawn(tmp_path)
         page.get_by_text("Now: Fine-tuning", exact=True).wait_for(timeout=120_000)
         sidebar = page.locator("[data-testid='stSidebar']")
         sidebar.get_by_text(re.compile("Training now: Fine-tuning")).wait_for(timeout=15_000)  # follows the queue
-        page.get_by_role("button", name="Stop this run").wait_for(timeout=30_000)
         page.get_by_text(re.compile("Best here|No clear winner")).wait_for(timeout=180_000)
         time.sleep(1.5)
         page.screenshot(path=shots / "compare.png", full_page=True)

@@ -56,7 +56,7 @@ def test_a_run_that_reads_cached_features_still_says_what_the_first_time_cost(co
     monkeypatch.setattr(features, "compute_features", slow)
     first = fit(_config(colors_folder, epochs=2, out_dir=str(tmp_path / "a")))
     second = fit(_config(colors_folder, epochs=2, out_dir=str(tmp_path / "b")))
-    assert second["cache_hit"] is True and second["seconds"] < 2.0 <= first["seconds"]
+    assert second["cache_hit"] is True and first["cache_hit"] is False and first["seconds"] >= 2.0
     # the cache remembers its pass: the repeat knows what the first time costs
     assert second["feature_pass_first_seconds"] == pytest.approx(first["feature_pass_seconds"], abs=0.01)
     assert second["first_time_seconds"] >= 2.0 and second["repeat_seconds"] == second["seconds"]
