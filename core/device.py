@@ -31,3 +31,21 @@ def describe_device(device: torch.device) -> str:
     if device.type == "mps":
         return "Apple GPU (MPS)"
     return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def mixed_precision(device: torch.device) -> torch.dtype | None:
+    """The autocast dtype on ``device``: bfloat16 on GPUs that have it (float32's range, so no loss
+    scaling), float16 on older CUDA GPUs (with a GradScaler), None (plain float32) on CPU and MPS."""
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def autocast(device: torch.device):
+    """``with autocast(device):`` runs the forward pass in the device's mixed precision (or not at all)."""
+    dtype = mixed_precision(device)
+    return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
+
+def needs_loss_scaling(device: torch.device) -> bool:
+    return mixed_precision(device) == torch.float16

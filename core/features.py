@@ -21,8 +21,9 @@ from safetensors.torch import load_file, save_file
 
 from core import storage
 from core.backbones import BackboneSpec, create_backbone
+from core.device import autocast
 from core.report import DataReport
-from core.loaders import in_item_order, make_loader, to_device
+from core.loaders import image_layout, in_item_order, make_loader, to_device
 
 FORMAT_VERSION = 2  # 2: validation preprocessing is core.preprocess (torch, antialiased)
 
@@ -121,8 +122,8 @@ def compute_features(report: DataReport, spec: BackboneSpec, device: torch.devic
     """Features of ``items`` (default: all) through ``backbone`` (default: the pretrained one)."""
     backbone = (backbone or create_backbone(spec, pretrained=True)).eval().to(device)
     images = report.modality == "image"
-    if images and device.type == "cpu":
-        backbone = backbone.to(memory_format=torch.channels_last)
+    if images:
+        backbone = image_layout(backbone, device)
     items = report.all_items() if items is None else items
     loader = make_loader(report, items, spec, batch_size, train=False, seed=0, device=device, max_length=max_length)
     chunks, done = [], 0
@@ -130,9 +131,7 @@ def compute_features(report: DataReport, spec: BackboneSpec, device: torch.devic
         if should_stop():
             return None
         inputs = to_device(inputs, device)
-        if images and device.type == "cpu":
-            inputs = inputs.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
+        with autocast(device):
             chunks.append((backbone(*inputs) if isinstance(inputs, tuple) else backbone(inputs)).float().cpu())
         done += len(labels)
         if on_progress:

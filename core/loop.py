@@ -21,8 +21,9 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from core import features, runs
 from core.backbones import BackboneSpec
+from core.device import autocast, needs_loss_scaling
 from core.divergence import Divergence
-from core.loaders import in_item_order, make_loader, to_device
+from core.loaders import image_layout, in_item_order, make_loader, to_device
 from core.models import count_parameters
 from core.report import DataReport
 
@@ -91,8 +92,7 @@ class Stepper:
         self.accumulate = max(1, round(config.batch_size / config.micro_batch_size)) if config.micro_batch_size else 1
         self.scheduler, self.per_step = make_schedule(self.optimizer, config,
                                                       math.ceil(batches_per_epoch / self.accumulate))
-        self.use_amp = device.type == "cuda"
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=needs_loss_scaling(device))  # float16 only
         self.batches_per_epoch = batches_per_epoch
 
     def backward(self, loss: torch.Tensor, batch: int) -> None:
@@ -177,7 +177,9 @@ class EarlyStopping:
 
 
 def cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    """A copy of the weights on the CPU, contiguous (a channels-last model's too: safetensors needs it)."""
+    return {k: v.detach().to("cpu", memory_format=torch.contiguous_format, copy=True)
+            for k, v in model.state_dict().items()}
 
 
 def forward(model: nn.Module, inputs) -> torch.Tensor:
@@ -198,27 +200,61 @@ class EpochStats:
     stopped: str | None = None      # why the epoch ended early: "stopped" or "interrupted"
 
 
+class BatchMeter:
+    """Each batch's loss and correct count, read off the device in bunches: on a GPU, reading a number
+    (``.item()``) waits for every queued kernel, so the next batch cannot be queued meanwhile. There the
+    batches are read (one wait) and reported every ``every`` seconds; on the CPU, where nothing is queued,
+    after every batch. The divergence check sees every batch's loss either way."""
+
+    def __init__(self, session: Session, epoch: int, batches: int, divergence: Divergence) -> None:
+        self.emit, self.epoch, self.batches, self.divergence = session.emit, epoch, batches, divergence
+        self.every = 0.0 if session.device.type == "cpu" else 0.5
+        self.pending: list[tuple[int, torch.Tensor, torch.Tensor, int]] = []
+        self.read_at = time.perf_counter()
+        self.total_loss, self.correct, self.seen = 0.0, 0, 0
+
+    def add(self, batch: int, loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
+        self.pending.append((batch, loss.detach(), (logits.argmax(1) == labels).sum(), len(labels)))
+        if batch == 1 or batch == self.batches or time.perf_counter() - self.read_at >= self.every:
+            self.read()
+
+    def read(self) -> None:
+        if not self.pending:
+            return
+        losses = torch.stack([loss.float() for _, loss, _, _ in self.pending]).tolist()  # one wait
+        correct = torch.stack([right for _, _, right, _ in self.pending]).tolist()
+        for (batch, _, _, count), loss, right in zip(self.pending, losses, correct):
+            self.divergence.check_batch(loss, self.epoch)
+            self.total_loss += loss * count
+            self.correct += right
+            self.seen += count
+            self.emit("batch", epoch=self.epoch, batch=batch, batches=self.batches, loss=round(loss, 5),
+                      examples=count)
+        self.pending, self.read_at = [], time.perf_counter()
+
+    def stats(self, stopped: str | None = None) -> "EpochStats":
+        self.read()
+        if stopped:
+            return EpochStats(0.0, 0.0, self.seen, stopped)
+        return EpochStats(self.total_loss / max(self.seen, 1), self.correct / max(self.seen, 1), self.seen)
+
+
 def train_epoch(model: nn.Module, loader: DataLoader, stepper: Stepper, session: Session, epoch: int,
                 divergence: Divergence, step: Step) -> EpochStats:
     """One pass over the training data, or part of it when a stop is asked for in the middle."""
-    device, emit = session.device, session.emit
-    total_loss, correct, seen = 0.0, 0, 0
+    device = session.device
+    meter = BatchMeter(session, epoch, len(loader), divergence)
     stepper.optimizer.zero_grad(set_to_none=True)
     for batch, (inputs, labels) in enumerate(loader, start=1):
         stopped = session.stop_reason()
         if stopped:
-            return EpochStats(0.0, 0.0, seen, stopped)
+            return meter.stats(stopped)
         inputs, labels = to_device(inputs, device), labels.to(device, non_blocking=True)
-        with torch.autocast(device.type, dtype=torch.float16, enabled=stepper.use_amp):
+        with autocast(device):
             logits, loss, *shown = step(model, inputs, labels)
-        label_loss = (shown[0] if shown else loss).item()  # DANN: the labels' loss, without the domain game's
-        divergence.check_batch(label_loss, epoch)
         stepper.backward(loss, batch)
-        total_loss += label_loss * len(labels)
-        correct += (logits.argmax(1) == labels).sum().item()
-        seen += len(labels)
-        emit("batch", epoch=epoch, batch=batch, batches=len(loader), loss=round(label_loss, 5), examples=len(labels))
-    return EpochStats(total_loss / max(seen, 1), correct / max(seen, 1), seen)
+        meter.add(batch, shown[0] if shown else loss, logits, labels)  # DANN: the labels' loss alone
+    return meter.stats()
 
 
 @torch.inference_mode()
@@ -227,7 +263,7 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> dict
     model.eval()
     losses, probabilities, labels = [], [], []
     for inputs, targets in loader:
-        with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
+        with autocast(device):
             logits = forward(model, to_device(inputs, device)).float().cpu()
         losses.append(nn.functional.cross_entropy(logits, targets, reduction="sum").item())
         probabilities.append(logits.softmax(1))
@@ -277,6 +313,7 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
         for module in (extras or {}).values():
             module.train()
         stats = train_epoch(model, train_loader, stepper, session, epoch, divergence, step)
+        trained = time.perf_counter() - epoch_started  # the speed shown is training's, validation apart
         if stats.stopped:
             stopped = stats.stopped
             break
@@ -286,7 +323,7 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
         record = {"epoch": epoch, "epochs": config.epochs, "train_loss": stats.loss, "train_acc": stats.acc,
                   "val_loss": val["loss"], "val_acc": val["acc"], "lr": rates.get("head", rates.get("all")),
                   "backbone_lr": rates.get("backbone"), "seconds": round(elapsed, 3),
-                  "examples_per_second": round(stats.seen / max(elapsed, 1e-9), 2)}
+                  "examples_per_second": round(stats.seen / max(trained, 1e-9), 2)}
         history.append(record)
         divergence.check_epoch(stats.loss, epoch)
         stepper.end_epoch()
@@ -321,6 +358,8 @@ def fit_end_to_end(session: Session, step: Step | None = None, extra_groups: lis
     Returns the outcome and the model, with its best weights loaded."""
     config, strategy, spec, report = session.config, session.strategy, session.spec, session.report
     model = strategy.build(spec, len(report.classes), dropout=config.head_dropout).to(session.device)
+    if report.modality == "image":
+        model = image_layout(model, session.device)
     micro = config.micro_batch_size or config.batch_size
     common = dict(spec=spec, seed=config.seed, device=session.device, augment=config.augment,
                   horizontal_flip=config.horizontal_flip, max_length=config.max_length)
