@@ -211,6 +211,8 @@ def _prepared_run(folder: str):
 
 
 def train(args: argparse.Namespace) -> int:
+    """One training; under torchrun, one of its processes (core/distributed.py: rank 0 prints and writes)."""
+    from core import distributed
     from core.train import fit
 
     run, resume = None, False
@@ -220,12 +222,21 @@ def train(args: argparse.Namespace) -> int:
     else:
         config = _config_from_args(args)
     should_stop = _stop_on_signals(args.stop_with_parent)
-    printer = _progress_printer(args.quiet, guessed_given=bool(args.text_col and args.label_col) or bool(args.run))
-    summary = fit(config, run=run, on_event=printer, should_stop=should_stop, resume=resume)
+    world = distributed.start(config.device)
+    try:
+        quiet = args.quiet or not world.main
+        printer = _progress_printer(quiet, guessed_given=bool(args.text_col and args.label_col) or bool(args.run))
+        summary = fit(config, run=run, on_event=printer, should_stop=should_stop, resume=resume, world=world)
+        world.barrier()  # the others wait while rank 0 writes the results
+    finally:
+        world.finish()
+    if not world.main:
+        return 0 if summary["status"] != "interrupted" else 130
     if not args.quiet and summary.get("seconds") is not None:
         from core import costs
 
-        print(f"time: {costs.of(summary).words()}", flush=True)
+        print(f"time: {costs.of(summary).words()}" + (f" on {world.size} processes" if world.active else ""),
+              flush=True)
     print(json.dumps(summary))
     return 0 if summary["status"] != "interrupted" else 130
 
@@ -363,7 +374,8 @@ def main(argv: list[str] | None = None) -> int:
                     "runs": list_runs, "export": export, "predict": predict}
         return commands[args.command](args)
     except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
+        rank = os.environ.get("RANK", "0") if os.environ.get("WORLD_SIZE", "1") != "1" else "0"
+        print(f"error{f' (process {rank})' if rank != '0' else ''}: {error}", file=sys.stderr)  # torchrun's others
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

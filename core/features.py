@@ -19,7 +19,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from core import storage
+from core import distributed, storage
 from core.backbones import BackboneSpec, create_backbone
 from core.device import autocast
 from core.report import DataReport
@@ -60,31 +60,47 @@ def cache_path(cache_dir: str | Path, report: DataReport, spec: BackboneSpec, ma
 def load_or_compute(report: DataReport, spec: BackboneSpec, cache_dir: str | Path, device: torch.device,
                     batch_size: int = 32, on_progress: Callable[[int, int], None] | None = None,
                     should_stop: Callable[[], bool] = lambda: False, max_length: int = 128,
-                    on_notice: Callable[[str], None] | None = None) -> FeatureSet | None:
+                    on_notice: Callable[[str], None] | None = None,
+                    world: distributed.World = distributed.SINGLE) -> FeatureSet | None:
     """Cached features if present, else one forward pass over every item (None if stopped).
 
     A cache file that cannot be read (cut off by a crash or a full disk) is removed and computed
-    again; ``on_notice`` hears why."""
+    again; ``on_notice`` hears why. Distributed (``world``): rank 0 reads the cache and hands it to the
+    others; a pass is shared, each rank computing every N-th item, and rank 0 writes the file."""
     started = time.perf_counter()
     path = cache_path(cache_dir, report, spec, max_length)
     items = report.all_items()
-    if path.is_file():
-        try:
-            stored = read_cache_file(path, len(items))
-        except DamagedCache as error:
-            path.unlink(missing_ok=True)
-            if on_notice:
-                on_notice(f"The cached features of {spec.title} for this data were damaged ({error}); "
-                          "computing them again.")
-        else:
-            if stored[1] == [p for p, _ in items]:
-                return FeatureSet(stored[0], stored[1], True, time.perf_counter() - started, pass_seconds(path))
-    features = compute_features(report, spec, device, batch_size, on_progress, should_stop, max_length)
-    if features is None:
+    found = world.broadcast(_read_cached(path, items, spec, on_notice) if world.main else None)
+    if found is not None:
+        return FeatureSet(found[0], found[1], True, time.perf_counter() - started, pass_seconds(path)
+                          if world.main else None)
+    scaled = on_progress and (lambda done, _: on_progress(min(done * world.size, len(items)), len(items)))
+    features = compute_features(report, spec, device, batch_size, scaled, should_stop, max_length,
+                                items=world.shard(items))
+    if features is None:  # stopped (distributed: the ranks agree on a stop, so all of them end here together)
         return None
+    features = world.gather(features, len(items))
     seconds = time.perf_counter() - started
-    _save_atomically(path, features, [p for p, _ in items], {"seconds": f"{seconds:.3f}", "device": device.type})
+    if world.main:
+        _save_atomically(path, features, [p for p, _ in items], {"seconds": f"{seconds:.3f}", "device": device.type,
+                                                                 "processes": str(world.size)})
     return FeatureSet(features, [p for p, _ in items], False, seconds, seconds)
+
+
+def _read_cached(path: Path, items: list[tuple[str, int]], spec: BackboneSpec,
+                 on_notice: Callable[[str], None] | None) -> tuple[torch.Tensor, list[str]] | None:
+    """The cache file's (features, item keys) when it holds these items; a damaged one is removed."""
+    if not path.is_file():
+        return None
+    try:
+        stored = read_cache_file(path, len(items))
+    except DamagedCache as error:
+        path.unlink(missing_ok=True)
+        if on_notice:
+            on_notice(f"The cached features of {spec.title} for this data were damaged ({error}); "
+                      "computing them again.")
+        return None
+    return stored if stored[1] == [p for p, _ in items] else None
 
 
 def pass_seconds(path: Path) -> float | None:

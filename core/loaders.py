@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from torchvision import transforms as T
 
 from core.backbones import BackboneSpec
@@ -111,13 +111,14 @@ class LengthBatches(Sampler):
     batch, and the batches still come in a random order (the epoch's seed decides both)."""
 
     def __init__(self, lengths: list[int], batch_size: int, shuffle: bool = False,
-                 generator: torch.Generator | None = None, pool: int = 50) -> None:
+                 generator: torch.Generator | None = None, pool: int = 50, rank: int = 0, ranks: int = 1) -> None:
         self.lengths, self.batch_size, self.shuffle = list(lengths), max(1, batch_size), shuffle
-        self.generator, self.pool = generator, pool
+        self.generator, self.pool, self.rank, self.ranks = generator, pool, rank, ranks
         self.order = None if shuffle else sorted(range(len(self.lengths)), key=lambda i: (-self.lengths[i], i))
 
     def __len__(self) -> int:
-        return (len(self.lengths) + self.batch_size - 1) // self.batch_size
+        batches = (len(self.lengths) + self.batch_size - 1) // self.batch_size
+        return batches if self.ranks == 1 else -(-batches // self.ranks)
 
     def __iter__(self):
         if not self.shuffle:
@@ -130,8 +131,11 @@ class LengthBatches(Sampler):
         for start in range(0, len(drawn), span):
             pooled = sorted(drawn[start:start + span], key=lambda i: -self.lengths[i])
             batches += [pooled[k:k + self.batch_size] for k in range(0, len(pooled), self.batch_size)]
-        for index in torch.randperm(len(batches), generator=self.generator).tolist():
-            yield batches[index]
+        batches = [batches[index] for index in torch.randperm(len(batches), generator=self.generator).tolist()]
+        if self.ranks > 1:  # distributed: every rank draws the same batches and takes every N-th, as many each
+            batches += batches[:len(self) * self.ranks - len(batches)]
+            batches = batches[self.rank::self.ranks]
+        yield from batches
 
 
 def in_item_order(values: torch.Tensor, loader: DataLoader) -> torch.Tensor:
@@ -146,9 +150,11 @@ def in_item_order(values: torch.Tensor, loader: DataLoader) -> torch.Tensor:
 
 def make_loader(report, items: list[tuple[str, int]], spec: BackboneSpec, batch_size: int, train: bool,
                 seed: int, device: torch.device, augment: bool = True, horizontal_flip: bool = True,
-                max_length: int = 128) -> DataLoader:
+                max_length: int = 128, world=None) -> DataLoader:
     """The right loader for the report's modality: images through the spec's transforms, texts
-    through its tokenizer."""
+    through its tokenizer. ``world`` (core/distributed.py; training loaders): this rank's share of each
+    epoch's shuffle."""
+    rank, ranks = (world.rank, world.size) if world is not None and world.active and train else (0, 1)
     if report.modality == "text":
         from core.text_backbones import tokenizer_for
 
@@ -157,17 +163,23 @@ def make_loader(report, items: list[tuple[str, int]], spec: BackboneSpec, batch_
         lengths = tokens_kept(tokenizer, [report.texts[key] for key, _ in items], length)
         # texts of similar length batched together: no time spent on padding (in_item_order restores order)
         return DataLoader(TextListDataset(report.texts, items), generator=generator,
-                          batch_sampler=LengthBatches(lengths, batch_size, shuffle=train, generator=generator),
+                          batch_sampler=LengthBatches(lengths, batch_size, shuffle=train, generator=generator,
+                                                      rank=rank, ranks=ranks),
                           collate_fn=Tokenize(tokenizer, length))
     transform = train_transform(spec, augment, horizontal_flip) if train else eval_transform(spec)
-    return image_loader(report.root, items, transform, batch_size, shuffle=train, seed=seed, device=device)
+    return image_loader(report.root, items, transform, batch_size, shuffle=train, seed=seed, device=device,
+                        rank=rank, ranks=ranks)
 
 
 def image_loader(root: str | Path, items: list[tuple[str, int]], transform, batch_size: int,
-                 shuffle: bool, seed: int, device: torch.device) -> DataLoader:
+                 shuffle: bool, seed: int, device: torch.device, rank: int = 0, ranks: int = 1) -> DataLoader:
+    """Distributed (``ranks`` > 1): a DistributedSampler gives this rank its share of each epoch's shuffle
+    (``set_epoch`` picks the epoch), every rank as many examples."""
     workers = worker_count(len(items))
     generator = torch.Generator().manual_seed(seed)
-    return DataLoader(ImageListDataset(root, items, transform), batch_size=batch_size, shuffle=shuffle,
+    dataset = ImageListDataset(root, items, transform)
+    sampler = DistributedSampler(dataset, ranks, rank, shuffle=shuffle, seed=seed) if ranks > 1 else None
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
                       num_workers=workers, generator=generator, pin_memory=device.type == "cuda",
                       persistent_workers=False, multiprocessing_context="fork" if workers else None)
 

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from core import features, runs
+from core import distributed, features, runs
 from core.backbones import BackboneSpec
 from core.device import autocast, needs_loss_scaling
 from core.divergence import Divergence
@@ -53,6 +53,7 @@ class Session:
     feature_batch: int = 32          # examples per feature-pass batch (halved after running out of memory)
     target: "Target | None" = None   # where the model will be used (core/domains.py)
     feature_passes: list = field(default_factory=list)  # each cached_features call: what it cost (core/costs.py)
+    world: distributed.World = field(default_factory=lambda: distributed.SINGLE)  # torchrun's processes
 
     def quiet(self, run: runs.Run) -> "Session":
         """The same training without events, into ``run`` (a side model, e.g. one without adaptation)."""
@@ -258,8 +259,10 @@ def train_epoch(model: nn.Module, loader: DataLoader, stepper: Stepper, session:
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> dict:
-    """Loss, accuracy, and per-example probabilities over ``loader`` (in order)."""
+def evaluate(model: nn.Module, loader: DataLoader, device: torch.device,
+             world: distributed.World = distributed.SINGLE, count: int | None = None) -> dict:
+    """Loss, accuracy, and per-example probabilities over ``loader`` (in order). Distributed, each rank's
+    ``loader`` holds its shard of the ``count`` examples; every rank gets the scores of them all."""
     model.eval()
     losses, probabilities, labels = [], [], []
     for inputs, targets in loader:
@@ -270,6 +273,9 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> dict
         labels.append(targets)
     # in the items' order again (text loaders batch by length)
     probs, truth = in_item_order(torch.cat(probabilities), loader), in_item_order(torch.cat(labels), loader)
+    if world.active:
+        probs, truth = world.gather(probs, count), world.gather(truth, count)
+        losses = [nn.functional.cross_entropy(probs.clamp_min(1e-12).log(), truth, reduction="sum").item()]
     return {"loss": sum(losses) / max(len(truth), 1), "acc": (probs.argmax(1) == truth).float().mean().item(),
             "probabilities": probs, "labels": truth}
 
@@ -280,12 +286,18 @@ def stopped_before_training(status: str = "stopped") -> dict:
 
 def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val_loader: DataLoader,
                groups: list[dict], save_best: bool, train_mode: Callable[[nn.Module], None] = lambda model: None,
-               step: Step = cross_entropy_step, extras: dict[str, nn.Module] | None = None) -> dict:
+               step: Step = cross_entropy_step, extras: dict[str, nn.Module] | None = None,
+               wrapped: nn.Module | None = None, val_count: int | None = None) -> dict:
     """Epochs of train + validate. Keeps the best weights; stops early after ``config.patience``
     epochs without a lower validation loss; checkpoints every epoch (each epoch is seeded by its
     number, so a resumed run trains exactly as an uninterrupted one would). ``train_mode(model)``
     runs after ``model.train()`` each epoch (a strategy keeps frozen parts in eval mode there).
-    ``extras``: modules trained beside the model (DANN's domain classifier), checkpointed with it."""
+    ``extras``: modules trained beside the model (DANN's domain classifier), checkpointed with it.
+    ``wrapped``: the model as it trains (inside DistributedDataParallel); ``val_count``: validation examples
+    in all (each rank's ``val_loader`` holds its shard)."""
+    world = session.world
+    trainer = wrapped or model
+    scores = lambda: evaluate(model, val_loader, session.device, world, val_count)  # noqa: E731
     config, run, emit = session.config, session.run, session.emit
     stepper = Stepper(groups, config, len(train_loader), session.device)
     best = BestWeights(save=run.save_weights if save_best else None)
@@ -305,19 +317,21 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
         history, first_epoch = list(checkpoint["history"]), checkpoint["epoch"] + 1
     for epoch in range(first_epoch, config.epochs + 1):
         epoch_started = time.perf_counter()
-        torch.manual_seed(config.seed * 1000 + epoch)  # augmentation and dropout of this epoch
+        torch.manual_seed(config.seed * 1000 + epoch + 1_000_003 * world.rank)  # this epoch's augmentation, dropout
         if train_loader.generator is not None:
-            train_loader.generator.manual_seed(config.seed * 1000 + epoch)  # this epoch's shuffle
-        model.train()
+            train_loader.generator.manual_seed(config.seed * 1000 + epoch)  # this epoch's shuffle (every rank's)
+        if hasattr(train_loader.sampler, "set_epoch"):  # DistributedSampler: this epoch's shuffle, sharded
+            train_loader.sampler.set_epoch(epoch)  # (the sampler holds the seed)
+        trainer.train()
         train_mode(model)
         for module in (extras or {}).values():
             module.train()
-        stats = train_epoch(model, train_loader, stepper, session, epoch, divergence, step)
+        stats = train_epoch(trainer, train_loader, stepper, session, epoch, divergence, step)
         trained = time.perf_counter() - epoch_started  # the speed shown is training's, validation apart
         if stats.stopped:
             stopped = stats.stopped
             break
-        val = evaluate(model, val_loader, session.device)
+        val = scores()
         rates = stepper.rates()
         elapsed = time.perf_counter() - epoch_started
         record = {"epoch": epoch, "epochs": config.epochs, "train_loss": stats.loss, "train_acc": stats.acc,
@@ -348,7 +362,7 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
     return {"status": stopped or "finished", "best_val_acc": best.acc, "best_epoch": best.epoch,
             "final_val_acc": history[-1]["val_acc"], "epochs": len(history), "best_val_loss": best.loss,
             "early_stopped": early, "best_state": best.state,
-            "best_predictions": evaluate(model, val_loader, session.device)}
+            "best_predictions": scores()}
 
 
 def fit_end_to_end(session: Session, step: Step | None = None, extra_groups: list[dict] | None = None,
@@ -360,14 +374,16 @@ def fit_end_to_end(session: Session, step: Step | None = None, extra_groups: lis
     model = strategy.build(spec, len(report.classes), dropout=config.head_dropout).to(session.device)
     if report.modality == "image":
         model = image_layout(model, session.device)
-    micro = config.micro_batch_size or config.batch_size
+    world = session.world
+    micro = world.per_rank(config.micro_batch_size or config.batch_size)  # all ranks together: the recipe's
     common = dict(spec=spec, seed=config.seed, device=session.device, augment=config.augment,
                   horizontal_flip=config.horizontal_flip, max_length=config.max_length)
-    train_loader = make_loader(report, report.train, batch_size=micro, train=True, **common)
-    val_loader = make_loader(report, report.val, batch_size=micro, train=False, **common)
+    train_loader = make_loader(report, report.train, batch_size=micro, train=True, world=world, **common)
+    val_loader = make_loader(report, world.shard(report.val), batch_size=micro, train=False, **common)
     result = fit_epochs(session, model, train_loader, val_loader, strategy.parameter_groups(model, config)
                         + (extra_groups or []), save_best=True, train_mode=lambda m: strategy.train_mode(m, config),
-                        step=step or cross_entropy_step, extras=extras)
+                        step=step or cross_entropy_step, extras=extras, wrapped=world.wrap(model, session.device),
+                        val_count=len(report.val))
     trainable_params, frozen_params = count_parameters(model)
     result.update(trainable_params=trainable_params, frozen_params=frozen_params, cache_hit=None)
     return result, model
@@ -383,7 +399,7 @@ def cached_features(session: Session, report: DataReport | None = None,
     feature_set = features.load_or_compute(
         report, session.spec, session.config.cache_dir, session.device, session.feature_batch,
         lambda done, total: emit("features", done=done, total=total, domain=domain), session.stop_reason,
-        session.config.max_length, on_notice=lambda message: emit("notice", message=message))
+        session.config.max_length, on_notice=lambda message: emit("notice", message=message), world=session.world)
     if feature_set is not None:
         emit("features", done=total, total=total, cache_hit=feature_set.cache_hit,
              seconds=round(feature_set.seconds, 3), domain=domain)
@@ -402,7 +418,8 @@ def fit_on_features(session: Session, head: nn.Module, train_x: torch.Tensor, va
     train_loader = DataLoader(TensorDataset(train_x, train_y), batch_size=config.batch_size, shuffle=True,
                               generator=generator)
     val_loader = DataLoader(TensorDataset(val_x, val_y), batch_size=256)
-    on_cpu = Session(**{**session.__dict__, "device": torch.device("cpu")})
+    # every rank trains the same head on the same features (milliseconds), so none needs the others' results
+    on_cpu = Session(**{**session.__dict__, "device": torch.device("cpu"), "world": distributed.SINGLE})
     groups = [{"params": list(head.parameters()), "lr": config.lr, "name": "head"}]
     result = fit_epochs(on_cpu, head, train_loader, val_loader, groups, save_best=False)
     result.update(cache_hit=feature_set.cache_hit, feature_seconds=round(feature_set.seconds, 3),

@@ -362,6 +362,39 @@ class Run:
         return labels if isinstance(labels, list) else []
 
 
+class FollowerRun(Run):
+    """The run as a distributed training's other processes see it (core/distributed.py): the same
+    folder, read (a resumed run's checkpoint) but never written; rank 0 writes everything."""
+
+    def write_json(self, name: str, value: Any) -> None:
+        pass
+
+    def append_event(self, event: dict) -> None:
+        pass
+
+    def set_status(self, status: str) -> None:
+        pass
+
+    @contextmanager
+    def training_lock(self):
+        yield  # rank 0 holds it
+
+    def stop_requested(self) -> bool:
+        return False  # rank 0 reads the stop file; the ranks agree on it every batch
+
+    def clear_stop(self) -> None:
+        pass
+
+    def save_checkpoint(self, state: dict) -> None:
+        pass
+
+    def drop_checkpoint(self) -> None:
+        pass
+
+    def save_weights(self, state: dict[str, torch.Tensor]) -> None:
+        pass
+
+
 def _short(error: BaseException | None) -> str:
     return str(error).splitlines()[0][:120] if error is not None and str(error) else type(error).__name__
 

@@ -12,12 +12,13 @@ import dataclasses
 import gc
 import random
 import time
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 
-from core import backbones, costs, data, domains, inference, loop, metrics, runs, strategies
+from core import backbones, costs, data, distributed, domains, inference, loop, metrics, runs, strategies
 from core.config import TrainConfig
 from core.device import describe_device, pick_device
 from core.errors import UserError
@@ -59,19 +60,25 @@ def _stop_checker(run: runs.Run, should_stop: StopCheck) -> Callable[[], str | N
 
 
 def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler | None = None,
-        should_stop: StopCheck = lambda: False, resume: bool = False) -> dict:
+        should_stop: StopCheck = lambda: False, resume: bool = False,
+        world: distributed.World = distributed.SINGLE) -> dict:
     """Train as ``config`` says; return the summary (also written to the run folder).
 
     ``run``: a prepared run folder (else a new one is made). ``resume``: continue from the run's
     checkpoint (the last finished epoch), or start it over when it has none. ``should_stop`` is
     polled between batches; a string it returns becomes the final status (e.g. "interrupted").
+    ``world``: the processes of a distributed training (core/distributed.py); rank 0 owns the run folder.
     """
     started = time.perf_counter()
     config.validated()
     strategy = strategies.get(config.strategy)
     spec = backbones.get(config.backbone)
+    if not world.main:
+        world.barrier()  # rank 0 prepares the data first (unpacks a zip, builds a sample); then the others read it
     report = data.load_dataset(config.data, config.val_fraction, config.seed, config.text_column, config.label_column,
                                config.encoding)
+    if world.main:
+        world.barrier()
     if strategy.uses_backbone:
         if spec.modality != report.modality:
             raise UserError(f"{spec.title} is a {spec.modality} backbone but the data holds {report.modality}s.",
@@ -85,14 +92,22 @@ def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler
     if config.per_class:  # fewer examples per class (the data-efficiency curve); the features stay the data's
         report = report.at_most_per_class(config.per_class, config.seed)
     target = domains.load_target(config.target, report) if config.target else None
-    device = pick_device(config.device)
-    run = run or runs.create_run(config.out_dir, config.model_label, config.strategy
-                                 + (f"-{config.per_class}-per-class" if config.per_class else ""))
+    device = world.device(pick_device(config.device))
+    if world.active and config.adapt == "dann":
+        raise UserError("DANN does not train on several processes yet (its domain classifier is not shared).",
+                        "Run it as one process (python -m core train ...), or pick another adaptation.")
+    if world.main:
+        run = run or runs.create_run(config.out_dir, config.model_label, config.strategy
+                                     + (f"-{config.per_class}-per-class" if config.per_class else ""))
+    folder = world.broadcast(str(run.dir) if world.main else None)
+    if not world.main:  # the same folder, read and never written: rank 0 writes
+        run, on_event = runs.FollowerRun(Path(folder)), None
     with run.training_lock():
         if resume and run.recorded_status == "finished":
             raise UserError(f"Run {run.id} already finished.", "Start a new run with the same settings instead.")
         session = loop.Session(config, strategy, spec, report, device, Reporter(run, on_event),
-                               _stop_checker(run, should_stop), run, feature_batch=config.batch_size, target=target)
+                               world.agreeing(_stop_checker(run, should_stop)), run, feature_batch=config.batch_size,
+                               target=target, world=world)
         return _fit_in(session, resume, started)
 
 
@@ -138,6 +153,8 @@ def _fit_in(session: loop.Session, resume: bool, started: float) -> dict:
                 config = session.config
                 write_config()
                 session.checkpoint = run.load_checkpoint()
+        if not session.world.main:  # rank 0 writes the results; the others are done
+            return {"status": outcome["status"], "run_dir": str(run.dir), "rank": session.world.rank}
         if outcome["status"] == "interrupted":  # the process is going away: keep the checkpoint, be quick
             run.set_status("interrupted")
             emit("interrupted", epochs=outcome["epochs"],
@@ -148,7 +165,7 @@ def _fit_in(session: loop.Session, resume: bool, started: float) -> dict:
                        backbone=config.backbone if session.strategy.uses_backbone else config.strategy,
                        modality=report.modality, data=config.data, num_classes=len(report.classes),
                        train_images=len(report.train), val_images=len(report.val), epochs_planned=config.epochs,
-                       group=config.group, per_class=config.per_class)
+                       group=config.group, per_class=config.per_class, world_size=session.world.size)
         outcome.update(costs.ledger(session.feature_passes, outcome["seconds"]))
         _write_results(run, report, outcome, head_only=session.strategy.on_features)
         if session.target is not None:
