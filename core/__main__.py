@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--val-fraction", type=float)
     train.add_argument("--no-augment", action="store_true", help="no random crops or flips")
     train.add_argument("--no-flip", action="store_true", help="no horizontal flips (digits, text)")
+    train.add_argument("--augmented-views", type=int, metavar="K",
+                       help="feature extraction on images: K augmented copies of every training image "
+                            "featurised once (cached); epochs draw among them (default 0)")
     train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
     train.add_argument("--cache-dir", help="feature cache folder shared by runs")
     train.add_argument("--per-class", type=int, metavar="N",
@@ -172,7 +175,9 @@ def _progress_printer(quiet: bool, guessed_given: bool):
                 language = event["language"]
                 print(f"language: {language['name']} ({language['share']:.0%} of the texts looked at)", flush=True)
         elif kind == "features" and "cache_hit" in event:
-            print(f"features: {'cache hit' if event['cache_hit'] else 'computed'} in {event['seconds']:.1f}s",
+            what = f"{event['views']} augmented views" if event.get("domain") == "views" else \
+                "target features" if event.get("domain") == "target" else "features"
+            print(f"{what}: {'cache hit' if event['cache_hit'] else 'computed'} in {event['seconds']:.1f}s",
                   flush=True)
         elif kind in ("notice", "early_stop", "interrupted"):
             print(event["message"], flush=True)
@@ -196,7 +201,7 @@ def _config_from_args(args: argparse.Namespace):
         batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, val_fraction=args.val_fraction,
         device=args.device, cache_dir=args.cache_dir,
         augment=False if args.no_augment else None, horizontal_flip=False if args.no_flip else None,
-        per_class=args.per_class)
+        per_class=args.per_class, augmented_views=args.augmented_views)
 
 
 def _prepared_run(folder: str):

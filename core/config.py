@@ -64,6 +64,9 @@ class TrainConfig:
     seed: int = 0
     val_fraction: float = 0.2                   # used when the data has no val folder
     augment: bool = True                        # random resized crop (+ flip) when training images
+    augmented_views: int = 0                    # feature extraction on images: K augmented copies of every
+                                                # training image featurised once (cached); epochs draw among
+                                                # them and the plain one. 0 = the plain features only
     horizontal_flip: bool = True                # turn off for digits and text in images
     text_column: str | None = None              # texts: None = the guessed column
     label_column: str | None = None
@@ -126,6 +129,7 @@ class TrainConfig:
             (0 < self.gamma <= 1, "scheduler gamma must be in (0, 1]"),
             (0 < self.val_fraction < 1, "validation fraction must be between 0 and 1 (e.g. 0.2)"),
             (self.device in ("auto", "cpu", "cuda", "mps"), "device must be auto, cpu, cuda or mps"),
+            *self._views_checks(known),
             (self.per_class is None or (isinstance(self.per_class, int) and self.per_class >= 1),
              "examples per class must be a whole number from 1 up (or left out for all)"),
             *self._adaptation_checks(known),
@@ -136,6 +140,17 @@ class TrainConfig:
         if problems:
             raise UserError("Invalid training settings: " + "; ".join(problems) + ".")
         return self
+
+    def _views_checks(self, known: list[str]) -> list[tuple[bool, str]]:
+        if not (isinstance(self.augmented_views, int) and 0 <= self.augmented_views <= 20):
+            return [(False, "augmented views per image must be a whole number from 0 (off) to 20")]
+        if not self.augmented_views:
+            return []
+        on_features = self.strategy in known and strategies.get(self.strategy).on_features
+        return [(on_features and modality_of(self.data) == "image",
+                 "augmented views are for feature extraction on images (fine-tuning augments every epoch anyway)"),
+                (not self.target, "augmented views are not used with a target yet: set them to 0 to adapt"),
+                (self.augment, "augmented views need augmentation on: turn augmentation on, or use 0 views")]
 
     def _adaptation_checks(self, known: list[str]) -> list[tuple[bool, str]]:
         from core import adaptation

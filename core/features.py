@@ -67,16 +67,65 @@ def load_or_compute(report: DataReport, spec: BackboneSpec, cache_dir: str | Pat
     A cache file that cannot be read (cut off by a crash or a full disk) is removed and computed
     again; ``on_notice`` hears why. Distributed (``world``): rank 0 reads the cache and hands it to the
     others; a pass is shared, each rank computing every N-th item, and rank 0 writes the file."""
-    started = time.perf_counter()
-    path = cache_path(cache_dir, report, spec, max_length)
     items = report.all_items()
+    scaled = on_progress and (lambda done, _: on_progress(min(done * world.size, len(items)), len(items)))
+    return _cached_or_computed(
+        cache_path(cache_dir, report, spec, max_length), items, spec, device, on_notice, world,
+        lambda mine: compute_features(report, spec, device, batch_size, scaled, should_stop, max_length, items=mine))
+
+
+def views_path(cache_dir: str | Path, report: DataReport, spec: BackboneSpec, views: int, horizontal_flip: bool,
+               seed: int) -> Path:
+    """Where the augmented views of the training items are cached: beside the plain features, keyed by
+    those too and by the augmentation (its crop and flip settings, the number of views, their seed)."""
+    from core.loaders import train_transform
+
+    identity = {"features": cache_key(report, spec), "views": views, "seed": seed,
+                "augmentation": repr(train_transform(spec, True, horizontal_flip)),
+                "items": hashlib.sha256(json.dumps(view_items(report, 1)).encode()).hexdigest()}
+    key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
+    return cache_path(cache_dir, report, spec).with_name(f"{key}-views.safetensors")
+
+
+def view_items(report: DataReport, views: int) -> list[tuple[str, int]]:
+    """Rows of the views cache: view 1 of every training item of this run, view 2... (unlike the plain
+    features, not of those set aside: a run on 5 examples per class pays for the views of those alone)."""
+    from core.loaders import view_key
+
+    training = sorted(report.train)
+    return [(view_key(view, key), label) for view in range(1, views + 1) for key, label in training]
+
+
+def load_or_compute_views(report: DataReport, spec: BackboneSpec, cache_dir: str | Path, device: torch.device,
+                          views: int, horizontal_flip: bool, seed: int, batch_size: int = 32,
+                          on_progress: Callable[[int, int], None] | None = None,
+                          should_stop: Callable[[], bool] = lambda: False,
+                          on_notice: Callable[[str], None] | None = None,
+                          world: distributed.World = distributed.SINGLE) -> FeatureSet | None:
+    """``views`` augmented copies (random crop, flip as the recipe says) of every training image through the
+    frozen backbone, once, cached; rows keyed ``loaders.view_key(k, item)``. None if stopped."""
+    from core.loaders import views_loader
+
+    items = view_items(report, views)
+    scaled = on_progress and (lambda done, _: on_progress(min(done * world.size, len(items)), len(items)))
+    return _cached_or_computed(
+        views_path(cache_dir, report, spec, views, horizontal_flip, seed), items, spec, device, on_notice, world,
+        lambda mine: compute_features(report, spec, device, batch_size, scaled, should_stop, items=mine,
+                                      loader=views_loader(report, mine, spec, batch_size, seed, horizontal_flip,
+                                                          device)))
+
+
+def _cached_or_computed(path: Path, items: list[tuple[str, int]], spec: BackboneSpec, device: torch.device,
+                        on_notice: Callable[[str], None] | None, world: distributed.World,
+                        compute: Callable[[list], "torch.Tensor | None"]) -> FeatureSet | None:
+    """The cache file at ``path`` if it holds ``items``, else ``compute(items)`` saved there (distributed:
+    rank 0 reads and broadcasts; each rank computes its shard, gathered; rank 0 writes)."""
+    started = time.perf_counter()
     found = world.broadcast(_read_cached(path, items, spec, on_notice) if world.main else None)
     if found is not None:
         return FeatureSet(found[0], found[1], True, time.perf_counter() - started, pass_seconds(path)
                           if world.main else None)
-    scaled = on_progress and (lambda done, _: on_progress(min(done * world.size, len(items)), len(items)))
-    features = compute_features(report, spec, device, batch_size, scaled, should_stop, max_length,
-                                items=world.shard(items))
+    features = compute(world.shard(items))
     if features is None:  # stopped (distributed: the ranks agree on a stop, so all of them end here together)
         return None
     features = world.gather(features, len(items))
@@ -133,15 +182,17 @@ def read_cache_file(path: Path, expected_rows: int | None = None) -> tuple[torch
 def compute_features(report: DataReport, spec: BackboneSpec, device: torch.device, batch_size: int = 32,
                      on_progress: Callable[[int, int], None] | None = None,
                      should_stop: Callable[[], bool] = lambda: False, max_length: int = 128,
-                     backbone: torch.nn.Module | None = None,
-                     items: list[tuple[str, int]] | None = None) -> torch.Tensor | None:
-    """Features of ``items`` (default: all) through ``backbone`` (default: the pretrained one)."""
+                     backbone: torch.nn.Module | None = None, items: list[tuple[str, int]] | None = None,
+                     loader=None) -> torch.Tensor | None:
+    """Features of ``items`` (default: all) through ``backbone`` (default: the pretrained one); ``loader``:
+    the items' inputs when they are not the plain validation transform's (augmented views)."""
     backbone = (backbone or create_backbone(spec, pretrained=True)).eval().to(device)
     images = report.modality == "image"
     if images:
         backbone = image_layout(backbone, device)
     items = report.all_items() if items is None else items
-    loader = make_loader(report, items, spec, batch_size, train=False, seed=0, device=device, max_length=max_length)
+    loader = loader or make_loader(report, items, spec, batch_size, train=False, seed=0, device=device,
+                                   max_length=max_length)
     chunks, done = [], 0
     for inputs, labels in loader:
         if should_stop():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 
 import torch
@@ -47,15 +48,49 @@ class ImageListDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         relative, label = self.items[index]
+        return self.transform(self.image(relative)), label
+
+    def image(self, relative: str):
         try:
-            image = load_rgb(self.root / relative)
+            return load_rgb(self.root / relative)
         except FileNotFoundError as error:
             raise UserError(f"{relative} disappeared while training.",
                             "Put it back, or load the data again so the split leaves it out.") from error
         except Exception as error:  # a file that passed the header check but cannot be decoded
             raise UserError(f"Could not decode {relative}: {error}.",
                             "Remove or replace that file, then start again.") from error
-        return self.transform(image), label
+
+
+def view_key(view: int, key: str) -> str:
+    """The feature-cache row of augmented view ``view`` (1, 2...) of item ``key``."""
+    return f"view{view}:{key}"
+
+
+class ViewListDataset(ImageListDataset):
+    """(augmented view, label) for items keyed ``view_key(k, path)``: view k of an image is always the same
+    crop and flip (its random numbers are seeded by seed, k and path), however the items are batched or
+    split between processes, so cached views are reproducible."""
+
+    def __init__(self, root: str | Path, items: list[tuple[str, int]], transform, seed: int) -> None:
+        super().__init__(root, items, transform)
+        self.seed = seed
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        key, label = self.items[index]
+        view, relative = key.split(":", 1)
+        image = self.image(relative)
+        with torch.random.fork_rng(devices=[]):  # its own random numbers; the training's are left as they were
+            torch.manual_seed(zlib.crc32(f"{self.seed}:{view}:{relative}".encode()))
+            return self.transform(image), label
+
+
+def views_loader(report, items: list[tuple[str, int]], spec: BackboneSpec, batch_size: int, seed: int,
+                 horizontal_flip: bool, device: torch.device) -> DataLoader:
+    """The augmented views ``items`` (keys from ``view_key``) in order, through the training augmentation."""
+    workers = worker_count(len(items))
+    dataset = ViewListDataset(report.root, items, train_transform(spec, True, horizontal_flip), seed)
+    return DataLoader(dataset, batch_size=batch_size, num_workers=workers, pin_memory=device.type == "cuda",
+                      multiprocessing_context="fork" if workers else None)
 
 
 def worker_count(num_items: int) -> int:

@@ -408,15 +408,49 @@ def cached_features(session: Session, report: DataReport | None = None,
     return feature_set
 
 
+def cached_views(session: Session) -> "features.FeatureSet | None":
+    """The config's augmented views of every training image (core/features.py), from the cache or computed
+    now with progress events (domain "views"); None when a stop was asked for during the pass."""
+    config, emit = session.config, session.emit
+    total = len(features.view_items(session.report, config.augmented_views))
+    emit("features", done=0, total=total, domain="views", views=config.augmented_views)
+    views = features.load_or_compute_views(
+        session.report, session.spec, config.cache_dir, session.device, config.augmented_views,
+        config.horizontal_flip, config.seed, session.feature_batch,
+        lambda done, total: emit("features", done=done, total=total, domain="views", views=config.augmented_views),
+        session.stop_reason, on_notice=lambda message: emit("notice", message=message), world=session.world)
+    if views is not None:
+        emit("features", done=total, total=total, cache_hit=views.cache_hit, seconds=round(views.seconds, 3),
+             domain="views", views=config.augmented_views)
+        session.feature_passes.append({"domain": "views", "cache_hit": views.cache_hit, "seconds": views.seconds,
+                                       "compute_seconds": views.compute_seconds})
+    return views
+
+
+class DrawnViews(torch.utils.data.Dataset):
+    """Training rows with several versions each ([versions, N, D]: the plain features, then augmented views):
+    every time an example is drawn, one of its versions at random (the epoch's seed decides)."""
+
+    def __init__(self, versions: torch.Tensor, labels: torch.Tensor) -> None:
+        self.versions, self.labels = versions, labels
+
+    def __len__(self) -> int:
+        return self.versions.shape[1]
+
+    def __getitem__(self, index: int):
+        return self.versions[int(torch.randint(self.versions.shape[0], ())), index], self.labels[index]
+
+
 def fit_on_features(session: Session, head: nn.Module, train_x: torch.Tensor, val_x: torch.Tensor,
-                    feature_set: "features.FeatureSet") -> dict:
-    """Train ``head`` on the training rows ``train_x``, validated on ``val_x``, on the CPU."""
+                    feature_set: "features.FeatureSet", views: torch.Tensor | None = None) -> dict:
+    """Train ``head`` on the training rows ``train_x``, validated on ``val_x``, on the CPU. ``views``
+    ([K, N, D], optional): augmented versions of the training rows, drawn among with the plain ones."""
     config, report = session.config, session.report
     train_y = torch.tensor([label for _, label in report.train])
     val_y = torch.tensor([label for _, label in report.val])
     generator = torch.Generator().manual_seed(config.seed)
-    train_loader = DataLoader(TensorDataset(train_x, train_y), batch_size=config.batch_size, shuffle=True,
-                              generator=generator)
+    rows = TensorDataset(train_x, train_y) if views is None else DrawnViews(torch.cat([train_x[None], views]), train_y)
+    train_loader = DataLoader(rows, batch_size=config.batch_size, shuffle=True, generator=generator)
     val_loader = DataLoader(TensorDataset(val_x, val_y), batch_size=256)
     # every rank trains the same head on the same features (milliseconds), so none needs the others' results
     on_cpu = Session(**{**session.__dict__, "device": torch.device("cpu"), "world": distributed.SINGLE})

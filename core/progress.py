@@ -65,7 +65,9 @@ def follow(events: list[dict], status: str, now: float) -> Progress:
         first = pass_events[0]
         done = last["done"] / max(last["total"], 1)
         progress.phase, progress.fraction = "features", 0.9 * done
-        whose = "the target's features" if domain == "target" else "backbone features"
+        whose = {"target": "the target's features",
+                 "views": f"{last.get('views', 'the')} augmented views of every training image"}.get(domain,
+                                                                                               "backbone features")
         progress.message = f"Computing {whose} once: {last['done']:,}/{last['total']:,} {noun}"
         progress.eta_seconds = _eta(first["time"], now, done)
         progress.throughput = _rate(pass_events, "done")

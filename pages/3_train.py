@@ -84,7 +84,17 @@ def new_run_form() -> None:
                                                     help="Feature extraction uses cached features of the unaltered images.")
                 settings["horizontal_flip"] = left.checkbox(
                     "Also mirror images left-right", bool(remembered.get("horizontal_flip", not is_digits)),
-                    disabled=learner.on_features, help="Off for digits: a mirrored 3 is not a 3.")
+                    help="Off for digits: a mirrored 3 is not a 3. With feature extraction: for its augmented views.")
+                if learner.on_features:
+                    with_target = st.session_state.target is not None
+                    settings["augmented_views"] = left.number_input(
+                        "Augmented views per image", 0, 20, 0 if with_target else int(defaults["augmented_views"]),
+                        disabled=with_target,
+                        help="0: the head learns from the features of the unaltered images (fastest). K: K randomly "
+                             "cropped (and mirrored, if on) copies of every training image also go through the "
+                             "backbone, once (K more passes over the training images, cached for the next run), "
+                             "and every epoch draws one version of each image: augmentation's benefit, paid once."
+                             + (" Not used with a target yet." if with_target else ""))
                 settings["train_batchnorm"] = left.checkbox(
                     "Also update BatchNorm statistics", bool(defaults["train_batchnorm"]),
                     disabled=not learner.two_rates,

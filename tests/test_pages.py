@@ -122,6 +122,25 @@ def test_train_then_results_shows_live_metrics_and_the_confusion_matrix(colors_f
     assert len(at.get("plotly_chart")) == 2  # curves and confusion matrix
 
 
+def test_train_page_offers_augmented_views_for_feature_extraction_and_the_run_uses_them(colors_folder):
+    at = _app()
+    at.session_state["report"] = data_images.load_dataset(colors_folder)
+    at.session_state["data"] = str(colors_folder)
+    at.session_state["backbone"] = TINY
+    at.run().switch_page("pages/3_train.py").run()
+    at.number_input[0].set_value(3)
+    _number_input(at, "Augmented views per image").set_value(2)
+    at.button(key="start_training").click().run()
+    assert not at.exception and at.session_state.run_dir
+    _wait_for_run(at)
+    run = runs.Run(Path(at.session_state.run_dir))
+    assert run.config()["augmented_views"] == 2 and run.summary()["status"] == "finished"
+    assert [e.get("views") for e in run.events() if e["kind"] == "features" and e.get("domain") == "views"][-1] == 2
+    at.session_state["strategy"] = "fine_tune"
+    at.run()
+    assert not [n for n in at.number_input if n.label.startswith("Augmented views")]  # fine-tuning augments anyway
+
+
 def test_a_second_start_queues_and_stop_cancels_or_stops(colors_folder):
     at = _app()
     at.session_state["report"] = data_images.load_dataset(colors_folder)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import torch
+
 from core import loop
+from core.loaders import view_key
 from core.strategies import Strategy, register
 
 
@@ -32,7 +35,14 @@ class FeatureExtraction(Strategy):
             from core.adaptation.features import fit_aligned
 
             return fit_aligned(session, feature_set)
-        report = session.report
+        report, views = session.report, None
+        if session.config.augmented_views:  # K augmented copies of each training image, featurised once
+            view_set = loop.cached_views(session)
+            if view_set is None:
+                return loop.stopped_before_training(session.stop_reason() or "stopped")
+            views = torch.stack([view_set.rows([(view_key(k, key), label) for key, label in report.train])
+                                 for k in range(1, session.config.augmented_views + 1)])
+        torch.manual_seed(session.config.seed)  # the same head whether the features were computed or read back
         head = self.build(session.spec, len(report.classes), session.config.head_dropout, pretrained=False).head
         return loop.fit_on_features(session, head, feature_set.rows(report.train), feature_set.rows(report.val),
-                                    feature_set)
+                                    feature_set, views=views)
