@@ -1,7 +1,7 @@
 """Benchmark: TransferLab's training loop and feature pass against a bare PyTorch loop, examples/s.
 
     python bench/throughput.py [--device auto|cpu|cuda] [--batches 20] [--repeats 2]
-                               [--modality image,text] [--parts fine_tune,features]
+                               [--modality image,text] [--parts fine_tune,features] [--compile]
 
 Same model (the strategy's own build: EfficientNet-Lite0 for images, all-MiniLM-L6-v2 for texts), same
 data (the bundled MNIST sample at the backbone's 224 px; the real SMS Spam Collection, or BBC News
@@ -16,7 +16,8 @@ GPUs that have it, none on CPU).
 Runs alternate (ours, bare, ours, bare...) and the median of each is printed, with the ratio
 (target: ours at least 0.9x the bare loop). Texts: the bare loop pads each batch to its longest text
 in random order; ours groups texts of similar length (core/loaders.py), so ours may beat it.
-On a GPU this is the GPU benchmark of issue 12: `python bench/throughput.py --device cuda --batches 100`.
+--compile also times the bare loop through torch.compile (compiled during the untimed warm-up batch).
+On a GPU this is the GPU benchmark: `python bench/throughput.py --device cuda --batches 100 --compile`.
 """
 
 from __future__ import annotations
@@ -84,14 +85,17 @@ def ours_fine_tune(config: TrainConfig, device: torch.device, batches: int) -> f
 
 
 def bare_fine_tune(config: TrainConfig, report, device: torch.device, batches: int,
-                   layout: bool = False) -> float:
-    """``layout``: model and images in channels-last memory layout, as ours (else as a plain script)."""
+                   layout: bool = False, compiled: bool = False) -> float:
+    """``layout``: model and images in channels-last memory layout, as ours (else as a plain script);
+    ``compiled``: the model through torch.compile (its compilation happens in the warm-up batch, untimed)."""
     strategy, spec = strategies.get(config.strategy), backbones.get(config.backbone)
     torch.manual_seed(config.seed)
     model = strategy.build(spec, len(report.classes), dropout=config.head_dropout).to(device)
     if layout:
         model = model.to(memory_format=torch.channels_last)
     groups = strategy.parameter_groups(model, config)
+    if compiled:
+        model = torch.compile(model)
     optimizer = (torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
                  if config.optimizer == "sgd" else torch.optim.AdamW(groups, lr=config.lr,
                                                                      weight_decay=config.weight_decay))
@@ -171,6 +175,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--modality", default="image,text")
     parser.add_argument("--parts", default="fine_tune,features")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time the bare loop with torch.compile (does compiling pay here?)")
     parser.add_argument("--feature-items", type=int, default=640, help="examples in the timed feature pass")
     args = parser.parse_args()
     device = pick_device(args.device)
@@ -185,7 +191,7 @@ def main() -> None:
             report = data.load_dataset(config.data, config.val_fraction, config.seed)
             print(f"\n{modality}: {what}; {config.backbone}, batch {config.batch_size}, {config.optimizer}")
             if "fine_tune" in args.parts:
-                mine, bare, laid = [], [], []
+                mine, bare, laid, compiled = [], [], [], []
                 for _ in range(args.repeats):
                     mine.append(ours_fine_tune(config, device, args.batches))
                     bare.append(bare_fine_tune(config, report, device, args.batches))
@@ -193,8 +199,15 @@ def main() -> None:
                     if modality == "image":
                         laid.append(bare_fine_tune(config, report, device, args.batches, layout=True))
                         line += f", bare loop in channels-last {laid[-1]:.1f}/s"
+                    if args.compile:
+                        compiled.append(bare_fine_tune(config, report, device, args.batches, layout=True,
+                                                       compiled=True))
+                        line += f", bare loop compiled {compiled[-1]:.1f}/s"
                     print(line, flush=True)
                 rows.append((modality, "fine-tuning", statistics.median(mine), statistics.median(bare)))
+                if compiled:
+                    rows.append((modality, "fine-tuning vs a compiled bare loop", statistics.median(mine),
+                                 statistics.median(compiled)))
                 if laid:
                     rows.append((modality, "fine-tuning vs a channels-last bare loop", statistics.median(mine),
                                  statistics.median(laid)))
