@@ -221,7 +221,7 @@ def main() -> None:
                     print(f"  feature pass ({len(subset.all_items())}): ours {mine[-1]:.1f}/s, "
                           f"bare {bare[-1]:.1f}/s", flush=True)
                 rows.append((modality, "feature pass", statistics.median(mine), statistics.median(bare)))
-    print(f"\n| data | what | ours (examples/s) | bare loop | ours / bare |\n|---|---|---|---|---|")
+    print("\n| data | what | ours (examples/s) | bare loop | ours / bare |\n|---|---|---|---|---|")
     for modality, what, mine, bare in rows:
         print(f"| {modality} | {what} | {mine:.1f} | {bare:.1f} | {mine / bare:.2f}x |")
 
