@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,9 @@ def make_image_folder(root: Path, counts: dict[str, int], size: int = 40, fmt: s
     for name, count in counts.items():
         (root / name).mkdir(parents=True, exist_ok=True)
         for i in range(count):
-            make_image(COLORS[name], seed=hash((name, i)) % 10_000, size=size).save(root / name / f"{i:03d}.{fmt}")
+            # crc32, not hash(): Python salts str hashes per process, which made every run's images differ
+            make_image(COLORS[name], seed=zlib.crc32(f"{name}:{i}".encode()) % 10_000, size=size).save(
+                root / name / f"{i:03d}.{fmt}")
     return root
 
 
