@@ -67,11 +67,10 @@ def load_or_compute(report: DataReport, spec: BackboneSpec, cache_dir: str | Pat
     A cache file that cannot be read (cut off by a crash or a full disk) is removed and computed
     again; ``on_notice`` hears why. Distributed (``world``): rank 0 reads the cache and hands it to the
     others; a pass is shared, each rank computing every N-th item, and rank 0 writes the file."""
-    items = report.all_items()
-    scaled = on_progress and (lambda done, _: on_progress(min(done * world.size, len(items)), len(items)))
     return _cached_or_computed(
-        cache_path(cache_dir, report, spec, max_length), items, spec, device, on_notice, world,
-        lambda mine: compute_features(report, spec, device, batch_size, scaled, should_stop, max_length, items=mine))
+        cache_path(cache_dir, report, spec, max_length), report.all_items(), spec, device, on_progress, on_notice,
+        world, lambda mine, progress: compute_features(report, spec, device, batch_size, progress, should_stop,
+                                                       max_length, items=mine))
 
 
 def views_path(cache_dir: str | Path, report: DataReport, spec: BackboneSpec, views: int, horizontal_flip: bool,
@@ -106,26 +105,27 @@ def load_or_compute_views(report: DataReport, spec: BackboneSpec, cache_dir: str
     frozen backbone, once, cached; rows keyed ``loaders.view_key(k, item)``. None if stopped."""
     from core.loaders import views_loader
 
-    items = view_items(report, views)
-    scaled = on_progress and (lambda done, _: on_progress(min(done * world.size, len(items)), len(items)))
     return _cached_or_computed(
-        views_path(cache_dir, report, spec, views, horizontal_flip, seed), items, spec, device, on_notice, world,
-        lambda mine: compute_features(report, spec, device, batch_size, scaled, should_stop, items=mine,
-                                      loader=views_loader(report, mine, spec, batch_size, seed, horizontal_flip,
-                                                          device)))
+        views_path(cache_dir, report, spec, views, horizontal_flip, seed), view_items(report, views), spec, device,
+        on_progress, on_notice, world,
+        lambda mine, progress: compute_features(report, spec, device, batch_size, progress, should_stop, items=mine,
+                                                loader=views_loader(report, mine, spec, batch_size, seed,
+                                                                    horizontal_flip, device)))
 
 
 def _cached_or_computed(path: Path, items: list[tuple[str, int]], spec: BackboneSpec, device: torch.device,
-                        on_notice: Callable[[str], None] | None, world: distributed.World,
-                        compute: Callable[[list], "torch.Tensor | None"]) -> FeatureSet | None:
-    """The cache file at ``path`` if it holds ``items``, else ``compute(items)`` saved there (distributed:
-    rank 0 reads and broadcasts; each rank computes its shard, gathered; rank 0 writes)."""
+                        on_progress: Callable[[int, int], None] | None, on_notice: Callable[[str], None] | None,
+                        world: distributed.World, compute: Callable) -> FeatureSet | None:
+    """The cache file at ``path`` if it holds ``items``, else ``compute(items, progress)`` saved there
+    (distributed: rank 0 reads and broadcasts; each rank computes its shard, gathered; rank 0 writes;
+    progress counts every rank's share as this rank's times the number of ranks)."""
     started = time.perf_counter()
     found = world.broadcast(_read_cached(path, items, spec, on_notice) if world.main else None)
     if found is not None:
         return FeatureSet(found[0], found[1], True, time.perf_counter() - started, pass_seconds(path)
                           if world.main else None)
-    features = compute(world.shard(items))
+    scaled = on_progress and (lambda done, _: on_progress(min(done * world.size, len(items)), len(items)))
+    features = compute(world.shard(items), scaled)
     if features is None:  # stopped (distributed: the ranks agree on a stop, so all of them end here together)
         return None
     features = world.gather(features, len(items))

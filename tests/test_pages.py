@@ -102,12 +102,17 @@ def test_model_page_shows_cards_strategy_and_trainable_table(colors_folder):
     assert at.button(key="pick_resnet18").disabled  # its weights are not on this machine
 
 
-def test_train_then_results_shows_live_metrics_and_the_confusion_matrix(colors_folder):
+def _train_page(folder) -> AppTest:
+    """The Train page with ``folder`` loaded and the tiny backbone chosen."""
     at = _app()
-    at.session_state["report"] = data_images.load_dataset(colors_folder)
-    at.session_state["data"] = str(colors_folder)
+    at.session_state["report"] = data_images.load_dataset(folder)
+    at.session_state["data"] = str(folder)
     at.session_state["backbone"] = TINY
-    at.run().switch_page("pages/3_train.py").run()
+    return at.run().switch_page("pages/3_train.py").run()
+
+
+def test_train_then_results_shows_live_metrics_and_the_confusion_matrix(colors_folder):
+    at = _train_page(colors_folder)
     at.number_input[0].set_value(4)  # epochs
     at.button(key="start_training").click().run()
     assert not at.exception and at.session_state.run_dir
@@ -123,11 +128,7 @@ def test_train_then_results_shows_live_metrics_and_the_confusion_matrix(colors_f
 
 
 def test_train_page_offers_augmented_views_for_feature_extraction_and_the_run_uses_them(colors_folder):
-    at = _app()
-    at.session_state["report"] = data_images.load_dataset(colors_folder)
-    at.session_state["data"] = str(colors_folder)
-    at.session_state["backbone"] = TINY
-    at.run().switch_page("pages/3_train.py").run()
+    at = _train_page(colors_folder)
     at.number_input[0].set_value(3)
     _number_input(at, "Augmented views per image").set_value(2)
     at.button(key="start_training").click().run()
