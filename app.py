@@ -41,7 +41,41 @@ def sidebar() -> None:
     st.markdown(f"**Backbone:** `{st.session_state.backbone}`  \n**Strategy:** `{st.session_state.strategy}`")
     if st.session_state.target is not None:
         st.markdown(f"**Target:** {st.session_state.target.name}  \n**Adaptation:** `{st.session_state.adapt}`")
+    state.prepare_next_run()
+    preparing(jobs.supervisor().preparation())
     training_now(bool(jobs.supervisor().queue()))
+
+
+def preparing(now: "jobs.Preparation | None") -> None:
+    """The next run's features, computed in the background while the person looks around: shown with a
+    bar and a Cancel button, redrawn every second while it works."""
+
+    @st.fragment(run_every=1.0 if now is not None and now.busy else None)
+    def line() -> None:
+        supervisor = jobs.supervisor()
+        what = supervisor.preparation()
+        if what is None:
+            return
+        if what.state == "starting":
+            st.caption("Getting a training process ready...")
+        elif what.state in ("loading", "computing"):
+            st.caption(f"Computing the **{what.title}** features of this data in the background, so that a "
+                       f"feature-extraction run starts in seconds: {what.done:,} of {what.total:,}" if what.total else
+                       f"Reading the data for the **{what.title}** features...")
+            st.progress(what.done / what.total if what.total else 0.0)
+            if st.button("Cancel", key="cancel_preparation", icon=":material/close:",
+                         help="Frees the CPU now; the first feature-extraction run then computes them itself."):
+                supervisor.cancel_preparation()
+                st.rerun(scope="fragment")
+        elif what.state == "ready":
+            how = "found in the cache" if what.cached else f"computed in {what.seconds:.0f} s"
+            st.caption(f":material/check_circle: The **{what.title}** features of this data are ready ({how}): "
+                       "feature extraction starts in seconds.")
+        elif what.state == "cancelled":
+            st.caption(f"Background pass of **{what.title}** cancelled at {what.done:,} of {what.total:,}: the "
+                       "first feature-extraction run computes the features itself.")
+
+    line()
 
 
 def training_now(busy: bool) -> None:

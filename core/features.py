@@ -7,9 +7,11 @@ learning rate or output folder. Only this module knows that layout.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,7 @@ class FeatureSet:
     cache_hit: bool
     seconds: float                          # what getting them took now: reading the cache, or the pass
     compute_seconds: float | None = None    # what the pass took when it ran (None: a cache older than that)
+    ahead_seconds: float = 0.0              # how long the pass had run in the background before it was needed
 
     def rows(self, items: list[tuple[str, int]]) -> torch.Tensor:
         index = {path: row for row, path in enumerate(self.paths)}
@@ -70,7 +73,7 @@ def load_or_compute(report: DataReport, spec: BackboneSpec, cache_dir: str | Pat
     return _cached_or_computed(
         cache_path(cache_dir, report, spec, max_length), report.all_items(), spec, device, on_progress, on_notice,
         world, lambda mine, progress: compute_features(report, spec, device, batch_size, progress, should_stop,
-                                                       max_length, items=mine))
+                                                       max_length, items=mine), should_stop)
 
 
 def views_path(cache_dir: str | Path, report: DataReport, spec: BackboneSpec, views: int, horizontal_flip: bool,
@@ -110,15 +113,31 @@ def load_or_compute_views(report: DataReport, spec: BackboneSpec, cache_dir: str
         on_progress, on_notice, world,
         lambda mine, progress: compute_features(report, spec, device, batch_size, progress, should_stop, items=mine,
                                                 loader=views_loader(report, mine, spec, batch_size, seed,
-                                                                    horizontal_flip, device)))
+                                                                    horizontal_flip, device)), should_stop)
 
 
 def _cached_or_computed(path: Path, items: list[tuple[str, int]], spec: BackboneSpec, device: torch.device,
                         on_progress: Callable[[int, int], None] | None, on_notice: Callable[[str], None] | None,
-                        world: distributed.World, compute: Callable) -> FeatureSet | None:
+                        world: distributed.World, compute: Callable,
+                        should_stop: Callable[[], bool] = lambda: False) -> FeatureSet | None:
     """The cache file at ``path`` if it holds ``items``, else ``compute(items, progress)`` saved there
     (distributed: rank 0 reads and broadcasts; each rank computes its shard, gathered; rank 0 writes;
-    progress counts every rank's share as this rank's times the number of ranks)."""
+    progress counts every rank's share as this rank's times the number of ranks). A background pass of
+    this process (``start_background``) for the same file is joined instead; one for another file is
+    cancelled first, so that it never slows this one."""
+    pending = pending_pass()
+    if pending is not None and (world.active or pending.path != path or pending.items != items):
+        pending.cancel()
+    elif pending is not None:
+        joined = pending.join(on_progress, should_stop)
+        if joined is not _FAILED:
+            return joined
+    return _read_or_compute(path, items, spec, device, on_progress, on_notice, world, compute)
+
+
+def _read_or_compute(path: Path, items: list[tuple[str, int]], spec: BackboneSpec, device: torch.device,
+                     on_progress: Callable[[int, int], None] | None, on_notice: Callable[[str], None] | None,
+                     world: distributed.World, compute: Callable) -> FeatureSet | None:
     started = time.perf_counter()
     found = world.broadcast(_read_cached(path, items, spec, on_notice) if world.main else None)
     if found is not None:
@@ -134,6 +153,110 @@ def _cached_or_computed(path: Path, items: list[tuple[str, int]], spec: Backbone
         _save_atomically(path, features, [p for p, _ in items], {"seconds": f"{seconds:.3f}", "device": device.type,
                                                                  "processes": str(world.size)})
     return FeatureSet(features, [p for p, _ in items], False, seconds, seconds)
+
+
+class BackgroundPass:
+    """A feature pass started ahead of the run that will need it (core/worker.py: while the person still
+    looks at the data and the settings), in a thread of the process that will train that run. The run's
+    own pass joins it (load_or_compute) and reports its progress as its own; nothing is computed twice."""
+
+    def __init__(self, report: DataReport, spec: BackboneSpec, cache_dir: str | Path, device: torch.device,
+                 batch_size: int, max_length: int, on_progress: Callable[[int, int], None] | None = None) -> None:
+        self.path, self.items = cache_path(cache_dir, report, spec, max_length), report.all_items()
+        self.done, self.total, self.seconds = 0, len(self.items), 0.0
+        self.result: FeatureSet | None = None
+        self.error: BaseException | None = None
+        self._cancelled, self._finished = threading.Event(), threading.Event()
+        self._listener = on_progress
+        self._started = time.perf_counter()
+
+        def work() -> None:
+            try:
+                self.result = _read_or_compute(
+                    self.path, self.items, spec, device, self._progress, None, distributed.SINGLE,
+                    lambda mine, progress: compute_features(report, spec, device, batch_size, progress,
+                                                            self._cancelled.is_set, max_length, items=mine))
+            except BaseException as error:  # the run that joins computes again and reports it in its own words
+                self.error = error
+            finally:
+                self.seconds = time.perf_counter() - self._started
+                self._finished.set()
+                if self._listener:
+                    self._listener(self.done, self.total)
+
+        self._thread = threading.Thread(target=work, name="background-feature-pass", daemon=True)
+        self._thread.start()
+
+    def _progress(self, done: int, total: int) -> None:
+        self.done = done
+        if self._listener:
+            self._listener(done, total)
+
+    @property
+    def finished(self) -> bool:
+        return self._finished.is_set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def cancel(self) -> None:
+        """Stop after the current batch and wait for it (the CPU is free when this returns)."""
+        self._cancelled.set()
+        self._thread.join()
+        _forget(self)
+
+    def join(self, on_progress: Callable[[int, int], None] | None, should_stop: Callable[[], bool]):
+        """Wait for the pass, reporting its progress; its FeatureSet, None when a stop was asked for
+        meanwhile, or _FAILED when it did not finish (compute again)."""
+        joined = time.perf_counter()
+        ahead = joined - self._started
+        while not self._finished.wait(0.25):
+            if should_stop():
+                return None
+            if on_progress:
+                on_progress(self.done, self.total)
+        _forget(self)
+        if self.result is None:
+            return _FAILED
+        if on_progress:
+            on_progress(self.total, self.total)
+        waited = min(time.perf_counter() - joined, self.result.compute_seconds or self.seconds)
+        return dataclasses.replace(self.result, seconds=waited, ahead_seconds=0.0 if self.result.cache_hit else ahead)
+
+
+_FAILED = object()
+_pending: list[BackgroundPass] = []
+_pending_lock = threading.Lock()
+
+
+def start_background(report: DataReport, spec: BackboneSpec, cache_dir: str | Path, device: torch.device,
+                     batch_size: int, max_length: int = 128,
+                     on_progress: Callable[[int, int], None] | None = None) -> BackgroundPass:
+    """Begin the feature pass a run on ``report`` with ``spec`` will need (one at a time: an earlier one is
+    cancelled). ``on_progress(done, total)`` hears every batch, and once more when it has ended."""
+    cancel_background()
+    background = BackgroundPass(report, spec, cache_dir, device, batch_size, max_length, on_progress)
+    with _pending_lock:
+        _pending.append(background)
+    return background
+
+
+def cancel_background() -> None:
+    pending = pending_pass()
+    if pending is not None:
+        pending.cancel()
+
+
+def pending_pass() -> BackgroundPass | None:
+    with _pending_lock:
+        return _pending[-1] if _pending else None
+
+
+def _forget(background: BackgroundPass) -> None:
+    with _pending_lock:
+        if background in _pending:
+            _pending.remove(background)
 
 
 def _read_cached(path: Path, items: list[tuple[str, int]], spec: BackboneSpec,

@@ -13,15 +13,24 @@ with the child's output in DIR/log.txt. So:
   ``interrupted``, resumable from its last epoch (``resume(run)`` queues it again).
 
 Stopping goes through the run's ``stop`` file, so any process can ask.
+
+Ahead of need (``prepare(config)``, the app calls it once data is loaded), the supervisor keeps one
+warm process, ``python -m core worker`` (core/worker.py): torch imported, and the features the
+prepared settings' run will need computed in the background. The next run is handed to it instead
+of a new child: it trains exactly as that child would, joining the background pass, so a first
+chart comes seconds after Start. Nothing prepares while a run trains (it would compete for the CPU).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import threading
 import time
+from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 from core import paths, runs, storage
@@ -30,6 +39,67 @@ from core.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
 POLL_SECONDS = 0.5
+
+
+def _child_environment() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
+            "PYTHONUNBUFFERED": "1"}
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What the warm process does ahead of the next run (core/worker.py's last words)."""
+    state: str            # starting, idle, loading, computing, ready, cancelled, skipped, failed
+    title: str = ""       # the backbone's
+    done: int = 0
+    total: int = 0
+    seconds: float | None = None   # ready: how long the pass took (or reading it back, when cached)
+    cached: bool = False           # ready: the features were in the cache already
+    message: str = ""
+
+    @property
+    def busy(self) -> bool:
+        return self.state in ("starting", "loading", "computing")
+
+
+class _Worker:
+    """One ``python -m core worker`` process and a thread that reads what it says."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "core", "worker"], cwd=ROOT, env=_child_environment(),
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, encoding="utf-8", errors="replace", bufsize=1)
+        self.state = Preparation("starting")
+        self.last_words: deque[str] = deque(maxlen=3)
+        threading.Thread(target=self._listen, name="worker-reader", daemon=True).start()
+
+    def _listen(self) -> None:
+        for line in self.process.stdout:
+            try:
+                said = json.loads(line)
+                self.state = Preparation(**{key: said[key] for key in Preparation.__dataclass_fields__ if key in said})
+            except (ValueError, TypeError, KeyError):
+                if line.strip():
+                    self.last_words.append(line.strip())  # a warning or a traceback: kept for a failed start
+        self.process.stdout.close()
+        if self.state.busy and self.process.poll() is not None:
+            self.state = Preparation("failed", message=" / ".join(self.last_words))
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def send(self, *words: str) -> bool:
+        try:
+            self.process.stdin.write(" ".join(words) + "\n")
+            self.process.stdin.flush()
+            return True
+        except (OSError, ValueError):  # it died meanwhile
+            return False
+
+    def close(self) -> None:
+        if self.alive():
+            self.process.kill()
+        self.process.wait()
 
 
 class Supervisor:
@@ -43,6 +113,63 @@ class Supervisor:
         self._child: subprocess.Popen | None = None
         self._child_run: runs.Run | None = None
         self._unlaunchable: set[Path] = set()
+        self._worker: _Worker | None = None      # warm, idle: the next run goes to it
+        self._prepared: TrainConfig | None = None
+        self._prepared_key: str | None = None
+        self._cancelled = False                  # the person cancelled the preparation of these settings
+        self._warm = False                       # prepare() was asked for: stay warm after every run
+
+    # -- ahead of need ----------------------------------------------------------------------------
+    def prepare(self, config: TrainConfig | None) -> None:
+        """Keep a warm process ready for the next run, computing the features ``config``'s run will need
+        (feature extraction with an available backbone; else it only waits, warm; None: no data yet, just
+        warm). Asking again with the same settings changes nothing; with others, the preparation moves to
+        them. Deferred while a run trains."""
+        key = None if config is None else json.dumps(config.to_dict(), sort_keys=True)
+        with self._lock:
+            if key == self._prepared_key and (self._worker is not None or self._child is not None):
+                return
+            self._prepared, self._prepared_key, self._cancelled, self._warm = config, key, False, True
+            if self._child is None:
+                self._send_preparation()
+
+    def cancel_preparation(self) -> None:
+        """Stop the background pass (the warm process stays, idle); the same settings are not prepared again."""
+        with self._lock:
+            self._cancelled = True
+            if self._worker is not None:
+                self._worker.send("cancel")
+
+    def preparation(self) -> Preparation | None:
+        """What the warm process is doing (None: there is none, or a run is training)."""
+        with self._lock:
+            worker = self._worker
+        if worker is None:
+            return None
+        if not worker.alive():
+            return Preparation("failed", message=" / ".join(worker.last_words))
+        return worker.state
+
+    def close(self) -> None:
+        """End the warm process (a queued or training run is left as it is)."""
+        with self._lock:
+            worker, self._worker, self._prepared, self._prepared_key = self._worker, None, None, None
+            self._warm = False
+        if worker is not None:
+            worker.close()
+
+    def _send_preparation(self) -> None:
+        """(lock held, nothing training) a warm process, spawned if needed, told what to prepare."""
+        if self._worker is not None and not self._worker.alive():
+            self._worker.close()
+            self._worker = None
+        if self._worker is None:
+            try:
+                self._worker = _Worker()
+            except OSError:  # no process can start now: runs start the ordinary way
+                return
+        if self._prepared is not None and not self._cancelled:
+            self._worker.send("prepare", json.dumps(self._prepared.to_dict()))
 
     # -- what the UI calls ------------------------------------------------------------------------
     def submit(self, config: TrainConfig) -> runs.Run:
@@ -131,6 +258,8 @@ class Supervisor:
                 if self._child is None:
                     waiting = self._queued()
                     if not waiting:
+                        if self._warm and self._worker is None:
+                            self._send_preparation()  # warm again for the next Start
                         self._thread = None
                         return
                     if not any(r.recorded_status == "running" and r.is_alive() for r in runs.list_runs(self.runs_dir)):
@@ -139,9 +268,14 @@ class Supervisor:
             self._wake.clear()
 
     def _launch(self, run: runs.Run) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None and worker.alive() and worker.send("run", str(run.dir)):
+            self._child, self._child_run = worker.process, run  # trains exactly as the child below would
+            return
+        if worker is not None:
+            worker.close()
         command = [sys.executable, "-m", "core", "train", "--run", str(run.dir), "--stop-with-parent", "--quiet"]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
-               "PYTHONUNBUFFERED": "1"}
+        env = _child_environment()
         try:
             with open(run.log_path, "ab") as log:
                 self._child = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
@@ -159,6 +293,8 @@ class Supervisor:
 
     def _finish_child(self) -> None:
         code, run = self._child.wait(), self._child_run
+        if self._child.stdin is not None:  # a warm process that trained: its command pipe
+            self._child.stdin.close()
         self._child, self._child_run = None, None
         if run.recorded_status in ("queued", "running") and not run.is_alive():
             try:

@@ -401,8 +401,12 @@ def cached_features(session: Session, report: DataReport | None = None,
         lambda done, total: emit("features", done=done, total=total, domain=domain), session.stop_reason,
         session.config.max_length, on_notice=lambda message: emit("notice", message=message), world=session.world)
     if feature_set is not None:
+        if feature_set.ahead_seconds:
+            emit("notice", message=f"The features were computed in the background since the data was loaded: "
+                                   f"{feature_set.compute_seconds:.1f} s in all, {feature_set.seconds:.1f} s of it "
+                                   "after this run started.")
         emit("features", done=total, total=total, cache_hit=feature_set.cache_hit,
-             seconds=round(feature_set.seconds, 3), domain=domain)
+             seconds=round(feature_set.seconds, 3), domain=domain, ahead_seconds=round(feature_set.ahead_seconds, 3))
         session.feature_passes.append({"domain": domain, "cache_hit": feature_set.cache_hit,
                                        "seconds": feature_set.seconds, "compute_seconds": feature_set.compute_seconds})
     return feature_set

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -177,3 +178,29 @@ def remember_in_url() -> None:
     for key, value in wanted.items():
         if value and st.query_params.get(key) != value:
             st.query_params[key] = value
+
+
+def prepare_next_run() -> None:
+    """Let the supervisor get the next run ready (core/jobs.py: a warm process computing the loaded data's
+    features for the chosen backbone and strategy; without data, just warm), so that Start shows a first
+    chart in seconds. Off with
+    TRANSFERLAB_PREPARE=0 (the tests, which start many servers)."""
+    if os.environ.get("TRANSFERLAB_PREPARE", "1") == "0":
+        return
+    from core import jobs
+    from core.config import TrainConfig
+
+    report = st.session_state.get("report")
+    if report is None:  # no data yet: a process with torch imported, waiting
+        jobs.supervisor().prepare(None)
+        return
+
+    strategy = st.session_state.strategy
+    remembered = st.session_state.get("train_settings", {}).get((report.modality, strategy), {})
+    try:
+        config = TrainConfig.for_strategy(st.session_state.data, strategy, backbone=st.session_state.backbone,
+                                          val_fraction=st.session_state.val_fraction, **report.reading(),
+                                          **remembered)
+        jobs.supervisor().prepare(config)
+    except Exception:  # settings a run would refuse: Start says why, in its own words
+        pass

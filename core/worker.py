@@ -1,0 +1,180 @@
+"""A warm training process: ``python -m core worker``, started by jobs.Supervisor before it is needed.
+
+Starting a training process costs seconds on a laptop (importing torch, building the backbone), and a
+feature-extraction run's first pass costs more. A worker pays both while the person still looks at the
+data and the settings: it imports everything, then follows one-line commands on stdin:
+
+    prepare <TrainConfig JSON>   compute the features a run with these settings will need, in the
+                                 background (core/features.py: start_background); a new preparation
+                                 replaces the old one, unless it needs the same features
+    cancel                       stop the preparation (the CPU is free again)
+    run <RUN_DIR>                train that prepared run folder exactly as
+                                 ``python -m core train --run RUN_DIR --stop-with-parent --quiet`` does,
+                                 output to RUN_DIR/log.txt; the run joins the background pass when it
+                                 needs the same features, else cancels it first; then the worker exits
+
+and says what it is doing as JSON lines on stdout (``state``: idle, loading, computing, ready, cancelled,
+skipped, failed; ``done``, ``total``, ``title``, ``seconds``, ``message``). End of input (the server went
+away) ends it at once. Only this module and jobs.py know this protocol.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable, TextIO
+
+PROGRESS_EVERY = 0.5  # seconds between progress lines while computing
+
+Say = Callable[[dict], None]
+
+
+class Preparation:
+    """The one preparation of this worker: the data loaded, then the background feature pass."""
+
+    def __init__(self, config, say: Say) -> None:
+        self.config, self.say = config, say
+        self.background = None
+        self._abandoned = threading.Event()
+        self._thread = threading.Thread(target=self._load_and_start, name="prepare", daemon=True)
+        self._thread.start()
+
+    def _load_and_start(self) -> None:
+        from core import backbones, data, features, strategies
+        from core.device import feature_batch_size, pick_device
+
+        config, say = self.config, self.say
+        try:
+            strategy, spec = strategies.get(config.strategy), backbones.get(config.backbone)
+            skipped = f"{strategy.title} computes no features ahead." if not strategy.on_features else \
+                f"The weights of {spec.title} are not on this machine." if not spec.availability().available else None
+            if skipped:
+                features.cancel_background()  # an earlier preparation's pass: nobody waits for it now
+                say({"state": "skipped", "message": skipped})
+                return
+            say({"state": "loading", "title": spec.title})
+            report = data.load_dataset(config.data, config.val_fraction, config.seed, config.text_column,
+                                       config.label_column, config.encoding)
+            if spec.modality != report.modality or self._abandoned.is_set():
+                return
+            device = pick_device(config.device)
+            path, items = features.cache_path(config.cache_dir, report, spec, config.max_length), report.all_items()
+            pending = features.pending_pass()
+            if pending is not None and pending.path == path and pending.items == items and not pending.cancelled:
+                self.background = pending  # the same features as the preparation before: go on with it
+                return
+            shown = [0.0]
+
+            def progress(done: int, total: int) -> None:
+                background = self.background
+                if background is None:  # the pass's first words, before start_background returned: said below
+                    return
+                finished = background.finished
+                if not finished and time.monotonic() - shown[0] < PROGRESS_EVERY:
+                    return
+                shown[0] = time.monotonic()
+                if not finished:
+                    say({"state": "computing", "title": spec.title, "done": done, "total": total})
+                elif background.result is not None:
+                    say({"state": "ready", "title": spec.title, "done": total, "total": total,
+                         "seconds": round(background.result.compute_seconds or background.seconds, 3),
+                         "cached": background.result.cache_hit})
+                elif background.cancelled:
+                    say({"state": "cancelled", "title": spec.title, "done": done, "total": total})
+                else:
+                    say({"state": "failed", "title": spec.title, "message": str(background.error)[:300]})
+
+            self.background = features.start_background(
+                report, spec, config.cache_dir, device, feature_batch_size(config.batch_size, report.modality, device),
+                config.max_length, progress)
+            if self.background.finished:  # so quickly (read from the cache) that its last words came too early
+                progress(self.background.total, self.background.total)
+        except Exception as error:  # bad settings or data: the run, if one starts, says so in its own words
+            say({"state": "failed", "message": str(error)[:300]})
+
+    def settle(self) -> None:
+        """Wait until the data is loaded and the pass (if any) has begun."""
+        self._thread.join()
+
+    def cancel(self) -> None:
+        self._abandoned.set()
+        self.settle()
+        from core import features
+
+        features.cancel_background()
+
+
+def serve(commands: TextIO = sys.stdin, replies: TextIO = sys.stdout) -> int:
+    """Follow the commands until a run has been trained (its exit code) or the input ends."""
+    importlib.import_module("core.features")  # torch and the backbones: what a preparation needs first
+    from core.config import TrainConfig
+
+    lock, silent = threading.Lock(), threading.Event()
+
+    def say(message: dict) -> None:
+        with lock:
+            if not silent.is_set():
+                replies.write(json.dumps(message) + "\n")
+                replies.flush()
+
+    say({"state": "idle"})
+    preparation: Preparation | None = None
+    warmed = False
+    while True:
+        if not warmed and not _waiting(commands):  # nothing to do yet: pay for the rest of a run's imports
+            importlib.import_module("core.train")
+            warmed = True
+        line = commands.readline()
+        if not line:  # the server is gone: nobody will ever send a run
+            os._exit(0)
+        command, _, argument = line.strip().partition(" ")
+        if command == "prepare":
+            if preparation is not None:
+                preparation._abandoned.set()
+                preparation.settle()
+            try:
+                preparation = Preparation(TrainConfig.from_dict(json.loads(argument)), say)
+            except Exception as error:
+                say({"state": "failed", "message": str(error)[:300]})
+        elif command == "cancel" and preparation is not None:
+            preparation.cancel()
+        elif command == "run":
+            return _train(Path(argument), preparation, silent)
+
+
+def _waiting(commands: TextIO) -> bool:
+    """Whether a command is there to read now (so the first preparation starts before the last imports)."""
+    import select
+
+    try:
+        return bool(select.select([commands], [], [], 0.05)[0])
+    except (OSError, ValueError, TypeError):  # not a pipe (a test's StringIO): read on
+        return True
+
+
+def _train(run_dir: Path, preparation: Preparation | None, silent: threading.Event) -> int:
+    from core import strategies
+    from core.__main__ import main
+    from core.config import TrainConfig
+
+    if preparation is not None:
+        preparation.settle()
+        try:
+            uses_features = strategies.get(TrainConfig.load(run_dir / "config.json").strategy).on_features
+        except Exception:
+            uses_features = False  # train says what is wrong with the run; nothing must compete with it
+        if not uses_features:
+            preparation.cancel()  # a run that computes no features: the CPU is all its own
+    silent.set()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    log = os.open(run_dir / "log.txt", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(log, 1)  # the run's output goes where a training child's goes; the server sees our stdout end
+    os.dup2(log, 2)
+    os.close(log)
+    return main(["train", "--run", str(run_dir), "--stop-with-parent", "--quiet"])
