@@ -242,6 +242,14 @@ def start_background(report: DataReport, spec: BackboneSpec, cache_dir: str | Pa
     return background
 
 
+def done_in_background(report: DataReport, spec: BackboneSpec, cache_dir: str | Path, max_length: int = 128) -> int:
+    """How many of these features a background pass of this process has computed already (0: none runs)."""
+    pending = pending_pass()
+    if pending is None or pending.cancelled or pending.path != cache_path(cache_dir, report, spec, max_length):
+        return 0
+    return pending.done
+
+
 def cancel_background() -> None:
     pending = pending_pass()
     if pending is not None:

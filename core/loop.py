@@ -395,7 +395,9 @@ def cached_features(session: Session, report: DataReport | None = None,
     cache or computed now (with progress events); None when a stop was asked for during the pass."""
     report, emit = report or session.report, session.emit
     total = len(report.all_items())
-    emit("features", done=0, total=total, domain=domain)
+    ahead = features.done_in_background(report, session.spec, session.config.cache_dir, session.config.max_length) \
+        if domain == "source" else 0
+    emit("features", done=ahead, total=total, domain=domain, **({"joined": True} if ahead else {}))
     feature_set = features.load_or_compute(
         report, session.spec, session.config.cache_dir, session.device, session.feature_batch,
         lambda done, total: emit("features", done=done, total=total, domain=domain), session.stop_reason,

@@ -62,14 +62,15 @@ def follow(events: list[dict], status: str, now: float) -> Progress:
         last = feature_events[-1]
         domain = last.get("domain", "source")  # a target's pass follows the training data's
         pass_events = [e for e in feature_events if e.get("domain", "source") == domain]
-        first = pass_events[0]
+        first = pass_events[0]  # done > 0 when the run joined a pass begun in the background: its pace from there
         done = last["done"] / max(last["total"], 1)
+        since = (last["done"] - first["done"]) / max(last["total"] - first["done"], 1)
         progress.phase, progress.fraction = "features", 0.9 * done
         whose = {"target": "the target's features",
                  "views": f"{last.get('views', 'the')} augmented views of every training image"}.get(domain,
                                                                                                "backbone features")
         progress.message = f"Computing {whose} once: {last['done']:,}/{last['total']:,} {noun}"
-        progress.eta_seconds = _eta(first["time"], now, done)
+        progress.eta_seconds = _eta(first["time"], now, since)
         progress.throughput = _rate(pass_events, "done")
         return progress
     if batches:

@@ -106,10 +106,10 @@ def new_run_form() -> None:
                      "mostly memorise the training data. The best weights are kept either way.")
             settings["seed"] = right.number_input("Seed", 0, 1_000_000, int(defaults["seed"]))
         ahead = supervisor.preparation()
-        if learner.on_features and ahead is not None and ahead.state == "computing":
-            st.caption(f"The {ahead.title} features of this data are being computed in the background "
-                       f"({ahead.done:,} of {ahead.total:,} when this page was drawn): a run started now goes on "
-                       "from there.")
+        if learner.on_features and ahead is not None and ahead.state in ("loading", "computing"):
+            st.caption(f"The {ahead.title} features of this data are being computed in the background"
+                       + (f" ({ahead.done:,} of {ahead.total:,} when this page was drawn)" if ahead.total else "")
+                       + ": a run started now goes on from there.")
         busy = supervisor.queue()
         if busy:
             st.caption(f"{len(busy)} run(s) ahead in line: this one will start when they end (one at a time "

@@ -451,3 +451,29 @@ def test_a_comparison_opens_its_members_results_and_the_curve_is_drawn(tmp_path)
         assert "/results" in page.url and "run=" in page.url  # the address follows, so a reload stays here
         page.reload()
         page.get_by_text("Best validation accuracy").wait_for(timeout=60_000)
+
+
+def test_the_next_run_is_prepared_while_the_person_looks_around(tmp_path, monkeypatch):
+    """As the app runs for people (preparation on): the sidebar shows the loaded data's features computed in
+    the background, and the run started afterwards trains on them in that same warm process."""
+    _need_a_browser()
+    from tests.helpers import make_image_folder
+
+    monkeypatch.setenv("TRANSFERLAB_PREPARE", "1")
+    shots, home = ARTIFACTS / "browser-prepared", tmp_path / "home"
+    data = make_image_folder(tmp_path / "colors", {"red": 12, "blue": 12})
+    with streamlit_server(str(data), home) as url, browser_page(shots) as page:
+        page.goto(url + "/?backbone=tiny_test")
+        sidebar = page.locator("[data-testid='stSidebar']")
+        sidebar.get_by_text(re.compile(r"Tiny test backbone features of this data are ready \(computed in")).wait_for(
+            timeout=90_000)
+        page.screenshot(path=shots / "prepared.png")
+        page.get_by_role("link", name="3 · Train").click()
+        page.locator(".st-key-start_training button").click()
+        page.get_by_text("Best so far").wait_for(timeout=90_000)
+        page.get_by_text(re.compile("computed in the background since the data was loaded")).wait_for(timeout=30_000)
+        page.screenshot(path=shots / "trained.png")
+    run = next((home / "runs").iterdir())
+    started = next(e for e in map(json.loads, (run / "events.jsonl").read_text().splitlines())
+                   if e["kind"] == "features")
+    assert started["joined"] and started["done"] == started["total"] == 24

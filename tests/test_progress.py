@@ -13,6 +13,15 @@ def test_feature_phase_reports_images_and_eta():
     assert view.eta_seconds == 10.0 and "50/100 images" in view.message
 
 
+def test_a_pass_joined_midway_is_paced_from_where_the_run_joined_it():
+    events = [{"kind": "start", "time": 100.0, "device": "CPU (2 threads)", "epochs": 2},
+              {"kind": "features", "time": 100.0, "done": 600, "total": 1000, "joined": True},  # begun before Start
+              {"kind": "features", "time": 102.0, "done": 700, "total": 1000}]
+    view = follow(events, "running", now=102.0)
+    assert view.fraction == 0.9 * 0.7 and "700/1,000 images" in view.message
+    assert view.throughput == 50.0 and view.eta_seconds == 6.0  # 100 in 2 s, not 700 in 2 s
+
+
 def test_training_phase_counts_batches_across_epochs():
     events = _events() + [{"kind": "features", "time": 120.0, "done": 100, "total": 100, "cache_hit": False},
                           {"kind": "batch", "time": 121.0, "epoch": 1, "batch": 1, "batches": 4, "loss": 1.0,

@@ -123,6 +123,7 @@ def test_the_supervisor_trains_a_prepared_run_in_its_warm_process_and_stays_warm
         assert supervisor.wait_idle(120) and run.status == "finished", (run.dir / "log.txt").read_text()
         passes = [e for e in run.events() if e["kind"] == "features" and "cache_hit" in e]
         assert passes[0]["ahead_seconds"] > 0 and not passes[0]["cache_hit"]  # computed before Start, in the run's process
+        assert next(e for e in run.events() if e["kind"] == "features")["joined"]  # paced from where it joined
         assert any("computed in the background" in e.get("message", "") for e in run.events())
         assert run.summary()["feature_pass_first_seconds"] >= run.summary()["feature_pass_seconds"]
         assert "error" not in (run.dir / "log.txt").read_text().lower()
