@@ -41,19 +41,21 @@ def sidebar() -> None:
     st.markdown(f"**Backbone:** `{st.session_state.backbone}`  \n**Strategy:** `{st.session_state.strategy}`")
     if st.session_state.target is not None:
         st.markdown(f"**Target:** {st.session_state.target.name}  \n**Adaptation:** `{st.session_state.adapt}`")
-    state.prepare_next_run()
-    preparing(jobs.supervisor().preparation())
+    config = state.prepare_next_run()
+    if config is not None:
+        preparing(config)
     training_now(bool(jobs.supervisor().queue()))
 
 
-def preparing(now: "jobs.Preparation | None") -> None:
+def preparing(config) -> None:
     """The next run's features, computed in the background while the person looks around: shown with a
     bar and a Cancel button, redrawn every second while it works."""
+    now = jobs.supervisor().preparation(config)
 
     @st.fragment(run_every=1.0 if now is not None and now.busy else None)
     def line() -> None:
         supervisor = jobs.supervisor()
-        what = supervisor.preparation()
+        what = supervisor.preparation(config)
         if what is None:
             return
         if what.state == "starting":

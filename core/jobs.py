@@ -140,11 +140,12 @@ class Supervisor:
             if self._worker is not None:
                 self._worker.send("cancel")
 
-    def preparation(self) -> Preparation | None:
-        """What the warm process is doing (None: there is none, or a run is training)."""
+    def preparation(self, config: TrainConfig | None = None) -> Preparation | None:
+        """What the warm process is doing (None: there is none, a run is training, or it prepares for
+        other settings than ``config``, when given)."""
         with self._lock:
-            worker = self._worker
-        if worker is None:
+            worker, prepared = self._worker, self._prepared_key
+        if worker is None or (config is not None and json.dumps(config.to_dict(), sort_keys=True) != prepared):
             return None
         if not worker.alive():
             return Preparation("failed", message=" / ".join(worker.last_words))

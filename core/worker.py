@@ -40,6 +40,7 @@ class Preparation:
     def __init__(self, config, say: Say) -> None:
         self.config, self.say = config, say
         self.background = None
+        self._shown = 0.0
         self._abandoned = threading.Event()
         self._thread = threading.Thread(target=self._load_and_start, name="prepare", daemon=True)
         self._thread.start()
@@ -60,42 +61,45 @@ class Preparation:
             say({"state": "loading", "title": spec.title})
             report = data.load_dataset(config.data, config.val_fraction, config.seed, config.text_column,
                                        config.label_column, config.encoding)
-            if spec.modality != report.modality or self._abandoned.is_set():
+            if spec.modality != report.modality:
+                say({"state": "skipped", "message": f"{spec.title} does not read {report.modality}s."})
+                return
+            if self._abandoned.is_set():
                 return
             device = pick_device(config.device)
             path, items = features.cache_path(config.cache_dir, report, spec, config.max_length), report.all_items()
             pending = features.pending_pass()
             if pending is not None and pending.path == path and pending.items == items and not pending.cancelled:
                 self.background = pending  # the same features as the preparation before: go on with it
+                self._report(spec.title, force=True)
                 return
-            shown = [0.0]
-
-            def progress(done: int, total: int) -> None:
-                background = self.background
-                if background is None:  # the pass's first words, before start_background returned: said below
-                    return
-                finished = background.finished
-                if not finished and time.monotonic() - shown[0] < PROGRESS_EVERY:
-                    return
-                shown[0] = time.monotonic()
-                if not finished:
-                    say({"state": "computing", "title": spec.title, "done": done, "total": total})
-                elif background.result is not None:
-                    say({"state": "ready", "title": spec.title, "done": total, "total": total,
-                         "seconds": round(background.result.compute_seconds or background.seconds, 3),
-                         "cached": background.result.cache_hit})
-                elif background.cancelled:
-                    say({"state": "cancelled", "title": spec.title, "done": done, "total": total})
-                else:
-                    say({"state": "failed", "title": spec.title, "message": str(background.error)[:300]})
-
             self.background = features.start_background(
                 report, spec, config.cache_dir, device, feature_batch_size(config.batch_size, report.modality, device),
-                config.max_length, progress)
+                config.max_length, lambda done, total: self._report(spec.title))
             if self.background.finished:  # so quickly (read from the cache) that its last words came too early
-                progress(self.background.total, self.background.total)
+                self._report(spec.title, force=True)
         except Exception as error:  # bad settings or data: the run, if one starts, says so in its own words
             say({"state": "failed", "message": str(error)[:300]})
+
+    def _report(self, title: str, force: bool = False) -> None:
+        """Say how the background pass goes: every PROGRESS_EVERY seconds while it computes, then its end."""
+        background = self.background
+        if background is None:  # its first words, before start_background returned: said after it
+            return
+        finished = background.finished
+        if not finished and not force and time.monotonic() - self._shown < PROGRESS_EVERY:
+            return
+        self._shown = time.monotonic()
+        if not finished:
+            self.say({"state": "computing", "title": title, "done": background.done, "total": background.total})
+        elif background.result is not None:
+            self.say({"state": "ready", "title": title, "done": background.total, "total": background.total,
+                      "seconds": round(background.result.compute_seconds or background.seconds, 3),
+                      "cached": background.result.cache_hit})
+        elif background.cancelled:
+            self.say({"state": "cancelled", "title": title, "done": background.done, "total": background.total})
+        else:
+            self.say({"state": "failed", "title": title, "message": str(background.error)[:300]})
 
     def settle(self) -> None:
         """Wait until the data is loaded and the pass (if any) has begun."""

@@ -105,7 +105,7 @@ def new_run_form() -> None:
                 help="Stop when the validation loss has not improved for this many epochs: further epochs would "
                      "mostly memorise the training data. The best weights are kept either way.")
             settings["seed"] = right.number_input("Seed", 0, 1_000_000, int(defaults["seed"]))
-        ahead = supervisor.preparation()
+        ahead = supervisor.preparation(state.next_run_config())
         if learner.on_features and ahead is not None and ahead.state in ("loading", "computing"):
             st.caption(f"The {ahead.title} features of this data are being computed in the background"
                        + (f" ({ahead.done:,} of {ahead.total:,} when this page was drawn)" if ahead.total else "")

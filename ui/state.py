@@ -180,27 +180,38 @@ def remember_in_url() -> None:
             st.query_params[key] = value
 
 
-def prepare_next_run() -> None:
-    """Let the supervisor get the next run ready (core/jobs.py: a warm process computing the loaded data's
-    features for the chosen backbone and strategy; without data, just warm), so that Start shows a first
-    chart in seconds. Off with
-    TRANSFERLAB_PREPARE=0 (the tests, which start many servers)."""
-    if os.environ.get("TRANSFERLAB_PREPARE", "1") == "0":
-        return
-    from core import jobs
-    from core.config import TrainConfig
-
+def next_run_config():
+    """The TrainConfig that Start would submit now with the remembered settings (None: no data, or
+    settings a run would refuse)."""
     report = st.session_state.get("report")
-    if report is None:  # no data yet: a process with torch imported, waiting
-        jobs.supervisor().prepare(None)
-        return
+    if report is None:
+        return None
+    from core.config import TrainConfig
 
     strategy = st.session_state.strategy
     remembered = st.session_state.get("train_settings", {}).get((report.modality, strategy), {})
     try:
-        config = TrainConfig.for_strategy(st.session_state.data, strategy, backbone=st.session_state.backbone,
-                                          val_fraction=st.session_state.val_fraction, **report.reading(),
-                                          **remembered)
+        return TrainConfig.for_strategy(st.session_state.data, strategy, backbone=st.session_state.backbone,
+                                        val_fraction=st.session_state.val_fraction, **report.reading(), **remembered)
+    except Exception:  # Start says why, in its own words
+        return None
+
+
+def prepare_next_run():
+    """Let the supervisor get the next run ready (core/jobs.py: a warm process computing the loaded data's
+    features for the chosen backbone and strategy; without data, just warm), so that Start shows a first
+    chart in seconds; asked once per change of this session's settings (several people on one server take
+    turns, they do not undo each other on every click). Returns the config prepared for. Off with
+    TRANSFERLAB_PREPARE=0 (the tests, which start many servers)."""
+    if os.environ.get("TRANSFERLAB_PREPARE", "1") == "0":
+        return None
+    import json
+
+    from core import jobs
+
+    config = next_run_config()
+    key = json.dumps(config.to_dict(), sort_keys=True) if config is not None else "warm"
+    if st.session_state.get("prepared_for") != key:
+        st.session_state.prepared_for = key
         jobs.supervisor().prepare(config)
-    except Exception:  # settings a run would refuse: Start says why, in its own words
-        pass
+    return config
