@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 def serve_as_worker(args: argparse.Namespace) -> int:
     from core import worker
 
-    return worker.serve()
+    return worker.serve(main)
 
 
 def list_backbones(args: argparse.Namespace) -> int:

@@ -113,8 +113,9 @@ class Preparation:
         features.cancel_background()
 
 
-def serve(commands: TextIO = sys.stdin, replies: TextIO = sys.stdout) -> int:
-    """Follow the commands until a run has been trained (its exit code) or the input ends."""
+def serve(train: Callable[[list[str]], int], commands: TextIO = sys.stdin, replies: TextIO = sys.stdout) -> int:
+    """Follow the commands until a run has been trained (its exit code) or the input ends. ``train``: the
+    command line's entry point (core/__main__.py's main), given the arguments of a training child."""
     importlib.import_module("core.features")  # torch and the backbones: what a preparation needs first
     from core.config import TrainConfig
 
@@ -148,7 +149,7 @@ def serve(commands: TextIO = sys.stdin, replies: TextIO = sys.stdout) -> int:
         elif command == "cancel" and preparation is not None:
             preparation.cancel()
         elif command == "run":
-            return _train(Path(argument), preparation, silent)
+            return _train(Path(argument), preparation, silent, train)
 
 
 def _waiting(commands: TextIO) -> bool:
@@ -161,9 +162,9 @@ def _waiting(commands: TextIO) -> bool:
         return True
 
 
-def _train(run_dir: Path, preparation: Preparation | None, silent: threading.Event) -> int:
+def _train(run_dir: Path, preparation: Preparation | None, silent: threading.Event,
+           train: Callable[[list[str]], int]) -> int:
     from core import strategies
-    from core.__main__ import main
     from core.config import TrainConfig
 
     if preparation is not None:
@@ -181,4 +182,4 @@ def _train(run_dir: Path, preparation: Preparation | None, silent: threading.Eve
     os.dup2(log, 1)  # the run's output goes where a training child's goes; the server sees our stdout end
     os.dup2(log, 2)
     os.close(log)
-    return main(["train", "--run", str(run_dir), "--stop-with-parent", "--quiet"])
+    return train(["train", "--run", str(run_dir), "--stop-with-parent", "--quiet"])
