@@ -1,5 +1,5 @@
-"""Headless TransferLab: ``python -m core backbones | strategies | train | curve | runs | export | predict``
-(and ``worker``, the app's warm training process).
+"""Headless TransferLab: ``python -m core backbones | strategies | train | curve | runs | export | predict |
+lr-find`` (and ``worker``, the app's warm training process).
 
 The last stdout line of ``train`` is one JSON object (the run summary); progress goes before it.
 Bad arguments or data exit non-zero with a one-line reason on stderr. The app trains through this
@@ -115,8 +115,55 @@ def build_parser() -> argparse.ArgumentParser:
     predicting.add_argument("run", metavar="RUN_DIR")
     predicting.add_argument("inputs", metavar="INPUT", nargs="+",
                             help="image files for image runs; texts (or .txt files) for text runs")
+    finding = commands.add_parser("lr-find", help="the learning-rate range test: a copy of the model trained while "
+                                                  "the rate grows; the loss against the rate, and a suggestion")
+    finding.add_argument("--data", required=True, help="the same data as train --data")
+    finding.add_argument("--backbone", help="default: efficientnet_lite0 for images, all_minilm_l6_v2 for texts")
+    finding.add_argument("--strategy", default="feature_extract", choices=strategies.names())
+    finding.add_argument("--steps", type=int, default=100, help="training steps, one rate each (default 100)")
+    finding.add_argument("--start-lr", type=float, default=1e-7)
+    finding.add_argument("--end-lr", type=float, default=10.0)
+    for name in ("--batch-size", "--seed", "--max-length"):
+        finding.add_argument(name, type=int)
+    finding.add_argument("--optimizer", choices=["adamw", "sgd"])
+    finding.add_argument("--val-fraction", type=float)
+    finding.add_argument("--text-col")
+    finding.add_argument("--label-col")
+    finding.add_argument("--encoding")
+    finding.add_argument("--no-flip", action="store_true")
+    finding.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    finding.add_argument("--cache-dir")
+    finding.add_argument("--json", action="store_true", help="print only the JSON object (progress on stderr)")
     commands.add_parser("worker", help="a warm training process for the app (commands on stdin; core/worker.py)")
     return parser
+
+
+def find_lr(args: argparse.Namespace) -> int:
+    from core import lr_find
+    from core.config import TrainConfig
+    from core.data import modality_of
+
+    backbone = args.backbone or {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}[modality_of(args.data)]
+    config = TrainConfig.for_strategy(
+        args.data, args.strategy, backbone=backbone, seed=args.seed, batch_size=args.batch_size,
+        max_length=args.max_length, optimizer=args.optimizer, val_fraction=args.val_fraction,
+        text_column=args.text_col, label_column=args.label_col, encoding=args.encoding, device=args.device,
+        cache_dir=args.cache_dir, horizontal_flip=False if args.no_flip else None)
+    should_stop = _stop_on_signals()
+
+    def progress(done: int, total: int) -> None:
+        if done % 10 == 0 or done == total:
+            print(f"step {done}/{total}", file=sys.stderr, flush=True)
+
+    test = lr_find.range_test(config, args.steps, args.start_lr, args.end_lr, progress, lambda: bool(should_stop()))
+    result = test.to_dict()
+    if not args.json:
+        for rate, loss in zip(test.rates[::max(1, len(test.rates) // 20)], test.losses[::max(1, len(test.rates) // 20)]):
+            print(f"lr {rate:9.2e}  loss {loss:.4f}", file=sys.stderr)
+        print(f"suggested learning rate: {test.suggested_lr:.2e}" if test.suggested_lr else
+              "no suggestion: the loss never fell (try more steps or another range)", file=sys.stderr)
+    print(json.dumps(result))
+    return 0
 
 
 def serve_as_worker(args: argparse.Namespace) -> int:
@@ -387,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
 
         keep_freed_memory()  # this process computes: batches reuse freed memory (about 1.5x on a CPU)
         commands = {"backbones": list_backbones, "strategies": list_strategies, "train": train, "curve": curve,
-                    "runs": list_runs, "export": export, "predict": predict, "worker": serve_as_worker}
+                    "runs": list_runs, "export": export, "predict": predict, "worker": serve_as_worker, "lr-find": find_lr}
         return commands[args.command](args)
     except UserError as error:
         rank = os.environ.get("RANK", "0") if os.environ.get("WORLD_SIZE", "1") != "1" else "0"

@@ -22,6 +22,7 @@ from core import backbones, costs, data, distributed, domains, inference, loop, 
 from core.config import TrainConfig
 from core.device import describe_device, feature_batch_size, pick_device
 from core.errors import UserError
+from core.report import DataReport
 
 EventHandler = Callable[[dict], None]
 
@@ -59,6 +60,23 @@ def _stop_checker(run: runs.Run, should_stop: StopCheck) -> Callable[[], str | N
     return reason
 
 
+def checked(config: TrainConfig, strategy: strategies.Strategy, spec: backbones.BackboneSpec,
+            report: DataReport) -> DataReport:
+    """Refuse settings that cannot train on this data, saying why; the data to train on (``per_class``:
+    a seeded subset of each class; the features stay the whole data's)."""
+    if strategy.uses_backbone:
+        if spec.modality != report.modality:
+            raise UserError(f"{spec.title} is a {spec.modality} backbone but the data holds {report.modality}s.",
+                            f"Pick a {report.modality} backbone (`python -m core backbones --modality {report.modality}`).")
+        strategy.check(spec)
+        if strategy.pretrained and not spec.availability().available:
+            raise UserError(f"The weights of {spec.title} are not on this machine.", spec.availability().detail)
+    if not report.val:
+        raise UserError("There is no validation data, so progress cannot be measured.",
+                        "Add validation examples, or let TransferLab split the data automatically.")
+    return report.at_most_per_class(config.per_class, config.seed) if config.per_class else report
+
+
 def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler | None = None,
         should_stop: StopCheck = lambda: False, resume: bool = False,
         world: distributed.World = distributed.SINGLE) -> dict:
@@ -79,18 +97,7 @@ def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler
                                config.encoding)
     if world.main:
         world.barrier()
-    if strategy.uses_backbone:
-        if spec.modality != report.modality:
-            raise UserError(f"{spec.title} is a {spec.modality} backbone but the data holds {report.modality}s.",
-                            f"Pick a {report.modality} backbone (`python -m core backbones --modality {report.modality}`).")
-        strategy.check(spec)
-        if strategy.pretrained and not spec.availability().available:
-            raise UserError(f"The weights of {spec.title} are not on this machine.", spec.availability().detail)
-    if not report.val:
-        raise UserError("There is no validation data, so progress cannot be measured.",
-                        "Add validation examples, or let TransferLab split the data automatically.")
-    if config.per_class:  # fewer examples per class (the data-efficiency curve); the features stay the data's
-        report = report.at_most_per_class(config.per_class, config.seed)
+    report = checked(config, strategy, spec, report)
     target = domains.load_target(config.target, report) if config.target else None
     device = world.device(pick_device(config.device))
     if world.active and config.adapt == "dann":

@@ -1,0 +1,56 @@
+"""The learning-rate range test (core/lr_find.py) and `python -m core lr-find`, on tiny data."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core import lr_find
+from core.config import TrainConfig
+from core.errors import UserError
+from tests.helpers import TINY
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_suggestion_is_where_the_loss_falls_fastest():
+    rates = [10 ** (k / 4 - 6) for k in range(21)]  # 1e-6 .. 10
+    losses = [2.0] * 8 + [1.9, 1.6, 1.0, 0.7, 0.6, 0.55, 0.6, 0.9, 2.0, 5.0, 9.0, 20.0, 50.0]
+    assert lr_find.suggest(rates, losses) == rates[10]  # between 1.6 and 0.7: the steepest fall
+    assert lr_find.suggest(rates, [2.0 + k for k in range(21)]) is None  # never falls: no suggestion
+
+
+@pytest.mark.parametrize("strategy", ["feature_extract", "fine_tune"])
+def test_a_range_test_is_seeded_rises_and_suggests_a_rate_inside_it(colors_folder, strategy):
+    config = TrainConfig.for_strategy(str(colors_folder), strategy, backbone=TINY, batch_size=4)
+    first = lr_find.range_test(config, steps=40, start=1e-5, end=100.0)
+    again = lr_find.range_test(config, steps=40, start=1e-5, end=100.0)
+    assert first.raw_losses == again.raw_losses  # seeded: the same curve
+    assert first.rates[0] == pytest.approx(1e-5) and all(b > a for a, b in zip(first.rates, first.rates[1:]))
+    assert first.suggested_lr is not None and 1e-5 < first.suggested_lr < 100.0
+    finite = [loss for loss in first.losses if math.isfinite(loss)]
+    assert min(finite) < finite[0]  # the loss fell somewhere in the range
+    assert first.stopped_early or len(first.rates) == 40
+    assert not list((Path(os.environ["TRANSFERLAB_HOME"]) / "runs").glob("*"))  # no run folder: nothing kept
+
+
+def test_what_has_no_learning_rate_is_refused(reviews_csv):
+    with pytest.raises(UserError, match="no learning rate"):
+        lr_find.range_test(TrainConfig.for_strategy(str(reviews_csv), "tfidf"), steps=10)
+    with pytest.raises(UserError, match="between 5 and 1000"):
+        lr_find.range_test(TrainConfig.for_strategy(str(reviews_csv), "feature_extract"), steps=2)
+
+
+def test_the_cli_prints_the_curve_and_the_suggestion_as_json(colors_folder):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "core", "lr-find", "--data", str(colors_folder), "--backbone", TINY,
+                           "--steps", "30", "--batch-size", "4", "--end-lr", "100", "--json"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["suggested_lr"] > 0 and len(result["curve"]) == len(result["rates"]) >= 5
+    assert set(result["curve"][0]) == {"lr", "loss"} and "step 10/30" in done.stderr
