@@ -56,6 +56,8 @@ def preparing(config) -> None:
     def line() -> None:
         supervisor = jobs.supervisor()
         what = supervisor.preparation(config)
+        if now is not None and now.busy and (what is None or not what.busy):
+            st.rerun()  # the whole page once: what waited for the features (the Train page) can go on; no more ticks
         if what is None:
             return
         if what.state == "starting":

@@ -117,7 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
                             help="image files for image runs; texts (or .txt files) for text runs")
     finding = commands.add_parser("lr-find", help="the learning-rate range test: a copy of the model trained while "
                                                   "the rate grows; the loss against the rate, and a suggestion")
-    finding.add_argument("--data", required=True, help="the same data as train --data")
+    finding_source = finding.add_mutually_exclusive_group(required=True)
+    finding_source.add_argument("--data", help="the same data as train --data")
+    finding_source.add_argument("--config", metavar="CONFIG_JSON",
+                                help="a run's settings (its config.json, or TrainConfig as JSON); other options ignored")
     finding.add_argument("--backbone", help="default: efficientnet_lite0 for images, all_minilm_l6_v2 for texts")
     finding.add_argument("--strategy", default="feature_extract", choices=strategies.names())
     finding.add_argument("--steps", type=int, default=100, help="training steps, one rate each (default 100)")
@@ -141,21 +144,41 @@ def build_parser() -> argparse.ArgumentParser:
 def find_lr(args: argparse.Namespace) -> int:
     from core import lr_find
     from core.config import TrainConfig
+
+    if args.config:
+        try:
+            given = json.loads(Path(args.config).read_text(encoding="utf-8"))
+            config = TrainConfig.from_dict(given.get("config", given))
+        except (OSError, ValueError, TypeError, AttributeError) as error:
+            raise UserError(f"{args.config} holds no training settings ({type(error).__name__}: {error}).",
+                            "Give a run's config.json, or a TrainConfig written as JSON.") from error
+    else:
+        config = _lr_find_config(args)
+    should_stop = _stop_on_signals()
+    _found_lr(args, lr_find.range_test(config, args.steps, args.start_lr, args.end_lr, _step_printer(),
+                                       lambda: bool(should_stop())))
+    return 0
+
+
+def _lr_find_config(args: argparse.Namespace):
+    from core.config import TrainConfig
     from core.data import modality_of
 
     backbone = args.backbone or {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}[modality_of(args.data)]
-    config = TrainConfig.for_strategy(
+    return TrainConfig.for_strategy(
         args.data, args.strategy, backbone=backbone, seed=args.seed, batch_size=args.batch_size,
         max_length=args.max_length, optimizer=args.optimizer, val_fraction=args.val_fraction,
         text_column=args.text_col, label_column=args.label_col, encoding=args.encoding, device=args.device,
         cache_dir=args.cache_dir, horizontal_flip=False if args.no_flip else None)
-    should_stop = _stop_on_signals()
 
+
+def _step_printer():
     def progress(done: int, total: int) -> None:
-        if done % 10 == 0 or done == total:
-            print(f"step {done}/{total}", file=sys.stderr, flush=True)
+        print(f"step {done}/{total}", file=sys.stderr, flush=True)
+    return progress
 
-    test = lr_find.range_test(config, args.steps, args.start_lr, args.end_lr, progress, lambda: bool(should_stop()))
+
+def _found_lr(args: argparse.Namespace, test) -> None:
     result = test.to_dict()
     if not args.json:
         for rate, loss in zip(test.rates[::max(1, len(test.rates) // 20)], test.losses[::max(1, len(test.rates) // 20)]):
@@ -163,7 +186,6 @@ def find_lr(args: argparse.Namespace) -> int:
         print(f"suggested learning rate: {test.suggested_lr:.2e}" if test.suggested_lr else
               "no suggestion: the loss never fell (try more steps or another range)", file=sys.stderr)
     print(json.dumps(result))
-    return 0
 
 
 def serve_as_worker(args: argparse.Namespace) -> int:

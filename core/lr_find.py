@@ -56,12 +56,12 @@ def suggest(rates: list[float], losses: list[float]) -> float | None:
         return None
     lowest = min(range(len(losses)), key=losses.__getitem__)
     logs = [math.log10(rate) for rate in rates]
-    slopes = [(losses[i + 1] - losses[i - 1]) / (logs[i + 1] - logs[i - 1]) for i in range(1, max(2, lowest))
-              if i + 1 < len(losses)]
-    if not slopes or min(slopes) >= 0:
+    k = max(1, len(rates) // 20)  # slopes over a few steps either side: one noisy batch does not decide
+    slopes = {i: (losses[i + k] - losses[i - k]) / (logs[i + k] - logs[i - k]) for i in range(k, max(k + 1, lowest))
+              if i + k < len(losses)}
+    if not slopes or min(slopes.values()) >= 0:
         return None
-    steepest = min(range(len(slopes)), key=slopes.__getitem__) + 1
-    return rates[steepest]
+    return rates[min(slopes, key=slopes.get)]
 
 
 def range_test(config: TrainConfig, steps: int = 100, start: float = START, end: float = END,

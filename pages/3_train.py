@@ -10,7 +10,7 @@ import streamlit as st
 
 from core import adaptation, backbones, jobs, paths, runs, strategies
 from core.config import MAX_LR, TrainConfig
-from ui import run_view, state
+from ui import lr_finder, run_view, state
 from ui.widgets import guarded, show_error
 
 state.init()
@@ -116,6 +116,14 @@ def new_run_form() -> None:
                        "keeps each one fast).")
         submitted = st.form_submit_button("Start training", key="start_training", type="primary",
                                           icon=":material/play_arrow:")
+
+    if not learner.fits_in_one_go:
+        computing = learner.on_features and ahead is not None and ahead.busy
+        lr_finder.section(state.next_run_config(), learner.on_features,
+                          lambda rate: st.session_state.train_settings.setdefault((modality, strategy), {})
+                          .update(lr=rate),
+                          waiting="Available once the features being computed in the background are ready (the "
+                                  "sidebar shows how far)." if computing else None)
 
     if submitted:
         st.session_state.train_settings[(modality, strategy)] = settings

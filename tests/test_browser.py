@@ -477,3 +477,24 @@ def test_the_next_run_is_prepared_while_the_person_looks_around(tmp_path, monkey
     started = next(e for e in map(json.loads, (run / "events.jsonl").read_text().splitlines())
                    if e["kind"] == "features")
     assert started["joined"] and started["done"] == started["total"] == 24
+
+
+def test_the_learning_rate_finder_draws_its_curve_and_puts_the_suggestion_in_the_form(colors_folder, tmp_path):
+    _need_a_browser()
+    shots = ARTIFACTS / "browser-lr-find"
+    with streamlit_server(str(colors_folder), tmp_path / "home") as url, browser_page(shots) as page:
+        page.goto(url + "/train?backbone=tiny_test")
+        page.locator(".st-key-find_lr button").click()
+        suggestion = page.get_by_text(re.compile(r"^Suggested learning rate: \d\.\de[-+]\d+"))
+        suggestion.wait_for(timeout=90_000)
+        page.locator(".st-key-lr_range_chart").wait_for(timeout=30_000)
+        shown = re.search(r"rate: (\S+) \(now", suggestion.inner_text()).group(1)  # rounded: 1.1e-01
+        page.screenshot(path=shots / "found.png")
+        field = page.get_by_label("Learning rate", exact=True)
+        assert float(field.input_value()) == 0.001  # the recipe's
+        page.locator(".st-key-use_suggested_lr button").click()
+        page.wait_for_function("v => document.querySelector(\"input[aria-label='Learning rate']\").value !== v",
+                               arg=field.input_value(), timeout=30_000)
+        page.screenshot(path=shots / "used.png")
+        assert f"{float(field.input_value()):.1e}" == shown
+    assert not (tmp_path / "home" / "runs").exists() or not any((tmp_path / "home" / "runs").iterdir())

@@ -38,6 +38,17 @@ def test_a_range_test_is_seeded_rises_and_suggests_a_rate_inside_it(colors_folde
     assert not list((Path(os.environ["TRANSFERLAB_HOME"]) / "runs").glob("*"))  # no run folder: nothing kept
 
 
+def test_the_cli_tests_a_runs_settings_from_its_config_file(colors_folder, tmp_path):
+    config = TrainConfig.for_strategy(str(colors_folder), "fine_tune", backbone=TINY, batch_size=4)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config.to_dict()))
+    done = subprocess.run([sys.executable, "-m", "core", "lr-find", "--config", str(path), "--steps", "20", "--json"],
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])["strategy"] == "fine_tune"
+
+
 def test_what_has_no_learning_rate_is_refused(reviews_csv):
     with pytest.raises(UserError, match="no learning rate"):
         lr_find.range_test(TrainConfig.for_strategy(str(reviews_csv), "tfidf"), steps=10)
@@ -53,4 +64,5 @@ def test_the_cli_prints_the_curve_and_the_suggestion_as_json(colors_folder):
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["suggested_lr"] > 0 and len(result["curve"]) == len(result["rates"]) >= 5
-    assert set(result["curve"][0]) == {"lr", "loss"} and "step 10/30" in done.stderr
+    assert set(result["curve"][0]) == {"lr", "loss"}
+    assert f"step {len(result['rates'])}/30" in done.stderr  # progress, step by step, on stderr

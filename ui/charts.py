@@ -133,3 +133,22 @@ def data_curve(lines: dict[str, list[tuple[float, float, str]]]) -> go.Figure:
                          yaxis=dict(title="validation accuracy", range=[0, 1.02], tickformat=".0%"),
                          legend=dict(orientation="h", y=-0.25))
     return figure
+
+
+def lr_range(rates: list[float], losses: list[float], suggested: float | None, current: float | None) -> go.Figure:
+    """The range test: smoothed training loss against the learning rate (log scale), the suggestion marked."""
+    shown = [(rate, loss) for rate, loss in zip(rates, losses) if loss == loss and loss != float("inf")]
+    figure = go.Figure(go.Scatter(x=[r for r, _ in shown], y=[l for _, l in shown], mode="lines",
+                                  line_color=TRAIN_COLOR, name="training loss (smoothed)"))
+    if suggested:
+        figure.add_vline(x=suggested, line_color="#2ca02c", line_dash="dash",
+                         annotation_text=f"suggested {suggested:.1e}", annotation_position="top left")
+    if current:
+        figure.add_vline(x=current, line_color="#7f7f7f", line_dash="dot",
+                         annotation_text=f"now {current:.1e}", annotation_position="bottom right")
+    lowest = min((l for _, l in shown), default=0.0)
+    start = shown[0][1] if shown else 1.0
+    figure.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), showlegend=False,
+                         xaxis=dict(type="log", title="learning rate"), yaxis=dict(title="training loss",
+                                                                                 range=[lowest * 0.9, start * 1.6]))
+    return figure

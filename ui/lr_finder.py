@@ -1,0 +1,117 @@
+"""The Train page's learning-rate finder: `python -m core lr-find --config ... --json` in a child process
+(never on the script thread: a fine-tuning test takes minutes on a laptop), followed by a fragment that
+shows its steps, then the curve, the suggestion, and a button that puts it in the form."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from core.config import TrainConfig
+from ui import charts
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "lr_find"
+
+
+def steps_for(on_features: bool) -> int:
+    return 100 if on_features else 40  # a head on cached features: instant; a whole network: N real batches
+
+
+def _settings_key(config: TrainConfig) -> str:
+    """What the test depends on: everything but the learning rate it is there to choose."""
+    return json.dumps({k: v for k, v in config.to_dict().items() if k != "lr"}, sort_keys=True)
+
+
+def _start(config: TrainConfig, steps: int) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="transferlab-lr-find-"))
+    (folder / "config.json").write_text(json.dumps(config.to_dict()))
+    with open(folder / "out.json", "wb") as out, open(folder / "progress.log", "wb") as err:
+        process = subprocess.Popen([sys.executable, "-m", "core", "lr-find", "--config", str(folder / "config.json"),
+                                    "--steps", str(steps), "--json"], cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out,
+                                   stderr=err)
+    st.session_state[KEY] = {"key": _settings_key(config), "folder": str(folder),
+                             "process": process, "steps": steps, "result": None, "error": None}
+
+
+def _settle(found: dict) -> None:
+    """Read the child's answer once it has ended."""
+    process = found["process"]
+    if process is None or process.poll() is None:
+        return
+    folder = Path(found["folder"])
+    lines = [line for line in (folder / "out.json").read_text(errors="replace").splitlines() if line.strip()]
+    said = [line for line in (folder / "progress.log").read_text(errors="replace").splitlines() if line.strip()]
+    try:
+        found["result"] = json.loads(lines[-1]) if process.returncode == 0 and lines else None
+    except ValueError:
+        found["result"] = None
+    if found["result"] is None:
+        reason = next((line for line in reversed(said) if line.startswith("error:")), said[-1] if said else "")
+        found["error"] = reason.removeprefix("error: ") or f"the test ended with exit code {process.returncode}"
+    found["process"] = None
+
+
+def _progress(found: dict) -> int:
+    """Steps done so far (the child prints "step k/N" on stderr)."""
+    log = Path(found["folder"]) / "progress.log"
+    steps = [line for line in log.read_text(errors="replace").splitlines() if line.startswith("step ")] \
+        if log.is_file() else []
+    return int(steps[-1].split()[1].split("/")[0]) if steps else 0
+
+
+def section(config: TrainConfig | None, on_features: bool, remember_lr, waiting: str | None = None) -> None:
+    """The finder under the form: ``config`` the settings it tests (None: none usable now); ``remember_lr``
+    puts a rate into the form; ``waiting``: why it cannot start yet (the features are still being computed)."""
+    st.markdown("**Find a learning rate**")
+    steps = steps_for(on_features)
+    st.caption(f"The range test: a copy of the model trains for {steps} steps while the learning rate grows from "
+               "1e-7 to 10, and the loss is drawn against the rate. Learning is fastest where the loss falls most "
+               "steeply: that rate is suggested. Your settings' batch size, optimizer and seed are used (those of the "
+               "last run started here, else the recipe's); nothing is saved and no run is made."
+               + ("" if on_features else f" On a CPU this takes about as long as {steps} training batches."))
+    if config is None:
+        st.caption("Load data and pick a strategy that trains a network to use it.")
+        return
+    key = _settings_key(config)
+    found = st.session_state.get(KEY)
+    if waiting:
+        st.caption(waiting)
+    if st.button("Find a learning rate", key="find_lr", icon=":material/query_stats:",
+                 disabled=bool(waiting) or bool(found and found["process"] is not None)):
+        _start(config, steps)
+        found = st.session_state[KEY]
+    if not found:
+        return
+
+    @st.fragment(run_every=1.0 if found["process"] is not None else None)
+    def follow() -> None:
+        _settle(found)
+        if found["process"] is not None:
+            done = _progress(found)
+            st.progress(done / found["steps"], text=f"Range test: step {done} of {found['steps']}" if done else
+                        "Range test: loading the model and the data...")
+            return
+        if found["error"]:
+            st.error(f"The range test did not finish: {found['error']}", icon=":material/error:")
+            return
+        result = found["result"]
+        st.plotly_chart(charts.lr_range(result["rates"], result["losses"], result["suggested_lr"], config.lr),
+                        key="lr_range_chart")
+        stale = found["key"] != key
+        if result["suggested_lr"]:
+            st.markdown(f"Suggested learning rate: **{result['suggested_lr']:.1e}** (now {config.lr:.1e})."
+                        + (" The settings changed since this test: run it again." if stale else ""))
+            if st.button(f"Use {result['suggested_lr']:.1e}", key="use_suggested_lr", disabled=stale):
+                remember_lr(result["suggested_lr"])
+                st.rerun()  # the whole page: the form shows the new rate
+        else:
+            st.markdown("No suggestion: the loss never fell over the range (try again with a larger batch, or "
+                        "keep the recipe's rate).")
+
+    follow()
