@@ -179,6 +179,9 @@ def main() -> None:
                         help="also time the bare loop with torch.compile (does compiling pay here?)")
     parser.add_argument("--feature-items", type=int, default=640, help="examples in the timed feature pass")
     args = parser.parse_args()
+    from core.device import keep_freed_memory
+
+    keep_freed_memory()  # as every python -m core process does (both loops benefit alike)
     device = pick_device(args.device)
     print(f"device: {describe_device(device)}; torch {torch.__version__}")
     rows = []
