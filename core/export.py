@@ -254,7 +254,7 @@ def model_card(predictor: Predictor, parity: dict | None) -> str:
               "", "## Intended use and limits",
               f"- For prototyping and teaching: sorting {noun} into the {len(predictor.labels)} classes above, "
               "like the ones it was trained on.",
-              f"- It only knows these classes: any input gets one of them, even one that belongs to none. "
+              "- It only knows these classes: any input gets one of them, even one that belongs to none. "
               "Check the confidence.",
               f"- Measured on {n_val} validation {noun} from the same source as the training data; new {noun} "
               "from elsewhere (other cameras, lighting, writers, topics) may do worse. Test on your own before "
