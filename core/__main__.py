@@ -1,5 +1,5 @@
 """Headless TransferLab: ``python -m core backbones | strategies | train | curve | runs | export | predict |
-lr-find`` (and ``worker``, the app's warm training process).
+lr-find | audit`` (and ``worker``, the app's warm training process).
 
 The last stdout line of ``train`` is one JSON object (the run summary); progress goes before it.
 Bad arguments or data exit non-zero with a one-line reason on stderr. The app trains through this
@@ -137,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     finding.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
     finding.add_argument("--cache-dir")
     finding.add_argument("--json", action="store_true", help="print only the JSON object (progress on stderr)")
+    auditing = commands.add_parser("audit", help="privacy audit of a finished run: a membership-inference test "
+                                                 "(loss threshold), as ROC AUC (50% = nothing leaks)")
+    auditing.add_argument("run", metavar="RUN_DIR")
+    auditing.add_argument("--per-side", type=int, default=500,
+                          help="training and validation examples scored, each (a seeded sample; default 500)")
+    auditing.add_argument("--json", action="store_true", help="print only the JSON object")
     commands.add_parser("worker", help="a warm training process for the app (commands on stdin; core/worker.py)")
     return parser
 
@@ -186,6 +192,21 @@ def _found_lr(args: argparse.Namespace, test) -> None:
         print(f"suggested learning rate: {test.suggested_lr:.2e}" if test.suggested_lr else
               "no suggestion: the loss never fell (try more steps or another range)", file=sys.stderr)
     print(json.dumps(result))
+
+
+def audit_run(args: argparse.Namespace) -> int:
+    from core import audit
+
+    if args.per_side < 10:
+        raise UserError(f"--per-side {args.per_side} is too few to measure anything.", "Use at least 10 (default 500).")
+    found = audit.audit(args.run, args.per_side)
+    if not args.json:
+        print(found.words, file=sys.stderr)
+        print(f"members {found.members} (mean loss {found.member_loss:.4f}), non-members {found.non_members} "
+              f"(mean loss {found.non_member_loss:.4f}), best threshold's advantage {found.advantage:.1%}",
+              file=sys.stderr)
+    print(json.dumps(found.to_dict()))
+    return 0
 
 
 def serve_as_worker(args: argparse.Namespace) -> int:
@@ -456,7 +477,8 @@ def main(argv: list[str] | None = None) -> int:
 
         keep_freed_memory()  # this process computes: batches reuse freed memory (about 1.5x on a CPU)
         commands = {"backbones": list_backbones, "strategies": list_strategies, "train": train, "curve": curve,
-                    "runs": list_runs, "export": export, "predict": predict, "worker": serve_as_worker, "lr-find": find_lr}
+                    "runs": list_runs, "export": export, "predict": predict, "worker": serve_as_worker, "lr-find": find_lr,
+                    "audit": audit_run}
         return commands[args.command](args)
     except UserError as error:
         rank = os.environ.get("RANK", "0") if os.environ.get("WORLD_SIZE", "1") != "1" else "0"

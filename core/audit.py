@@ -1,0 +1,102 @@
+"""Privacy audit of a trained run: a membership-inference test (the loss-threshold attack, Yeom et al. 2018).
+
+A model usually fits the examples it was trained on better than ones it never saw, so an attacker who
+can query it may guess, from the loss on an example, whether that example was in the training data.
+The audit plays that attacker: the run's saved model (the one Try it and the export use) scores a
+seeded sample of its training examples (members) and of its validation examples (non-members); the
+lower the loss, the likelier "member". Reported as the attack's ROC AUC: 50% means the model gives away
+nothing about who was in its training data; 100% means it tells every member from every stranger.
+Nothing is written; the run is read only.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core import inference, runs
+from core.errors import UserError
+from core.report import DataReport
+
+PER_SIDE = 500  # examples of each kind scored (a seeded sample when there are more)
+BATCH = 32
+
+
+@dataclass
+class Audit:
+    run_dir: str
+    mia_auc: float                 # the attack's ROC AUC on members vs non-members, 0.5 = nothing leaks
+    members: int                   # training examples scored
+    non_members: int               # validation examples scored
+    member_loss: float             # their mean losses
+    non_member_loss: float
+    advantage: float               # the best threshold's true-positive minus false-positive rate (0 = none)
+    words: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def words(auc: float) -> str:
+    points = (auc - 0.5) * 100
+    if points < 2:
+        return (f"An attacker who sees the model's loss guesses membership no better than a coin (AUC {auc:.1%}): "
+                "the model gives away nothing measurable about who was in its training data.")
+    if points < 10:
+        return (f"A slight leak (AUC {auc:.1%}): training examples get somewhat lower losses than new ones, so an "
+                "attacker guesses membership a little better than a coin.")
+    return (f"A clear leak (AUC {auc:.1%}): the model fits its training examples much better than new ones, so "
+            "an attacker can often tell who was in the training data. Fewer epochs, more data, or private "
+            "training narrow it.")
+
+
+def auc_and_advantage(member_losses: np.ndarray, other_losses: np.ndarray) -> tuple[float, float]:
+    """ROC AUC of "lower loss = member", and the best threshold's advantage (TPR - FPR)."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    truth = np.r_[np.ones(len(member_losses)), np.zeros(len(other_losses))]
+    scores = -np.r_[member_losses, other_losses]
+    false_positive, true_positive, _ = roc_curve(truth, scores)
+    return float(roc_auc_score(truth, scores)), float(np.max(true_positive - false_positive))
+
+
+def audit(run_dir: str | Path, per_side: int = PER_SIDE, seed: int = 0) -> Audit:
+    run = runs.Run(Path(run_dir).expanduser().resolve())
+    if not run.has_config() or run.recorded_status != "finished":
+        raise UserError(f"{run_dir} is not a finished run.", "Audit a run that finished training "
+                                                              "(`python -m core runs` lists them).")
+    report = DataReport.from_dict(run.read_json("data.json"))
+    if not report.train or not report.val:
+        raise UserError("This run has no training or no validation examples to compare.",
+                        "Audit a run trained with a validation split.")
+    predictor = inference.load(run.dir)
+    chooser = random.Random(seed)
+    members = _sample(report.train, per_side, chooser)
+    strangers = _sample(report.val, per_side, chooser)
+    member_losses, stranger_losses = _losses(predictor, report, members), _losses(predictor, report, strangers)
+    auc, advantage = auc_and_advantage(member_losses, stranger_losses)
+    return Audit(str(run.dir), round(auc, 6), len(members), len(strangers), round(float(member_losses.mean()), 6),
+                 round(float(stranger_losses.mean()), 6), round(advantage, 6), words(auc))
+
+
+def _sample(items: list[tuple[str, int]], size: int, chooser: random.Random) -> list[tuple[str, int]]:
+    return list(items) if len(items) <= size else chooser.sample(list(items), size)
+
+
+def _losses(predictor: inference.Predictor, report: DataReport, items: list[tuple[str, int]]) -> np.ndarray:
+    """Cross-entropy of the saved model on each item."""
+    from core import images
+
+    found = []
+    for start in range(0, len(items), BATCH):
+        chunk = items[start:start + BATCH]
+        if predictor.modality == "image":
+            probabilities = predictor.predict_images([images.load_rgb(report.absolute(key)) for key, _ in chunk])
+        else:
+            probabilities = predictor.predict_texts([report.texts[key] for key, _ in chunk])
+        picked = probabilities[np.arange(len(chunk)), [label for _, label in chunk]]
+        found.append(-np.log(np.clip(picked, 1e-12, 1.0)))
+    return np.concatenate(found)

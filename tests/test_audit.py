@@ -1,0 +1,80 @@
+"""The privacy audit (core/audit.py): a membership-inference test on a run's saved model."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core import audit, train
+from core.config import TrainConfig
+from core.errors import UserError
+from tests.helpers import TINY
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_attack_auc_is_a_coin_for_alike_losses_and_certain_for_separated_ones():
+    rng = np.random.default_rng(0)
+    alike = audit.auc_and_advantage(rng.exponential(1.0, 2000), rng.exponential(1.0, 2000))
+    assert abs(alike[0] - 0.5) < 0.03 and alike[1] < 0.06
+    assert audit.auc_and_advantage(np.full(50, 0.01), np.full(50, 2.0)) == (1.0, 1.0)
+    assert "coin" in audit.words(0.505) and "clear leak" in audit.words(0.9)
+
+
+def _finished_run(folder, tmp_path) -> str:
+    config = TrainConfig.for_strategy(str(folder), "feature_extract", backbone=TINY, epochs=3, batch_size=8,
+                                      out_dir=str(tmp_path / "runs"))
+    return train.fit(config)["run_dir"]
+
+
+def test_a_model_sure_of_its_training_examples_only_is_caught(colors_folder, tmp_path, monkeypatch):
+    """The attack's direction and its sampling: a stand-in model that is confident on exactly the run's
+    training images (and unsure elsewhere) must score an AUC of 100%."""
+    run_dir = _finished_run(colors_folder, tmp_path)
+    real = audit.inference.load(run_dir)
+    members = {key for key, _ in audit.DataReport.from_dict(real.run.read_json("data.json")).train}
+    seen = []
+
+    class Remembers:
+        modality, labels = "image", real.labels
+
+        def predict_images(self, pictures):
+            rows = []
+            for picture in pictures:
+                key = seen.pop(0)
+                label = key[1]
+                confident = np.full(len(self.labels), 0.01)
+                confident[label] = 0.99 if key[0] in members else 0.4
+                rows.append(confident)
+            return np.array(rows)
+
+    original = audit._losses
+
+    def remembering(predictor, report, items):
+        seen.extend(items)
+        return original(predictor, report, items)
+    monkeypatch.setattr(audit.inference, "load", lambda _: Remembers())
+    monkeypatch.setattr(audit, "_losses", remembering)
+    found = audit.audit(run_dir)
+    assert found.mia_auc == 1.0 and found.advantage == 1.0 and "clear leak" in found.words
+
+
+def test_a_real_run_is_audited_the_same_way_twice_and_by_the_cli(colors_folder, tmp_path):
+    run_dir = _finished_run(colors_folder, tmp_path)
+    found = audit.audit(run_dir)
+    train_count = len(json.loads((Path(run_dir) / "data.json").read_text())["train"])
+    assert found.members == train_count and found.non_members == 24 - train_count
+    assert 0.0 <= found.mia_auc <= 1.0 and found.member_loss > 0
+    done = subprocess.run([sys.executable, "-m", "core", "audit", run_dir, "--json"], cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])["mia_auc"] == found.mia_auc  # seeded: the same sample
+
+
+def test_only_finished_runs_are_audited(tmp_path):
+    with pytest.raises(UserError, match="not a finished run"):
+        audit.audit(tmp_path)
