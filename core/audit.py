@@ -12,7 +12,7 @@ Nothing is written; the run is read only.
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +35,10 @@ class Audit:
     non_member_loss: float
     advantage: float               # the best threshold's true-positive minus false-positive rate (0 = none)
     words: str
+    losses: dict[str, list[float]] = field(default_factory=dict, repr=False)  # "members", "non_members"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {key: value for key, value in asdict(self).items() if key != "losses"}
 
 
 def words(auc: float) -> str:
@@ -79,7 +80,8 @@ def audit(run_dir: str | Path, per_side: int = PER_SIDE, seed: int = 0) -> Audit
     member_losses, stranger_losses = _losses(predictor, report, members), _losses(predictor, report, strangers)
     auc, advantage = auc_and_advantage(member_losses, stranger_losses)
     return Audit(str(run.dir), round(auc, 6), len(members), len(strangers), round(float(member_losses.mean()), 6),
-                 round(float(stranger_losses.mean()), 6), round(advantage, 6), words(auc))
+                 round(float(stranger_losses.mean()), 6), round(advantage, 6), words(auc),
+                 {"members": member_losses.round(6).tolist(), "non_members": stranger_losses.round(6).tolist()})
 
 
 def _sample(items: list[tuple[str, int]], size: int, chooser: random.Random) -> list[tuple[str, int]]:

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core import costs, images, metrics, paths, runs, strategies
+from core.audit import audit as privacy_audit
 from core.embeddings import embedding_map, separation
 from core.explain import grad_cam, overlay, token_importance
 from core.export import export_run, zip_folder
@@ -172,7 +173,7 @@ if summary.get("confusion_matrix") and predictions:
         show_examples(chosen_rows, "cell_table")
 
 wrong = sorted((p for p in predictions if p["predicted"] != p["label"]), key=loss_of, reverse=True)
-mistakes, embedding, export = st.tabs([f"Mistakes ({len(wrong)})", "Embedding map", "Export"])
+mistakes, embedding, privacy, export = st.tabs([f"Mistakes ({len(wrong)})", "Embedding map", "Privacy", "Export"])
 
 with mistakes:
     if not wrong:
@@ -219,6 +220,29 @@ with embedding:
                 show_error(error)
         if summary.get("target"):
             target_view.domain_maps(run, run_view.trained_model(run.dir))
+
+with privacy:
+    st.caption(f"Can someone who may query the model tell whether a given {noun[:-1]} was in its training data? "
+               f"The audit tries: it scores up to 500 training {noun} and the validation {noun} with this model, and "
+               "guesses \"was in the training data\" when the loss is low. Its success is given as AUC: 50% means the "
+               "model gives away nothing about who was in its training data, 100% that it tells them all apart.")
+    audits = st.session_state.setdefault("audits", {})
+    if st.button("Audit privacy", key="audit_run", icon=":material/shield:"):
+        try:
+            with st.spinner(f"Scoring training and validation {noun} with the trained model..."):
+                audits[str(run.dir)] = privacy_audit(run.dir)
+        except Exception as error:
+            show_error(error)
+    found = audits.get(str(run.dir))
+    if found is not None:
+        left, middle, right = st.columns(3)
+        left.metric("Membership attack AUC", f"{found.mia_auc:.1%}", help="50% = a coin: nothing leaks.")
+        middle.metric("Best threshold's advantage", f"{found.advantage:.1%}",
+                      help="True-positive rate minus false-positive rate of the attacker's best loss threshold.")
+        right.metric("Mean loss: training / validation", f"{found.member_loss:.3f} / {found.non_member_loss:.3f}")
+        (st.info if found.mia_auc < 0.6 else st.warning)(found.words)
+        st.plotly_chart(charts.membership_losses(found.losses["members"], found.losses["non_members"], noun),
+                        key="audit_losses")
 
 with export:  # every kind of run exports, TF-IDF included
     needs = {"image": "and Pillow.", "text": "and tokenizers (the tokenizer files are included)."}[modality] \

@@ -388,6 +388,13 @@ def test_results_page_explains_exports_and_opens_confusion_cells(colors_folder):
     assert not at.exception
     assert any(s.value == "The export predicts what the app predicts." for s in at.success)
     assert at.get("download_button") and (Path(run_dir) / "export" / "model.onnx").is_file()
+    charts_before = len(at.get("plotly_chart"))
+    at.button(key="audit_run").click().run()  # the privacy audit: AUC, words, the two loss distributions
+    assert not at.exception
+    auc = next(m for m in at.metric if m.label == "Membership attack AUC")
+    assert auc.value.endswith("%") and 0 <= float(auc.value[:-1]) <= 100
+    assert any("AUC" in box.value for box in list(at.info) + list(at.warning))
+    assert len(at.get("plotly_chart")) == charts_before + 1
 
 
 def test_mistakes_gallery_shows_grad_cam_for_the_predicted_or_the_true_class(tmp_path):

@@ -152,3 +152,18 @@ def lr_range(rates: list[float], losses: list[float], suggested: float | None, c
                          xaxis=dict(type="log", title="learning rate"), yaxis=dict(title="training loss",
                                                                                  range=[lowest * 0.9, start * 1.6]))
     return figure
+
+
+def membership_losses(members: list[float], others: list[float], noun: str) -> go.Figure:
+    """The audit's two loss distributions: the further apart, the more the model gives away."""
+    import math
+
+    figure = go.Figure()
+    for name, values, color in ((f"training {noun} (members)", members, TRAIN_COLOR),
+                                (f"validation {noun} (never seen)", others, VAL_COLOR)):
+        figure.add_trace(go.Histogram(x=[math.log10(max(v, 1e-6)) for v in values], name=name, marker_color=color,
+                                      opacity=0.6, histnorm="percent", nbinsx=30))
+    figure.update_layout(barmode="overlay", height=300, margin=dict(l=10, r=10, t=30, b=10),
+                         xaxis_title="loss on the example (log10)", yaxis_title="% of the group",
+                         legend=dict(orientation="h", y=-0.3))
+    return figure
