@@ -24,6 +24,18 @@ def isolated_home(tmp_path, monkeypatch):
     return tmp_path / "home"
 
 
+_MAIN = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def main_module_restored():
+    """AppTest runs page scripts as __main__ and can leave one in sys.modules; a process started later with
+    multiprocessing's spawn re-imports __main__ and died on that script (NameError: __args) whenever a page
+    test ran before test_distributed.py in the same session."""
+    yield
+    sys.modules["__main__"] = _MAIN
+
+
 @pytest.fixture(scope="session", autouse=True)
 def tiny_backbone():
     spec = register_tiny()
