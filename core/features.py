@@ -23,7 +23,7 @@ from safetensors.torch import load_file, save_file
 
 from core import distributed, storage
 from core.backbones import BackboneSpec, create_backbone
-from core.device import autocast
+from core.device import autocast, feature_batch_size
 from core.report import DataReport
 from core.loaders import image_layout, in_item_order, make_loader, to_device
 
@@ -112,8 +112,9 @@ def load_or_compute_views(report: DataReport, spec: BackboneSpec, cache_dir: str
         views_path(cache_dir, report, spec, views, horizontal_flip, seed), view_items(report, views), spec, device,
         on_progress, on_notice, world,
         lambda mine, progress: compute_features(report, spec, device, batch_size, progress, should_stop, items=mine,
-                                                loader=views_loader(report, mine, spec, batch_size, seed,
-                                                                    horizontal_flip, device)), should_stop)
+                                                loader=views_loader(report, mine, spec,
+                                                                    feature_batch_size(batch_size, "image", device),
+                                                                    seed, horizontal_flip, device)), should_stop)
 
 
 def _cached_or_computed(path: Path, items: list[tuple[str, int]], spec: BackboneSpec, device: torch.device,
@@ -317,6 +318,7 @@ def compute_features(report: DataReport, spec: BackboneSpec, device: torch.devic
                      loader=None) -> torch.Tensor | None:
     """Features of ``items`` (default: all) through ``backbone`` (default: the pretrained one); ``loader``:
     the items' inputs when they are not the plain validation transform's (augmented views)."""
+    batch_size = feature_batch_size(batch_size, report.modality, device)  # no gradients: only speed depends on it
     backbone = (backbone or create_backbone(spec, pretrained=True)).eval().to(device)
     images = report.modality == "image"
     if images:

@@ -23,7 +23,7 @@ from torch import nn
 
 from core import backbones, data, features, loop, strategies
 from core.config import TrainConfig
-from core.device import feature_batch_size, pick_device
+from core.device import pick_device
 from core.errors import UserError
 from core.loaders import image_layout, make_loader, to_device
 
@@ -125,8 +125,7 @@ def _model_and_batches(config: TrainConfig, strategy: strategies.Strategy, spec:
     """A fresh model to test (the head alone on cached features for feature extraction) and an endless,
     seeded stream of training batches."""
     if strategy.on_features:
-        found = features.load_or_compute(report, spec, config.cache_dir, device,
-                                         feature_batch_size(config.batch_size, report.modality, device),
+        found = features.load_or_compute(report, spec, config.cache_dir, device, config.batch_size,
                                          max_length=config.max_length)
         inputs = found.rows(report.train)
         labels = torch.tensor([label for _, label in report.train])

@@ -20,7 +20,7 @@ import torch
 
 from core import backbones, costs, data, distributed, domains, inference, loop, metrics, runs, strategies
 from core.config import TrainConfig
-from core.device import describe_device, feature_batch_size, pick_device
+from core.device import describe_device, pick_device
 from core.errors import UserError
 from core.report import DataReport
 
@@ -114,7 +114,7 @@ def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler
             raise UserError(f"Run {run.id} already finished.", "Start a new run with the same settings instead.")
         session = loop.Session(config, strategy, spec, report, device, Reporter(run, on_event),
                                world.agreeing(_stop_checker(run, should_stop)), run,
-                               feature_batch=feature_batch_size(config.batch_size, report.modality, device),
+                               feature_batch=config.batch_size,
                                target=target, world=world)
         return _fit_in(session, resume, started)
 

@@ -47,7 +47,7 @@ class Preparation:
 
     def _load_and_start(self) -> None:
         from core import backbones, data, features, strategies
-        from core.device import feature_batch_size, pick_device
+        from core.device import pick_device
 
         config, say = self.config, self.say
         try:
@@ -74,8 +74,7 @@ class Preparation:
                 self._report(spec.title, force=True)
                 return
             self.background = features.start_background(
-                report, spec, config.cache_dir, device, feature_batch_size(config.batch_size, report.modality, device),
-                config.max_length, lambda done, total: self._report(spec.title))
+                report, spec, config.cache_dir, device, config.batch_size, config.max_length, lambda done, total: self._report(spec.title))
             if self.background.finished:  # so quickly (read from the cache) that its last words came too early
                 self._report(spec.title, force=True)
         except Exception as error:  # bad settings or data: the run, if one starts, says so in its own words
@@ -105,9 +104,13 @@ class Preparation:
         """Wait until the data is loaded and the pass (if any) has begun."""
         self._thread.join()
 
-    def cancel(self) -> None:
+    def abandon(self) -> None:
+        """Start nothing new (a newer preparation replaces this one); wait until it has stopped deciding."""
         self._abandoned.set()
         self.settle()
+
+    def cancel(self) -> None:
+        self.abandon()
         from core import features
 
         features.cancel_background()
@@ -140,8 +143,7 @@ def serve(train: Callable[[list[str]], int], commands: TextIO = sys.stdin, repli
         command, _, argument = line.strip().partition(" ")
         if command == "prepare":
             if preparation is not None:
-                preparation._abandoned.set()
-                preparation.settle()
+                preparation.abandon()
             try:
                 preparation = Preparation(TrainConfig.from_dict(json.loads(argument)), say)
             except Exception as error:

@@ -67,7 +67,7 @@ def test_a_pass_needing_the_background_features_joins_it_and_computes_nothing_tw
 
 def test_a_pass_for_other_features_cancels_the_background_one_first(colors_folder, tmp_path, monkeypatch):
     report, spec = data.load_dataset(str(colors_folder), 0.2, 0), backbones.get(TINY)
-    _slowed(monkeypatch, 0.2)
+    _slowed(monkeypatch, 0.5)  # 3 s for the pass: the other pass asks long before it could end
     background = features.start_background(report, spec, tmp_path / "one", CPU, 4)
     wait_for(lambda: background.done > 0, what="the background pass to begin")
     other = features.load_or_compute(report, spec, tmp_path / "other", CPU, 8)
