@@ -80,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--per-class", type=int, metavar="N",
                        help="train on at most N examples of each class (a seeded, stratified subset; validation "
                             "stays whole)")
+    train.add_argument("--dp-epsilon", type=float, metavar="EPS",
+                       help="private training (DP-SGD): the privacy budget epsilon, e.g. 1 (strong) to 8 (common); "
+                            "the final JSON's epsilon is what was spent")
+    train.add_argument("--dp-delta", type=float, help="private training: the chance the guarantee fails "
+                                                      "(default 1 / the training examples)")
+    train.add_argument("--dp-clip", type=float, metavar="NORM",
+                       help="private training: each example's gradient clipped to this norm (default 1)")
     train.add_argument("--quiet", action="store_true", help="print only the final JSON line")
     curve = commands.add_parser("curve", help="the data-efficiency curve: each strategy trained on 5, 10, 20... "
                                               "examples per class, scored on the same validation split")
@@ -282,7 +289,8 @@ def _progress_printer(quiet: bool, guessed_given: bool):
         elif kind == "epoch":
             print(f"epoch {event['epoch']}/{event['epochs']}  train loss {event['train_loss']:.4f} "
                   f"acc {event['train_acc']:.3f}  val loss {event['val_loss']:.4f} acc {event['val_acc']:.3f}  "
-                  f"({event['seconds']:.2f}s)", flush=True)
+                  f"({event['seconds']:.2f}s)" + (f"  epsilon {event['epsilon']:.2f}" if "epsilon" in event else ""),
+                  flush=True)
     return show
 
 
@@ -299,7 +307,8 @@ def _config_from_args(args: argparse.Namespace):
         batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, val_fraction=args.val_fraction,
         device=args.device, cache_dir=args.cache_dir,
         augment=False if args.no_augment else None, horizontal_flip=False if args.no_flip else None,
-        per_class=args.per_class, augmented_views=args.augmented_views)
+        per_class=args.per_class, augmented_views=args.augmented_views, dp_epsilon=args.dp_epsilon,
+        dp_delta=args.dp_delta, dp_max_grad_norm=args.dp_clip)
 
 
 def _prepared_run(folder: str):

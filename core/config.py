@@ -80,6 +80,10 @@ class TrainConfig:
     per_class: int | None = None                # train on at most this many examples of each class (a seeded,
                                                 # stratified, nested subset; validation stays whole): the
                                                 # data-efficiency curve (core/curve.py); None = all
+    dp_epsilon: float | None = None             # private training (DP-SGD, core/privacy.py): the privacy budget
+                                                # epsilon; None = an ordinary run
+    dp_delta: float | None = None               # the chance the guarantee fails; None = 1 / training examples
+    dp_max_grad_norm: float = 1.0               # each example's gradient clipped to this norm, noise scaled to it
     group: str | None = None                    # runs started together (a strategy comparison, a curve)
     device: str = "auto"                        # auto | cpu | cuda | mps
     out_dir: str = field(default_factory=lambda: str(paths.runs_dir()))
@@ -133,6 +137,7 @@ class TrainConfig:
             (self.per_class is None or (isinstance(self.per_class, int) and self.per_class >= 1),
              "examples per class must be a whole number from 1 up (or left out for all)"),
             *self._adaptation_checks(known),
+            *self._privacy_checks(known),
             (self.encoding is None or _known_codec(self.encoding),
              f"encoding {self.encoding!r} is not a text encoding Python knows (e.g. utf-8, gb18030, big5, cp932)"),
         ]
@@ -169,6 +174,16 @@ class TrainConfig:
                 return [(False, f"{self.adapt} does not work with {learner.title.lower()} "
                                 f"(with it: {', '.join(usable)})")]
         return []
+
+    def _privacy_checks(self, known: list[str]) -> list[tuple[bool, str]]:
+        from core import privacy
+
+        numbers = all(value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+                      for value in (self.dp_epsilon, self.dp_delta)) and isinstance(self.dp_max_grad_norm, (int, float))
+        if not numbers:
+            return [(False, "the privacy budget, delta and clipping norm must be numbers")]
+        uses_backbone = self.strategy not in known or strategies.get(self.strategy).uses_backbone
+        return privacy.refusals(self, uses_backbone)
 
     @property
     def model_label(self) -> str:

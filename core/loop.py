@@ -10,6 +10,7 @@ head on the backbone's cached features (milliseconds per epoch).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from core import distributed, features, runs
+from core import distributed, features, privacy, runs
 from core.backbones import BackboneSpec
 from core.device import autocast, needs_loss_scaling
 from core.divergence import Divergence
@@ -89,11 +90,12 @@ class Stepper:
 
     def __init__(self, groups: list[dict], config: "TrainConfig", batches_per_epoch: int,
                  device: torch.device) -> None:
-        self.optimizer = make_optimizer(groups, config)
+        self.optimizer = make_optimizer(groups, config)  # private training: Opacus' DPOptimizer wraps it
+        self.mixed = config.dp_epsilon is None  # private runs stay in float32 (per-example gradients)
         self.accumulate = max(1, round(config.batch_size / config.micro_batch_size)) if config.micro_batch_size else 1
         self.scheduler, self.per_step = make_schedule(self.optimizer, config,
                                                       math.ceil(batches_per_epoch / self.accumulate))
-        self.scaler = torch.amp.GradScaler("cuda", enabled=needs_loss_scaling(device))  # float16 only
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.mixed and needs_loss_scaling(device))  # float16 only
         self.batches_per_epoch = batches_per_epoch
 
     def backward(self, loss: torch.Tensor, batch: int) -> None:
@@ -250,8 +252,10 @@ def train_epoch(model: nn.Module, loader: DataLoader, stepper: Stepper, session:
         stopped = session.stop_reason()
         if stopped:
             return meter.stats(stopped)
+        if not len(labels):  # private training's Poisson batches can be empty (chance (1 - B/N)^N): nothing to learn
+            continue
         inputs, labels = to_device(inputs, device), labels.to(device, non_blocking=True)
-        with autocast(device):
+        with autocast(device) if stepper.mixed else contextlib.nullcontext():
             logits, loss, *shown = step(model, inputs, labels)
         stepper.backward(loss, batch)
         meter.add(batch, shown[0] if shown else loss, logits, labels)  # DANN: the labels' loss alone
@@ -300,6 +304,20 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
     scores = lambda: evaluate(model, val_loader, session.device, world, val_count)  # noqa: E731
     config, run, emit = session.config, session.run, session.emit
     stepper = Stepper(groups, config, len(train_loader), session.device)
+    private = None
+    if config.dp_epsilon is not None:  # DP-SGD (core/privacy.py): per-example clipping, noise, Poisson batches
+        first_inputs, first_labels = next(iter(train_loader))
+        private, trainer, train_loader = privacy.Private.attach(config, trainer, stepper, train_loader, config.epochs,
+                                                                len(train_loader.dataset))
+        trainer.train()
+        train_mode(model)  # the trial step below must not touch frozen BatchNorm statistics
+        two = lambda x: tuple(part[:2] for part in x) if isinstance(x, tuple) else x[:2]  # noqa: E731
+        shared = private.freeze_shared(trainer, stepper.optimizer, lambda: step(
+            trainer, to_device(two(first_inputs), session.device), first_labels[:2].to(session.device))[1],
+            examples=len(first_labels[:2]))
+        if shared:
+            emit("notice", message=f"Private training keeps {', '.join(shared)} as pretrained: every example of a "
+                                   "batch shares them, so they have no gradient of their own to clip.")
     best = BestWeights(save=run.save_weights if save_best else None)
     stopping = EarlyStopping(config.patience)
     divergence = Divergence(config.lr)
@@ -314,6 +332,8 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
         best.load_state_dict(checkpoint["best"], run.load_weights)
         stopping.load_state_dict(checkpoint["watch"])
         divergence.start_loss = checkpoint.get("start_loss")
+        if private is not None:
+            private.load_state_dict(checkpoint.get("privacy", {}))
         history, first_epoch = list(checkpoint["history"]), checkpoint["epoch"] + 1
     for epoch in range(first_epoch, config.epochs + 1):
         epoch_started = time.perf_counter()
@@ -338,6 +358,8 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
                   "val_loss": val["loss"], "val_acc": val["acc"], "lr": rates.get("head", rates.get("all")),
                   "backbone_lr": rates.get("backbone"), "seconds": round(elapsed, 3),
                   "examples_per_second": round(stats.seen / max(trained, 1e-9), 2)}
+        if private is not None:
+            record["epsilon"] = round(private.epsilon(), 4)  # the budget spent so far
         history.append(record)
         divergence.check_epoch(stats.loss, epoch)
         stepper.end_epoch()
@@ -347,6 +369,7 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
         run.save_checkpoint({"epoch": epoch, "model": cpu_state(model), **stepper.state_dict(),
                              "best": best.state_dict(), "watch": stopping.state_dict(), "history": history,
                              "start_loss": divergence.start_loss,
+                             "privacy": private.state_dict() if private is not None else None,
                              "extras": {name: cpu_state(module) for name, module in (extras or {}).items()}})
         if stopping.should_stop and epoch < config.epochs:
             early = True
@@ -354,6 +377,8 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
                  message=f"Stopped early after epoch {epoch}: the validation loss has not improved for "
                          f"{config.patience} epochs, so more epochs would mostly memorise the training data.")
             break
+    if private is not None:
+        private.detach(trainer)
     if best.state is None:
         return stopped_before_training(stopped or "stopped")
     if stopped == "interrupted":
@@ -362,7 +387,7 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
     return {"status": stopped or "finished", "best_val_acc": best.acc, "best_epoch": best.epoch,
             "final_val_acc": history[-1]["val_acc"], "epochs": len(history), "best_val_loss": best.loss,
             "early_stopped": early, "best_state": best.state,
-            "best_predictions": scores()}
+            "best_predictions": scores(), **(private.summary() if private is not None else {})}
 
 
 def fit_end_to_end(session: Session, step: Step | None = None, extra_groups: list[dict] | None = None,
@@ -372,6 +397,11 @@ def fit_end_to_end(session: Session, step: Step | None = None, extra_groups: lis
     Returns the outcome and the model, with its best weights loaded."""
     config, strategy, spec, report = session.config, session.strategy, session.spec, session.report
     model = strategy.build(spec, len(report.classes), dropout=config.head_dropout).to(session.device)
+    if config.dp_epsilon is not None:  # BatchNorm frozen; what DP-SGD cannot train is refused, saying why
+        frozen = privacy.prepare(model)
+        if frozen:
+            session.emit("notice", message=f"Private training keeps the {len(frozen)} BatchNorm layers as they were "
+                                           "pretrained (a batch's statistics mix its examples); the rest trains.")
     if report.modality == "image":
         model = image_layout(model, session.device)
     world = session.world

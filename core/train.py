@@ -100,6 +100,9 @@ def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler
     report = checked(config, strategy, spec, report)
     target = domains.load_target(config.target, report) if config.target else None
     device = world.device(pick_device(config.device))
+    if world.active and config.dp_epsilon is not None:
+        raise UserError("Private training does not run on several processes yet (each would spend its own budget).",
+                        "Run it as one process (python -m core train ...).")
     if world.active and config.adapt == "dann":
         raise UserError("DANN does not train on several processes yet (its domain classifier is not shared).",
                         "Run it as one process (python -m core train ...), or pick another adaptation.")
@@ -233,6 +236,10 @@ def _smaller_batches(session: loop.Session) -> None:
         session.feature_batch = feature_batch // 2
         return
     micro = config.micro_batch_size or config.batch_size
+    if config.dp_epsilon is not None:  # DP-SGD clips whole batches' per-example gradients: no accumulation
+        raise UserError(f"Out of memory training privately with batches of {config.batch_size}: every example's "
+                        "gradient is kept apart, so a batch needs about that many times the model's memory.",
+                        "Use a smaller batch size, a smaller backbone, or feature extraction (its head always fits).")
     if micro <= 1:
         hint = "Use a shorter max length, " if session.report.modality == "text" and config.max_length > 64 else ""
         raise UserError("Out of memory even with one example per step.",
