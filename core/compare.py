@@ -18,10 +18,12 @@ LEVEL_POINTS = 1.0  # without a count of validation examples, gaps this small ar
 
 
 def plan(data: str, backbone: str, epochs: dict[str, int] | None = None, target: str | None = None,
-         **shared) -> list[TrainConfig]:
+         private: float | None = None, **shared) -> list[TrainConfig]:
     """One config per strategy, all with the same data, split (val_fraction, seed) and ``shared`` settings.
     With a ``target``, every run is also scored on it, and feature extraction runs a second time with
-    its default adaptation, right after the same strategy without it."""
+    its default adaptation, right after the same strategy without it. ``private`` (a privacy budget
+    epsilon): feature extraction also runs privately (core/privacy.py, its private recipe), what privacy
+    costs in accuracy."""
     modality = modality_of(data)
     group = "compare-" + datetime.now().strftime("%Y%m%d-%H%M%S")
     configs = []
@@ -36,6 +38,10 @@ def plan(data: str, backbone: str, epochs: dict[str, int] | None = None, target:
         if adapt != "none":
             configs.append(TrainConfig.for_strategy(data, strategy.name, backbone=net, group=group, target=target,
                                                     adapt=adapt, **overrides))
+        if private and strategy.on_features:  # seconds on the cached features; a private fine-tuning takes hours
+            configs.append(TrainConfig.for_strategy(data, strategy.name, backbone=net, group=group, target=target,
+                                                    adapt="none" if target else None, dp_epsilon=private,
+                                                    **{**overrides, "lr": None}))
     return configs
 
 
@@ -50,7 +56,8 @@ def group_runs(runs_dir: str | Path, group: str) -> list[runs.Run]:
     found = [(run, run.config()) for run in runs.list_runs(runs_dir)]
     return [run for run, config in sorted(((r, c) for r, c in found if c.get("group") == group),
                                           key=lambda pair: (order.get(pair[1].get("strategy"), 9),
-                                                            pair[1].get("adapt", "none") != "none"))]
+                                                            pair[1].get("adapt", "none") != "none",
+                                                            pair[1].get("dp_epsilon") is not None))]
 
 
 def groups(runs_dir: str | Path) -> list[str]:
@@ -70,7 +77,9 @@ def reading(rows: list[dict]) -> list[str]:
     validation set excludes zero (``versus``); times are compared first time with first time
     (core/costs.py), so a cached feature pass never makes feature extraction look free."""
     adapted = [row for row in rows if row.get("adapt", "none") != "none"]
-    by_strategy = {row["strategy"]: row for row in rows if row.get("adapt", "none") == "none"}
+    private = [row for row in rows if row.get("dp_epsilon") is not None]
+    by_strategy = {row["strategy"]: row for row in rows
+                   if row.get("adapt", "none") == "none" and row.get("dp_epsilon") is None}
     done = {s: r for s, r in by_strategy.items() if r["status"] == "finished" and r["best_val_acc"] is not None}
     sentences = [f"{strategies.title(s)} did not finish ({r['status']}), so it is left out."
                  for s, r in by_strategy.items() if s not in done and r["status"] not in ("queued", "running")]
@@ -104,9 +113,24 @@ def reading(rows: list[dict]) -> list[str]:
             sentences.append(f"Fine-tuning and feature extraction are about the same ({_pct(tune)} vs {_pct(extract)}; "
                              f"{_margin(low, high, tune)}){cost}: the frozen features already do the job.")
     sentences += _on_the_target(by_strategy, adapted)
+    sentences += [_privacy_price(row, done[row["strategy"]]) for row in private
+                  if row["status"] == "finished" and row.get("best_val_acc") is not None and row["strategy"] in done]
     if len(done) >= 2 and not any(r["status"] in ("queued", "running") for r in rows):
         sentences.append(_best(list(done.values())))
     return sentences
+
+
+def _privacy_price(row: dict, plain: dict) -> str:
+    """What training privately cost (or not) against the same strategy trained normally."""
+    gap, low, high = versus(row, plain)
+    name = strategies.short(row["strategy"])
+    spent = f"ε = {row['epsilon']:.2f}" if row.get("epsilon") is not None else f"ε ≤ {row['dp_epsilon']:g}"
+    if high < 0:
+        return (f"Privacy cost {-gap:.1f} points: private {name} ({spent}) reached {_pct(row)} against {_pct(plain)} "
+                "without privacy. The noise that hides each training example also blurs what the head learns; a "
+                "larger budget, more data or more epochs narrow the gap.")
+    return (f"Private {name} ({spent}) is about as accurate as without privacy ({_pct(row)} vs {_pct(plain)}; "
+            f"{_margin(low, high, row)}): here the guarantee comes almost free.")
 
 
 def versus(row: dict, other: dict) -> tuple[float, float, float]:

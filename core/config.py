@@ -96,7 +96,7 @@ class TrainConfig:
         if strategy not in strategies.names(modality):
             raise UserError(f"Unknown strategy {strategy!r} for {modality} data.",
                             f"Choose one of: {', '.join(strategies.names(modality))}.")
-        values = {**strategies.get(strategy).recipe(modality),
+        values = {**strategies.get(strategy).recipe(modality, private=overrides.get("dp_epsilon") is not None),
                   **{k: v for k, v in overrides.items() if v is not None}}
         if values.get("adapt") == "auto" or (values.get("target") and "adapt" not in values):
             from core import adaptation

@@ -27,6 +27,7 @@ from core.errors import UserError
 if TYPE_CHECKING:
     from core.config import TrainConfig
 
+DEFAULT_EPSILON = 3.0   # what the Train form offers first: a meaningful guarantee that still learns
 EXPLANATION = ("Epsilon is the privacy budget: the smaller it is, the less anyone can learn from the model about "
                "whether one particular example was in its training data (1 is strong, 8 is common, above 10 is weak).")
 

@@ -524,6 +524,7 @@ def _describe(run: Run) -> dict:
         "backbone": _backbone_shown(config),
         "strategy": str(config.get("strategy", "")), "group": config.get("group"),
         "adapt": config.get("adapt") or "none", "target": config.get("target"), "target_acc": summary.get("target_acc"),
+        "dp_epsilon": config.get("dp_epsilon"), "epsilon": summary.get("epsilon"),  # private training: budget, spent
         "epochs": len(history), "epochs_planned": config.get("epochs"),
         "best_val_acc": best, "best_val_macro_f1": summary.get("best_val_macro_f1"),
         "final_train_acc": history[-1].get("train_acc") if history else None,

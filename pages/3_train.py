@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import adaptation, backbones, jobs, paths, runs, strategies
+from core import adaptation, backbones, jobs, paths, privacy, runs, strategies
 from core.config import MAX_LR, TrainConfig
 from ui import lr_finder, run_view, state
 from ui.widgets import guarded, show_error
@@ -33,8 +33,9 @@ def new_run_form() -> None:
         st.caption(f"Target: **{target.name}** ({len(target.items):,} {noun}"
                    + (", scored with its labels" if target.labelled else ", unlabelled") + f"); adaptation: "
                    f"**{method.title}**.")
-    remembered = st.session_state.setdefault("train_settings", {}).get((modality, strategy), {})
-    defaults = {**TrainConfig(data="").to_dict(), **learner.recipe(modality), **remembered}
+    private = not learner.fits_in_one_go and private_switch(learner, spec)
+    remembered = st.session_state.setdefault("train_settings", {}).get(state.settings_key(modality, strategy), {})
+    defaults = {**TrainConfig(data="").to_dict(), **learner.recipe(modality, private), **remembered}
     is_digits = str(st.session_state.data).startswith("sample:mnist")
     SCHEDULES = {"none": "constant", "step": "step decay (StepLR)", "linear": "linear warmup, then decay"}
 
@@ -74,8 +75,10 @@ def new_run_form() -> None:
                                                            min(int(defaults["max_length"]), spec.max_positions),
                                                            help="Longer texts are cut here. See the histogram on the Data page.")
                 settings["micro_batch_size"] = left.number_input(
-                    "Micro batch (0 = off)", 0, 1024, int(defaults["micro_batch_size"]),
-                    help="When a batch does not fit in memory: process it in smaller pieces and add up their gradients.")
+                    "Micro batch (0 = off)", 0, 1024, 0 if private else int(defaults["micro_batch_size"]),
+                    disabled=private,
+                    help="When a batch does not fit in memory: process it in smaller pieces and add up their gradients."
+                         + (" Not with private training: it clips whole batches." if private else ""))
                 settings["head_dropout"] = left.number_input("Dropout before the head", 0.0, 0.9,
                                                              float(defaults["head_dropout"]))
             else:
@@ -96,8 +99,8 @@ def new_run_form() -> None:
                              "and every epoch draws one version of each image: augmentation's benefit, paid once."
                              + (" Not used with a target yet." if with_target else ""))
                 settings["train_batchnorm"] = left.checkbox(
-                    "Also update BatchNorm statistics", bool(defaults["train_batchnorm"]),
-                    disabled=not learner.two_rates,
+                    "Also update BatchNorm statistics", bool(defaults["train_batchnorm"]) and not private,
+                    disabled=not learner.two_rates or private,
                     help="Off (recommended on small data): BatchNorm layers keep the averages learned in "
                          "pretraining. Re-estimating them from small batches can make validation accuracy collapse.")
             settings["patience"] = right.number_input(
@@ -105,6 +108,8 @@ def new_run_form() -> None:
                 help="Stop when the validation loss has not improved for this many epochs: further epochs would "
                      "mostly memorise the training data. The best weights are kept either way.")
             settings["seed"] = right.number_input("Seed", 0, 1_000_000, int(defaults["seed"]))
+            if private:
+                settings.update(private_settings(defaults, learner))
         ahead = supervisor.preparation(state.next_run_config())
         if learner.on_features and ahead is not None and ahead.state in ("loading", "computing"):
             st.caption(f"The {ahead.title} features of this data are being computed in the background"
@@ -120,13 +125,13 @@ def new_run_form() -> None:
     if not learner.fits_in_one_go:
         computing = learner.on_features and ahead is not None and ahead.busy
         lr_finder.section(state.next_run_config(), learner.on_features,
-                          lambda rate: st.session_state.train_settings.setdefault((modality, strategy), {})
-                          .update(lr=rate),
+                          lambda rate: st.session_state.train_settings.setdefault(
+                              state.settings_key(modality, strategy), {}).update(lr=rate),
                           waiting="Available once the features being computed in the background are ready (the "
                                   "sidebar shows how far)." if computing else None)
 
     if submitted:
-        st.session_state.train_settings[(modality, strategy)] = settings
+        st.session_state.train_settings[state.settings_key(modality, strategy)] = settings
         try:
             target = st.session_state.target_source if st.session_state.target is not None else None
             config = TrainConfig.for_strategy(st.session_state.data, strategy, backbone=backbone,
@@ -137,6 +142,44 @@ def new_run_form() -> None:
             st.rerun()  # draw the page again with the live view ticking
         except Exception as error:
             show_error(error)
+
+
+def private_switch(learner: strategies.Strategy, spec: backbones.BackboneSpec) -> bool:
+    """The switch for private training, above the form (its recipe differs, so the form follows it); off
+    and greyed where the run could not be private, saying why."""
+    target = st.session_state.target
+    adapted = target is not None and adaptation.resolve(st.session_state.adapt, learner, spec) != "none"
+    why_not = ("Not with domain adaptation yet (its maps are fitted on the training data outside the privacy "
+               "budget): choose 'none' under Domain adaptation on the Model page." if adapted else None)
+    if why_not:
+        st.session_state.private_training = False
+    st.session_state.private_toggle = st.session_state.private_training
+    st.toggle("Private training (differential privacy)", key="private_toggle", disabled=bool(why_not),
+              on_change=lambda: st.session_state.update(private_training=st.session_state.private_toggle),
+              help="DP-SGD: every step clips each example's influence and adds noise, so the model cannot "
+                   "memorise any one example. " + privacy.EXPLANATION + (f" {why_not}" if why_not else ""))
+    return st.session_state.private_training
+
+
+def private_settings(defaults: dict, learner: strategies.Strategy) -> dict:
+    """The private-training fields of the form, and what they mean here."""
+    st.markdown("**Private training**")
+    left, right = st.columns(2)
+    chosen = {"dp_epsilon": left.number_input("Privacy budget ε (epsilon)", 0.1, 100.0,
+                                              float(defaults.get("dp_epsilon") or privacy.DEFAULT_EPSILON), step=0.5,
+                                              help=privacy.EXPLANATION),
+              "dp_max_grad_norm": right.number_input("Clip each example's gradient to norm", 0.01, 100.0,
+                                                     float(defaults["dp_max_grad_norm"]),
+                                                     help="Each example's gradient is scaled down to at most this "
+                                                          "length before the batch's are added up; the noise is "
+                                                          "scaled to it. 1 is the usual choice.")}
+    frozen = "" if learner.on_features else " BatchNorm layers stay as pretrained (a batch's statistics mix its examples)."
+    st.caption(f"{privacy.EXPLANATION} The guarantee holds with δ = 1/{len(report.train):,} (one in the number of "
+               "training examples) and covers the training examples; the noise needed for that budget over the "
+               "epochs set above is worked out before training, and the run reports the budget it spent (early "
+               "stopping can leave some unspent). The noise drowns small steps: the private recipe starts at a "
+               f"higher learning rate.{frozen}")
+    return chosen
 
 
 def followed_run() -> runs.Run | None:

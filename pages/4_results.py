@@ -226,6 +226,17 @@ with privacy:
                f"The audit tries: it scores up to 500 training {noun} and the validation {noun} with this model, and "
                "guesses \"was in the training data\" when the loss is low. Its success is given as AUC: 50% means the "
                "model gives away nothing about who was in its training data, 100% that it tells them all apart.")
+    if summary.get("epsilon") is not None:
+        dp = summary.get("dp", {})
+        st.success(f"This run trained privately (DP-SGD): it spent **ε = {summary['epsilon']:.2f}** of a budget of "
+                   f"{dp.get('target_epsilon', '?')}, with δ = {dp.get('delta', 0):.2g}: each training example's "
+                   f"gradient was clipped to norm {dp.get('max_grad_norm', '?')} and noise "
+                   f"({dp.get('noise_multiplier', '?')} times that norm) added to every step. That bounds what any "
+                   "attack can learn about one example; the audit below measures what this attack does.",
+                   icon=":material/lock:")
+    else:
+        st.caption("This run trained without differential privacy: switch on **Private training** on the Train "
+                   "page to bound what the model can give away.")
     audits = st.session_state.setdefault("audits", {})
     if st.button("Audit privacy", key="audit_run", icon=":material/shield:"):
         try:

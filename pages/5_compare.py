@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import backbones, compare, costs, curve, jobs, paths, runs, speed, strategies
+from core import backbones, compare, costs, curve, jobs, paths, privacy, runs, speed, strategies
 from core.device import pick_device
 from core.errors import UserError
 from ui import charts, run_view, state
@@ -118,6 +118,13 @@ def plan_side_by_side(spec, busy: bool) -> None:
                                                         key=f"compare_epochs_{strategy.name}")
         st.caption("Each uses its classic recipe; early stopping ends a run when validation loss stops "
                    "improving. Fine-tuning is the slow one on a CPU.")
+        left, right = st.columns([2, 1])
+        add_private = left.checkbox("Also train feature extraction privately (differential privacy)",
+                                    key="compare_private",
+                                    help="One more run (seconds: the features are cached): the same head trained with DP-SGD (core/privacy.py), to see "
+                                         "what privacy costs in accuracy. " + privacy.EXPLANATION)
+        epsilon = right.number_input("Privacy budget ε", 0.1, 100.0, privacy.DEFAULT_EPSILON, step=0.5,
+                                     key="compare_epsilon", help=privacy.EXPLANATION)
         count = len(members) + (1 if st.session_state.target is not None and any(m.on_features for m in members)
                                 else 0)  # feature extraction's adapted twin
         label = {3: "Compare the three", 4: "Compare the four"}.get(count, f"Compare the {count}")
@@ -128,7 +135,8 @@ def plan_side_by_side(spec, busy: bool) -> None:
     if start:
         try:
             target = st.session_state.target_source if st.session_state.target is not None else None
-            configs = compare.plan(st.session_state.data, spec.name, epochs, target=target, **shared_settings())
+            configs = compare.plan(st.session_state.data, spec.name, epochs, target=target,
+                                   private=epsilon if add_private else None, **shared_settings())
             submitted = compare.submit(configs)
             st.session_state.compare_group = configs[0].group
             st.session_state.run_dir = str(submitted[-1].dir)  # the one that finishes last: what Results opens
@@ -157,18 +165,22 @@ def show_group(known: list[str]) -> None:
                 run_view.status_line(current, run_view.follow(current), st.empty(), controls_slot,
                                      key=f"compare_{strategy}", stop_label="Stop this run", stop_help=STOP_ONE)
         table_slot.dataframe(pd.DataFrame([{
-            "strategy": run_view.strategy_label(row["strategy"], row.get("adapt")), "backbone": row["backbone"],
+            "strategy": run_view.strategy_label(row["strategy"], row.get("adapt"), row.get("dp_epsilon")),
+            "backbone": row["backbone"],
             "status": row["status"], "best accuracy": percent(row["best_val_acc"]),
             "macro-F1": "–" if row["best_val_macro_f1"] is None else f"{row['best_val_macro_f1']:.3f}",
             "time": costs.of(row).words(),
             "trainable parameters": millions(row["trainable_params"]) if row["trainable_params"] else "–",
-            "epochs": row["epochs"], **({"target accuracy": percent(row.get("target_acc"))} if row.get("target") else {})}
+            "epochs": row["epochs"],
+            **({"privacy spent (ε)": "–" if row.get("epsilon") is None else f"{row['epsilon']:.2f}"}
+               if any(r.get("dp_epsilon") is not None for r in rows) else {}),
+            **({"target accuracy": percent(row.get("target_acc"))} if row.get("target") else {})}
             for row in rows]), hide_index=True,
             column_config={"time": st.column_config.TextColumn(
                 width="large", help="Feature extraction: the first time includes the one-time pass that computes "
                                      "the backbone's features; a repeat reads them from the cache.")})
-        histories = {run_view.strategy_label(run.config()["strategy"], run.config().get("adapt")): run.history()
-                     for run in members}
+        histories = {run_view.strategy_label(run.config()["strategy"], run.config().get("adapt"),
+                                             run.config().get("dp_epsilon")): run.history() for run in members}
         histories = {name: history for name, history in histories.items() if history}
         if histories:
             chart_slot.plotly_chart(charts.overlay(histories, "val_acc"), key="compare_curves")

@@ -142,6 +142,26 @@ def test_train_page_offers_augmented_views_for_feature_extraction_and_the_run_us
     assert not [n for n in at.number_input if n.label.startswith("Augmented views")]  # fine-tuning augments anyway
 
 
+def test_private_training_from_the_train_page_reports_the_budget_spent(colors_folder):
+    at = _train_page(colors_folder)
+    assert not [n for n in at.number_input if n.label.startswith("Privacy budget")]
+    at.toggle(key="private_toggle").set_value(True).run()
+    assert not at.exception and at.session_state.private_training
+    assert _number_input(at, "Privacy budget").value == 3.0
+    assert _number_input(at, "Learning rate").value == pytest.approx(1e-2)  # the private recipe
+    at.number_input[0].set_value(3)
+    _number_input(at, "Privacy budget").set_value(2.0)
+    at.button(key="start_training").click().run()
+    assert not at.exception and at.session_state.run_dir
+    _wait_for_run(at)
+    run = runs.Run(Path(at.session_state.run_dir))
+    assert run.config()["dp_epsilon"] == 2.0 and 0 < run.summary()["epsilon"] <= 2.0 + 1e-6
+    assert any(m.label == "Privacy spent (ε)" for m in at.metric)
+    at.switch_page("pages/4_results.py").run()
+    assert not at.exception
+    assert any("trained privately" in s.value and "ε = " in s.value for s in at.success)
+
+
 def test_a_second_start_queues_and_stop_cancels_or_stops(colors_folder):
     at = _app()
     at.session_state["report"] = data_images.load_dataset(colors_folder)
@@ -226,19 +246,23 @@ def test_compare_page_queues_three_strategies_and_reads_them(colors_folder):
     at = _compare_page(colors_folder)
     for strategy in ("scratch", "feature_extract", "fine_tune"):
         at.number_input(key=f"compare_epochs_{strategy}").set_value(2)
+    at.checkbox(key="compare_private").check()  # and feature extraction once more, privately
     at.button(key="start_compare").click().run()
     assert not at.exception
     _wait_for_run(at, 120)
     assert not at.exception
     table = at.dataframe[0].value
-    assert list(table["strategy"]) == ["From scratch (baseline)", "Feature extraction", "Fine-tuning"]
-    assert list(table["status"]) == ["finished"] * 3 and list(table["backbone"]) == ["small_cnn", TINY, TINY]
+    assert list(table["strategy"]) == ["From scratch (baseline)", "Feature extraction",
+                                       "Feature extraction, private (ε ≤ 3)", "Fine-tuning"]
+    assert list(table["status"]) == ["finished"] * 4 and list(table["backbone"]) == ["small_cnn", TINY, TINY, TINY]
+    assert table["privacy spent (ε)"][0] == "–" and 0 < float(table["privacy spent (ε)"][2]) <= 3.0
+    assert any("Privacy cost" in s.value or "Private feature extraction" in s.value for s in at.success)
     assert at.get("plotly_chart")
     # a handful of validation images: a winner is named only when the difference is beyond their margin
     assert any("Best here:" in s.value or "No clear winner" in s.value for s in at.success)
     assert list(table["time"]) and all(t.endswith(" s") or "when repeated" in t for t in table["time"])
     members = compare.group_runs(paths.runs_dir(), at.session_state.compare_group)
-    assert len(members) == 3 and {m.config()["seed"] for m in members} == {0}
+    assert len(members) == 4 and {m.config()["seed"] for m in members} == {0}
     assert {m.config()["val_fraction"] for m in members} == {at.session_state.val_fraction}
 
 

@@ -79,12 +79,16 @@ def status_line(run: runs.Run, view: progress.Progress, slot, controls, key: str
 def epoch_numbers(view: progress.Progress) -> None:
     last = view.history[-1]
     change = last["val_acc"] - view.history[-2]["val_acc"] if len(view.history) > 1 else 0.0
-    columns = st.columns(4)
+    private = last.get("epsilon") is not None
+    columns = st.columns(5 if private else 4)
     columns[0].metric("Epoch", f"{last['epoch']}/{last['epochs']}")
     columns[1].metric("Validation accuracy", percent(last["val_acc"]),
                       f"{change * 100:+.1f} pts" if abs(change) >= 0.0005 else None)
     columns[2].metric("Best so far", percent(last.get("best_val_acc")))
     columns[3].metric("Seconds per epoch", f"{last['seconds']:.2f}")
+    if private:
+        columns[4].metric("Privacy spent (ε)", f"{last['epsilon']:.2f}",
+                          help="The privacy budget spent so far: it grows with every step of private training.")
 
 
 def follow(run: runs.Run) -> progress.Progress:
@@ -109,15 +113,16 @@ def trained_model(folder: str | Path):
     return _predictor(str(folder), weights.stat().st_mtime) if weights.is_file() else None
 
 
-def strategy_label(strategy: str, adapt: str | None = None) -> str:
-    """How a run's strategy reads in tables and legends: "Feature extraction", "Feature extraction + CORAL"."""
+def strategy_label(strategy: str, adapt: str | None = None, epsilon: float | None = None) -> str:
+    """How a run's strategy reads in tables and legends: "Feature extraction", "Feature extraction + CORAL",
+    "Feature extraction, private (ε ≤ 3)" (``epsilon``: the private run's budget)."""
     from core import adaptation
 
+    private = f", private (ε ≤ {epsilon:g})" if epsilon else ""
     if not adapt or adapt == "none":
-        return strategies.title(strategy)
+        return strategies.title(strategy) + private
     method = adaptation.get(adapt).short if adapt in adaptation.names() else adapt
-    return f"{strategies.title(strategy)} + {method}"
-
+    return f"{strategies.title(strategy)} + {method}{private}"
 
 
 def run_label(folder: str | Path) -> str:
@@ -126,7 +131,7 @@ def run_label(folder: str | Path) -> str:
     from ui.state import display_name
 
     row = runs.describe(runs.Run(Path(folder)))
-    what = strategy_label(row["strategy"], row.get("adapt"))
+    what = strategy_label(row["strategy"], row.get("adapt"), row.get("dp_epsilon"))
     size = runs.Run(Path(folder)).config().get("per_class")
     parts = [what + (f" ({size} per class)" if size else ""), row["backbone"], percent(row["best_val_acc"]),
              row["started"][5:16].replace("T", " "), display_name(row["data"]) if row["data"] else ""]
@@ -137,7 +142,8 @@ def short_label(run: runs.Run) -> str:
     """A live run in a few words: "Fine-tuning · efficientnet_lite0 (10 per class)"."""
     config = run.config()
     size = config.get("per_class")
-    return f"{strategy_label(config.get('strategy', ''), config.get('adapt'))} · {runs.describe(run)['backbone']}" + (
+    return f"{strategy_label(config.get('strategy', ''), config.get('adapt'), config.get('dp_epsilon'))} · " \
+           f"{runs.describe(run)['backbone']}" + (
         f" ({size} per class)" if size else "")
 
 

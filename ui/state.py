@@ -7,6 +7,7 @@
     strategy      a registry name (core/strategies/): feature_extract, fine_tune, scratch, tfidf...
     target        where the model will be used (core.domains.Target), or None; target_source: its address
     adapt         the domain-adaptation method (core/adaptation/), "auto" for the measured default
+    private_training   the Train page's switch: the next run trains with differential privacy (core/privacy.py)
     run_dir       folder of the run this session started or opened last
     val_fraction, split_seed   how data without a val/ folder is split
 """
@@ -26,7 +27,7 @@ from ui.widgets import show_error
 DEFAULT_BACKBONE = {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}
 DEFAULTS = {"data": None, "data_name": None, "report": None, "backbone": "efficientnet_lite0", "strategy": "feature_extract",
             "run_dir": None, "val_fraction": 0.2, "split_seed": 0, "target": None, "target_source": None,
-            "adapt": "auto"}
+            "adapt": "auto", "private_training": False}
 
 
 def init() -> None:
@@ -180,6 +181,20 @@ def remember_in_url() -> None:
             st.query_params[key] = value
 
 
+def settings_key(modality: str, strategy: str) -> tuple:
+    """Where the Train form remembers its settings: per modality and strategy, private training's apart
+    (its recipe differs: core/strategies' private_defaults)."""
+    return (modality, strategy) + (("private",) if private_for(strategy) else ())
+
+
+def private_for(strategy: str) -> bool:
+    """Is the next run of ``strategy`` private? The switch is on and the strategy trains by gradient steps."""
+    from core import strategies
+
+    learner = strategies.find(strategy)
+    return bool(st.session_state.get("private_training")) and learner is not None and not learner.fits_in_one_go
+
+
 def next_run_config():
     """The TrainConfig that Start would submit now with the remembered settings (None: no data, or
     settings a run would refuse)."""
@@ -189,7 +204,11 @@ def next_run_config():
     from core.config import TrainConfig
 
     strategy = st.session_state.strategy
-    remembered = st.session_state.get("train_settings", {}).get((report.modality, strategy), {})
+    remembered = st.session_state.get("train_settings", {}).get(settings_key(report.modality, strategy), {})
+    if private_for(strategy):
+        from core import privacy
+
+        remembered = {"dp_epsilon": privacy.DEFAULT_EPSILON, **remembered}
     try:
         return TrainConfig.for_strategy(st.session_state.data, strategy, backbone=st.session_state.backbone,
                                         val_fraction=st.session_state.val_fraction, **report.reading(), **remembered)

@@ -36,6 +36,7 @@ class Strategy:
     explanation: ClassVar[str]                    # one or two plain sentences for the Model page
     modalities: ClassVar[tuple[str, ...]] = ("image", "text")
     defaults: ClassVar[dict[str, dict[str, Any]]] = {}   # modality -> recipe (TrainConfig fields)
+    private_defaults: ClassVar[dict[str, dict[str, Any]]] = {}  # modality -> changes to it for private training
     order: ClassVar[int] = 50                     # place in lists (Model page, CLI)
     needs_target: ClassVar[bool] = False          # learns from a second, unlabelled dataset (the target)
     uses_backbone: ClassVar[bool] = True          # False: no neural network (TF-IDF)
@@ -48,9 +49,10 @@ class Strategy:
     compared_for: ClassVar[tuple[str, ...]] = ()  # modalities whose "Compare strategies" includes it
     baseline_backbone: ClassVar[dict[str, str]] = {}  # modality -> backbone it trains in a comparison
 
-    def recipe(self, modality: str) -> dict[str, Any]:
-        """The classic settings for ``modality``; anything not listed keeps TrainConfig's default."""
-        return dict(self.defaults.get(modality, {}))
+    def recipe(self, modality: str, private: bool = False) -> dict[str, Any]:
+        """The classic settings for ``modality`` (``private``: with the changes private training wants);
+        anything not listed keeps TrainConfig's default."""
+        return {**self.defaults.get(modality, {}), **(self.private_defaults.get(modality, {}) if private else {})}
 
     @property
     def changes_backbone(self) -> bool:
