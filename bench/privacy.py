@@ -27,6 +27,9 @@ from core.data import modality_of  # noqa: E402
 from core.device import keep_freed_memory  # noqa: E402
 
 
+BACKBONE = {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="sample:mnist-m,sample:bbc")
@@ -48,6 +51,7 @@ def main() -> None:
             for name in (["recipe"] if budget is None else args.lrs.split(",")):
                 lr = rates.get(name) or float(name)
                 config = TrainConfig.for_strategy(source, "feature_extract", out_dir=str(out), epochs=args.epochs,
+                                                  backbone=BACKBONE[modality],
                                                   horizontal_flip=False, dp_epsilon=budget, lr=lr)
                 began = time.perf_counter()
                 summary = train.fit(config)

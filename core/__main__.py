@@ -150,8 +150,52 @@ def build_parser() -> argparse.ArgumentParser:
     auditing.add_argument("--per-side", type=int, default=500,
                           help="training and validation examples scored, each (a seeded sample; default 500)")
     auditing.add_argument("--json", action="store_true", help="print only the JSON object")
+    examining = commands.add_parser("doctor", help="the dataset doctor: suspected label errors, duplicates (also "
+                                                    "between training and validation) and outliers, on the "
+                                                    "backbone's cached features")
+    examining.add_argument("--data", required=True, help="the same data as train --data")
+    examining.add_argument("--backbone", help="the pretrained backbone whose features are examined (default: "
+                                              "efficientnet_lite0 for images, all_minilm_l6_v2 for texts)")
+    examining.add_argument("--val-fraction", type=float, default=0.2)
+    examining.add_argument("--seed", type=int, default=0)
+    examining.add_argument("--text-col")
+    examining.add_argument("--label-col")
+    examining.add_argument("--encoding")
+    examining.add_argument("--max-length", type=int, default=128)
+    examining.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    examining.add_argument("--cache-dir")
+    examining.add_argument("--near", type=float, help="cosine similarity of the features from which two items are "
+                                                      "near-duplicates (default 0.97)")
+    examining.add_argument("--exclude", choices=["label_issues", "duplicates", "outliers", "all"],
+                           help="also exclude what was found from every later split (duplicates: the validation "
+                                "copy, else the second of the pair); the Data page can include them again")
+    examining.add_argument("--json", action="store_true", help="print only the JSON object (progress on stderr)")
     commands.add_parser("worker", help="a warm training process for the app (commands on stdin; core/worker.py)")
     return parser
+
+
+def examine_data(args: argparse.Namespace) -> int:
+    from core import doctor
+
+    def progress(done: int, total: int) -> None:
+        print(f"features {done}/{total}", file=sys.stderr, flush=True)
+
+    checkup = doctor.examine(args.data, args.backbone, args.val_fraction, args.seed, args.text_col, args.label_col,
+                             args.encoding, args.max_length, args.cache_dir, args.device, on_progress=progress,
+                             near=args.near or doctor.NEAR)
+    if args.exclude:
+        excluded = doctor.exclude_found(checkup, args.data, args.val_fraction, args.seed, args.text_col,
+                                        args.label_col, args.encoding,
+                                        ["label_issues", "duplicates", "outliers"] if args.exclude == "all"
+                                        else [args.exclude])
+        print(f"excluded {len(excluded)} item(s) from every later split of this data", file=sys.stderr)
+    if not args.json:
+        for sentence in checkup.words():
+            print(sentence, file=sys.stderr)
+        print(f"examined {checkup.items:,} examples on {checkup.backbone} features in {checkup.seconds:.1f}s",
+              file=sys.stderr)
+    print(json.dumps(checkup.to_dict(), ensure_ascii=False))
+    return 0
 
 
 def find_lr(args: argparse.Namespace) -> int:
@@ -487,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
         keep_freed_memory()  # this process computes: batches reuse freed memory (about 1.5x on a CPU)
         commands = {"backbones": list_backbones, "strategies": list_strategies, "train": train, "curve": curve,
                     "runs": list_runs, "export": export, "predict": predict, "worker": serve_as_worker, "lr-find": find_lr,
-                    "audit": audit_run}
+                    "audit": audit_run, "doctor": examine_data}
         return commands[args.command](args)
     except UserError as error:
         rank = os.environ.get("RANK", "0") if os.environ.get("WORLD_SIZE", "1") != "1" else "0"

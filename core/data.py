@@ -37,11 +37,15 @@ def modality_of(source: str | Path) -> str:
 def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0, text_column: str | None = None,
                  label_column: str | None = None, encoding: str | None = None, min_classes: int = 2) -> DataReport:
     """Open any dataset TransferLab understands, scan it, split it and report on it (``encoding``: of a
-    table of texts; detected when None)."""
+    table of texts; detected when None), without the items excluded from it (core/exclusions.py)."""
+    from core import exclusions
+
     if modality_of(source) == "text":
         from core import data_texts
 
-        return data_texts.load_dataset(source, val_fraction, seed, text_column, label_column, encoding, min_classes)
-    from core import data_images
+        report = data_texts.load_dataset(source, val_fraction, seed, text_column, label_column, encoding, min_classes)
+    else:
+        from core import data_images
 
-    return data_images.load_dataset(source, val_fraction, seed, min_classes)
+        report = data_images.load_dataset(source, val_fraction, seed, min_classes)
+    return exclusions.apply(report)  # what the person excluded leaves every split

@@ -30,7 +30,8 @@ class DataReport:
     texts: dict[str, str] = field(default_factory=dict)  # text only: row key -> text
     details: dict = field(default_factory=dict)          # text only: encoding, delimiter, columns...
     set_aside: list[tuple[str, int]] = field(default_factory=list)  # training items a run leaves out
-                                                                    # (at_most_per_class); still featurised
+                                                                    # (at_most_per_class, or excluded); still featurised
+    excluded: list[str] = field(default_factory=list)  # item keys the person excluded (core/exclusions.py)
 
     @property
     def num_items(self) -> int:

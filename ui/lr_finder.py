@@ -78,6 +78,9 @@ def section(config: TrainConfig | None, on_features: bool, remember_lr, waiting:
     if config is None:
         st.caption("Load data and pick a strategy that trains a network to use it.")
         return
+    if config.dp_epsilon is not None:
+        st.caption("With private training on, the range test still trains without clipping or noise: its "
+                   "suggestion is for ordinary training, and private training usually wants a higher rate.")
     key = _settings_key(config)
     found = st.session_state.get(KEY)
     if waiting:

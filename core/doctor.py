@@ -1,0 +1,256 @@
+"""The dataset doctor: what is wrong with the labels and the split, found on the backbone's cached features
+before any training (the backbone never trains here; a pass over the data is computed once, as for feature
+extraction, and shared with it).
+
+- **Label issues**: out-of-sample probabilities from a logistic regression on the features, cross-validated
+  (each example scored by a model that never saw it), handed to cleanlab's confident learning
+  (``find_label_issues``); ranked by how little the model believes the given label (cleanlab's
+  self-confidence: confidence = 1 - the probability of the given label).
+- **Duplicates**: exact (the same file bytes, the same text once spaces and case are set aside) and near
+  (cosine similarity of the features at least ``NEAR``), within the training data, within validation and
+  **between training and validation**, where a copy makes validation accuracy look better than it is.
+- **Outliers**: cleanlab's ``OutOfDistribution`` on the features (the mean distance to the nearest
+  neighbours); flagged when far beyond the rest (Tukey's far-out fence: above Q3 + 3 IQR).
+
+Every finding names its items by their keys in the data report (an image's path under the data's root,
+a text's row key), with its split and labels. ``examine`` returns a Checkup; ``python -m core doctor``
+prints it (JSON: ``label_issues``, ``duplicates``, ``outliers``, each ordered by confidence).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import time
+import unicodedata
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from core import backbones, data, features
+from core.device import pick_device
+from core.errors import UserError
+from core.report import DataReport
+
+NEAR = 0.97            # cosine similarity of two items' features from which they count as near-duplicates
+                       # (bench/doctor.py: re-encoded, slightly cropped copies of MNIST digits sit above 0.98;
+                       # different digits of one writer rarely reach it)
+FOLDS = 5
+FAR_OUT = 3.0          # Tukey's far-out fence, in interquartile ranges above the third quartile
+NEIGHBOURS = 10
+MAX_FINDINGS = 500     # per kind: the rest are counted, not listed
+
+
+@dataclass
+class Checkup:
+    data: str
+    backbone: str
+    items: int
+    classes: list[str]
+    label_issues: list[dict] = field(default_factory=list)   # {item, split, label, suggested, confidence}
+    duplicates: list[dict] = field(default_factory=list)     # {items, splits, labels, similarity, exact, across,
+                                                             #  confidence}
+    outliers: list[dict] = field(default_factory=list)       # {item, split, label, confidence}
+    counts: dict = field(default_factory=dict)               # every finding counted, listed or not
+    excluded: list[str] = field(default_factory=list)        # what the person had excluded already
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)           # what could not be checked, and why
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "words": self.words()}
+
+    def words(self) -> list[str]:
+        """The findings in plain sentences, the most consequential first."""
+        said = []
+        across = [d for d in self.duplicates if d["across"]]
+        if across:
+            said.append(f"{self.counts.get('across', len(across))} validation example(s) have a copy (or a near-copy) "
+                        "in the training data: the model is graded on what it has seen, so validation accuracy looks "
+                        "better than it will be on new data. Exclude the validation copy of each.")
+        if self.label_issues:
+            first = self.label_issues[0]
+            said.append(f"{self.counts.get('label_issues', len(self.label_issues))} example(s) look mislabelled: their "
+                        f"features sit with another class (the surest: {first['item']}, labelled '{first['label']}', "
+                        f"looks like '{first['suggested']}' at {first['confidence']:.0%}). Look at them: exclude "
+                        "the wrong ones, or fix their labels in the data.")
+        within = [d for d in self.duplicates if not d["across"]]
+        if within:
+            conflicting = sum(1 for d in within if len(set(d["labels"])) > 1)
+            said.append(f"{self.counts.get('within', len(within))} pair(s) of duplicates inside one split"
+                        + (f", {conflicting} of them with different labels (at most one can be right)" if conflicting
+                           else "") + ": they count twice in training or in the score.")
+        if self.outliers:
+            said.append(f"{self.counts.get('outliers', len(self.outliers))} example(s) are unlike all the others "
+                        "(outliers): a wrong or broken file, a blank, or a rare case worth more examples.")
+        if not said:
+            said.append(f"No suspected label errors, duplicates or outliers among {self.items:,} examples.")
+        return said + self.notes
+
+
+def examine(source: str, backbone: str | None = None, val_fraction: float = 0.2, seed: int = 0,
+            text_column: str | None = None, label_column: str | None = None, encoding: str | None = None,
+            max_length: int = 128, cache_dir: str | None = None, device: str = "auto",
+            on_progress: Callable[[int, int], None] | None = None, should_stop: Callable[[], bool] = lambda: False,
+            near: float = NEAR) -> Checkup:
+    """Examine the data at ``source`` (read as training would read it) on ``backbone``'s features."""
+    from core import paths
+
+    started = time.perf_counter()
+    report = data.load_dataset(source, val_fraction, seed, text_column, label_column, encoding)
+    spec = backbones.get(backbone or {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}[report.modality])
+    if spec.modality != report.modality:
+        raise UserError(f"{spec.title} is a {spec.modality} backbone but the data holds {report.modality}s.",
+                        f"Pick a {report.modality} backbone (`python -m core backbones --modality {report.modality}`).")
+    if not spec.pretrained or not spec.availability().available:
+        raise UserError(f"The doctor needs pretrained features, and {spec.title} has none on this machine.",
+                        spec.availability().detail if spec.pretrained else "Pick a pretrained backbone.")
+    chosen = pick_device(device)
+    feature_set = features.load_or_compute(report, spec, cache_dir or str(paths.cache_dir()), chosen,
+                                           32, on_progress, should_stop, max_length)
+    if feature_set is None:
+        raise UserError("The examination was stopped.", "Start it again when you are ready.")
+    items = report.train + report.val
+    splits = ["train"] * len(report.train) + ["val"] * len(report.val)
+    vectors = feature_set.rows(items).double().numpy()
+    labels = np.array([label for _, label in items])
+    checkup = Checkup(str(source), spec.name, len(items), list(report.classes), excluded=list(report.excluded))
+    names = report.classes
+    issues, checkup.notes = label_issues(vectors, labels, seed)
+    checkup.label_issues = [{"item": items[i][0], "split": splits[i], "label": names[labels[i]],
+                             "suggested": names[suggested], "confidence": round(confidence, 4)}
+                            for i, suggested, confidence in issues]
+    pairs = duplicates(report, items, vectors, near)
+    checkup.duplicates = [{"items": [items[i][0], items[j][0]], "splits": [splits[i], splits[j]],
+                           "labels": [names[labels[i]], names[labels[j]]], "similarity": round(similarity, 4),
+                           "exact": exact, "across": splits[i] != splits[j], "confidence": round(similarity, 4)}
+                          for i, j, similarity, exact in pairs]
+    checkup.outliers = [{"item": items[i][0], "split": splits[i], "label": names[labels[i]],
+                         "confidence": round(confidence, 4)} for i, confidence in outliers(vectors)]
+    checkup.counts = {"label_issues": len(checkup.label_issues), "duplicates": len(checkup.duplicates),
+                      "across": sum(d["across"] for d in checkup.duplicates),
+                      "within": sum(not d["across"] for d in checkup.duplicates), "outliers": len(checkup.outliers)}
+    for kind in ("label_issues", "duplicates", "outliers"):
+        setattr(checkup, kind, getattr(checkup, kind)[:MAX_FINDINGS])
+    checkup.seconds = round(time.perf_counter() - started, 3)
+    return checkup
+
+
+def out_of_sample_probabilities(vectors: np.ndarray, labels: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Each example's class probabilities from a logistic regression that did not see it (K-fold)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    folds = min(FOLDS, int(np.bincount(labels).min()))
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300, C=0.1))
+    with warnings.catch_warnings():  # a fold that does not converge fully still ranks the examples
+        warnings.simplefilter("ignore")
+        return cross_val_predict(model, vectors, labels, cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
+                                 method="predict_proba")
+
+
+def label_issues(vectors: np.ndarray, labels: np.ndarray, seed: int = 0) -> tuple[list[tuple[int, int, float]], list[str]]:
+    """(index, suggested class, confidence) of every suspected label error, surest first; and notes."""
+    from cleanlab.filter import find_label_issues
+
+    counts = np.bincount(labels, minlength=labels.max() + 1)
+    if counts.min() < 2:
+        return [], ["Label errors were not looked for: a class has fewer than 2 examples, too few to cross-validate."]
+    probabilities = out_of_sample_probabilities(vectors, labels, seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        flagged = np.flatnonzero(find_label_issues(labels, probabilities, filter_by="prune_by_noise_rate"))
+    given = probabilities[np.arange(len(labels)), labels]
+    found = [(int(i), int(probabilities[i].argmax()), float(1.0 - given[i])) for i in flagged
+             if probabilities[i].argmax() != labels[i]]
+    return sorted(found, key=lambda finding: -finding[2]), []
+
+
+def _fingerprint(report: DataReport, key: str) -> str:
+    """What makes two items the same exactly: a file's bytes, or a text without case and spacing."""
+    if report.modality == "text":
+        text = " ".join(unicodedata.normalize("NFKC", report.texts.get(key, "")).casefold().split())
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+    try:
+        return hashlib.sha1(report.absolute(key).read_bytes()).hexdigest()
+    except OSError:
+        return f"unreadable:{key}"
+
+
+def duplicates(report: DataReport, items: list[tuple[str, int]], vectors: np.ndarray,
+               near: float = NEAR, chunk: int = 2048) -> list[tuple[int, int, float, bool]]:
+    """(i, j, similarity, exact) for every pair that are the same item or nearly: exact ones first, then by
+    similarity. Pairs between training and validation come with i in training."""
+    groups: dict[str, list[int]] = {}
+    for index, (key, _) in enumerate(items):
+        groups.setdefault(_fingerprint(report, key), []).append(index)
+    exact = {(a, b) for members in groups.values() for n, a in enumerate(members) for b in members[n + 1:]}
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    unit = unit.astype(np.float32)
+    found = {pair: 1.0 for pair in exact}
+    for start in range(0, len(unit), chunk):  # a block of rows against all: memory grows with the data, not its square
+        block = unit[start:start + chunk] @ unit.T
+        rows, columns = np.nonzero(block >= near)
+        for row, column in zip(rows.tolist(), columns.tolist()):
+            i = start + row
+            if column > i and (i, column) not in found:
+                found[(i, column)] = float(block[row, column])
+    return sorted(((i, j, min(similarity, 1.0), (i, j) in exact) for (i, j), similarity in found.items()),
+                  key=lambda pair: (not pair[3], -pair[2], pair[0], pair[1]))
+
+
+def outliers(vectors: np.ndarray) -> list[tuple[int, float]]:
+    """(index, confidence) of the examples far from all others, the farthest first (cleanlab's
+    OutOfDistribution on the features: mean distance to the nearest neighbours)."""
+    from cleanlab.outlier import OutOfDistribution
+
+    if len(vectors) <= NEIGHBOURS + 1:
+        return []
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # its "Fitting..." line: not ours
+        warnings.simplefilter("ignore")
+        scores = OutOfDistribution(params={"k": NEIGHBOURS}).fit_score(features=unit)
+    distance = -np.log(np.clip(scores, 1e-300, 1.0))  # monotone in the mean neighbour distance
+    q1, q3 = np.percentile(distance, [25, 75])
+    fence = q3 + FAR_OUT * (q3 - q1)
+    flagged = np.flatnonzero(distance > fence)
+    return sorted(((int(i), float(1.0 - scores[i])) for i in flagged), key=lambda finding: -finding[1])
+
+
+def chosen_for_exclusion(finding: dict, kind: str) -> str:
+    """The item one click excludes for a finding: the item itself; of a duplicate pair, the validation copy
+    (so validation stops grading what training saw), else the second of the two."""
+    if kind != "duplicates":
+        return finding["item"]
+    if "val" in finding["splits"]:
+        return finding["items"][finding["splits"].index("val")]
+    return finding["items"][1]
+
+
+def reason(finding: dict, kind: str) -> str:
+    """Why an item was excluded, in the words the Data page shows beside it."""
+    if kind == "label_issues":
+        return f"labelled '{finding['label']}', looks like '{finding['suggested']}' ({finding['confidence']:.0%})"
+    if kind == "duplicates":
+        kept = next(item for item in finding["items"] if item != chosen_for_exclusion(finding, kind))
+        return f"{'a copy' if finding['exact'] else 'a near-copy'} of {kept} ({finding['similarity']:.1%} alike)"
+    return f"unlike all the others (outlier, {finding['confidence']:.0%})"
+
+
+def exclude_found(checkup: Checkup, source: str, val_fraction: float = 0.2, seed: int = 0,
+                  text_column: str | None = None, label_column: str | None = None, encoding: str | None = None,
+                  kinds: tuple[str, ...] | list[str] = ("label_issues", "duplicates", "outliers")) -> list[str]:
+    """Exclude every listed finding of ``kinds`` from the data (core/exclusions.py). Returns the keys."""
+    from core import exclusions
+
+    report = data.load_dataset(source, val_fraction, seed, text_column, label_column, encoding)
+    reasons = {}
+    for kind in kinds:
+        for finding in getattr(checkup, kind):
+            reasons.setdefault(chosen_for_exclusion(finding, kind), reason(finding, kind))
+    exclusions.exclude(report, reasons)
+    return sorted(reasons)
