@@ -165,7 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     examining.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     examining.add_argument("--cache-dir")
     examining.add_argument("--near", type=float, help="cosine similarity of the features from which two items are "
-                                                      "near-duplicates (default 0.97)")
+                                                      "near-duplicates (default 0.99)")
+    examining.add_argument("--near-pixels", type=float, help="images: correlation of two 32x32 grey thumbnails from "
+                                                             "which they are near-duplicates (default 0.993; above 1: "
+                                                             "off)")
     examining.add_argument("--exclude", choices=["label_issues", "duplicates", "outliers", "all"],
                            help="also exclude what was found from every later split (duplicates: the validation "
                                 "copy, else the second of the pair); the Data page can include them again")
@@ -182,7 +185,7 @@ def examine_data(args: argparse.Namespace) -> int:
 
     checkup = doctor.examine(args.data, args.backbone, args.val_fraction, args.seed, args.text_col, args.label_col,
                              args.encoding, args.max_length, args.cache_dir, args.device, on_progress=progress,
-                             near=args.near or doctor.NEAR)
+                             near=args.near or doctor.NEAR, near_pixels=args.near_pixels or doctor.NEAR_PIXELS)
     if args.exclude:
         excluded = doctor.exclude_found(checkup, args.data, args.val_fraction, args.seed, args.text_col,
                                         args.label_col, args.encoding,

@@ -7,8 +7,10 @@ extraction, and shared with it).
   (``find_label_issues``); ranked by how little the model believes the given label (cleanlab's
   self-confidence: confidence = 1 - the probability of the given label).
 - **Duplicates**: exact (the same file bytes, the same text once spaces and case are set aside) and near
-  (cosine similarity of the features at least ``NEAR``), within the training data, within validation and
-  **between training and validation**, where a copy makes validation accuracy look better than it is.
+  (images: grey thumbnails that correlate at ``NEAR_PIXELS``, which survives re-saving and resizing; texts:
+  the longer holding ``NEAR_TEXT`` of the shorter one's character 5-grams, in any script; any data: cosine similarity of the
+  features at least ``NEAR``), within the training data, within validation
+  and **between training and validation**, where a copy makes validation accuracy look better than it is.
 - **Outliers**: cleanlab's ``OutOfDistribution`` on the features (the mean distance to the nearest
   neighbours); flagged when far beyond the rest (Tukey's far-out fence: above Q3 + 3 IQR).
 
@@ -35,9 +37,14 @@ from core.device import pick_device
 from core.errors import UserError
 from core.report import DataReport
 
-NEAR = 0.97            # cosine similarity of two items' features from which they count as near-duplicates
-                       # (bench/doctor.py: re-encoded, slightly cropped copies of MNIST digits sit above 0.98;
-                       # different digits of one writer rarely reach it)
+NEAR = 0.99            # cosine similarity of two items' features from which they count as near-duplicates
+NEAR_PIXELS = 0.993    # images: correlation of two 32x32 grey thumbnails from which they count as near-duplicates
+NEAR_TEXT = 0.8        # texts: share of the shorter text's character 5-grams found in the longer from which two
+HALF = 0.5             # are near-duplicates, when they also share half of the longer one's (any script, spaces
+                       # or none: an article without its first sentence is one)
+THUMB = 32             # (bench/doctor.py, MNIST digits saved again 1.5x larger as JPEGs: their features' cosine
+                       # falls to 0.83-0.93, below that of distinct digits (up to 0.983), while their thumbnails
+                       # correlate at 0.9965 or more against at most 0.9866 for distinct digits)
 FOLDS = 5
 FAR_OUT = 3.0          # Tukey's far-out fence, in interquartile ranges above the third quartile
 NEIGHBOURS = 10
@@ -94,7 +101,7 @@ def examine(source: str, backbone: str | None = None, val_fraction: float = 0.2,
             text_column: str | None = None, label_column: str | None = None, encoding: str | None = None,
             max_length: int = 128, cache_dir: str | None = None, device: str = "auto",
             on_progress: Callable[[int, int], None] | None = None, should_stop: Callable[[], bool] = lambda: False,
-            near: float = NEAR) -> Checkup:
+            near: float = NEAR, near_pixels: float = NEAR_PIXELS) -> Checkup:
     """Examine the data at ``source`` (read as training would read it) on ``backbone``'s features."""
     from core import paths
 
@@ -122,11 +129,12 @@ def examine(source: str, backbone: str | None = None, val_fraction: float = 0.2,
     checkup.label_issues = [{"item": items[i][0], "split": splits[i], "label": names[labels[i]],
                              "suggested": names[suggested], "confidence": round(confidence, 4)}
                             for i, suggested, confidence in issues]
-    pairs = duplicates(report, items, vectors, near)
+    pairs = duplicates(report, items, vectors, near, near_pixels)
     checkup.duplicates = [{"items": [items[i][0], items[j][0]], "splits": [splits[i], splits[j]],
                            "labels": [names[labels[i]], names[labels[j]]], "similarity": round(similarity, 4),
-                           "exact": exact, "across": splits[i] != splits[j], "confidence": round(similarity, 4)}
-                          for i, j, similarity, exact in pairs]
+                           "exact": by == "bytes", "by": by, "across": splits[i] != splits[j],
+                           "confidence": round(similarity, 4)}
+                          for i, j, similarity, by in pairs]
     checkup.outliers = [{"item": items[i][0], "split": splits[i], "label": names[labels[i]],
                          "confidence": round(confidence, 4)} for i, confidence in outliers(vectors)]
     checkup.counts = {"label_issues": len(checkup.label_issues), "duplicates": len(checkup.duplicates),
@@ -181,26 +189,78 @@ def _fingerprint(report: DataReport, key: str) -> str:
         return f"unreadable:{key}"
 
 
-def duplicates(report: DataReport, items: list[tuple[str, int]], vectors: np.ndarray,
-               near: float = NEAR, chunk: int = 2048) -> list[tuple[int, int, float, bool]]:
-    """(i, j, similarity, exact) for every pair that are the same item or nearly: exact ones first, then by
-    similarity. Pairs between training and validation come with i in training."""
+def thumbnail_signature(path) -> np.ndarray:
+    """A picture as a 32x32 grey thumbnail, centred and scaled to length 1 (JPEGs decoded at a reduced size)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as picture:
+            picture.draft("L", (THUMB * 2, THUMB * 2))
+            grey = np.asarray(picture.convert("L").resize((THUMB, THUMB), Image.BILINEAR), dtype=np.float32).ravel()
+    except Exception:  # unreadable since the scan: it matches nothing
+        return np.zeros(THUMB * THUMB, dtype=np.float32)
+    grey = grey - grey.mean()
+    return grey / max(float(np.linalg.norm(grey)), 1e-6)
+
+
+def _alike(unit: np.ndarray, threshold: float, found: dict, by: str, chunk: int = 2048) -> None:
+    """Add to ``found`` every pair (i < j) whose rows' dot product reaches ``threshold``: a block of rows against
+    all at a time, so memory grows with the data, not its square."""
+    for start in range(0, len(unit), chunk):
+        block = unit[start:start + chunk] @ unit.T
+        rows, columns = np.nonzero(block >= threshold)
+        for row, column in zip(rows.tolist(), columns.tolist()):
+            i = start + row
+            similarity = float(block[row, column])
+            if column > i and similarity > found.get((i, column), ("", -1.0))[1]:
+                found[(i, column)] = (by, similarity)
+
+
+def _overlapping(texts: list[str], threshold: float, found: dict, chunk: int = 1024) -> None:
+    """Add to ``found`` every pair of texts where the longer holds ``threshold`` or more of the shorter one's
+    character 5-grams, and they share at least half of the longer one's (a line quoted in a long text is
+    not its copy)."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    normal = [" ".join(unicodedata.normalize("NFKC", text).casefold().split()) for text in texts]
+    grams = HashingVectorizer(analyzer="char", ngram_range=(5, 5), binary=True, norm=None, alternate_sign=False,
+                              n_features=2 ** 22).transform(normal).astype(np.float32).tocsr()
+    sizes = np.asarray(grams.sum(axis=1)).ravel()
+    for start in range(0, grams.shape[0], chunk):
+        shared = (grams[start:start + chunk] @ grams.T).tocoo()
+        for row, column, common in zip(shared.row.tolist(), shared.col.tolist(), shared.data.tolist()):
+            i = start + row
+            if column <= i:
+                continue
+            smaller, larger = sorted((sizes[i], sizes[column]))
+            similarity = common / smaller if smaller else 0.0  # how much of the shorter text the longer one holds
+            if similarity >= threshold and common >= HALF * larger and similarity > found.get((i, column), ("", -1.0))[1]:
+                found[(i, column)] = ("text", float(similarity))
+
+
+def duplicates(report: DataReport, items: list[tuple[str, int]], vectors: np.ndarray, near: float = NEAR,
+               near_pixels: float = NEAR_PIXELS, near_text: float = NEAR_TEXT) -> list[tuple[int, int, float, str]]:
+    """(i, j, similarity, by) for every pair that are the same item or nearly: by "bytes" (the same file, the
+    same text), "pixels" (images: thumbnails that correlate at ``near_pixels`` or more), "text" (texts: their
+    character 5-grams overlap at ``near_text`` or more) or "features" (cosine
+    ``near`` or more); exact ones first, then by similarity. Pairs between training and validation come with
+    i in training."""
     groups: dict[str, list[int]] = {}
     for index, (key, _) in enumerate(items):
         groups.setdefault(_fingerprint(report, key), []).append(index)
-    exact = {(a, b) for members in groups.values() for n, a in enumerate(members) for b in members[n + 1:]}
-    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    unit = unit.astype(np.float32)
-    found = {pair: 1.0 for pair in exact}
-    for start in range(0, len(unit), chunk):  # a block of rows against all: memory grows with the data, not its square
-        block = unit[start:start + chunk] @ unit.T
-        rows, columns = np.nonzero(block >= near)
-        for row, column in zip(rows.tolist(), columns.tolist()):
-            i = start + row
-            if column > i and (i, column) not in found:
-                found[(i, column)] = float(block[row, column])
-    return sorted(((i, j, min(similarity, 1.0), (i, j) in exact) for (i, j), similarity in found.items()),
-                  key=lambda pair: (not pair[3], -pair[2], pair[0], pair[1]))
+    found: dict[tuple[int, int], tuple[str, float]] = {}
+    unit = (vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    _alike(unit, near, found, "features")
+    if report.modality == "image" and near_pixels <= 1.0:
+        _alike(np.stack([thumbnail_signature(report.absolute(key)) for key, _ in items]), near_pixels, found, "pixels")
+    if report.modality == "text" and near_text <= 1.0:
+        _overlapping([report.texts.get(key, "") for key, _ in items], near_text, found)
+    for members in groups.values():
+        for n, a in enumerate(members):
+            for b in members[n + 1:]:
+                found[(a, b)] = ("bytes", 1.0)
+    return sorted(((i, j, min(similarity, 1.0), by) for (i, j), (by, similarity) in found.items()),
+                  key=lambda pair: (pair[3] != "bytes", -pair[2], pair[0], pair[1]))
 
 
 def outliers(vectors: np.ndarray) -> list[tuple[int, float]]:

@@ -5,10 +5,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import backbones, encodings, images, languages, samples, strategies
+from core import backbones, encodings, images, jobs, languages, samples, strategies
 from core.baselines import tfidf_settings
 from core.text_backbones import token_lengths
-from ui import access, charts, state, target_view
+from ui import access, charts, doctor_view, state, target_view
 from ui.widgets import show_error
 
 state.init()
@@ -176,5 +176,9 @@ else:
         files = [report.absolute(f) for f in by_class.get(label, [])]
         row[1].image([thumbnail(str(f), Path(f).stat().st_mtime) for f in files], width=72)
 
+ahead = jobs.supervisor().preparation(state.next_run_config())
+doctor_view.section(report, waiting="Available once the features being computed in the background are ready (the "
+                                    "sidebar shows how far): the examination then reads them from the cache."
+                    if ahead is not None and ahead.busy else None)
 target_view.target_section(report)
 st.page_link("pages/2_model.py", label="Next: choose a model", icon=":material/arrow_forward:")

@@ -63,9 +63,11 @@ def test_near_copies_count_from_the_threshold_exact_ones_always(planted):
     pixels[0, 0] = 255 - pixels[0, 0]  # one pixel changed: not the same bytes, the same picture
     Image.fromarray(pixels).save(planted / "train" / "red" / "retouched-005.png")
     pair = frozenset({"train/red/005.png", "train/red/retouched-005.png"})
-    loose = {frozenset(d["items"]): d for d in doctor.examine(str(planted), backbone=TINY, near=0.9999).duplicates}
-    assert pair in loose and not loose[pair]["exact"] and loose[pair]["similarity"] >= 0.9999
-    strict = doctor.examine(str(planted), backbone=TINY, near=1.01).duplicates  # nothing is that alike ...
+    loose = {frozenset(d["items"]): d for d in doctor.examine(str(planted), backbone=TINY, near=1.01).duplicates}
+    assert pair in loose and not loose[pair]["exact"] and loose[pair]["by"] == "pixels"  # the thumbnails agree
+    assert loose[pair]["similarity"] >= doctor.NEAR_PIXELS
+    assert not [d for d in loose.values() if d["by"] == "pixels" and frozenset(d["items"]) != pair]  # noise differs
+    strict = doctor.examine(str(planted), backbone=TINY, near=1.01, near_pixels=1.01).duplicates  # nothing so alike ...
     assert pair not in {frozenset(d["items"]) for d in strict}
     assert all(d["exact"] for d in strict) and len(strict) == 2  # ... but the two exact copies still are
 
@@ -113,7 +115,7 @@ def test_text_duplicates_are_found_through_case_and_spacing(tmp_path):
 def test_the_cli_prints_findings_as_json_and_can_exclude_them(planted):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "core", "doctor", "--data", str(planted), "--backbone", TINY, "--json",
-               "--near", "1.01"]  # exact copies only: the tiny backbone sees all squares of a colour as near-copies
+               "--near", "1.01"]  # not on features: the tiny backbone sees all squares of a colour as near-copies
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout.splitlines()[-1])
@@ -130,3 +132,20 @@ def test_the_cli_prints_findings_as_json_and_can_exclude_them(planted):
     missing = subprocess.run([sys.executable, "-m", "core", "doctor", "--data", str(planted / "nowhere")], cwd=ROOT,
                              env=env, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1 and missing.stderr.startswith("error: ")
+
+
+def test_a_text_with_a_sentence_dropped_is_a_near_copy_in_any_script(tmp_path):
+    article = ("今天上午，市政府召开新闻发布会，介绍了今年的城市交通规划。新的地铁线路将在明年年底前开通，"
+               "连接城市东部和西部的主要商业区。专家表示，这将大大缓解高峰时段的交通压力。")
+    shorter = article.split("。", 1)[1]  # the first sentence dropped
+    rows = [(f"第{n}条新闻：天气晴朗，气温{n}度，适合出行。", "天气") for n in range(12)] + \
+           [(f"第{n}场比赛：主队以{n}比{n + 1}输给客队。", "体育") for n in range(12)] + \
+           [(article, "城市"), (shorter, "城市")] + [(f"城市新闻{n}：公园新增{n}棵树。", "城市") for n in range(10)]
+    path = tmp_path / "news.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([("text", "label"), *rows])
+    keys = sorted(data.load_dataset(str(path)).texts)
+    pair = frozenset({keys[24], keys[25]})
+    found = {frozenset(d["items"]): d for d in doctor.examine(str(path), backbone=TINY_BERT, near=1.01).duplicates}
+    assert pair in found and found[pair]["by"] == "text" and found[pair]["similarity"] >= doctor.NEAR_TEXT
+    assert all(d["by"] in ("text", "bytes") for d in found.values())

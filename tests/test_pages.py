@@ -79,6 +79,35 @@ def test_uploading_a_zip_shows_classes_warnings_and_skips(tmp_path):
     assert at.session_state.data_name == "colors.zip" and at.subheader[0].value.endswith("colors.zip")
 
 
+def test_the_dataset_doctor_finds_a_copy_across_the_split_and_excludes_it_in_one_click(tmp_path):
+    import shutil
+
+    folder = tmp_path / "doubled"
+    make_image_folder(folder / "train", {"red": 10, "blue": 10})
+    (folder / "val" / "red").mkdir(parents=True)
+    (folder / "val" / "blue").mkdir(parents=True)
+    shutil.copyfile(folder / "train" / "red" / "003.png", folder / "val" / "red" / "copy.png")
+    shutil.copyfile(folder / "train" / "blue" / "004.png", folder / "val" / "blue" / "copy.png")
+    at = _app()
+    at.session_state["report"] = data.load_dataset(folder)
+    at.session_state["data"] = str(folder)
+    at.session_state["backbone"] = TINY
+    at.run().switch_page("pages/1_data.py").run()
+    at.button(key="doctor_run").click().run()
+    assert not at.exception
+    at.session_state["doctor"]["process"].wait(120)  # the examination runs in a child process
+    at.run()
+    assert not at.exception
+    assert any("validation example(s) have a copy" in w.value for w in at.warning)
+    at.button(key="doctor_exclude_duplicates_0").click().run()  # the surest: an exact copy across the split
+    assert not at.exception
+    report = at.session_state.report
+    assert len(report.excluded) == 1 and report.excluded[0].startswith("val/")
+    assert report.excluded[0] not in {key for key, _ in report.val}
+    at.button(key="doctor_include_0").click().run()  # the Excluded list puts it back
+    assert not at.exception and at.session_state.report.excluded == []
+
+
 def test_a_broken_zip_is_explained_not_crashed():
     at = _app().run()
     at.switch_page("pages/1_data.py").run()

@@ -5,17 +5,12 @@ shows its steps, then the curve, the suggestion, and a button that puts it in th
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import streamlit as st
 
 from core.config import TrainConfig
-from ui import charts
+from ui import charts, child
 
-ROOT = Path(__file__).resolve().parents[1]
 KEY = "lr_find"
 
 
@@ -29,40 +24,15 @@ def _settings_key(config: TrainConfig) -> str:
 
 
 def _start(config: TrainConfig, steps: int) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="transferlab-lr-find-"))
-    (folder / "config.json").write_text(json.dumps(config.to_dict()))
-    with open(folder / "out.json", "wb") as out, open(folder / "progress.log", "wb") as err:
-        process = subprocess.Popen([sys.executable, "-m", "core", "lr-find", "--config", str(folder / "config.json"),
-                                    "--steps", str(steps), "--json"], cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=err)
-    st.session_state[KEY] = {"key": _settings_key(config), "folder": str(folder),
-                             "process": process, "steps": steps, "result": None, "error": None}
-
-
-def _settle(found: dict) -> None:
-    """Read the child's answer once it has ended."""
-    process = found["process"]
-    if process is None or process.poll() is None:
-        return
-    folder = Path(found["folder"])
-    lines = [line for line in (folder / "out.json").read_text(errors="replace").splitlines() if line.strip()]
-    said = [line for line in (folder / "progress.log").read_text(errors="replace").splitlines() if line.strip()]
-    try:
-        found["result"] = json.loads(lines[-1]) if process.returncode == 0 and lines else None
-    except ValueError:
-        found["result"] = None
-    if found["result"] is None:
-        reason = next((line for line in reversed(said) if line.startswith("error:")), said[-1] if said else "")
-        found["error"] = reason.removeprefix("error: ") or f"the test ended with exit code {process.returncode}"
-    found["process"] = None
+    st.session_state[KEY] = child.start(["lr-find", "--config", "{config.json}", "--steps", str(steps), "--json"],
+                                        "lr-find", {"config.json": json.dumps(config.to_dict())},
+                                        key=_settings_key(config), steps=steps)
 
 
 def _progress(found: dict) -> int:
     """Steps done so far (the child prints "step k/N" on stderr)."""
-    log = Path(found["folder"]) / "progress.log"
-    steps = [line for line in log.read_text(errors="replace").splitlines() if line.startswith("step ")] \
-        if log.is_file() else []
-    return int(steps[-1].split()[1].split("/")[0]) if steps else 0
+    counted = child.last_count(found, "step")
+    return counted[0] if counted else 0
 
 
 def section(config: TrainConfig | None, on_features: bool, remember_lr, waiting: str | None = None) -> None:
@@ -86,7 +56,7 @@ def section(config: TrainConfig | None, on_features: bool, remember_lr, waiting:
     if waiting:
         st.caption(waiting)
     if st.button("Find a learning rate", key="find_lr", icon=":material/query_stats:",
-                 disabled=bool(waiting) or bool(found and found["process"] is not None)):
+                 disabled=bool(waiting) or child.running(found)):
         _start(config, steps)
         found = st.session_state[KEY]
     if not found:
@@ -94,7 +64,7 @@ def section(config: TrainConfig | None, on_features: bool, remember_lr, waiting:
 
     @st.fragment(run_every=1.0 if found["process"] is not None else None)
     def follow() -> None:
-        _settle(found)
+        child.settle(found, "the test")
         if found["process"] is not None:
             done = _progress(found)
             st.progress(done / found["steps"], text=f"Range test: step {done} of {found['steps']}" if done else
