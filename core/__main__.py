@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--per-class", type=int, metavar="N",
                        help="train on at most N examples of each class (a seeded, stratified subset; validation "
                             "stays whole)")
+    train.add_argument("--unfreeze-stages", type=int, metavar="N",
+                       help="gradual unfreezing: the head alone, then the backbone in N-1 parts, top first (default 4)")
+    train.add_argument("--unfreeze-every", type=int, metavar="EPOCHS", help="gradual unfreezing: epochs per stage")
+    train.add_argument("--lr-decay", type=float, help="gradual unfreezing: each part down learns this many times "
+                                                      "slower than the one above (default 2.6, ULMFiT's)")
     train.add_argument("--dp-epsilon", type=float, metavar="EPS",
                        help="private training (DP-SGD): the privacy budget epsilon, e.g. 1 (strong) to 8 (common); "
                             "the final JSON's epsilon is what was spent")
@@ -331,7 +336,7 @@ def _progress_printer(quiet: bool, guessed_given: bool):
                 "target features" if event.get("domain") == "target" else "features"
             print(f"{what}: {'cache hit' if event['cache_hit'] else 'computed'} in {event['seconds']:.1f}s",
                   flush=True)
-        elif kind in ("notice", "early_stop", "interrupted"):
+        elif kind in ("notice", "early_stop", "interrupted", "stage"):
             print(event["message"], flush=True)
         elif kind == "epoch":
             print(f"epoch {event['epoch']}/{event['epochs']}  train loss {event['train_loss']:.4f} "
@@ -355,7 +360,8 @@ def _config_from_args(args: argparse.Namespace):
         device=args.device, cache_dir=args.cache_dir,
         augment=False if args.no_augment else None, horizontal_flip=False if args.no_flip else None,
         per_class=args.per_class, augmented_views=args.augmented_views, dp_epsilon=args.dp_epsilon,
-        dp_delta=args.dp_delta, dp_max_grad_norm=args.dp_clip)
+        dp_delta=args.dp_delta, dp_max_grad_norm=args.dp_clip, unfreeze_stages=args.unfreeze_stages,
+        unfreeze_every=args.unfreeze_every, lr_decay=args.lr_decay)
 
 
 def _prepared_run(folder: str):

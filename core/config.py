@@ -59,6 +59,9 @@ class TrainConfig:
     gamma: float = 0.1                          # ... multiply lr by this
     warmup_fraction: float = 0.1                # linear: share of the steps spent warming up
     head_dropout: float = 0.0                   # dropout before the new head
+    unfreeze_stages: int = 4                    # gradual unfreezing: the head alone, then the backbone in N-1 parts
+    unfreeze_every: int = 1                     # ... each stage this many epochs
+    lr_decay: float = 2.6                       # ... each part down learns this many times slower (ULMFiT)
     train_batchnorm: bool = False               # fine-tuning: update BatchNorm statistics too (off: keep the
                                                 # pretrained ones; far steadier on small data)
     seed: int = 0
@@ -130,6 +133,11 @@ class TrainConfig:
             (self.strategy not in known or self.strategy in strategies.names(modality_of(self.data)),
              f"strategy {self.strategy} does not apply to {modality_of(self.data)} data"),
             (self.step_size >= 1, "scheduler step size must be at least 1 epoch"),
+            (isinstance(self.unfreeze_stages, int) and 2 <= self.unfreeze_stages <= 50,
+             "unfreezing stages must be a whole number from 2 (the head, then the whole backbone) to 50"),
+            (isinstance(self.unfreeze_every, int) and 1 <= self.unfreeze_every <= 100,
+             "epochs per unfreezing stage must be a whole number from 1 to 100"),
+            (1 <= self.lr_decay <= 100, "the learning-rate decay per part must be from 1 (all alike) to 100"),
             (0 < self.gamma <= 1, "scheduler gamma must be in (0, 1]"),
             (0 < self.val_fraction < 1, "validation fraction must be between 0 and 1 (e.g. 0.2)"),
             (self.device in ("auto", "cpu", "cuda", "mps"), "device must be auto, cpu, cuda or mps"),
@@ -182,8 +190,12 @@ class TrainConfig:
                       for value in (self.dp_epsilon, self.dp_delta)) and isinstance(self.dp_max_grad_norm, (int, float))
         if not numbers:
             return [(False, "the privacy budget, delta and clipping norm must be numbers")]
-        uses_backbone = self.strategy not in known or strategies.get(self.strategy).uses_backbone
-        return privacy.refusals(self, uses_backbone)
+        learner = strategies.get(self.strategy) if self.strategy in known else None
+        refusals = privacy.refusals(self, learner is None or learner.uses_backbone)
+        if self.dp_epsilon is not None and learner is not None and not learner.private_ok:
+            refusals.append((False, f"{learner.title.lower()} does not train privately yet: use feature extraction "
+                                    "or fine-tuning for a private model"))
+        return refusals
 
     @property
     def model_label(self) -> str:

@@ -291,14 +291,16 @@ def stopped_before_training(status: str = "stopped") -> dict:
 def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val_loader: DataLoader,
                groups: list[dict], save_best: bool, train_mode: Callable[[nn.Module], None] = lambda model: None,
                step: Step = cross_entropy_step, extras: dict[str, nn.Module] | None = None,
-               wrapped: nn.Module | None = None, val_count: int | None = None) -> dict:
+               wrapped: nn.Module | None = None, val_count: int | None = None,
+               epoch_start: Callable[[int], "dict | None"] = lambda epoch: None) -> dict:
     """Epochs of train + validate. Keeps the best weights; stops early after ``config.patience``
     epochs without a lower validation loss; checkpoints every epoch (each epoch is seeded by its
     number, so a resumed run trains exactly as an uninterrupted one would). ``train_mode(model)``
     runs after ``model.train()`` each epoch (a strategy keeps frozen parts in eval mode there).
     ``extras``: modules trained beside the model (DANN's domain classifier), checkpointed with it.
     ``wrapped``: the model as it trains (inside DistributedDataParallel); ``val_count``: validation examples
-    in all (each rank's ``val_loader`` holds its shard)."""
+    in all (each rank's ``val_loader`` holds its shard). ``epoch_start(epoch)``: the strategy's change of what
+    trains (gradual unfreezing); a dict it returns starts a stage (a "stage" event, the epochs' ``stage``)."""
     world = session.world
     trainer = wrapped or model
     scores = lambda: evaluate(model, val_loader, session.device, world, val_count)  # noqa: E731
@@ -321,7 +323,7 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
     best = BestWeights(save=run.save_weights if save_best else None)
     stopping = EarlyStopping(config.patience)
     divergence = Divergence(config.lr)
-    history, first_epoch, stopped, early = [], 1, None, False
+    history, first_epoch, stopped, early, stage = [], 1, None, False, None
     if session.checkpoint:
         checkpoint = session.checkpoint
         model.load_state_dict(checkpoint["model"])
@@ -335,6 +337,7 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
         if private is not None:
             private.load_state_dict(checkpoint.get("privacy", {}))
         history, first_epoch = list(checkpoint["history"]), checkpoint["epoch"] + 1
+        stage = history[-1].get("stage") if history else None
     for epoch in range(first_epoch, config.epochs + 1):
         epoch_started = time.perf_counter()
         torch.manual_seed(config.seed * 1000 + epoch + 1_000_003 * world.rank)  # this epoch's augmentation, dropout
@@ -342,6 +345,10 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
             train_loader.generator.manual_seed(config.seed * 1000 + epoch)  # this epoch's shuffle (every rank's)
         if hasattr(train_loader.sampler, "set_epoch"):  # DistributedSampler: this epoch's shuffle, sharded
             train_loader.sampler.set_epoch(epoch)  # (the sampler holds the seed)
+        began = epoch_start(epoch)
+        if began:
+            stage = began["stage"]
+            emit("stage", epoch=epoch, **began)
         trainer.train()
         train_mode(model)
         for module in (extras or {}).values():
@@ -360,6 +367,8 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
                   "examples_per_second": round(stats.seen / max(trained, 1e-9), 2)}
         if private is not None:
             record["epsilon"] = round(private.epsilon(), 4)  # the budget spent so far
+        if stage is not None:
+            record["stage"] = stage
         history.append(record)
         divergence.check_epoch(stats.loss, epoch)
         stepper.end_epoch()
@@ -413,7 +422,7 @@ def fit_end_to_end(session: Session, step: Step | None = None, extra_groups: lis
     result = fit_epochs(session, model, train_loader, val_loader, strategy.parameter_groups(model, config)
                         + (extra_groups or []), save_best=True, train_mode=lambda m: strategy.train_mode(m, config),
                         step=step or cross_entropy_step, extras=extras, wrapped=world.wrap(model, session.device),
-                        val_count=len(report.val))
+                        val_count=len(report.val), epoch_start=lambda epoch: strategy.epoch_start(model, config, epoch))
     trainable_params, frozen_params = count_parameters(model)
     result.update(trainable_params=trainable_params, frozen_params=frozen_params, cache_hit=None)
     return result, model

@@ -51,6 +51,11 @@ def describe(model: TransferModel) -> list[dict]:
     return [row for row in rows if row["parameters"]]
 
 
+def layer_groups(prefix: str, module: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The backbone's blocks, bottom to top, as the layer table shows them (gradual unfreezing's units)."""
+    return _layer_groups(prefix, module)
+
+
 def _layer_groups(prefix: str, module: nn.Module) -> list[tuple[str, nn.Module]]:
     """Readable groups: step through single-child wrappers, split stacks (Sequential, ModuleList)
     into their blocks, keep anything else whole (a conv, an embedding table, a transformer block)."""

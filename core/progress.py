@@ -46,7 +46,7 @@ def follow(events: list[dict], status: str, now: float) -> Progress:
                         strategy=start.get("strategy", "") if start else "",
                         batch_losses=[e["loss"] for e in batches], error=error,
                         summary=end["summary"] if end else None, epochs=start["epochs"] if start else None,
-                        notices=[e["message"] for e in attempt if e["kind"] in ("notice", "early_stop")])
+                        notices=[e["message"] for e in attempt if e["kind"] in ("notice", "early_stop", "stage")])
     if status == "queued":
         progress.phase, progress.message = "waiting", "Waiting for its turn"
         return progress

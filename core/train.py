@@ -103,6 +103,9 @@ def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler
     if world.active and config.dp_epsilon is not None:
         raise UserError("Private training does not run on several processes yet (each would spend its own budget).",
                         "Run it as one process (python -m core train ...).")
+    if world.active and type(strategy).epoch_start is not strategies.Strategy.epoch_start:
+        raise UserError(f"{strategy.title} does not train on several processes yet (it changes what trains between "
+                        "epochs, and the processes fix that when they start).", "Run it as one process.")
     if world.active and config.adapt == "dann":
         raise UserError("DANN does not train on several processes yet (its domain classifier is not shared).",
                         "Run it as one process (python -m core train ...), or pick another adaptation.")

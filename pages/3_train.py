@@ -103,6 +103,17 @@ def new_run_form() -> None:
                     disabled=not learner.two_rates or private,
                     help="Off (recommended on small data): BatchNorm layers keep the averages learned in "
                          "pretraining. Re-estimating them from small batches can make validation accuracy collapse.")
+            if "unfreeze_stages" in learner.recipe(modality):  # gradual unfreezing
+                settings["unfreeze_stages"] = middle.number_input(
+                    "Unfreezing stages", 2, 50, int(defaults["unfreeze_stages"]),
+                    help="Stage 1: the head alone; each later stage unfreezes the next part of the backbone, from the "
+                         "top down (the backbone is cut into stages - 1 parts).")
+                settings["unfreeze_every"] = middle.number_input("Epochs per stage", 1, 100,
+                                                                 int(defaults["unfreeze_every"]))
+                settings["lr_decay"] = middle.number_input(
+                    "Each part down learns slower by", 1.0, 100.0, float(defaults["lr_decay"]),
+                    help="Discriminative learning rates: the top part at the learning rate, the part below at it "
+                         "divided by this, and so on (ULMFiT's 2.6). The stages show on the live chart.")
             settings["patience"] = right.number_input(
                 "Early stopping: patience (epochs, 0 = off)", 0, 1000, int(defaults["patience"]),
                 help="Stop when the validation loss has not improved for this many epochs: further epochs would "

@@ -33,6 +33,15 @@ def learning_curves(history: list[dict]) -> go.Figure:
             figure.add_trace(go.Scatter(x=epochs, y=[e[f"{split}_{metric}"] for e in history], mode="lines+markers",
                                         name="train" if split == "train" else "validation", line_color=color,
                                         showlegend=column == 1, legendgroup=split), row=1, col=column)
+    previous = None
+    for record in history:  # gradual unfreezing: where each stage begins
+        stage = record.get("stage")
+        if stage is not None and stage != previous and record["epoch"] > 1:
+            for column in (1, 2):
+                figure.add_vline(x=record["epoch"] - 0.5, line_dash="dot", line_color="#888", row=1, col=column,
+                                 annotation_text=f"stage {stage}" if column == 1 else None,
+                                 annotation_position="top left")
+        previous = stage
     figure.update_xaxes(title_text="epoch", dtick=1 if len(epochs) <= 15 else None)
     figure.update_yaxes(range=[0, 1.02], row=1, col=2)
     figure.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h", legend_y=-0.25)

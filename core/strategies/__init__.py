@@ -1,7 +1,7 @@
 """The strategy registry: how a model learns, one module per strategy.
 
 Like the backbone registry, this module knows no entries. Each built-in module in this package
-(feature_extract, fine_tune, scratch, tfidf) subclasses ``Strategy`` and ``register``s it; plugins
+(feature_extract, fine_tune, gradual_unfreeze, scratch, tfidf) subclasses ``Strategy`` and ``register``s it; plugins
 named in TRANSFERLAB_PLUGINS can register more (core/plugins.py). A strategy declares what the
 pages and the CLI show (title, explanation, modalities, recipe defaults, whether it needs a target
 set) and the hooks the one training loop (core/loop.py) calls: ``build`` (which parameters train),
@@ -48,6 +48,7 @@ class Strategy:
     baseline: ClassVar[bool] = False              # what transfer is measured against in comparisons
     compared_for: ClassVar[tuple[str, ...]] = ()  # modalities whose "Compare strategies" includes it
     baseline_backbone: ClassVar[dict[str, str]] = {}  # modality -> backbone it trains in a comparison
+    private_ok: ClassVar[bool] = True             # can train with differential privacy (core/privacy.py)
 
     def recipe(self, modality: str, private: bool = False) -> dict[str, Any]:
         """The classic settings for ``modality`` (``private``: with the changes private training wants);
@@ -85,6 +86,11 @@ class Strategy:
                      "name": "head"}]
         return [{"params": [p for p in model.parameters() if p.requires_grad], "lr": config.lr, "name": "all"}]
 
+    def epoch_start(self, model: nn.Module, config: Config, epoch: int) -> dict | None:
+        """Called before each epoch (``epoch`` from 1): change what trains. A dict ({"stage", "stages",
+        "message"...}) when a new stage begins: shown live and marked on the chart (gradual unfreezing)."""
+        return None
+
     def train_mode(self, model: nn.Module, config: Config) -> None:
         """Called after ``model.train()`` each epoch: put back in eval mode what must not change."""
         if self.on_features and isinstance(model, TransferModel):
@@ -111,8 +117,8 @@ class Strategy:
 
 
 _REGISTRY: dict[str, Strategy] = {}
-BUILT_IN = ("core.strategies.feature_extract", "core.strategies.fine_tune", "core.strategies.scratch",
-            "core.strategies.tfidf")
+BUILT_IN = ("core.strategies.feature_extract", "core.strategies.fine_tune", "core.strategies.gradual_unfreeze",
+            "core.strategies.scratch", "core.strategies.tfidf")
 
 
 def register(strategy: "Strategy | type[Strategy]"):
