@@ -31,14 +31,16 @@ def plugin_loaded(monkeypatch):
 
 
 def test_the_built_in_strategies_declare_what_the_pages_show():
-    assert strategies.names("image") == ["feature_extract", "fine_tune", "scratch"]
-    assert strategies.names("text") == ["feature_extract", "fine_tune", "scratch", "tfidf"]
+    assert strategies.names("image") == ["feature_extract", "fine_tune", "gradual_unfreeze", "scratch"]
+    assert strategies.names("text") == ["feature_extract", "fine_tune", "gradual_unfreeze", "scratch", "tfidf"]
     assert [s.name for s in strategies.compared("image")] == ["scratch", "feature_extract", "fine_tune"]
     assert [s.name for s in strategies.compared("text")] == ["tfidf", "feature_extract", "fine_tune"]
     assert strategies.get("tfidf").layers(backbones.get(TINY), 2) == []
     rows = strategies.get("feature_extract").layers(backbones.get(TINY), 2)
     assert [r["trainable"] for r in rows] == [False] * (len(rows) - 1) + [True]
     assert all(r["trainable"] for r in strategies.get("fine_tune").layers(backbones.get(TINY), 2))
+    gradual = strategies.get("gradual_unfreeze").layers(backbones.get(TINY), 2)  # stage 1: the head alone
+    assert [r["trainable"] for r in gradual] == [False] * (len(gradual) - 1) + [True]
     with pytest.raises(UserError, match="Did you mean fine_tune"):
         strategies.get("fine_tun")
     assert strategies.title("gone_plugin") == "gone_plugin"  # a run of a removed plugin still shows
@@ -84,7 +86,8 @@ def test_a_plugin_strategy_appears_in_the_cli_trains_and_shows_on_the_model_page
     at.run().switch_page("pages/2_model.py").run()
     assert not at.exception
     radio = at.radio[0]
-    assert radio.options == ["Feature extraction", "Fine-tuning", "Fine-tune the top block", "From scratch (baseline)"]
+    assert radio.options == ["Feature extraction", "Fine-tuning", "Fine-tune the top block", "Gradual unfreezing",
+                             "From scratch (baseline)"]
     radio.set_value(NAME).run()
     assert not at.exception
     trains = [row for row in at.dataframe[-1].value.to_dict("records")]

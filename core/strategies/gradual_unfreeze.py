@@ -40,7 +40,7 @@ class GradualUnfreezing(NetworkStrategy):
     explanation = ("Fine-tuning in stages (the ULMFiT recipe): first only the new head learns, then one more block of "
                    "the backbone joins per stage, from the top down, and lower layers learn at lower rates. The "
                    "general features of the bottom layers are disturbed last and least.")
-    order = 25
+    order = 28
     two_rates = True
     private_ok = False
     # the fine-tuning recipes, with the epochs for four stages (head, then three parts of the backbone)
