@@ -1,6 +1,6 @@
 """Benchmark: gradual unfreezing (ULMFiT's stages and discriminative rates) against plain fine-tuning.
 
-    python bench/gradual.py [--data sample:mnist-m,sample:bbc] [--per-class 20] [--seed 0]
+    python bench/gradual.py [--data sample:mnist-m,sample:bbc] [--per-class 20] [--seed 0] [--epochs N]
 
 For each dataset, both strategies with their recipes on the same seeded subset (``--per-class`` training
 examples of each class; validation whole), the default backbone. Prints each one's best validation
@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--data", default="sample:mnist-m,sample:bbc")
     parser.add_argument("--per-class", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, help="the same epochs for both (default: each recipe's)")
     args = parser.parse_args()
     keep_freed_memory()
     out = Path(tempfile.mkdtemp(prefix="bench-gradual-"))
@@ -40,7 +41,7 @@ def main() -> None:
         for strategy in ("fine_tune", "gradual_unfreeze"):
             config = TrainConfig.for_strategy(source, strategy, backbone=BACKBONE[modality_of(source)], out_dir=str(out),
                                               per_class=args.per_class, seed=args.seed, horizontal_flip=False,
-                                              patience=0)
+                                              patience=0, epochs=args.epochs)
             began = time.perf_counter()
             summary = train.fit(config)
             print(f"{source:<14} {strategy:<18} {config.epochs:>6} {summary['best_val_acc']:>9.1%} "

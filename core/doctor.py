@@ -79,10 +79,11 @@ class Checkup:
                         "better than it will be on new data. Exclude the validation copy of each.")
         if self.label_issues:
             first = self.label_issues[0]
-            said.append(f"{self.counts.get('label_issues', len(self.label_issues))} example(s) look mislabelled: their "
-                        f"features sit with another class (the surest: {first['item']}, labelled '{first['label']}', "
-                        f"looks like '{first['suggested']}' at {first['confidence']:.0%}). Look at them: exclude "
-                        "the wrong ones, or fix their labels in the data.")
+            said.append(f"{self.counts.get('label_issues', len(self.label_issues))} example(s) may be mislabelled: to "
+                        f"this backbone they look like another class (the surest: {first['item']}, labelled "
+                        f"'{first['label']}', where a model trained on the other examples says '{first['suggested']}'). "
+                        "Suspects, not verdicts: look at each, exclude the wrong ones or fix their labels in the data; "
+                        "some are right and only unusual.")
         within = [d for d in self.duplicates if not d["across"]]
         if within:
             conflicting = sum(1 for d in within if len(set(d["labels"])) > 1)
@@ -294,7 +295,7 @@ def chosen_for_exclusion(finding: dict, kind: str) -> str:
 def reason(finding: dict, kind: str) -> str:
     """Why an item was excluded, in the words the Data page shows beside it."""
     if kind == "label_issues":
-        return f"labelled '{finding['label']}', looks like '{finding['suggested']}' ({finding['confidence']:.0%})"
+        return f"labelled '{finding['label']}', the others' model says '{finding['suggested']}'"
     if kind == "duplicates":
         kept = next(item for item in finding["items"] if item != chosen_for_exclusion(finding, kind))
         return f"{'a copy' if finding['exact'] else 'a near-copy'} of {kept} ({finding['similarity']:.1%} alike)"

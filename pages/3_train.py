@@ -161,7 +161,9 @@ def private_switch(learner: strategies.Strategy, spec: backbones.BackboneSpec) -
     target = st.session_state.target
     adapted = target is not None and adaptation.resolve(st.session_state.adapt, learner, spec) != "none"
     why_not = ("Not with domain adaptation yet (its maps are fitted on the training data outside the privacy "
-               "budget): choose 'none' under Domain adaptation on the Model page." if adapted else None)
+               "budget): choose 'none' under Domain adaptation on the Model page." if adapted else
+               None if learner.private_ok else f"{learner.title} does not train privately yet: pick feature "
+               "extraction or fine-tuning on the Model page.")
     if why_not:
         st.session_state.private_training = False
     st.session_state.private_toggle = st.session_state.private_training

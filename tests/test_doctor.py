@@ -54,7 +54,7 @@ def test_planted_label_errors_duplicates_and_an_outlier_are_found(planted):
     assert not inside["across"]
     assert checkup.outliers and checkup.outliers[0]["item"] == "train/red/odd-one.png"
     words = " ".join(checkup.words())
-    assert "validation example(s) have a copy" in words and "look mislabelled" in words and "outliers" in words
+    assert "validation example(s) have a copy" in words and "may be mislabelled" in words and "outliers" in words
 
 
 def test_near_copies_count_from_the_threshold_exact_ones_always(planted):

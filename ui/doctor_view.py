@@ -141,8 +141,9 @@ def show_finding(report: DataReport, kind: str, finding: dict, index: int) -> No
                     + f"  \n{where}")
         items = finding["items"]
     elif kind == "label_issues":
-        st.markdown(f"**{finding['item']}** ({finding['split']}) is labelled **'{finding['label']}'** but looks like "
-                    f"**'{finding['suggested']}'** ({finding['confidence']:.0%} sure)")
+        st.markdown(f"**{finding['item']}** ({finding['split']}) is labelled **'{finding['label']}'**; a model trained "
+                    f"on the other examples says **'{finding['suggested']}'** (it gives the label "
+                    f"{1 - finding['confidence']:.0%})")
         items = [finding["item"]]
     else:
         st.markdown(f"**{finding['item']}** ({finding['split']}, '{finding['label']}'): unlike all the others "
