@@ -180,7 +180,7 @@ columns[0].metric("Trainable parameters", f"{trainable:,}")
 columns[1].metric("Frozen parameters", f"{frozen:,}")
 columns[2].metric("Share that trains", f"{trainable / (trainable + frozen):.2%}")
 table = pd.DataFrame([{"layer": r["layer"], "parameters": r["parameters"],
-                       "trains": "yes" if r["trainable"] else "frozen"} for r in rows])
+                       "trains": r.get("when") or ("yes" if r["trainable"] else "frozen")} for r in rows])
 st.dataframe(table, hide_index=True, height=min(420, 36 * (len(rows) + 1)),
              column_config={"parameters": st.column_config.NumberColumn(format="%d")})
 st.page_link("pages/3_train.py", label="Next: train", icon=":material/arrow_forward:")

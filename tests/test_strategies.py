@@ -39,8 +39,9 @@ def test_the_built_in_strategies_declare_what_the_pages_show():
     rows = strategies.get("feature_extract").layers(backbones.get(TINY), 2)
     assert [r["trainable"] for r in rows] == [False] * (len(rows) - 1) + [True]
     assert all(r["trainable"] for r in strategies.get("fine_tune").layers(backbones.get(TINY), 2))
-    gradual = strategies.get("gradual_unfreeze").layers(backbones.get(TINY), 2)  # stage 1: the head alone
-    assert [r["trainable"] for r in gradual] == [False] * (len(gradual) - 1) + [True]
+    gradual = strategies.get("gradual_unfreeze").layers(backbones.get(TINY), 2)  # when each block joins, how fast
+    assert [r["when"] for r in gradual] == ["stage 3 on, at lr / 2.6", "stage 2 on, at lr",
+                                            "stage 1 on, at lr x head multiplier"]
     with pytest.raises(UserError, match="Did you mean fine_tune"):
         strategies.get("fine_tun")
     assert strategies.title("gone_plugin") == "gone_plugin"  # a run of a removed plugin still shows

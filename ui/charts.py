@@ -38,9 +38,9 @@ def learning_curves(history: list[dict]) -> go.Figure:
         stage = record.get("stage")
         if stage is not None and stage != previous and record["epoch"] > 1:
             for column in (1, 2):
+                label = dict(annotation_text=f"stage {stage}", annotation_position="top left") if column == 1 else {}
                 figure.add_vline(x=record["epoch"] - 0.5, line_dash="dot", line_color="#888", row=1, col=column,
-                                 annotation_text=f"stage {stage}" if column == 1 else None,
-                                 annotation_position="top left")
+                                 **label)
         previous = stage
     figure.update_xaxes(title_text="epoch", dtick=1 if len(epochs) <= 15 else None)
     figure.update_yaxes(range=[0, 1.02], row=1, col=2)

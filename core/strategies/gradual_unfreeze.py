@@ -90,6 +90,21 @@ class GradualUnfreezing(NetworkStrategy):
                    .replace("backbone.", "") + f" ({len(names)} block(s) of the backbone now train).")
         return {"stage": stage, "stages": len(cut) + 1, "trainable_blocks": len(names), "message": message}
 
+    def layers(self, spec, num_classes: int, stages: int = 4, decay: float = 2.6) -> list[dict]:
+        """The layer table with when each block starts training, and how fast ("stage 3 on, at lr / 2.6")."""
+        from core.models import describe
+
+        model = self.build(spec, num_classes, pretrained=False)
+        start = {name: (k + 2, k) for k, part in enumerate(parts(model, stages)) for name, _ in part}
+        rows = describe(model)
+        for row in rows:
+            stage, depth = start.get(row["layer"], (None, None))
+            row["trainable"] = True  # every block trains from its stage on
+            row["when"] = "stage 1 on, at lr x head multiplier" if row["layer"].startswith("head") else (
+                f"stage {stage} on, at " + ("lr" if depth == 0 else f"lr / {decay:g}" + (f"^{depth}" if depth > 1 else ""))
+                if stage else "with the lowest part")
+        return rows
+
     def train_mode(self, model: nn.Module, config) -> None:
         if not isinstance(model, TransferModel):
             return
