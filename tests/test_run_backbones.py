@@ -84,4 +84,5 @@ def test_the_cli_and_the_model_page_offer_your_models(pretrained_run, colors_fol
     run_id = Path(pretrained_run["run_dir"]).name
     at.button(key=f"pick_run_{run_id}").click().run()
     assert at.session_state.backbone == name and not at.exception
-    assert [r for r in at.radio[0].options] == ["Feature extraction", "Fine-tuning", "From scratch (baseline)"]
+    assert [r for r in at.radio[0].options] == ["Feature extraction", "Fine-tuning", "Gradual unfreezing",
+                                                "From scratch (baseline)"]
