@@ -38,15 +38,20 @@ def test_a_range_test_is_seeded_rises_and_suggests_a_rate_inside_it(colors_folde
     assert not list((Path(os.environ["TRANSFERLAB_HOME"]) / "runs").glob("*"))  # no run folder: nothing kept
 
 
-def test_the_cli_tests_a_runs_settings_from_its_config_file(colors_folder, tmp_path):
+def test_the_train_pages_child_tests_a_runs_settings_from_its_config_file(colors_folder):
+    """As the Train page runs it (ui/child.py): the settings written next to the child as config.json, whose
+    name in the arguments ("{config.json}") becomes its path; the answer read back once the child ends."""
+    from ui import child
+
     config = TrainConfig.for_strategy(str(colors_folder), "fine_tune", backbone=TINY, batch_size=4)
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config.to_dict()))
-    done = subprocess.run([sys.executable, "-m", "core", "lr-find", "--config", str(path), "--steps", "20", "--json"],
-                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.splitlines()[-1])["strategy"] == "fine_tune"
+    found = child.start(["lr-find", "--config", "{config.json}", "--steps", "20", "--json"], "lr-find",
+                        {"config.json": json.dumps(config.to_dict())}, steps=20)
+    assert found["steps"] == 20 and child.running(found)
+    found["process"].wait(timeout=120)
+    child.settle(found, "the test")
+    assert not child.running(found) and found["error"] is None, found["error"]
+    assert found["result"]["strategy"] == "fine_tune" and found["result"]["suggested_lr"] > 0
+    assert child.last_count(found, "step")[1] == 20  # its progress, read from its stderr
 
 
 def test_what_has_no_learning_rate_is_refused(reviews_csv):

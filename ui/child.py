@@ -21,7 +21,8 @@ def start(arguments: list[str], prefix: str, files: dict[str, str] | None = None
     folder = Path(tempfile.mkdtemp(prefix=f"transferlab-{prefix}-"))
     for name, text in (files or {}).items():
         (folder / name).write_text(text, encoding="utf-8")
-    arguments = [argument.format(**{name: str(folder / name) for name in files or {}}) for argument in arguments]
+    for name in files or {}:  # str.replace, not str.format: "{config.json}" would read as config's attribute
+        arguments = [argument.replace("{" + name + "}", str(folder / name)) for argument in arguments]
     with open(folder / "out.json", "wb") as out, open(folder / "progress.log", "wb") as err:
         process = subprocess.Popen([sys.executable, "-m", "core", *arguments], cwd=ROOT, stdin=subprocess.DEVNULL,
                                    stdout=out, stderr=err)
