@@ -46,6 +46,10 @@ def describe(model: TransferModel) -> list[dict]:
     rows = [{"layer": name, "parameters": sum(p.numel() for p in module.parameters()),
              "trainable": any(p.requires_grad for p in module.parameters())}
             for name, module in _layer_groups("backbone", model.backbone)]
+    loose = outside_groups(model)
+    if loose:
+        rows.append({"layer": ", ".join(name for name, _ in loose), "parameters": sum(p.numel() for _, p in loose),
+                     "trainable": any(p.requires_grad for _, p in loose)})
     rows.append({"layer": "head (new)", "parameters": sum(p.numel() for p in model.head.parameters()),
                  "trainable": True})
     return [row for row in rows if row["parameters"]]
@@ -59,20 +63,36 @@ def layer_groups(prefix: str, module: nn.Module) -> list[tuple[str, nn.Module]]:
 def _layer_groups(prefix: str, module: nn.Module) -> list[tuple[str, nn.Module]]:
     """Readable groups: step through single-child wrappers, split stacks (Sequential, ModuleList)
     into their blocks, keep anything else whole (a conv, an embedding table, a transformer block)."""
-    children = [(name, child) for name, child in module.named_children() if any(True for _ in child.parameters())]
+    children = _with_parameters(module)
     if len(children) == 1:
         name, child = children[0]
         return _layer_groups(f"{prefix}.{name}", child)
     groups = []
     for name, child in children:
-        inner = [c for c in child.named_children() if any(True for _ in c[1].parameters())]
-        if isinstance(child, (nn.Sequential, nn.ModuleList)) and len(inner) > 1:
+        inner = _with_parameters(child)
+        if _is_stack(child):
             groups += [(f"{prefix}.{name}.{sub}", block) for sub, block in inner]
-        elif len(inner) == 1 and not isinstance(child, (nn.Sequential, nn.ModuleList)):
+        elif (len(inner) == 1 and not isinstance(child, (nn.Sequential, nn.ModuleList))) or any(
+                _is_stack(block) for _, block in inner):  # a wrapper around a stack (a ViT's encoder): its blocks
             groups += _layer_groups(f"{prefix}.{name}", child)
         else:
             groups.append((f"{prefix}.{name}", child))
     return groups or [(prefix, module)]
+
+
+def _with_parameters(module: nn.Module) -> list[tuple[str, nn.Module]]:
+    return [(name, child) for name, child in module.named_children() if any(True for _ in child.parameters())]
+
+
+def _is_stack(module: nn.Module) -> bool:
+    """A Sequential or ModuleList of several blocks that hold parameters (a network's stages or layers)."""
+    return isinstance(module, (nn.Sequential, nn.ModuleList)) and len(_with_parameters(module)) > 1
+
+
+def outside_groups(model: TransferModel) -> list[tuple[str, nn.Parameter]]:
+    """Backbone parameters that belong to no layer group (a ViT's class token and position embeddings)."""
+    inside = {id(p) for _, module in _layer_groups("backbone", model.backbone) for p in module.parameters()}
+    return [(f"backbone.{name}", p) for name, p in model.backbone.named_parameters() if id(p) not in inside]
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:

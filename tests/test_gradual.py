@@ -42,6 +42,22 @@ def test_blocks_unfreeze_from_the_top_and_learn_slower_further_down(reviews_csv)
     assert learner.epoch_start(model, config, 5) is None  # no new stage: nothing to announce
 
 
+def test_a_parameter_outside_every_block_trains_with_the_lowest_part(colors_folder):
+    """A ViT's class token belongs to no block of the layer table: it must still unfreeze (with the bottom part,
+    at its rate), not stay frozen for the whole run."""
+    config = _config(colors_folder, unfreeze_stages=3, lr=1e-2, lr_decay=2.0)
+    learner = strategies.get("gradual_unfreeze")
+    model = learner.build(backbones.get(TINY), 2)
+    model.backbone.register_parameter("class_token", torch.nn.Parameter(torch.zeros(4), requires_grad=False))
+    groups = learner.parameter_groups(model, config)
+    assert any(p is model.backbone.class_token for p in groups[-2]["params"])  # the lowest part's group
+    seen = []
+    for epoch in range(1, 4):
+        learner.epoch_start(model, config, epoch)
+        seen.append(model.backbone.class_token.requires_grad)
+    assert seen == [False, False, True]
+
+
 def test_a_run_trains_the_head_first_then_the_backbone_and_says_when(colors_folder):
     pretrained = backbones.create_backbone(backbones.get(TINY), pretrained=True).state_dict()
     head_only = fit(_config(colors_folder, epochs=1, lr=0.05))

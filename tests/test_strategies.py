@@ -47,6 +47,38 @@ def test_the_built_in_strategies_declare_what_the_pages_show():
     assert strategies.title("gone_plugin") == "gone_plugin"  # a run of a removed plugin still shows
 
 
+def test_the_layer_table_opens_a_wrapper_around_a_stack_and_counts_loose_parameters():
+    """A ViT's shape: the transformer layers sit in a Sequential inside an encoder that also holds a final norm
+    and a position embedding, and a class token hangs on the network itself. Each layer is its own row (so
+    gradual unfreezing has blocks to unfreeze one by one), and the loose parameters have a row too."""
+    from torch import nn
+
+    from core.models import TransferModel, describe, layer_groups
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.position = nn.Parameter(torch.zeros(5, 4))
+            self.layers = nn.Sequential(*[nn.Linear(4, 4) for _ in range(3)])
+            self.norm = nn.LayerNorm(4)
+
+    class Vit(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.class_token = nn.Parameter(torch.zeros(4))
+            self.patches = nn.Conv2d(3, 4, 2)
+            self.encoder = Encoder()
+
+    model = TransferModel(Vit(), 4, 2)
+    assert [name for name, _ in layer_groups("backbone", model.backbone)] == [
+        "backbone.patches", "backbone.encoder.layers.0", "backbone.encoder.layers.1", "backbone.encoder.layers.2",
+        "backbone.encoder.norm"]
+    rows = describe(model)
+    assert rows[-2] == {"layer": "backbone.class_token, backbone.encoder.position", "parameters": 24,
+                        "trainable": True}
+    assert sum(r["parameters"] for r in rows) == sum(p.numel() for p in model.parameters())
+
+
 def test_recipes_come_from_the_strategy(colors_folder):
     config = TrainConfig.for_strategy(str(colors_folder), "fine_tune")
     assert (config.optimizer, config.scheduler, config.epochs) == ("sgd", "step", 10)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from core.models import TransferModel, layer_groups
+from core.models import TransferModel, layer_groups, outside_groups
 from core.strategies import register
 from core.strategies.fine_tune import freeze_batchnorm_statistics
 from core.strategies.network import NetworkStrategy
@@ -64,10 +64,7 @@ class GradualUnfreezing(NetworkStrategy):
         groups = [{"params": [p for _, block in part for p in block.parameters()], "lr": config.lr / config.lr_decay ** k,
                    "name": "backbone" if k == 0 else f"backbone-{k + 1}"}
                   for k, part in enumerate(parts(model, config.unfreeze_stages))]
-        grouped = {id(p) for group in groups for p in group["params"]}
-        rest = [p for p in model.backbone.parameters() if id(p) not in grouped]  # outside the blocks: with the lowest
-        if rest:
-            groups[-1]["params"] += rest
+        groups[-1]["params"] += [p for _, p in outside_groups(model)]  # a ViT's class token: with the lowest part
         return [group for group in groups if group["params"]] + [
             {"params": list(model.head.parameters()), "lr": config.lr * config.head_lr_multiplier, "name": "head"}]
 
@@ -82,6 +79,8 @@ class GradualUnfreezing(NetworkStrategy):
             for _, block in part:
                 for parameter in block.parameters():
                     parameter.requires_grad_(k < stage - 1)
+        for _, parameter in outside_groups(model):
+            parameter.requires_grad_(stage - 1 >= len(cut))
         if epoch != 1 and stage == stage_of(epoch - 1, config, len(cut) + 1):
             return None
         names = [name.removeprefix("backbone.") for part in open_parts for name, _ in part]
