@@ -33,9 +33,10 @@ def sidebar() -> None:
     report = st.session_state.report
     st.caption("Your choices so far")
     counts = f"{len(report.classes)} classes, {report.num_items:,} {'texts' if report.modality == 'text' else 'images'}" \
-        if report else ""
+        + (f" ({len(report.excluded):,} excluded)" if report.excluded else "") if report else ""
     name = st.session_state.data_name or ""
-    is_sample = str(st.session_state.data).startswith("sample:")  # sample titles already give the counts
+    # sample titles already give the counts, unless the dataset doctor's exclusions changed them
+    is_sample = str(st.session_state.data).startswith("sample:") and not (report and report.excluded)
     st.markdown(f"**Data:** {name}" + ("" if is_sample else f"  \n{counts}") if report
                 else "**Data:** not loaded yet")
     st.markdown(f"**Backbone:** `{st.session_state.backbone}`  \n**Strategy:** `{st.session_state.strategy}`")

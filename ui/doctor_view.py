@@ -118,7 +118,7 @@ def findings(report: DataReport, result: dict) -> None:
                 with st.container(border=True):
                     show_finding(report, kind, finding, index)
             if len(listed) > limit:
-                if st.button(f"Show {min(SHOWN, len(listed) - limit)} more (of {len(listed) - limit})",
+                if st.button(f"Show {min(SHOWN, len(listed) - limit)} more ({limit} of {len(listed)} shown)",
                              key=f"doctor_more_{kind}"):
                     st.session_state.doctor_shown[kind] = limit + SHOWN
                     st.rerun()
