@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from core import inference, runs
 from core.errors import UserError
@@ -23,6 +24,7 @@ from core.report import DataReport
 
 PER_SIDE = 500  # examples of each kind scored (a seeded sample when there are more)
 BATCH = 32
+FLOOR = 27.631  # -log(1e-12): a probability of 0 scores as 1e-12 (a finite loss either way)
 
 
 @dataclass
@@ -77,7 +79,9 @@ def audit(run_dir: str | Path, per_side: int = PER_SIDE, seed: int = 0) -> Audit
     chooser = random.Random(seed)
     members = _sample(report.train, per_side, chooser)
     strangers = _sample(report.val, per_side, chooser)
-    member_losses, stranger_losses = _losses(predictor, report, members), _losses(predictor, report, strangers)
+    losses = _losses_on_cached_features(predictor, report)
+    member_losses, stranger_losses = (losses(members), losses(strangers)) if losses else (
+        _losses(predictor, report, members), _losses(predictor, report, strangers))
     auc, advantage = auc_and_advantage(member_losses, stranger_losses)
     return Audit(str(run.dir), round(auc, 6), len(members), len(strangers), round(float(member_losses.mean()), 6),
                  round(float(stranger_losses.mean()), 6), round(advantage, 6), words(auc),
@@ -86,6 +90,29 @@ def audit(run_dir: str | Path, per_side: int = PER_SIDE, seed: int = 0) -> Audit
 
 def _sample(items: list[tuple[str, int]], size: int, chooser: random.Random) -> list[tuple[str, int]]:
     return list(items) if len(items) <= size else chooser.sample(list(items), size)
+
+
+def _losses_on_cached_features(predictor: inference.Predictor, report: DataReport):
+    """For a head trained on cached features (feature extraction): a function giving items' losses from the
+    cached features of the data the run trained on, through the saved head. The same numbers as the whole
+    model gives (the backbone is the pretrained one, the features its output), in milliseconds instead of
+    a pass through the backbone (30 s for 700 images on a laptop CPU). None without such a cache."""
+    from core import features, strategies
+
+    if predictor.model is None or not strategies.get(predictor.config.strategy).on_features:
+        return None
+    found = features.cached(report, predictor.spec, predictor.config.cache_dir, predictor.config.max_length)
+    if found is None:
+        return None
+    head = predictor.model.head
+
+    def losses(items: list[tuple[str, int]]) -> np.ndarray:
+        with torch.inference_mode():
+            logits = head(found.rows(items).to(next(head.parameters()).device)).float()
+            labels = torch.tensor([label for _, label in items], device=logits.device)
+            return torch.nn.functional.cross_entropy(logits, labels, reduction="none").clamp(max=FLOOR).cpu().numpy()
+
+    return losses
 
 
 def _losses(predictor: inference.Predictor, report: DataReport, items: list[tuple[str, int]]) -> np.ndarray:
@@ -100,5 +127,5 @@ def _losses(predictor: inference.Predictor, report: DataReport, items: list[tupl
         else:
             probabilities = predictor.predict_texts([report.texts[key] for key, _ in chunk])
         picked = probabilities[np.arange(len(chunk)), [label for _, label in chunk]]
-        found.append(-np.log(np.clip(picked, 1e-12, 1.0)))
+        found.append(np.minimum(-np.log(np.clip(picked, 1e-12, 1.0)), FLOOR))
     return np.concatenate(found)

@@ -76,6 +76,15 @@ def load_or_compute(report: DataReport, spec: BackboneSpec, cache_dir: str | Pat
                                                        max_length, items=mine), should_stop)
 
 
+def cached(report: DataReport, spec: BackboneSpec, cache_dir: str | Path, max_length: int = 128) -> FeatureSet | None:
+    """The cached features of every example of ``report``, if a pass has written them; never computes."""
+    started = time.perf_counter()
+    path = cache_path(cache_dir, report, spec, max_length)
+    found = _read_cached(path, report.all_items(), spec, None)
+    return None if found is None else FeatureSet(found[0], found[1], True, time.perf_counter() - started,
+                                                 pass_seconds(path))
+
+
 def views_path(cache_dir: str | Path, report: DataReport, spec: BackboneSpec, views: int, horizontal_flip: bool,
                seed: int) -> Path:
     """Where the augmented views of the training items are cached: beside the plain features, keyed by

@@ -41,6 +41,7 @@ def test_a_model_sure_of_its_training_examples_only_is_caught(colors_folder, tmp
 
     class Remembers:
         modality, labels = "image", real.labels
+        model = None  # no head on cached features: every image goes through predict_images
 
         def predict_images(self, pictures):
             rows = []
@@ -73,6 +74,23 @@ def test_a_real_run_is_audited_the_same_way_twice_and_by_the_cli(colors_folder, 
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1])["mia_auc"] == found.mia_auc  # seeded: the same sample
+
+
+def test_a_head_on_cached_features_is_audited_on_them_with_the_same_losses_as_the_whole_model(colors_folder,
+                                                                                             tmp_path):
+    run_dir = _finished_run(colors_folder, tmp_path)
+    config = TrainConfig.load(Path(run_dir) / "config.json")
+    report = audit.DataReport.from_dict(json.loads((Path(run_dir) / "data.json").read_text()))
+    predictor = audit.inference.load(run_dir)
+    quick = audit._losses_on_cached_features(predictor, report)
+    assert quick is not None  # training left the features in the cache
+    items = report.train + report.val
+    assert np.allclose(quick(items), audit._losses(predictor, report, items), atol=1e-4)
+    with_cache = audit.audit(run_dir)
+    for cached in (Path(config.cache_dir) / "features").rglob("*.safetensors"):
+        cached.unlink()
+    assert audit._losses_on_cached_features(predictor, report) is None  # no cache: through the whole model
+    assert audit.audit(run_dir).mia_auc == pytest.approx(with_cache.mia_auc, abs=1e-6)
 
 
 def test_only_finished_runs_are_audited(tmp_path):
