@@ -62,6 +62,34 @@ REVIEWS = {
         ("Déçu : l'appareil ne s'allume plus après une semaine.", "négatif"),
         ("Le colis est arrivé abîmé et le vendeur ne répond pas.", "négatif"),
         ("Trop cher pour une qualité médiocre, à éviter.", "négatif")]),
+    "pl": ("cp1250", "Polish", [  # also decodes "cleanly" as Windows-1252: "Zepsu³ siê"
+        ("Bardzo dobry produkt, szybka dostawa i świetna obsługa.", "dobrze"),
+        ("Jakość wykonania zachwyca, polecam każdemu.", "dobrze"),
+        ("Żółw dotarł cały i zdrowy, źródło wiedzy dla dzieci.", "dobrze"),
+        ("Zepsuł się po dwóch dniach, żałuję zakupu.", "źle"),
+        ("Paczka przyszła uszkodzona, sprzedawca nie odpowiada.", "źle"),
+        ("Za drogo jak na taką słabą jakość, odradzam.", "źle")]),
+    "tr": ("cp1254", "Turkish", [  # reads as Icelandic-looking Windows-1252: "þikâyetçiyim"
+        ("Ürün çok kullanışlı, kargo da hızlı geldi.", "olumlu"),
+        ("Kalitesi gerçekten güzel, herkese tavsiye ederim.", "olumlu"),
+        ("Satıcı çok ilgiliydi, teşekkür ederim.", "olumlu"),
+        ("İki gün sonra bozuldu, şikâyetçiyim.", "olumsuz"),
+        ("Paket hasarlı geldi, iade etmek istiyorum.", "olumsuz"),
+        ("Fiyatına göre kalitesi çok düşük, pişmanım.", "olumsuz")]),
+    "el": ("cp1253", "Greek", [
+        ("Πολύ καλό προϊόν, γρήγορη παράδοση.", "θετικό"),
+        ("Εξαιρετική ποιότητα, το συνιστώ ανεπιφύλακτα.", "θετικό"),
+        ("Η εξυπηρέτηση ήταν άψογη και φιλική.", "θετικό"),
+        ("Χάλασε μετά από δύο μέρες, πολύ απογοητευμένος.", "αρνητικό"),
+        ("Το δέμα έφτασε κατεστραμμένο και κανείς δεν απαντά.", "αρνητικό"),
+        ("Πολύ ακριβό για τόσο κακή ποιότητα.", "αρνητικό")]),
+    "ar": ("cp1256", "Arabic", [
+        ("المنتج ممتاز والتوصيل كان سريعا جدا.", "إيجابي"),
+        ("جودة عالية وسعر مناسب، أنصح به.", "إيجابي"),
+        ("خدمة العملاء رائعة ومتعاونة.", "إيجابي"),
+        ("تعطل الجهاز بعد يومين فقط، خيبة أمل.", "سلبي"),
+        ("وصل الطرد تالفا ولم يرد البائع.", "سلبي"),
+        ("السعر مرتفع جدا مقارنة بالجودة.", "سلبي")]),
 }
 MIXED = [("Это тест на русском языке, он должен читаться правильно.", "ru"),
          ("这是一个中文测试，每个汉字都必须正确读出。", "zh"),
@@ -108,6 +136,43 @@ def test_the_language_of_the_text_column_is_detected(key, tmp_path):
     language = data.load_dataset(path).details["language"]
     assert language["name"] == name and language["share"] >= 0.8
     assert language["unspaced"] == (key in ("zh", "zh-Hant", "ja"))
+
+
+def test_a_short_chinese_table_full_of_full_width_punctuation_is_read_not_refused(tmp_path):
+    """What Excel on a Chinese Windows saves for a class of 40 students' reviews: the detector used before
+    found no encoding at all for it ("does not read as text in any encoding")."""
+    rows = [(f"{text}，第{i}次{'购买' if label == '好评' else '遇到'}{'！～'[i % 2]}", label) for i in range(20)
+            for text, label in (("包装精美，性价比高", "好评"), ("质量太差了，很失望", "差评"))]
+    path = tmp_path / "评论.csv"
+    path.write_bytes(_csv_text(rows).encode("gb18030"))
+    report = data.load_dataset(path)
+    assert report.details["encoding"] == "gb18030" and report.details["encoding_confidence"] >= 0.9
+    assert sorted(report.texts.values()) == sorted(text for text, _ in rows * 3)
+
+
+def test_a_few_chinese_names_in_an_english_table_are_read_as_chinese(tmp_path):
+    """Too few characters for the detector's statistics (it says Windows-1252: mojibake names); a CJK code
+    page that reads them all as common characters wins."""
+    rows = [(f"{name} was happy with the delivery", "pos") if i % 2 else (f"{name} got it late and broken", "neg")
+            for i, name in enumerate(["张伟", "李娜", "王芳", "刘洋", "陈静", "杨勇"])]
+    path = tmp_path / "names.csv"
+    path.write_bytes(_csv_text(rows).encode("gb18030"))
+    report = data.load_dataset(path)
+    assert report.details["encoding"] == "gb18030"
+    assert "张伟 was happy with the delivery" not in report.texts.values()  # row 0 is the 'neg' one
+    assert "张伟 got it late and broken" in report.texts.values()
+
+
+def test_the_confidence_grows_with_the_evidence():
+    """French in Windows-1252 also reads, differently, as Windows-1250: three accented words leave it
+    uncertain, a page of them does not."""
+    few = "text,label\nTrès bon,pos\nDéçu,neg\n".encode("cp1252")
+    many = ("text,label\n" + "Très bon produit, livraison soignée,pos\nDéçu : abîmé à l'arrivée,neg\n" * 40).encode("cp1252")
+    guess = encodings.decode(few, "few.csv")
+    assert guess.confidence < encodings.UNCERTAIN and "uncertain" in guess.note()
+    assert "Windows-1252" in guess.title + guess.note()  # the right one, or the first one it offers
+    decoded = encodings.decode(many, "many.csv")
+    assert decoded.encoding == "cp1252" and decoded.confidence >= encodings.UNCERTAIN and decoded.note() is None
 
 
 def test_a_chosen_encoding_is_used_and_a_wrong_one_is_refused_with_where(tmp_path):
