@@ -80,6 +80,8 @@ def audit(run_dir: str | Path, per_side: int = PER_SIDE, seed: int = 0) -> Audit
     members = _sample(report.train, per_side, chooser)
     strangers = _sample(report.val, per_side, chooser)
     losses = _losses_on_cached_features(predictor, report)
+    if losses is None:
+        report.require_files([key for key, _ in members + strangers], "the audit scores")
     member_losses, stranger_losses = (losses(members), losses(strangers)) if losses else (
         _losses(predictor, report, members), _losses(predictor, report, strangers))
     auc, advantage = auc_and_advantage(member_losses, stranger_losses)

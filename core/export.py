@@ -36,6 +36,7 @@ from core import images, metrics, storage, strategies
 from core.errors import UserError
 from core.inference import Predictor, load
 from core.preprocess import pixels
+from core.report import DataReport
 
 PARITY_TOLERANCE = 1e-4
 PREDICT_SCRIPT = Path(__file__).with_name("predict_template.py")
@@ -138,12 +139,11 @@ def predict_script() -> str:
 
 def validation_inputs(predictor: Predictor) -> list:
     """The run's validation split as raw inputs: decoded RGB images, or texts."""
-    data = predictor.run.data()
-    items = data.get("val", [])
+    report = DataReport.from_dict(predictor.run.data())
     if predictor.modality == "image":
-        root = Path(data["root"])
-        return [images.load_rgb(root / key) for key, _ in items]
-    return [data["texts"][key] for key, _ in items]
+        report.require_files([key for key, _ in report.val], "the export is checked on")
+        return [images.load_rgb(report.absolute(key)) for key, _ in report.val]
+    return [report.texts[key] for key, _ in report.val]
 
 
 def check_parity(predictor: Predictor, folder: Path, inputs: list | None = None) -> dict:

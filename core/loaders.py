@@ -54,8 +54,9 @@ class ImageListDataset(Dataset):
         try:
             return load_rgb(self.root / relative)
         except FileNotFoundError as error:
-            raise UserError(f"{relative} disappeared while training.",
-                            "Put it back, or load the data again so the split leaves it out.") from error
+            raise UserError(f"{self.root / relative} is not there any more (moved or deleted since the data was read).",
+                            "Put it back, or load the data again where it is now, so that the split leaves it out.") \
+                from error
         except Exception as error:  # a file that passed the header check but cannot be decoded
             raise UserError(f"Could not decode {relative}: {error}.",
                             "Remove or replace that file, then start again.") from error

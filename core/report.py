@@ -9,6 +9,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from core.errors import UserError
+
 
 MIN_PER_CLASS = 5
 IMBALANCE_RATIO = 3.0
@@ -70,6 +72,17 @@ class DataReport:
 
     def absolute(self, relative: str) -> Path:
         return Path(self.root) / relative
+
+    def require_files(self, keys: list[str], purpose: str) -> None:
+        """UserError, saying what to do, when image files among ``keys`` are not on this machine any more (the
+        data was moved or deleted after the run trained on it); texts live in the report itself."""
+        if self.modality != "image":
+            return
+        gone = [key for key in keys if not self.absolute(key).is_file()]
+        if gone:
+            raise UserError(f"{len(gone):,} of the {len(keys):,} images {purpose} are not where the run found them "
+                            f"(first: {self.absolute(gone[0])}).",
+                            f"Put the data back in {self.root}, or train a new run on the data where it is now.")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -96,3 +96,22 @@ def test_a_head_on_cached_features_is_audited_on_them_with_the_same_losses_as_th
 def test_only_finished_runs_are_audited(tmp_path):
     with pytest.raises(UserError, match="not a finished run"):
         audit.audit(tmp_path)
+
+
+def test_a_run_whose_images_were_moved_is_refused_with_where_to_put_them(tmp_path):
+    """The audit (without a feature cache) and the export's check read the images again: moved since the
+    run, they are asked for back, not a FileNotFoundError traceback; the export leaves no folder behind."""
+    from core import export as exporting
+    from tests.helpers import make_image_folder
+
+    data = make_image_folder(tmp_path / "colors", {"red": 10, "blue": 10})
+    config = TrainConfig.for_strategy(str(data), "fine_tune", backbone=TINY, epochs=1, batch_size=8,
+                                      out_dir=str(tmp_path / "runs"))
+    run_dir = train.fit(config)["run_dir"]
+    data.rename(tmp_path / "moved")
+    with pytest.raises(UserError, match=r"images the audit scores are not where the run found them.*Put the data "
+                                        r"back in"):
+        audit.audit(run_dir)
+    with pytest.raises(UserError, match="images the export is checked on are not where the run found them"):
+        exporting.export_run(run_dir, tmp_path / "export")
+    assert not (tmp_path / "export").exists()

@@ -132,5 +132,5 @@ def test_a_file_gone_bad_mid_run_fails_the_run_with_its_name_and_the_queue_goes_
     assert jobs.supervisor().wait_idle(90)
     assert doomed.status == "failed" and after.status == "finished"
     message = [e for e in doomed.events() if e["kind"] == "error"][-1]["message"]
-    assert message.startswith(f"red/{victim.name} disappeared while training.") and "Put it back" in message
+    assert message.startswith(f"{victim} is not there any more") and "Put it back" in message
     assert doomed.history() and (doomed.dir / "checkpoint.pt").is_file()  # what it learned is kept
