@@ -28,8 +28,8 @@ PREFERRED = {"ascii": ("utf_8",), "gb2312": ("gb18030",), "gbk": ("gb18030",), "
 TITLES = {
     "utf_8": "UTF-8", "utf_8_sig": "UTF-8 (with BOM)", "utf_16": "UTF-16", "utf_16_le": "UTF-16 LE (no BOM)",
     "utf_16_be": "UTF-16 BE (no BOM)", "utf_32": "UTF-32", "gb18030": "GB18030 / GBK (Chinese, simplified)",
-    "big5hkscs": "Big5 (Chinese, traditional)", "big5": "Big5 (Chinese, traditional)",
-    "cp950": "Big5 / cp950 (Chinese, traditional)", "cp932": "Shift-JIS / cp932 (Japanese)",
+    "big5hkscs": "Big5-HKSCS (Chinese, traditional, Hong Kong)", "big5": "Big5 (Chinese, traditional)",
+    "cp950": "Big5 / cp950 (Chinese, traditional, Taiwan)", "cp932": "Shift-JIS / cp932 (Japanese)",
     "euc_jp": "EUC-JP (Japanese)", "cp949": "EUC-KR / cp949 (Korean)", "cp1251": "Windows-1251 (Cyrillic)",
     "koi8_r": "KOI8-R (Russian)", "cp1252": "Windows-1252 (Western European)", "latin_1": "Latin-1 (ISO 8859-1)",
     "cp1250": "Windows-1250 (Central European)", "cp1253": "Windows-1253 (Greek)", "cp1254": "Windows-1254 (Turkish)",
@@ -37,7 +37,7 @@ TITLES = {
     "cp1258": "Windows-1258 (Vietnamese)", "cp874": "Windows-874 (Thai)", "mac_roman": "Mac Roman",
 }
 # what the Data page and --encoding offer (any Python codec name works too)
-CHOICES = ("utf_8", "utf_8_sig", "utf_16", "gb18030", "big5hkscs", "cp932", "euc_jp", "cp949", "cp1251", "koi8_r",
+CHOICES = ("utf_8", "utf_8_sig", "utf_16", "gb18030", "cp950", "big5hkscs", "cp932", "euc_jp", "cp949", "cp1251", "koi8_r",
            "cp1252", "latin_1", "cp1250", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258", "cp874")
 UNCERTAIN = 0.9   # below this confidence the report says the guess may be wrong
 
