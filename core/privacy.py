@@ -17,27 +17,37 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Callable, Protocol
 
 import torch
 from torch import nn
 
 from core.errors import UserError
 
-if TYPE_CHECKING:
-    from core.config import TrainConfig
+
+class PrivacySettings(Protocol):
+    """What private training reads of the run's settings (core.config.TrainConfig has all of it; the config
+    checks its settings with ``refusals``, so this module does not import it back)."""
+
+    dp_epsilon: float | None
+    dp_delta: float | None
+    dp_max_grad_norm: float
+    adapt: str
+    micro_batch_size: int
+    train_batchnorm: bool
+
 
 DEFAULT_EPSILON = 3.0   # what the Train form offers first: a meaningful guarantee that still learns
 EXPLANATION = ("Epsilon is the privacy budget: the smaller it is, the less anyone can learn from the model about "
                "whether one particular example was in its training data (1 is strong, 8 is common, above 10 is weak).")
 
 
-def delta_for(config: "TrainConfig", examples: int) -> float:
+def delta_for(config: PrivacySettings, examples: int) -> float:
     """The delta of the guarantee (the chance it fails): the config's, else 1 / the training examples."""
     return config.dp_delta if config.dp_delta else 1.0 / max(examples, 1)
 
 
-def refusals(config: "TrainConfig", uses_backbone: bool) -> list[tuple[bool, str]]:
+def refusals(config: PrivacySettings, uses_backbone: bool) -> list[tuple[bool, str]]:
     """(ok, why not) for settings private training cannot honour; checked with the rest of the config."""
     if config.dp_epsilon is None:
         return [(config.dp_delta is None, "a privacy delta needs a privacy budget epsilon (--dp-epsilon)")]
@@ -89,7 +99,7 @@ class Private:
     target_epsilon: float
 
     @classmethod
-    def attach(cls, config: "TrainConfig", trainer: nn.Module, stepper, loader, epochs: int,
+    def attach(cls, config: PrivacySettings, trainer: nn.Module, stepper, loader, epochs: int,
                examples: int) -> "tuple[Private, nn.Module, torch.utils.data.DataLoader]":
         """Wrap the training: ``trainer`` computes per-example gradients, ``stepper``'s optimizer clips and
         adds noise, ``loader`` draws Poisson batches (same mean size, same generator, so still seeded)."""
