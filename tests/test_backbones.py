@@ -63,3 +63,28 @@ def test_efficientnet_lite0_loads_real_imagenet_weights_offline():
     assert 698 in top5  # ImageNet class 698: palace
     features = backbones.create_backbone(spec).eval()(torch.zeros(1, 3, 224, 224))
     assert features.shape == (1, 1280)
+
+
+def test_a_hub_model_that_is_not_here_is_refused_at_once_when_the_hub_cannot_be_reached(monkeypatch):
+    """The Model page builds the chosen backbone to count its layers, and an address can name any backbone:
+    a Hugging Face model that is neither cached nor downloadable is refused with what to do, from the cache
+    alone (transformers, asked normally, retried the connection for about 25 s first)."""
+    import socket
+
+    from core import strategies
+
+    asked = []
+
+    def no_network(*args, **kwargs):
+        asked.append(args)
+        raise OSError("no network in this test")
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    with pytest.raises(UserError, match="not on this machine, and the Hugging Face hub cannot be reached.*"
+                                        "huggingface-cli download bert-base-uncased"):
+        strategies.get("fine_tune").layers(backbones.get("bert-base-uncased"), 2)
+    with pytest.raises(UserError, match="not in this machine's Hugging Face cache"):
+        backbones.get("hf:someone/not-cached-model")
+    # the model's files were never asked for (huggingface_hub may look up its agent registry once per process;
+    # asked normally, transformers tried the connection again and again)
+    assert len(asked) <= 1
