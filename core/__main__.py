@@ -261,7 +261,9 @@ def audit_run(args: argparse.Namespace) -> int:
     found = audit.audit(args.run, args.per_side)
     if not args.json:
         print(found.words, file=sys.stderr)
-        print(f"members {found.members} (mean loss {found.member_loss:.4f}), non-members {found.non_members} "
+        print(f"AUC {found.mia_auc:.1%} (95% interval {found.mia_auc_interval[0]:.1%} to "
+              f"{found.mia_auc_interval[1]:.1%}); "
+              f"members {found.members} (mean loss {found.member_loss:.4f}), non-members {found.non_members} "
               f"(mean loss {found.non_member_loss:.4f}), best threshold's advantage {found.advantage:.1%}",
               file=sys.stderr)
     print(json.dumps(found.to_dict()))

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core import inference, runs
+from core import inference, metrics, runs
 from core.errors import UserError
 from core.report import DataReport
 
@@ -31,6 +31,7 @@ FLOOR = 27.631  # -log(1e-12): a probability of 0 scores as 1e-12 (a finite loss
 class Audit:
     run_dir: str
     mia_auc: float                 # the attack's ROC AUC on members vs non-members, 0.5 = nothing leaks
+    mia_auc_interval: tuple[float, float]   # its 95% interval (Hanley-McNeil): what chance alone moves it by
     members: int                   # training examples scored
     non_members: int               # validation examples scored
     member_loss: float             # their mean losses
@@ -43,15 +44,18 @@ class Audit:
         return {key: value for key, value in asdict(self).items() if key != "losses"}
 
 
-def words(auc: float) -> str:
-    points = (auc - 0.5) * 100
-    if points < 2:
-        return (f"An attacker who sees the model's loss guesses membership no better than a coin (AUC {auc:.1%}): "
-                "the model gives away nothing measurable about who was in its training data.")
-    if points < 10:
-        return (f"A slight leak (AUC {auc:.1%}): training examples get somewhat lower losses than new ones, so an "
+def words(auc: float, interval: tuple[float, float] = (0.5, 0.5)) -> str:
+    """What the AUC says, judged with its 95% interval: a value that chance alone could give (the interval
+    reaches 50%) is no evidence of a leak, however far from 50% it looks on a small validation split."""
+    measured = f"AUC {auc:.1%}, 95% interval {interval[0]:.1%} to {interval[1]:.1%}"
+    if interval[0] <= 0.5 or (auc - 0.5) * 100 < 2:
+        return (f"An attacker who sees the model's loss guesses membership no better than a coin ({measured}: chance "
+                "alone gives as much with this many examples): the model gives away nothing measurable about who "
+                "was in its training data.")
+    if (auc - 0.5) * 100 < 10:
+        return (f"A slight leak ({measured}): training examples get somewhat lower losses than new ones, so an "
                 "attacker guesses membership a little better than a coin.")
-    return (f"A clear leak (AUC {auc:.1%}): the model fits its training examples much better than new ones, so "
+    return (f"A clear leak ({measured}): the model fits its training examples much better than new ones, so "
             "an attacker can often tell who was in the training data. Fewer epochs, more data, or private "
             "training narrow it.")
 
@@ -85,8 +89,10 @@ def audit(run_dir: str | Path, per_side: int = PER_SIDE, seed: int = 0) -> Audit
     member_losses, stranger_losses = (losses(members), losses(strangers)) if losses else (
         _losses(predictor, report, members), _losses(predictor, report, strangers))
     auc, advantage = auc_and_advantage(member_losses, stranger_losses)
-    return Audit(str(run.dir), round(auc, 6), len(members), len(strangers), round(float(member_losses.mean()), 6),
-                 round(float(stranger_losses.mean()), 6), round(advantage, 6), words(auc),
+    interval = metrics.auc_interval(auc, len(members), len(strangers))
+    return Audit(str(run.dir), round(auc, 6), (round(interval[0], 6), round(interval[1], 6)), len(members),
+                 len(strangers), round(float(member_losses.mean()), 6), round(float(stranger_losses.mean()), 6),
+                 round(advantage, 6), words(auc, interval),
                  {"members": member_losses.round(6).tolist(), "non_members": stranger_losses.round(6).tolist()})
 
 

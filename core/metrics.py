@@ -31,6 +31,19 @@ def accuracy_interval(accuracy: float, n: int, z: float = 1.96) -> tuple[float, 
     return max(0.0, centre - spread), min(1.0, centre + spread)
 
 
+def auc_interval(auc: float, positives: int, negatives: int, z: float = 1.96) -> tuple[float, float]:
+    """95% interval of a ROC AUC measured on ``positives`` and ``negatives`` examples (Hanley and McNeil,
+    1982): how far chance alone moves it with that many examples. 200 and 200 at an AUC of 50% give about
+    44% to 56%, so a 53% is no evidence of anything."""
+    if positives <= 0 or negatives <= 0:
+        return 0.0, 1.0
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    variance = (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)) \
+        / (positives * negatives)
+    spread = z * max(variance, 0.0) ** 0.5
+    return max(0.0, auc - spread), min(1.0, auc + spread)
+
+
 def paired_difference(a_correct: list[bool], b_correct: list[bool], z: float = 1.96) -> tuple[float, float, float]:
     """Accuracy of model a minus that of model b on the same examples, with its 95% interval.
 

@@ -247,11 +247,15 @@ with privacy:
     found = audits.get(str(run.dir))
     if found is not None:
         left, middle, right = st.columns(3)
-        left.metric("Membership attack AUC", f"{found.mia_auc:.1%}", help="50% = a coin: nothing leaks.")
+        low, high = found.mia_auc_interval
+        left.metric("Membership attack AUC", f"{found.mia_auc:.1%}", f"95% CI {low:.1%} – {high:.1%}",
+                    delta_color="off", delta_arrow="off",
+                    help=f"50% = a coin: nothing leaks. Measured on {found.members:,} training and "
+                         f"{found.non_members:,} validation {noun}: chance alone moves it within the interval.")
         middle.metric("Best threshold's advantage", f"{found.advantage:.1%}",
                       help="True-positive rate minus false-positive rate of the attacker's best loss threshold.")
         right.metric("Mean loss: training / validation", f"{found.member_loss:.3f} / {found.non_member_loss:.3f}")
-        (st.info if found.mia_auc < 0.6 else st.warning)(found.words)
+        (st.info if found.mia_auc < 0.6 or low <= 0.5 else st.warning)(found.words)
         st.plotly_chart(charts.membership_losses(found.losses["members"], found.losses["non_members"], noun),
                         key="audit_losses")
 

@@ -22,7 +22,24 @@ def test_the_attack_auc_is_a_coin_for_alike_losses_and_certain_for_separated_one
     alike = audit.auc_and_advantage(rng.exponential(1.0, 2000), rng.exponential(1.0, 2000))
     assert abs(alike[0] - 0.5) < 0.03 and alike[1] < 0.06
     assert audit.auc_and_advantage(np.full(50, 0.01), np.full(50, 2.0)) == (1.0, 1.0)
-    assert "coin" in audit.words(0.505) and "clear leak" in audit.words(0.9)
+    assert "coin" in audit.words(0.505, (0.45, 0.56)) and "clear leak" in audit.words(0.9, (0.86, 0.94))
+
+
+def test_an_auc_that_chance_could_give_is_no_evidence_of_a_leak():
+    """Hanley-McNeil: 200 against 200 at 50% spans about +-5.7 points, so 54% is chance; 2,000 against 2,000
+    narrow it to about +-1.8, where 54% is a slight leak."""
+    from core import metrics
+
+    small, large = metrics.auc_interval(0.5, 200, 200), metrics.auc_interval(0.5, 2000, 2000)
+    assert small[0] == pytest.approx(0.443, abs=0.002) and small[1] == pytest.approx(0.557, abs=0.002)
+    assert large[1] - large[0] < (small[1] - small[0]) / 3
+    assert "no better than a coin" in audit.words(0.54, metrics.auc_interval(0.54, 200, 200))
+    assert "slight leak" in audit.words(0.54, metrics.auc_interval(0.54, 2000, 2000))
+    rng = np.random.default_rng(0)  # the interval covers what sampling does: alike losses, many draws
+    covered = [metrics.auc_interval(auc, 100, 100)[0] <= 0.5 <= metrics.auc_interval(auc, 100, 100)[1]
+               for auc, _ in (audit.auc_and_advantage(rng.exponential(1.0, 100), rng.exponential(1.0, 100))
+                              for _ in range(200))]
+    assert 0.9 <= sum(covered) / len(covered) <= 0.99
 
 
 def _finished_run(folder, tmp_path) -> str:
