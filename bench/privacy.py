@@ -42,7 +42,7 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="bench-privacy-"))
     learner = strategies.get("feature_extract")
     print(f"{'data':<14} {'epsilon':>8} {'lr':>8} {'accuracy':>9} {'spent':>7} {'noise':>6} {'train s':>8} "
-          f"{'attack AUC':>11}", flush=True)
+          f"{'attack AUC (95% interval)':>11}", flush=True)
     for source in args.data.split(","):
         modality = modality_of(source)
         rates = {"recipe": learner.recipe(modality)["lr"], "private": learner.recipe(modality, private=True)["lr"]}
@@ -60,7 +60,8 @@ def main() -> None:
                 spent = f"{summary['epsilon']:.2f}" if "epsilon" in summary else "-"
                 noise = f"{summary['dp']['noise_multiplier']:.2f}" if "dp" in summary else "-"
                 print(f"{source:<14} {epsilon:>8} {lr:>8.0e} {summary['best_val_acc']:>9.1%} {spent:>7} {noise:>6} "
-                      f"{seconds:>8.1f} {attack.mia_auc:>11.1%}", flush=True)
+                      f"{seconds:>8.1f} {attack.mia_auc:>11.1%} ({attack.mia_auc_interval[0]:.1%}-"
+                      f"{attack.mia_auc_interval[1]:.1%})", flush=True)
 
 
 if __name__ == "__main__":
