@@ -46,8 +46,8 @@ UNCERTAIN = 0.9   # below this confidence the report says the guess may be wrong
 class Decoded:
     text: str
     encoding: str              # Python codec name, as normalised by codecs.lookup
-    confidence: float          # 1.0: chosen by the person, or a byte-order mark; else the detector's best score's
-                               # share of it and the first reading that gives other text (0.5: a coin)
+    confidence: float          # 1.0: chosen by the person, a byte-order mark, or no other reading; else how far
+                               # the detector prefers it to the next reading, over the evidence (_confidence)
     chosen_by: str             # "detected" | "you"
     alternatives: list[str] = field(default_factory=list)   # other encodings that also decode the file
     language: str | None = None   # the detector's guess of the language, when it has one
@@ -110,17 +110,24 @@ def _detected(raw: bytes, name: str) -> Decoded:
     from chardet.enums import EncodingEra
 
     for era in (EncodingEra.MODERN_WEB, EncodingEra.ALL):
-        found = [(encoding, result) for result in chardet.detect_all(raw, encoding_era=era, max_bytes=SAMPLE)
-                 if result["encoding"] and (encoding := _decoding(raw, result["encoding"]))]
+        results = [result for result in chardet.detect_all(raw, encoding_era=era, max_bytes=SAMPLE)
+                   if result["encoding"]]
+        found = next(((encoding, index) for index, result in enumerate(results)
+                      if (encoding := _decoding(raw, result["encoding"]))), None)
         if found:
             break
     else:
         raise UserError(f"{name} does not read as text in any encoding TransferLab knows (is it a table of texts?).",
                         "Save it from Excel as 'CSV UTF-8', or choose its encoding on the Data page "
                         "(`--encoding` on the command line).")
-    (encoding, best), others = found[0], found[1:]
+    encoding, index = found
+    best = results[index]
     text = raw.decode(encoding).removeprefix("\ufeff")
-    differing = [(other, result) for other, result in others if other != encoding and _reads_otherwise(raw, other, text)]
+    # the readings that give other text (compared on the head the detector read: one full decode is enough)
+    head = raw[:SAMPLE].decode(encoding, errors="replace").removeprefix("\ufeff")
+    differing = [(other, result) for result in results[index + 1:]
+                 if (other := _decoding(raw[:SAMPLE], result["encoding"], strict=False)) and other != encoding
+                 and raw[:SAMPLE].decode(other, errors="replace").removeprefix("\ufeff") != head]
     confidence = _confidence(best["confidence"], differing[0][1]["confidence"] if differing else 0.0, text)
     chinese = _cjk_words_in_latin(raw, encoding)
     if chinese is not None:  # a few Chinese or Japanese names in English text: chardet's statistics miss them
@@ -144,21 +151,18 @@ def _confidence(best: float, runner_up: float, text: str) -> float:
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
-def _decoding(raw: bytes, detected: str) -> str | None:
+def _decoding(raw: bytes, detected: str, strict: bool = True) -> str | None:
     """The codec to read ``raw`` with for the detector's ``detected`` (Excel's variant where it decodes the
-    whole file, else the named one), None when neither decodes all of it."""
+    whole of ``raw``, else the named one), None when neither does; ``strict=False``: a head of the file, cut
+    anywhere (a character split at the end does not count against a codec)."""
     try:
         name = codecs.lookup(detected).name.replace("-", "_")
     except LookupError:
         return None
     for encoding in PREFERRED.get(name, (name,)):
-        if _valid(raw, encoding):
+        if _valid(raw if strict else raw[:-4], encoding):
             return encoding
     return None
-
-
-def _reads_otherwise(raw: bytes, encoding: str, text: str) -> bool:
-    return raw.decode(encoding).removeprefix("\ufeff") != text
 
 
 CJK_CODE_PAGES = ("gb18030", "cp950", "cp932", "euc_jp", "cp949")
