@@ -32,13 +32,15 @@ navigation = st.navigation([
 def sidebar() -> None:
     report = st.session_state.report
     st.caption("Your choices so far")
-    counts = f"{len(report.classes)} classes, {report.num_items:,} {'texts' if report.modality == 'text' else 'images'}" \
-        + (f" ({len(report.excluded):,} excluded)" if report.excluded else "") if report else ""
-    name = st.session_state.data_name or ""
-    # sample titles already give the counts, unless the dataset doctor's exclusions changed them
-    is_sample = str(st.session_state.data).startswith("sample:") and not (report and report.excluded)
-    st.markdown(f"**Data:** {name}" + ("" if is_sample else f"  \n{counts}") if report
-                else "**Data:** not loaded yet")
+    if report is None:
+        st.markdown("**Data:** not loaded yet")
+    else:
+        counts = f"{len(report.classes)} classes, {report.num_items:,} {'texts' if report.modality == 'text' else 'images'}"
+        if report.excluded:
+            counts += f" ({len(report.excluded):,} excluded)"
+        # sample titles already give the counts, unless the dataset doctor's exclusions changed them
+        titled = str(st.session_state.data).startswith("sample:") and not report.excluded
+        st.markdown(f"**Data:** {st.session_state.data_name or ''}" + ("" if titled else f"  \n{counts}"))
     st.markdown(f"**Backbone:** `{st.session_state.backbone}`  \n**Strategy:** `{st.session_state.strategy}`")
     if st.session_state.target is not None:
         st.markdown(f"**Target:** {st.session_state.target.name}  \n**Adaptation:** `{st.session_state.adapt}`")

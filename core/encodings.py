@@ -175,7 +175,8 @@ def _cjk_words_in_latin(raw: bytes, chosen: str) -> str | None:
     chose a single-byte one: English text with a few names in GBK is taken for Windows-1252 (too few
     characters for its statistics), while a Latin, Cyrillic or Greek file almost never decodes strictly
     in a CJK code page, and when it does, mostly as rare characters."""
-    if chosen in CJK_CODE_PAGES or chosen.startswith(("utf", "big5", "shift_jis", "euc")) or chosen == "gb18030":
+    if chosen in CJK_CODE_PAGES or chosen.startswith(("utf", "big5", "shift_jis", "euc", "gb", "iso2022", "hz",
+                                                          "johab")):  # already a multi-byte (or Unicode) reading
         return None
     head = raw[:SAMPLE]
     for encoding in CJK_CODE_PAGES:
