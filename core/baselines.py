@@ -14,6 +14,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
+from core.i18n import _
 from core.report import DataReport
 
 
@@ -63,16 +64,17 @@ def tfidf_settings(language: dict | None) -> dict:
     """Words and word pairs where words are separated by spaces; runs of 1 to 3 characters where they
     are not (Chinese, Japanese, Thai...: measured on Chinese reviews, 0.32 with words, 0.88 with
     characters). Accents are not stripped where that would break letters apart (Korean syllables
-    decompose into jamo, Japanese kana lose their voicing marks)."""
+    decompose into jamo, Japanese kana lose their voicing marks). ``reason``: why, in the current language
+    (plain text: the settings are saved with a run's vocabulary)."""
     from core.languages import language_name
 
     if language and language.get("unspaced"):
         name = language_name(language["code"])
-        return {**CHAR_SETTINGS, "reason": f"{name} is written without spaces between words, so TF-IDF counts "
-                                          "runs of 1 to 3 characters instead of words."}
+        return {**CHAR_SETTINGS, "reason": _("{language} is written without spaces between words, so TF-IDF counts "
+                                             "runs of 1 to 3 characters instead of words.", language=name)}
     keep_accents = bool(language and language.get("code") in ("ko", "ja", "vi"))
     return {**WORD_SETTINGS, "strip_accents": None if keep_accents else "unicode",
-            "reason": "TF-IDF counts words and word pairs (words are separated by spaces in these texts)."}
+            "reason": _("TF-IDF counts words and word pairs (words are separated by spaces in these texts).")}
 
 
 def make_vectorizer(settings: dict, vocabulary: dict | None = None) -> TfidfVectorizer:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from core import adaptation, backbones, costs, jobs, metrics, runs, strategies
+from core import adaptation, backbones, costs, i18n, jobs, metrics, runs, strategies
 from core.config import TrainConfig
 from core.data import modality_of
+from core.i18n import _, ngettext
 
 OVERFIT_GAP = 0.1  # training accuracy this far above validation accuracy: memorising, not learning
 LEVEL_POINTS = 1.0  # without a count of validation examples, gaps this small are called "about the same"
@@ -71,7 +72,8 @@ def groups(runs_dir: str | Path) -> list[str]:
 
 
 def reading(rows: list[dict]) -> list[str]:
-    """Plain-words sentences about a comparison. ``rows``: runs.describe() of the group's runs.
+    """Plain-words sentences about a comparison, in the current language. ``rows``: runs.describe() of the
+    group's runs.
 
     Two accuracies are called different only when the 95% interval of their difference on this
     validation set excludes zero (``versus``); times are compared first time with first time
@@ -81,37 +83,25 @@ def reading(rows: list[dict]) -> list[str]:
     by_strategy = {row["strategy"]: row for row in rows
                    if row.get("adapt", "none") == "none" and row.get("dp_epsilon") is None}
     done = {s: r for s, r in by_strategy.items() if r["status"] == "finished" and r["best_val_acc"] is not None}
-    sentences = [f"{strategies.title(s)} did not finish ({r['status']}), so it is left out."
+    sentences = [_("{strategy} did not finish ({status}), so it is left out.", strategy=strategies.title(s),
+                   status=runs.status_words(r["status"]))
                  for s, r in by_strategy.items() if s not in done and r["status"] not in ("queued", "running")]
     baseline = next((row for s, row in done.items() if s in _baselines()), None)
     extract, tune = done.get("feature_extract"), done.get("fine_tune")
     if baseline and extract:
-        gap, low, high = versus(extract, baseline)
-        name = strategies.short(baseline["strategy"])
-        if low > 0:
-            sentences.append(f"Feature extraction beat {name} by {gap:.1f} points ({_pct(extract)} vs "
-                             f"{_pct(baseline)}){_params(extract, baseline)}: the pretrained features already "
-                             "carry much of what this task needs.")
-        elif high < 0:
-            sentences.append(f"{name[0].upper() + name[1:]} beat feature extraction by {-gap:.1f} points ({_pct(baseline)} "
-                             f"vs {_pct(extract)}): with this many examples of this data, learning from them beats "
-                             "reusing pretrained features. Fewer examples per class (the data-efficiency curve) "
-                             "show where transfer pays.")
-        else:
-            sentences.append(f"Feature extraction and {name} are about the same ({_pct(extract)} vs {_pct(baseline)}; "
-                             f"{_margin(low, high, extract)}): with this much data, reusing pretrained features buys "
-                             "no measurable accuracy here. Fewer examples per class (the data-efficiency curve) "
-                             "show where it does.")
+        sentences.append(_extraction_against_baseline(extract, baseline))
     if extract and tune:
         gap, low, high = versus(tune, extract)
-        cost = _times(tune, extract)
         if low > 0:
-            sentences.append(f"Fine-tuning gained {gap:.1f} points over feature extraction{cost}.")
+            said = _("Fine-tuning gained {gap:.1f} points over feature extraction.", gap=gap)
         elif high < 0:
-            sentences.append(f"Fine-tuning lost {-gap:.1f} points against feature extraction{cost}" + _why_behind(tune))
+            said = _why_behind(tune, -gap)
         else:
-            sentences.append(f"Fine-tuning and feature extraction are about the same ({_pct(tune)} vs {_pct(extract)}; "
-                             f"{_margin(low, high, tune)}){cost}: the frozen features already do the job.")
+            said = _("Fine-tuning and feature extraction are about the same ({tune:.1%} vs {extract:.1%}; {margin}): "
+                     "the frozen features already do the job.", tune=tune["best_val_acc"],
+                     extract=extract["best_val_acc"], margin=_margin(low, high, tune))
+        cost = _times(tune, extract)
+        sentences.append(_("{sentence} {next_sentence}", sentence=said, next_sentence=cost) if cost else said)
     sentences += _on_the_target(by_strategy, adapted)
     sentences += [_privacy_price(row, done[row["strategy"]]) for row in private
                   if row["status"] == "finished" and row.get("best_val_acc") is not None and row["strategy"] in done]
@@ -120,17 +110,44 @@ def reading(rows: list[dict]) -> list[str]:
     return sentences
 
 
+def _extraction_against_baseline(extract: dict, baseline: dict) -> str:
+    """Feature extraction against the comparison's baseline: ahead, behind, or level."""
+    gap, low, high = versus(extract, baseline)
+    name = strategies.short(baseline["strategy"])
+    accuracies = {"extract": extract["best_val_acc"], "baseline": baseline["best_val_acc"]}
+    if low > 0:
+        mine, theirs = extract.get("trainable_params"), baseline.get("trainable_params")
+        if mine and theirs and theirs > mine:
+            return _("Feature extraction beat {name} by {gap:.1f} points ({extract:.1%} vs {baseline:.1%}), "
+                     "training {params:,} parameters instead of {baseline_params:,}: the pretrained features already "
+                     "carry much of what this task needs.", name=name, gap=gap, params=mine, baseline_params=theirs,
+                     **accuracies)
+        return _("Feature extraction beat {name} by {gap:.1f} points ({extract:.1%} vs {baseline:.1%}): the "
+                 "pretrained features already carry much of what this task needs.", name=name, gap=gap, **accuracies)
+    if high < 0:
+        return _("{name} beat feature extraction by {gap:.1f} points ({baseline:.1%} vs {extract:.1%}): with this many "
+                 "examples of this data, learning from them beats reusing pretrained features. Fewer examples per "
+                 "class (the data-efficiency curve) show where transfer pays.", name=_capitalised(name), gap=-gap,
+                 **accuracies)
+    return _("Feature extraction and {name} are about the same ({extract:.1%} vs {baseline:.1%}; {margin}): with "
+             "this much data, reusing pretrained features buys no measurable accuracy here. Fewer examples per class "
+             "(the data-efficiency curve) show where it does.", name=name, margin=_margin(low, high, extract),
+             **accuracies)
+
+
 def _privacy_price(row: dict, plain: dict) -> str:
     """What training privately cost (or not) against the same strategy trained normally."""
     gap, low, high = versus(row, plain)
     name = strategies.short(row["strategy"])
     spent = f"ε = {row['epsilon']:.2f}" if row.get("epsilon") is not None else f"ε ≤ {row['dp_epsilon']:g}"
     if high < 0:
-        return (f"Privacy cost {-gap:.1f} points: private {name} ({spent}) reached {_pct(row)} against {_pct(plain)} "
-                "without privacy. The noise that hides each training example also blurs what the head learns; a "
-                "larger budget, more data or more epochs narrow the gap.")
-    return (f"Private {name} ({spent}) is about as accurate as without privacy ({_pct(row)} vs {_pct(plain)}; "
-            f"{_margin(low, high, row)}): here the guarantee comes almost free.")
+        return _("Privacy cost {gap:.1f} points: private {name} ({spent}) reached {private:.1%} against {plain:.1%} "
+                 "without privacy. The noise that hides each training example also blurs what the head learns; a "
+                 "larger budget, more data or more epochs narrow the gap.", gap=-gap, name=name, spent=spent,
+                 private=row["best_val_acc"], plain=plain["best_val_acc"])
+    return _("Private {name} ({spent}) is about as accurate as without privacy ({private:.1%} vs {plain:.1%}; "
+             "{margin}): here the guarantee comes almost free.", name=name, spent=spent, private=row["best_val_acc"],
+             plain=plain["best_val_acc"], margin=_margin(low, high, row))
 
 
 def versus(row: dict, other: dict) -> tuple[float, float, float]:
@@ -160,9 +177,13 @@ def _correct(row: dict) -> dict[str, bool]:
 
 
 def _margin(low: float, high: float, row: dict) -> str:
+    """The 95% interval of a difference, as a clause in brackets."""
     count = row.get("val_images")
-    examples = f"{count:,} validation examples" if count else "this validation set"
-    return f"the difference is within what {examples} can tell apart, {low:+.1f} to {high:+.1f} points"
+    if count:
+        return _("the difference is within what {count:,} validation examples can tell apart, {low:+.1f} to "
+                 "{high:+.1f} points", count=count, low=low, high=high)
+    return _("the difference is within what this validation set can tell apart, {low:+.1f} to {high:+.1f} points",
+             low=low, high=high)
 
 
 def _best(done: list[dict]) -> str:
@@ -171,14 +192,18 @@ def _best(done: list[dict]) -> str:
     best = ranked[0]
     level = [best] + [row for row in ranked[1:] if versus(best, row)[1] <= 0]
     if len(level) == 1:
-        return f"Best here: {strategies.short(best['strategy'])} with {_pct(best)} validation accuracy."
-    names = " and ".join([", ".join(strategies.short(r["strategy"]) for r in level[:-1]),
-                          strategies.short(level[-1]["strategy"])])
+        return _("Best here: {strategy} with {accuracy:.1%} validation accuracy.",
+                 strategy=strategies.short(best["strategy"]), accuracy=best["best_val_acc"])
+    names = i18n.listing([strategies.short(r["strategy"]) for r in level])
+    accuracies = i18n.listing([i18n.percent(r["best_val_acc"]) for r in level])
     timed = [row for row in level if costs.of(row).like_for_like]
     cheapest = min(timed, key=lambda r: costs.of(r).like_for_like) if timed else None
-    return (f"No clear winner: {names} are about the same ({', '.join(_pct(r) for r in level)}), within what the "
-            "validation set can tell apart" + (f"; {strategies.short(cheapest['strategy'])} costs the least "
-                                               f"({costs.of(cheapest).words()})." if cheapest else "."))
+    if cheapest is None:
+        return _("No clear winner: {names} are about the same ({accuracies}), within what the validation set can "
+                 "tell apart.", names=names, accuracies=accuracies)
+    return _("No clear winner: {names} are about the same ({accuracies}), within what the validation set can tell "
+             "apart; {cheapest} costs the least ({time}).", names=names, accuracies=accuracies,
+             cheapest=strategies.short(cheapest["strategy"]), time=costs.of(cheapest).words())
 
 
 def _on_the_target(plain: dict[str, dict], adapted: list[dict]) -> list[str]:
@@ -187,20 +212,27 @@ def _on_the_target(plain: dict[str, dict], adapted: list[dict]) -> list[str]:
     sentences = []
     if scored:
         best = max(scored.values(), key=lambda r: r["target_acc"])
-        sentences.append("On the target, without adaptation: " + ", ".join(
-            f"{strategies.short(s)} {r['target_acc']:.1%}" for s, r in scored.items()) +
-            f"; {strategies.short(best['strategy'])} travels best.")
+        scores = i18n.listing([_("{strategy} {accuracy:.1%}", strategy=strategies.short(s), accuracy=r["target_acc"])
+                          for s, r in scored.items()])
+        sentences.append(_("On the target, without adaptation: {scores}; {strategy} travels best.", scores=scores,
+                           strategy=strategies.short(best["strategy"])))
     for row in adapted:
         before = plain.get(row["strategy"])
         if row.get("target_acc") is None or before is None or before.get("target_acc") is None:
             continue
         gain, low, high = _target_difference(row, before)
         method = adaptation.get(row["adapt"]).short if row["adapt"] in adaptation.names() else row["adapt"]
-        change = f"raised its target accuracy by {gain:.1f} points" if low > 0 else (
-            f"lowered its target accuracy by {-gain:.1f} points" if high < 0 else
-            "left its target accuracy about the same")
-        sentences.append(f"Adapting {strategies.short(row['strategy'])} to the target ({method}) {change} "
-                         f"({before['target_acc']:.1%} → {row['target_acc']:.1%}).")
+        said = {"strategy": strategies.short(row["strategy"]), "method": method, "before": before["target_acc"],
+                "after": row["target_acc"]}
+        if low > 0:
+            sentences.append(_("Adapting {strategy} to the target ({method}) raised its target accuracy by {gain:.1f} "
+                               "points ({before:.1%} → {after:.1%}).", gain=gain, **said))
+        elif high < 0:
+            sentences.append(_("Adapting {strategy} to the target ({method}) lowered its target accuracy by "
+                               "{loss:.1f} points ({before:.1%} → {after:.1%}).", loss=-gain, **said))
+        else:
+            sentences.append(_("Adapting {strategy} to the target ({method}) left its target accuracy about the same "
+                               "({before:.1%} → {after:.1%}).", **said))
     return sentences
 
 
@@ -218,36 +250,47 @@ def _baselines() -> set[str]:
     return {s.name for s in strategies.all_strategies() if s.baseline}
 
 
-def _why_behind(row: dict) -> str:
-    """Overfitting (training far above validation), too few epochs, or neither: different advice."""
+def _why_behind(row: dict, loss: float) -> str:
+    """Fine-tuning ``loss`` points behind feature extraction, and why: overfitting (training far above
+    validation), too few epochs, or neither: different advice."""
     train, val, epochs = row.get("final_train_acc"), row["best_val_acc"], row.get("epochs") or 0
     if train is not None and round(train - val, 6) >= OVERFIT_GAP:
-        return (f": it fits its training data ({train:.0%}) far better than the validation data, so updating the "
-                "whole backbone on this little data overfits; feature extraction is the better deal here.")
-    if (train is not None and train < 0.9) or (train is None and epochs <= 2):
-        return (f": after {epochs} epoch{'s' if epochs != 1 else ''} it is still learning"
-                + (f" (training accuracy {train:.0%})" if train is not None else "")
-                + "; give it more epochs to see whether it catches up.")
-    return ": the pretrained features suit this data as they are; feature extraction is the better deal here."
+        return _("Fine-tuning lost {loss:.1f} points against feature extraction: it fits its training data "
+                 "({train:.0%}) far better than the validation data, so updating the whole backbone on this little "
+                 "data overfits; feature extraction is the better deal here.", loss=loss, train=train)
+    if train is not None and train < 0.9:
+        return ngettext("Fine-tuning lost {loss:.1f} points against feature extraction: after {n} epoch it is still "
+                        "learning (training accuracy {train:.0%}); give it more epochs to see whether it catches up.",
+                        "Fine-tuning lost {loss:.1f} points against feature extraction: after {n} epochs it is still "
+                        "learning (training accuracy {train:.0%}); give it more epochs to see whether it catches up.",
+                        epochs, loss=loss, train=train)
+    if train is None and epochs <= 2:
+        return ngettext("Fine-tuning lost {loss:.1f} points against feature extraction: after {n} epoch it is still "
+                        "learning; give it more epochs to see whether it catches up.",
+                        "Fine-tuning lost {loss:.1f} points against feature extraction: after {n} epochs it is still "
+                        "learning; give it more epochs to see whether it catches up.", epochs, loss=loss)
+    return _("Fine-tuning lost {loss:.1f} points against feature extraction: the pretrained features suit this data "
+             "as they are; feature extraction is the better deal here.", loss=loss)
 
 
-def _pct(row: dict) -> str:
-    return f"{row['best_val_acc']:.1%}"
-
-
-def _params(row: dict, other: dict) -> str:
-    mine, theirs = row.get("trainable_params"), other.get("trainable_params")
-    if mine and theirs and theirs > mine:
-        return f", training {mine:,} parameters instead of {theirs:,}"
-    return ""
+def _capitalised(name: str) -> str:
+    """A name that opens a sentence ("the TF-IDF baseline" -> "The TF-IDF baseline"; Chinese is unchanged)."""
+    return name[:1].upper() + name[1:]
 
 
 def _times(row: dict, other: dict) -> str:
-    """How ``row``'s time compares with ``other``'s, first time with first time (the feature pass included)."""
+    """A sentence on how ``row``'s time compares with ``other``'s, first time with first time (the feature pass
+    included); empty when either time is unknown."""
     mine, theirs = costs.of(row), costs.of(other)
     if not mine.like_for_like or not theirs.like_for_like:
         return ""
     ratio = mine.like_for_like / theirs.like_for_like
-    words = f" at {ratio:.0f}x the time" if ratio >= 1.5 else (" in about the same time" if ratio > 0.67 else
-                                                               f" in {1 / ratio:.0f}x less time")
-    return f"{words} ({costs.duration(mine.like_for_like)}; {strategies.short(other['strategy'])}: {theirs.words()})"
+    said = {"strategy": _capitalised(strategies.short(row["strategy"])), "other": strategies.short(other["strategy"]),
+            "time": costs.duration(mine.like_for_like), "other_time": theirs.words()}
+    if ratio >= 1.5:
+        return _("{strategy} took {ratio:.0f}x as long as {other} ({time}; {other}: {other_time}).", ratio=ratio,
+                 **said)
+    if ratio > 0.67:
+        return _("{strategy} took about as long as {other} ({time}; {other}: {other_time}).", **said)
+    return _("{strategy} took {ratio:.0f}x less time than {other} ({time}; {other}: {other_time}).", ratio=1 / ratio,
+             **said)

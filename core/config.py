@@ -13,6 +13,7 @@ from typing import Any
 
 from core import paths
 from core.errors import UserError
+from core.i18n import Text, lazy
 
 from core import strategies
 from core.data import modality_of
@@ -28,6 +29,14 @@ def _spec(backbone: str):
         return backbones.get(backbone)
     except Exception:
         return None
+
+
+def _listed(problems: list[Text]) -> Text:
+    """Several problems as one lazy text, "a; b; c", joined in the reader's language when read."""
+    joined = problems[0]
+    for problem in problems[1:]:
+        joined = lazy("{earlier}; {problem}", earlier=joined, problem=problem)
+    return joined
 
 
 def _known_codec(name: str) -> bool:
@@ -97,8 +106,10 @@ class TrainConfig:
         """A config with the strategy's recipe defaults, then ``overrides`` (None values ignored)."""
         modality = modality_of(data)
         if strategy not in strategies.names(modality):
-            raise UserError(f"Unknown strategy {strategy!r} for {modality} data.",
-                            f"Choose one of: {', '.join(strategies.names(modality))}.")
+            listed = ", ".join(strategies.names(modality))
+            raise UserError(lazy("Unknown strategy {name} for text data.", name=repr(strategy)) if modality == "text"
+                            else lazy("Unknown strategy {name} for image data.", name=repr(strategy)),
+                            lazy("Choose one of: {names}.", names=listed))
         values = {**strategies.get(strategy).recipe(modality, private=overrides.get("dp_epsilon") is not None),
                   **{k: v for k, v in overrides.items() if v is not None}}
         if values.get("adapt") == "auto" or (values.get("target") and "adapt" not in values):
@@ -110,91 +121,107 @@ class TrainConfig:
         return cls(data=data, strategy=strategy, **values).validated()
 
     def validated(self) -> "TrainConfig":
-        """Return self if every value makes sense, else raise UserError saying which and why."""
+        """Return self if every value makes sense, else raise UserError saying which and why (in lazy Texts:
+        read in the reader's language, also when a training process raised it)."""
         known = strategies.names()
         checks = [
-            (self.strategy in known, f"strategy must be one of {', '.join(known)}"),
-            (isinstance(self.epochs, int) and 1 <= self.epochs <= 1000, "epochs must be a whole number from 1 to 1000"),
-            (isinstance(self.batch_size, int) and 1 <= self.batch_size <= 4096, "batch size must be from 1 to 4096"),
-            (self.optimizer in ("adamw", "sgd"), "optimizer must be adamw or sgd"),
-            (self.lr > 0, "learning rate must be above 0 (typical: 1e-4 to 1e-2)"),
-            (self.lr <= MAX_LR, f"learning rate {self.lr:g} is far too high: training would diverge (the loss "
-                                f"explodes); use at most {MAX_LR:g}, typically 1e-4 to 1e-2"),
-            (self.head_lr_multiplier > 0, "head learning-rate multiplier must be above 0"),
-            (0 <= self.momentum < 1, "momentum must be in [0, 1)"),
-            (self.weight_decay >= 0, "weight decay cannot be negative"),
-            (self.scheduler in ("none", "step", "linear"), "scheduler must be none, step or linear"),
-            (0 <= self.warmup_fraction < 1, "warmup fraction must be in [0, 1)"),
-            (0 <= self.head_dropout < 1, "head dropout must be in [0, 1)"),
-            (isinstance(self.max_length, int) and 8 <= self.max_length <= 8192, "max length must be 8 to 8192 tokens"),
-            (0 <= self.micro_batch_size <= self.batch_size, "micro batch size must be 0 (off) up to the batch size"),
+            (self.strategy in known, lazy("strategy must be one of {names}", names=", ".join(known))),
+            (isinstance(self.epochs, int) and 1 <= self.epochs <= 1000,
+             lazy("epochs must be a whole number from 1 to 1000")),
+            (isinstance(self.batch_size, int) and 1 <= self.batch_size <= 4096,
+             lazy("batch size must be from 1 to 4096")),
+            (self.optimizer in ("adamw", "sgd"), lazy("optimizer must be adamw or sgd")),
+            (self.lr > 0, lazy("learning rate must be above 0 (typical: 1e-4 to 1e-2)")),
+            (self.lr <= MAX_LR, lazy("learning rate {lr:g} is far too high: training would diverge (the loss "
+                                     "explodes); use at most {max_lr:g}, typically 1e-4 to 1e-2", lr=self.lr,
+                                     max_lr=MAX_LR)),
+            (self.head_lr_multiplier > 0, lazy("head learning-rate multiplier must be above 0")),
+            (0 <= self.momentum < 1, lazy("momentum must be in [0, 1)")),
+            (self.weight_decay >= 0, lazy("weight decay cannot be negative")),
+            (self.scheduler in ("none", "step", "linear"), lazy("scheduler must be none, step or linear")),
+            (0 <= self.warmup_fraction < 1, lazy("warmup fraction must be in [0, 1)")),
+            (0 <= self.head_dropout < 1, lazy("head dropout must be in [0, 1)")),
+            (isinstance(self.max_length, int) and 8 <= self.max_length <= 8192,
+             lazy("max length must be 8 to 8192 tokens")),
+            (0 <= self.micro_batch_size <= self.batch_size,
+             lazy("micro batch size must be 0 (off) up to the batch size")),
             (isinstance(self.patience, int) and 0 <= self.patience <= 1000,
-             "early-stopping patience must be 0 (off) or a whole number of epochs"),
-            (self.strategy not in known or self.strategy in strategies.names(modality_of(self.data)),
-             f"strategy {self.strategy} does not apply to {modality_of(self.data)} data"),
-            (self.step_size >= 1, "scheduler step size must be at least 1 epoch"),
+             lazy("early-stopping patience must be 0 (off) or a whole number of epochs")),
+            self._modality_check(known),
+            (self.step_size >= 1, lazy("scheduler step size must be at least 1 epoch")),
             (isinstance(self.unfreeze_stages, int) and 2 <= self.unfreeze_stages <= 50,
-             "unfreezing stages must be a whole number from 2 (the head, then the whole backbone) to 50"),
+             lazy("unfreezing stages must be a whole number from 2 (the head, then the whole backbone) to 50")),
             (isinstance(self.unfreeze_every, int) and 1 <= self.unfreeze_every <= 100,
-             "epochs per unfreezing stage must be a whole number from 1 to 100"),
-            (1 <= self.lr_decay <= 100, "the learning-rate decay per part must be from 1 (all alike) to 100"),
-            (0 < self.gamma <= 1, "scheduler gamma must be in (0, 1]"),
-            (0 < self.val_fraction < 1, "validation fraction must be between 0 and 1 (e.g. 0.2)"),
-            (self.device in ("auto", "cpu", "cuda", "mps"), "device must be auto, cpu, cuda or mps"),
+             lazy("epochs per unfreezing stage must be a whole number from 1 to 100")),
+            (1 <= self.lr_decay <= 100, lazy("the learning-rate decay per part must be from 1 (all alike) to 100")),
+            (0 < self.gamma <= 1, lazy("scheduler gamma must be in (0, 1]")),
+            (0 < self.val_fraction < 1, lazy("validation fraction must be between 0 and 1 (e.g. 0.2)")),
+            (self.device in ("auto", "cpu", "cuda", "mps"), lazy("device must be auto, cpu, cuda or mps")),
             *self._views_checks(known),
             (self.per_class is None or (isinstance(self.per_class, int) and self.per_class >= 1),
-             "examples per class must be a whole number from 1 up (or left out for all)"),
+             lazy("examples per class must be a whole number from 1 up (or left out for all)")),
             *self._adaptation_checks(known),
             *self._privacy_checks(known),
             (self.encoding is None or _known_codec(self.encoding),
-             f"encoding {self.encoding!r} is not a text encoding Python knows (e.g. utf-8, gb18030, big5, cp932)"),
+             lazy("encoding {encoding} is not a text encoding Python knows (e.g. utf-8, gb18030, big5, cp932)",
+                  encoding=repr(self.encoding))),
         ]
         problems = [message for ok, message in checks if not ok]
         if problems:
-            raise UserError("Invalid training settings: " + "; ".join(problems) + ".")
+            raise UserError(lazy("Invalid training settings: {problems}.", problems=_listed(problems)))
         return self
 
-    def _views_checks(self, known: list[str]) -> list[tuple[bool, str]]:
+    def _modality_check(self, known: list[str]) -> tuple[bool, Text]:
+        modality = modality_of(self.data)
+        applies = self.strategy not in known or self.strategy in strategies.names(modality)
+        if modality == "text":
+            return applies, lazy("strategy {name} does not apply to text data", name=self.strategy)
+        return applies, lazy("strategy {name} does not apply to image data", name=self.strategy)
+
+    def _views_checks(self, known: list[str]) -> list[tuple[bool, Text]]:
         if not (isinstance(self.augmented_views, int) and 0 <= self.augmented_views <= 20):
-            return [(False, "augmented views per image must be a whole number from 0 (off) to 20")]
+            return [(False, lazy("augmented views per image must be a whole number from 0 (off) to 20"))]
         if not self.augmented_views:
             return []
         on_features = self.strategy in known and strategies.get(self.strategy).on_features
         return [(on_features and modality_of(self.data) == "image",
-                 "augmented views are for feature extraction on images (fine-tuning augments every epoch anyway)"),
-                (not self.target, "augmented views are not used with a target yet: set them to 0 to adapt"),
-                (self.augment, "augmented views need augmentation on: turn augmentation on, or use 0 views")]
+                 lazy("augmented views are for feature extraction on images (fine-tuning augments every epoch "
+                      "anyway)")),
+                (not self.target, lazy("augmented views are not used with a target yet: set them to 0 to adapt")),
+                (self.augment, lazy("augmented views need augmentation on: turn augmentation on, or use 0 views"))]
 
-    def _adaptation_checks(self, known: list[str]) -> list[tuple[bool, str]]:
+    def _adaptation_checks(self, known: list[str]) -> list[tuple[bool, Text]]:
         from core import adaptation
 
         methods = adaptation.names()
         if self.adapt not in methods:
-            return [(False, f"adapt must be auto or one of {', '.join(methods)}")]
+            return [(False, lazy("adapt must be auto or one of {names}", names=", ".join(methods)))]
         if self.strategy in known and strategies.get(self.strategy).needs_target and not self.target:
-            return [(False, f"strategy {self.strategy} needs a target dataset (where the model will be used)")]
+            return [(False, lazy("strategy {name} needs a target dataset (where the model will be used)",
+                                 name=self.strategy))]
         if self.adapt != "none" and not self.target:
-            return [(False, f"adaptation ({self.adapt}) needs a target dataset: give one, or use adapt none")]
+            return [(False, lazy("adaptation ({method}) needs a target dataset: give one, or use adapt none",
+                                 method=self.adapt))]
         if self.strategy in known and self.adapt != "none":
             learner = strategies.get(self.strategy)
             usable = [m.name for m in adaptation.for_strategy(learner, _spec(self.backbone))]
             if self.adapt not in usable:
-                return [(False, f"{self.adapt} does not work with {learner.title.lower()} "
-                                f"(with it: {', '.join(usable)})")]
+                return [(False, lazy("{method} does not work with {strategy} (with it: {usable})", method=self.adapt,
+                                     strategy=learner.short_text, usable=", ".join(usable)))]
         return []
 
-    def _privacy_checks(self, known: list[str]) -> list[tuple[bool, str]]:
+    def _privacy_checks(self, known: list[str]) -> list[tuple[bool, Text]]:
         from core import privacy
 
         numbers = all(value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
                       for value in (self.dp_epsilon, self.dp_delta)) and isinstance(self.dp_max_grad_norm, (int, float))
         if not numbers:
-            return [(False, "the privacy budget, delta and clipping norm must be numbers")]
+            return [(False, lazy("the privacy budget, delta and clipping norm must be numbers"))]
         learner = strategies.get(self.strategy) if self.strategy in known else None
         refusals = privacy.refusals(self, learner is None or learner.uses_backbone)
         if self.dp_epsilon is not None and learner is not None and not learner.private_ok:
-            refusals.append((False, f"{learner.title.lower()} does not train privately yet: use feature extraction "
-                                    "or fine-tuning for a private model"))
+            refusals.append((False, lazy("{strategy} does not train privately yet: use feature extraction or "
+                                         "fine-tuning for a private model", strategy=learner.short_text)))
         return refusals
 
     @property
@@ -217,7 +244,8 @@ class TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise UserError(f"Unknown config keys: {', '.join(unknown)}.", "Remove them or check the spelling.")
+            raise UserError(lazy("Unknown config keys: {keys}.", keys=", ".join(unknown)),
+                            lazy("Remove them or check the spelling."))
         return cls(**values).validated()
 
     @classmethod

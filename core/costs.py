@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.i18n import _
+
 NOTABLE = 0.2  # a feature pass under this share of the run's time (and under a second) is not worth a clause
 
 
@@ -58,22 +60,30 @@ class Cost:
         if not self.feature_pass:
             return duration(self.seconds)
         if self.first_time is None:  # read from a cache older than the record of its pass
-            return f"{duration(self.seconds)} " + ("(cached features)" if short else
-                                                   "(features from the cache; their first pass was not recorded)")
+            if short:
+                return _("{time} (cached features)", time=duration(self.seconds))
+            return _("{time} (features from the cache; their first pass was not recorded)",
+                     time=duration(self.seconds))
         if self.first_time - (self.repeated or 0) < max(1.0, NOTABLE * self.first_time):
             return duration(self.first_time)
         if short:
-            return f"{duration(self.first_time)} ({duration(self.repeated)} repeated)"
-        return f"{duration(self.first_time)} the first time, {duration(self.repeated)} when repeated"
+            return _("{first} ({repeated} repeated)", first=duration(self.first_time),
+                     repeated=duration(self.repeated))
+        return _("{first} the first time, {repeated} when repeated", first=duration(self.first_time),
+                 repeated=duration(self.repeated))
 
     def explained(self) -> str:
         """One sentence on what the time includes (the Results page's help)."""
         if not self.feature_pass or self.first_time is None:
-            return "Wall time of the whole run: loading, training and scoring."
-        return (f"The first run on this data and backbone computes the backbone's features once "
-                f"({duration(self.first_time - (self.repeated or 0))} here) and caches them; a repeat (another head, "
-                f"learning rate or number of epochs) reads them back and takes {duration(self.repeated)}. "
-                + ("This run read them from the cache." if self.cached else "This run computed them."))
+            return _("Wall time of the whole run: loading, training and scoring.")
+        once, repeated = duration(self.first_time - (self.repeated or 0)), duration(self.repeated)
+        if self.cached:
+            return _("The first run on this data and backbone computes the backbone's features once ({once} here) "
+                     "and caches them; a repeat (another head, learning rate or number of epochs) reads them back "
+                     "and takes {repeated}. This run read them from the cache.", once=once, repeated=repeated)
+        return _("The first run on this data and backbone computes the backbone's features once ({once} here) and "
+                 "caches them; a repeat (another head, learning rate or number of epochs) reads them back and takes "
+                 "{repeated}. This run computed them.", once=once, repeated=repeated)
 
 
 def of(row: dict) -> Cost:
@@ -97,11 +107,12 @@ def duration(seconds: float | None) -> str:
     if seconds is None:
         return "–"
     if seconds < 9.95:
-        return f"{seconds:.1f} s"
+        return _("{seconds:.1f} s", seconds=seconds)
     if seconds < 59.5:
-        return f"{seconds:.0f} s"
+        return _("{seconds:.0f} s", seconds=seconds)
     minutes, rest = divmod(int(round(seconds)), 60)
     if minutes < 60:
-        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+        return _("{minutes} min {seconds} s", minutes=minutes, seconds=rest) if rest else \
+            _("{minutes} min", minutes=minutes)
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return _("{hours} h {minutes} min", hours=hours, minutes=minutes) if minutes else _("{hours} h", hours=hours)

@@ -20,6 +20,7 @@ from core import backbones, compare, costs, runs, strategies
 from core.config import TrainConfig
 from core.data import modality_of
 from core.errors import UserError
+from core.i18n import _, lazy
 from core.report import DataReport
 
 DEFAULT_PER_CLASS: tuple[int | None, ...] = (5, 10, 20, 50, None)  # None: all
@@ -36,16 +37,16 @@ def parse_sizes(text: str) -> list[int | None]:
         part = part.strip().lower()
         if not part:
             continue
-        if part in ("all", "*"):
+        if part in ("all", "*", _("all").lower()):  # "all", or the word for it in the current language
             sizes.append(None)
         elif part.isdigit() and int(part) >= 1:
             sizes.append(int(part))
         else:
-            raise UserError(f"'{part}' is not a number of examples per class.",
-                            "Give whole numbers from 1 up, separated by commas, and 'all' for every example: "
-                            "5, 10, 20, 50, all.")
+            raise UserError(lazy("'{size}' is not a number of examples per class.", size=part),
+                            lazy("Give whole numbers from 1 up, separated by commas, and 'all' for every example: "
+                                 "5, 10, 20, 50, all."))
     if not sizes:
-        raise UserError("No examples-per-class sizes given.", "For example: 5, 10, 20, 50, all.")
+        raise UserError(lazy("No examples-per-class sizes given."), lazy("For example: 5, 10, 20, 50, all."))
     return sorted(set(sizes), key=lambda size: math.inf if size is None else size)
 
 
@@ -74,8 +75,10 @@ def plan(data: str, report: DataReport, backbone: str, strategy_names: list[str]
     chosen = [strategies.get(name) for name in strategy_names] if strategy_names else strategies.compared(modality)
     unknown = [s.name for s in chosen if modality not in s.modalities]
     if unknown:
-        raise UserError(f"{', '.join(unknown)} does not apply to {modality} data.",
-                        f"Choose among: {', '.join(strategies.names(modality))}.")
+        raise UserError(lazy("{strategies} does not apply to text data.", strategies=", ".join(unknown))
+                        if modality == "text" else
+                        lazy("{strategies} does not apply to image data.", strategies=", ".join(unknown)),
+                        lazy("Choose among: {names}.", names=", ".join(strategies.names(modality))))
     chosen.sort(key=lambda s: _run_order(s.name))
     group = "curve-" + datetime.now().strftime("%Y%m%d-%H%M%S")
     counts = {row["class"]: row["train"] for row in report.counts()}
@@ -136,7 +139,7 @@ def x_value(point: dict) -> float:
 
 
 def reading(found: list[dict]) -> list[str]:
-    """Where transfer pays: the pretrained strategy against the baseline, smallest subset first; then
+    """In the current language, where transfer pays: the pretrained strategy against the baseline, smallest subset first; then
     fine-tuning against feature extraction. Differences inside the 95% interval are 'about the same'."""
     done = [p for p in found if p["val_acc"] is not None]
     by = {}
@@ -158,41 +161,94 @@ def _as_row(point: dict) -> dict:
 
 
 def _pair(mine: dict, theirs: dict, mine_name: str, theirs_name: str) -> str | None:
+    """One sentence on two strategies' points: who leads at the smallest shared size, and whether that holds
+    up to the largest or changes (they meet, or the other pulls ahead), and from which size on."""
     shared = sorted(set(mine) & set(theirs), key=_size_key)
     if not shared:
         return None
-    a, b = strategies.short(mine_name), strategies.short(theirs_name)
 
     def verdict(size) -> int:  # 1: mine ahead, -1: theirs ahead, 0: about the same (as Compare decides it)
         _, low, high = compare.versus(_as_row(mine[size]), _as_row(theirs[size]))
         return 1 if low > 0 else (-1 if high < 0 else 0)
 
-    def per(size) -> str:
-        return "all the examples" if size == "all" else f"{size} per class"
-
     first = shared[0]
-    p, q = mine[first], theirs[first]
-    opening = {1: f"With {per(first)}, {a} reaches {p['val_acc']:.0%} where {b} gets {q['val_acc']:.0%}",
-               -1: f"With {per(first)}, {b} reaches {q['val_acc']:.0%} where {a} gets {p['val_acc']:.0%}",
-               0: f"With {per(first)}, {a} and {b} are about the same ({p['val_acc']:.0%} vs {q['val_acc']:.0%})"}[
-        verdict(first)]
     start = verdict(first)
     later = next((size for size in shared[1:] if verdict(size) != start), None)
+    # the leader (when there is one) is named first: "a", with its accuracy "a_acc"
+    leader, follower = (mine, theirs) if start >= 0 else (theirs, mine)
+    names = {"a": strategies.short(mine_name if start >= 0 else theirs_name),
+             "b": strategies.short(theirs_name if start >= 0 else mine_name),
+             "a_acc": leader[first]["val_acc"], "b_acc": follower[first]["val_acc"]}
     if later is None:
         last = shared[-1]
+        end = {"a_last": leader[last]["val_acc"], "b_last": follower[last]["val_acc"]}
         if len(shared) == 1:
-            return opening + "."
-        upto = "with all the examples too" if last == "all" else f"up to {last} per class"
-        ending = {1: f"{a} stays ahead {upto} ({mine[last]['val_acc']:.0%} vs {theirs[last]['val_acc']:.0%})",
-                  -1: f"{b} stays ahead {upto} ({theirs[last]['val_acc']:.0%} vs {mine[last]['val_acc']:.0%})",
-                  0: f"they stay about the same {upto}"}[start]
-        return f"{opening}; {ending}."
+            return _opening(first, start, names)
+        return _held(first, last, start, names, end)
     change = verdict(later)
-    where = "with all the examples" if later == "all" else f"from {later} per class on"
-    text = {0: f"{where}, they meet ({mine[later]['val_acc']:.0%} vs {theirs[later]['val_acc']:.0%})",
-            1: f"{where}, {a} is ahead ({mine[later]['val_acc']:.0%} vs {theirs[later]['val_acc']:.0%})",
-            -1: f"{where}, {b} is ahead ({theirs[later]['val_acc']:.0%} vs {mine[later]['val_acc']:.0%})"}[change]
-    return f"{opening}; {text}."
+    after = {"a_later": leader[later]["val_acc"], "b_later": follower[later]["val_acc"],
+             "mine_later": mine[later]["val_acc"], "theirs_later": theirs[later]["val_acc"],
+             "mine": strategies.short(mine_name), "theirs": strategies.short(theirs_name)}
+    return _changed(first, later, start, change, names, after)
+
+
+def _opening(first, start: int, said: dict) -> str:
+    """Only one size in common: who leads there."""
+    if start == 0:
+        if first == "all":
+            return _("With all the examples, {a} and {b} are about the same ({a_acc:.0%} vs {b_acc:.0%}).", **said)
+        return _("With {size} per class, {a} and {b} are about the same ({a_acc:.0%} vs {b_acc:.0%}).", size=first,
+                 **said)
+    if first == "all":
+        return _("With all the examples, {a} reaches {a_acc:.0%} where {b} gets {b_acc:.0%}.", **said)
+    return _("With {size} per class, {a} reaches {a_acc:.0%} where {b} gets {b_acc:.0%}.", size=first, **said)
+
+
+def _held(first, last, start: int, said: dict, end: dict) -> str:
+    """The same verdict from the smallest size to the largest."""
+    said = {**said, **end, "size": first, "last": last}
+    if start == 0:
+        if last == "all":
+            return _("With {size} per class, {a} and {b} are about the same ({a_acc:.0%} vs {b_acc:.0%}); they stay "
+                     "about the same with all the examples too.", **said)
+        return _("With {size} per class, {a} and {b} are about the same ({a_acc:.0%} vs {b_acc:.0%}); they stay about "
+                 "the same up to {last} per class.", **said)
+    if last == "all":
+        return _("With {size} per class, {a} reaches {a_acc:.0%} where {b} gets {b_acc:.0%}; {a} stays ahead with all "
+                 "the examples too ({a_last:.0%} vs {b_last:.0%}).", **said)
+    return _("With {size} per class, {a} reaches {a_acc:.0%} where {b} gets {b_acc:.0%}; {a} stays ahead up to "
+             "{last} per class ({a_last:.0%} vs {b_last:.0%}).", **said)
+
+
+def _changed(first, later, start: int, change: int, said: dict, after: dict) -> str:
+    """The verdict at the smallest size, and the size from which it changes: they meet, or one is ahead."""
+    said = {**said, "size": first, "later": later}
+    if change == 0:  # in the opening's order
+        said.update(a_later=after["a_later"], b_later=after["b_later"])
+    else:  # the one ahead from ``later`` on, first
+        ahead = change == 1
+        said.update(ahead=after["mine"] if ahead else after["theirs"],
+                    ahead_acc=after["mine_later"] if ahead else after["theirs_later"],
+                    behind_acc=after["theirs_later"] if ahead else after["mine_later"])
+    if start == 0:
+        if change == 0:  # cannot happen: a change from "about the same" is one side ahead
+            return ""
+        if later == "all":
+            return _("With {size} per class, {a} and {b} are about the same ({a_acc:.0%} vs {b_acc:.0%}); with all "
+                     "the examples, {ahead} is ahead ({ahead_acc:.0%} vs {behind_acc:.0%}).", **said)
+        return _("With {size} per class, {a} and {b} are about the same ({a_acc:.0%} vs {b_acc:.0%}); from {later} "
+                 "per class on, {ahead} is ahead ({ahead_acc:.0%} vs {behind_acc:.0%}).", **said)
+    if change == 0:
+        if later == "all":
+            return _("With {size} per class, {a} reaches {a_acc:.0%} where {b} gets {b_acc:.0%}; with all the "
+                     "examples, they meet ({a_later:.0%} vs {b_later:.0%}).", **said)
+        return _("With {size} per class, {a} reaches {a_acc:.0%} where {b} gets {b_acc:.0%}; from {later} per class "
+                 "on, they meet ({a_later:.0%} vs {b_later:.0%}).", **said)
+    if later == "all":
+        return _("With {size} per class, {a} reaches {a_acc:.0%} where {b} gets {b_acc:.0%}; with all the examples, "
+                 "{ahead} is ahead ({ahead_acc:.0%} vs {behind_acc:.0%}).", **said)
+    return _("With {size} per class, {a} reaches {a_acc:.0%} where {b} gets {b_acc:.0%}; from {later} per class on, "
+             "{ahead} is ahead ({ahead_acc:.0%} vs {behind_acc:.0%}).", **said)
 
 
 def estimate(configs: list[TrainConfig], counts: list[int], val_items: int, speed_of,
@@ -245,7 +301,7 @@ def shape(found: list[dict]) -> tuple[list[int], int] | None:
 def _shape_of(data_file: str, modified: int) -> tuple[list[int], int]:
     report = DataReport.from_dict(json.loads(Path(data_file).read_text()))
     counts = [0] * len(report.classes)
-    for _, label in report.train + report.set_aside:
+    for _item, label in report.train + report.set_aside:
         counts[label] += 1
     return counts, len(report.val)
 

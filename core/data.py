@@ -1,5 +1,6 @@
 """The one entry point that opens any dataset: ImageFolders (folder, .zip, sample:mnist) or tables
-of texts (.csv, .tsv, .xlsx, sample:bbc), into a DataReport (core.report).
+of texts (.csv, .tsv, .xlsx, sample:bbc), into a DataReport (core.report). The report's sentences (layout,
+warnings, skipped items' reasons, a table's notes) are lazy Texts (core/i18n.py), shown in the reader's language.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import hashlib
 from pathlib import Path
 
 from core import paths, storage
+from core.i18n import lazy
 from core.report import DataReport
 
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xls"}
@@ -18,11 +20,11 @@ def store_upload(name: str, content: bytes) -> Path:
     """Keep an uploaded table under the workspace (same bytes, same place) and return its path."""
     safe_name = Path(name).name or "upload.csv"
     folder = paths.data_dir() / "uploads" / hashlib.sha256(content).hexdigest()[:16]
-    with storage.guard("the uploaded file", folder.parent, len(content)):
+    with storage.guard(lazy("the uploaded file"), folder.parent, len(content)):
         folder.mkdir(parents=True, exist_ok=True)
     target = folder / safe_name
     if not target.is_file():
-        storage.write_atomically(target, content, "the uploaded file")
+        storage.write_atomically(target, content, lazy("the uploaded file"))
     return target
 
 
@@ -38,7 +40,7 @@ def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0, t
                  label_column: str | None = None, encoding: str | None = None, min_classes: int = 2) -> DataReport:
     """Open any dataset TransferLab understands, scan it, split it and report on it (``encoding``: of a
     table of texts; detected when None), without the items excluded from it (core/exclusions.py)."""
-    from core import exclusions
+    from core import class_names, exclusions
 
     if modality_of(source) == "text":
         from core import data_texts
@@ -48,4 +50,4 @@ def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0, t
         from core import data_images
 
         report = data_images.load_dataset(source, val_fraction, seed, min_classes)
-    return exclusions.apply(report)  # what the person excluded leaves every split
+    return class_names.apply(exclusions.apply(report))  # what the person excluded leaves every split

@@ -1,5 +1,8 @@
 """ImageFolder datasets: find the layout, list the images, split, and explain every problem.
 
+Every sentence kept in the report (layout, warnings, skipped files' reasons) is a lazy Text (core/i18n.py):
+the Data page shows it later, in the language chosen then.
+
 Accepted layouts (with or without one wrapping top folder):
     root/<class>/*                     -> a stratified, seeded train/validation split is made
     root/{train,val|valid}/<class>/*   -> the given split is used as is
@@ -14,7 +17,8 @@ from pathlib import Path
 from core import archive, paths, samples
 from core.report import DataReport, balance_warnings, stratified_split
 from core.errors import UserError
-from core.images import IMAGE_EXTENSIONS, probe
+from core.i18n import Text, lazy, lazy_ngettext
+from core.images import IMAGE_EXTENSIONS, UNREADABLE, probe
 
 TRAIN_NAMES = ("train", "training")
 VAL_NAMES = ("val", "valid", "validation")
@@ -28,10 +32,11 @@ def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0, m
     else:
         path = Path(text).expanduser()
         if not path.exists():
-            raise UserError(f"No file or folder at {path}.", "Check the path, or upload a .zip instead.")
+            raise UserError(lazy("No file or folder at {path}.", path=str(path)),
+                            lazy("Check the path, or upload a .zip instead."))
         if path.is_file() and path.suffix.lower() != ".zip":
-            raise UserError(f"{path.name} is neither a .zip of images nor a table of texts.",
-                            "Give a folder, a .zip of the folder, or a .csv/.tsv/.xlsx file.")
+            raise UserError(lazy("{file} is neither a .zip of images nor a table of texts.", file=path.name),
+                            lazy("Give a folder, a .zip of the folder, or a .csv/.tsv/.xlsx file."))
         folder = archive.import_zip(path, paths.data_dir() / "uploads") if path.is_file() else path
     return scan(folder, val_fraction=val_fraction, seed=seed, min_classes=min_classes)
 
@@ -51,68 +56,77 @@ def scan(folder: str | Path, val_fraction: float = 0.2, seed: int = 0, min_class
     """``min_classes``: 2 for training data; 1 for a target, which is only scored."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise UserError(f"{folder} is not a folder.", "Give the folder that holds one sub-folder per class.")
+        raise UserError(lazy("{folder} is not a folder.", folder=str(folder)),
+                        lazy("Give the folder that holds one sub-folder per class."))
     skipped = archive.import_skips(folder)
     root = find_root(folder)
     dirs, files = _visible_children(root)
-    skipped += [{"path": _rel(f, root), "reason": "not inside a class folder"} for f in files
+    skipped += [{"path": _rel(f, root), "reason": lazy("not inside a class folder")} for f in files
                 if f.name != archive.MANIFEST]
     by_name = {d.name.lower(): d for d in dirs}
     train_dir = next((by_name[n] for n in TRAIN_NAMES if n in by_name), None)
     val_dir = next((by_name[n] for n in VAL_NAMES if n in by_name), None)
-    warnings: list[str] = []
+    warnings: list[Text] = []   # lazy Texts: the report is shown later, perhaps in another language
 
     if train_dir is not None and val_dir is not None:
         for extra in dirs:
             if extra not in (train_dir, val_dir):
                 skipped.append({"path": _rel(extra, root) + "/",
-                                "reason": f"folder ignored: only {train_dir.name}/ and {val_dir.name}/ are used"})
+                                "reason": lazy("folder ignored: only {train}/ and {val}/ are used",
+                                               train=train_dir.name, val=val_dir.name)})
         train_found = _collect_classes(train_dir, root, skipped, warnings)
         val_found = _collect_classes(val_dir, root, skipped, warnings)
         classes = sorted(set(train_found) | set(val_found))
         for name in classes:
             if name not in train_found:
-                warnings.append(f"Class '{name}' has validation images but no training images: the model "
-                                "cannot learn it. Add training images to train/{name}/.")
+                warnings.append(lazy("Class '{name}' has validation images but no training images: the model "
+                                     "cannot learn it. Add training images to {folder}/{name}/.", name=name,
+                                     folder=train_dir.name))
             elif name not in val_found:
-                warnings.append(f"Class '{name}' has no validation images, so its accuracy cannot be measured.")
+                warnings.append(lazy("Class '{name}' has no validation images, so its accuracy cannot be measured.",
+                                     name=name))
         index = {name: i for i, name in enumerate(classes)}
         train = [(p, index[c]) for c, ps in train_found.items() for p in ps]
         val = [(p, index[c]) for c, ps in val_found.items() for p in ps]
-        layout = f"Found {train_dir.name}/ and {val_dir.name}/ folders: using that split as given."
+        layout = lazy("Found {train}/ and {val}/ folders: using that split as given.", train=train_dir.name,
+                      val=val_dir.name)
     else:
         if train_dir is not None or val_dir is not None:
             only = (train_dir or val_dir).name
-            raise UserError(f"Found a '{only}' folder but not its partner.",
-                            "Use either root/train/<class>/ and root/val/<class>/, or just root/<class>/.")
+            raise UserError(lazy("Found a '{folder}' folder but not its partner.", folder=only),
+                            lazy("Use either root/train/<class>/ and root/val/<class>/, or just root/<class>/."))
         found = _collect_classes(root, root, skipped, warnings)
         classes = sorted(found)
         train, val = stratified_split(found, classes, val_fraction, seed)
-        layout = (f"Found {len(classes)} class folders; split {1 - val_fraction:.0%} train / "
-                  f"{val_fraction:.0%} validation per class (seed {seed}).")
+        layout = lazy_ngettext("Found {n} class folder; split {train:.0%} train / {val:.0%} validation per class "
+                               "(seed {seed}).",
+                               "Found {n} class folders; split {train:.0%} train / {val:.0%} validation per class "
+                               "(seed {seed}).", len(classes), train=1 - val_fraction, val=val_fraction, seed=seed)
 
     if not classes:
-        raise UserError(f"No images found in class folders under {root}.",
-                        "Arrange the data as <folder>/<class name>/<image files> and try again.")
+        raise UserError(lazy("No images found in class folders under {folder}.", folder=str(root)),
+                        lazy("Arrange the data as <folder>/<class name>/<image files> and try again."))
     if len(classes) < min_classes:
-        raise UserError(f"Only one class was found ('{classes[0]}'); a classifier needs at least two.",
-                        "Add a folder per class, each holding that class's images.")
+        raise UserError(lazy("Only one class was found ('{name}'); a classifier needs at least two.", name=classes[0]),
+                        lazy("Add a folder per class, each holding that class's images."))
     report = DataReport(root=str(root), classes=classes, train=sorted(train), val=sorted(val), layout=layout,
                         skipped=skipped, warnings=warnings)
     report.warnings += balance_warnings(report)
-    unreadable = sum(1 for s in skipped if s["reason"].startswith("not a readable"))
+    unreadable = sum(1 for s in skipped if isinstance(s["reason"], Text) and s["reason"].message == UNREADABLE)
     if unreadable:
-        report.warnings.append(f"{unreadable} file(s) could not be read as images and are left out "
-                               "(see the list of skipped files).")
+        report.warnings.append(lazy_ngettext("{n} file could not be read as an image and is left out (see the list "
+                                             "of skipped files).",
+                                             "{n} files could not be read as images and are left out (see the list "
+                                             "of skipped files).", unreadable))
     report.fingerprint = _fingerprint(report)
     return report
 
 
-def _collect_classes(parent: Path, root: Path, skipped: list[dict], warnings: list[str]) -> dict[str, list[str]]:
+def _collect_classes(parent: Path, root: Path, skipped: list[dict], warnings: list[Text]) -> dict[str, list[str]]:
     """{class name: [image paths relative to root]} for each sub-folder of ``parent``."""
     dirs, files = _visible_children(parent)
     if parent != root:
-        skipped += [{"path": _rel(f, root), "reason": "not inside a class folder"} for f in files]
+        skipped += [{"path": _rel(f, root), "reason": lazy("not inside a class folder")} for f in files]
     found = {}
     for class_dir in dirs:
         images = []
@@ -124,7 +138,8 @@ def _collect_classes(parent: Path, root: Path, skipped: list[dict], warnings: li
             if junk:
                 skipped.append({"path": relative, "reason": junk})
             elif not _is_image(path):
-                skipped.append({"path": relative, "reason": f"not an image file ({path.suffix or 'no extension'})"})
+                skipped.append({"path": relative, "reason": lazy("not an image file ({suffix})", suffix=path.suffix)
+                                if path.suffix else lazy("not an image file (no extension)")})
             elif reason := probe(path):
                 skipped.append({"path": relative, "reason": reason})
             else:
@@ -132,7 +147,8 @@ def _collect_classes(parent: Path, root: Path, skipped: list[dict], warnings: li
         if images:
             found[class_dir.name] = images
         else:
-            warnings.append(f"Folder '{_rel(class_dir, root)}' holds no readable images and is ignored.")
+            warnings.append(lazy("Folder '{folder}' holds no readable images and is ignored.",
+                                 folder=_rel(class_dir, root)))
     return found
 
 

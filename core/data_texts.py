@@ -2,7 +2,8 @@
 
 Real files are messy: UTF-8 with or without BOM, or legacy Windows-1252/Latin-1; ; or tab
 delimiters; quoted multi-line fields; trailing empty "Unnamed" columns; a header or none. Each
-fix that was needed is said in the report, and so is every row that was dropped.
+fix that was needed is said in the report, and so is every row that was dropped. Those sentences (layout,
+notes, warnings, skipped rows' reasons) are lazy Texts (core/i18n.py): shown later, in the language chosen then.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pandas as pd
 from core.report import DataReport, balance_warnings, stratified_split
 from core import encodings, languages
 from core.errors import UserError
+from core.i18n import Text, lazy, lazy_ngettext
 
 SPLIT_VALUES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
                 "dev": "val", "test": "test"}
@@ -30,7 +32,7 @@ class Table:
     frame: pd.DataFrame
     encoding: str                         # Python codec name, or "xlsx"
     delimiter: str | None
-    notes: list[str]
+    notes: list[Text]                     # lazy Texts
     decoded: encodings.Decoded | None = None   # how the bytes became text (None for Excel)
 
 
@@ -41,15 +43,16 @@ def read_table(path: str | Path, encoding: str | None = None) -> Table:
         try:
             sheets = pd.read_excel(path, sheet_name=None, dtype=str)
         except Exception as error:
-            raise UserError(f"Could not read {path.name} as an Excel workbook ({error}).",
-                            "Open it in a spreadsheet program and save it as .xlsx or .csv.") from error
+            raise UserError(lazy("Could not read {file} as an Excel workbook ({error}).", file=path.name,
+                                 error=str(error)),
+                            lazy("Open it in a spreadsheet program and save it as .xlsx or .csv.")) from error
         name, frame = next(iter(sheets.items()))
-        notes = [f"Read the first sheet, '{name}'."] if len(sheets) > 1 else []
+        notes = [lazy("Read the first sheet, '{sheet}'.", sheet=str(name))] if len(sheets) > 1 else []
         return Table(_tidy(frame, notes), "xlsx", None, notes)
     decoded = encodings.decode(path.read_bytes(), path.name, encoding)
     text, notes = decoded.text, [note for note in [decoded.note()] if note]
     if not text.strip():
-        raise UserError(f"{path.name} is empty.", "Upload a file with one row per example.")
+        raise UserError(lazy("{file} is empty.", file=path.name), lazy("Upload a file with one row per example."))
     sample = text[:65536]
     if path.suffix.lower() == ".tsv":
         delimiter = "\t"
@@ -61,17 +64,18 @@ def read_table(path: str | Path, encoding: str | None = None) -> Table:
     first_row = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
     has_header = _looks_like_header(first_row)
     if delimiter != ",":
-        notes.append({"\t": "Columns are separated by tabs.", ";": "Columns are separated by semicolons.",
-                      "|": "Columns are separated by '|'."}[delimiter])
+        notes.append({"\t": lazy("Columns are separated by tabs."), ";": lazy("Columns are separated by semicolons."),
+                      "|": lazy("Columns are separated by '|'.")}[delimiter])
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=0 if has_header else None, dtype=str,
                             keep_default_na=False, skip_blank_lines=True, on_bad_lines="warn")
     except (pd.errors.ParserError, csv.Error) as error:
-        raise UserError(f"Could not parse {path.name} as a table ({error}).",
-                        "Check that every row has the same number of columns, and that quotes are closed.") from error
+        raise UserError(lazy("Could not parse {file} as a table ({error}).", file=path.name, error=str(error)),
+                        lazy("Check that every row has the same number of columns, and that quotes are closed.")) \
+            from error
     if not has_header:
         frame.columns = [f"column {i + 1}" for i in range(frame.shape[1])]
-        notes.append("No header row was found; columns are named 'column 1', 'column 2'...")
+        notes.append(lazy("No header row was found; columns are named 'column 1', 'column 2'..."))
     return Table(_tidy(frame, notes), decoded.encoding, delimiter, notes, decoded)
 
 
@@ -90,13 +94,14 @@ def _looks_like_header(cells: list[str]) -> bool:
     return True
 
 
-def _tidy(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+def _tidy(frame: pd.DataFrame, notes: list[Text]) -> pd.DataFrame:
     """Strip cells, turn blanks into missing values, drop columns that hold nothing."""
     frame = frame.apply(lambda column: column.str.strip() if column.dtype == object else column)
     frame = frame.replace("", pd.NA)
     empty = [c for c in frame.columns if frame[c].isna().all()]
     if empty:
-        notes.append(f"Ignored {len(empty)} empty column(s): {', '.join(map(str, empty))}.")
+        notes.append(lazy_ngettext("Ignored {n} empty column: {columns}.", "Ignored {n} empty columns: {columns}.",
+                                   len(empty), columns=", ".join(map(str, empty))))
     frame = frame.drop(columns=empty)
     frame.columns = [str(c) for c in frame.columns]
     return frame.reset_index(drop=True)
@@ -105,8 +110,8 @@ def _tidy(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
 def guess_columns(frame: pd.DataFrame) -> tuple[str, str]:
     """(text column, label column): the label has few distinct short values, the text is long."""
     if frame.shape[1] < 2:
-        raise UserError("The table has fewer than two columns; it needs a text column and a label column.",
-                        "Add a column with the label of each text.")
+        raise UserError(lazy("The table has fewer than two columns; it needs a text column and a label column."),
+                        lazy("Add a column with the label of each text."))
     stats = {}
     for column in frame.columns:
         values = frame[column].dropna().astype(str)
@@ -139,17 +144,19 @@ def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0, t
     else:
         path = Path(text_source).expanduser()
         if not path.is_file():
-            raise UserError(f"No file at {path}.", "Check the path, or upload the file instead.")
+            raise UserError(lazy("No file at {path}.", path=str(path)),
+                            lazy("Check the path, or upload the file instead."))
     table = read_table(path, encoding)
     frame = table.frame
     guessed_text, guessed_label = guess_columns(frame)
     text_column, label_column = text_column or guessed_text, label_column or guessed_label
-    for name, kind in ((text_column, "text"), (label_column, "label")):
-        if name not in frame.columns:
-            raise UserError(f"There is no column named {name!r} for the {kind}.",
-                            f"Choose one of: {', '.join(frame.columns)}.")
+    choices = lazy("Choose one of: {columns}.", columns=", ".join(frame.columns))
+    if text_column not in frame.columns:
+        raise UserError(lazy("There is no column named '{column}' for the text.", column=text_column), choices)
+    if label_column not in frame.columns:
+        raise UserError(lazy("There is no column named '{column}' for the label.", column=label_column), choices)
     if text_column == label_column:
-        raise UserError("The text and the label must be different columns.", "Pick another label column.")
+        raise UserError(lazy("The text and the label must be different columns."), lazy("Pick another label column."))
     return _report(path, table, text_column, label_column, (guessed_text, guessed_label), val_fraction, seed,
                    min_classes)
 
@@ -164,49 +171,57 @@ def _report(path: Path, table: Table, text_column: str, label_column: str, guess
     split_values = frame[split_column].astype(str).str.strip().str.lower().map(SPLIT_VALUES).tolist() \
         if split_column is not None else None
     skipped, texts, labels, splits = [], {}, {}, {}
+    dropped = 0   # rows with an empty text or label
     for index, key in enumerate(keys):
-        line = f"row {index + 1}"
-        if text_missing[index]:
-            skipped.append({"path": line, "reason": "empty text"})
-            continue
-        if label_missing[index]:
-            skipped.append({"path": line, "reason": "empty label"})
+        if text_missing[index] or label_missing[index]:
+            reason = lazy("empty text") if text_missing[index] else lazy("empty label")
+            skipped.append({"path": lazy("row {row}", row=index + 1), "reason": reason})
+            dropped += 1
             continue
         if split_values is not None:
             split = split_values[index]
             if not isinstance(split, str) or split == "test":
-                skipped.append({"path": line, "reason": "test row, kept aside" if split == "test"
-                                else f"unknown split value {frame[split_column].iat[index]!r}"})
+                skipped.append({"path": lazy("row {row}", row=index + 1),
+                                "reason": lazy("test row, kept aside") if split == "test" else
+                                lazy("unknown split value '{value}'", value=str(frame[split_column].iat[index]))})
                 continue
             splits[key] = split
         texts[key], labels[key] = text_values[index], label_values[index]
     classes = sorted(set(labels.values()), key=_natural)
     if not classes:
-        raise UserError("No row has both a text and a label.", f"Check the columns '{text_column}' and '{label_column}'.")
+        raise UserError(lazy("No row has both a text and a label."),
+                        lazy("Check the columns '{text}' and '{label}'.", text=text_column, label=label_column))
     if len(classes) < min_classes:
-        raise UserError(f"Every row has the same label ('{classes[0]}'); a classifier needs at least two.",
-                        f"Check that '{label_column}' is the label column, or add examples of other labels.")
+        raise UserError(lazy("Every row has the same label ('{label}'); a classifier needs at least two.",
+                             label=classes[0]),
+                        lazy("Check that '{column}' is the label column, or add examples of other labels.",
+                             column=label_column))
     index = {name: i for i, name in enumerate(classes)}
-    warnings = [f"Label '{name}' has a single example: it can be learned from but not checked on validation "
-                "data. Add more examples of it, or merge it into another label."
+    warnings = [lazy("Label '{label}' has a single example: it can be learned from but not checked on validation "
+                     "data. Add more examples of it, or merge it into another label.", label=str(name))
                 for name, count in pd.Series(list(labels.values())).value_counts().items() if count == 1]
     if split_column is not None:
         train = [(k, index[labels[k]]) for k in texts if splits[k] == "train"]
         val = [(k, index[labels[k]]) for k in texts if splits[k] == "val"]
-        layout = f"Used the '{split_column}' column: {len(train)} train and {len(val)} validation rows."
+        layout = lazy("Used the '{column}' column: {train:,} train and {val:,} validation rows.", column=split_column,
+                      train=len(train), val=len(val))
         if not train or not val:
-            raise UserError(f"The '{split_column}' column leaves no {'training' if not train else 'validation'} rows.",
-                            "Mark some rows as train and some as val, or remove the column to split automatically.")
+            hint = lazy("Mark some rows as train and some as val, or remove the column to split automatically.")
+            if not train:
+                raise UserError(lazy("The '{column}' column leaves no training rows.", column=split_column), hint)
+            raise UserError(lazy("The '{column}' column leaves no validation rows.", column=split_column), hint)
     else:
         found: dict[str, list[str]] = {name: [] for name in classes}
         for key in texts:
             found[labels[key]].append(key)
         train, val = stratified_split(found, classes, val_fraction, seed)
-        layout = (f"{len(texts):,} labelled rows; split {1 - val_fraction:.0%} train / {val_fraction:.0%} "
-                  f"validation per label (seed {seed}).")
-    dropped = sum(1 for s in skipped if s["reason"].startswith("empty"))
+        layout = lazy_ngettext("{n:,} labelled row; split {train:.0%} train / {val:.0%} validation per label "
+                               "(seed {seed}).",
+                               "{n:,} labelled rows; split {train:.0%} train / {val:.0%} validation per label "
+                               "(seed {seed}).", len(texts), train=1 - val_fraction, val=val_fraction, seed=seed)
     if dropped:
-        warnings.append(f"{dropped} row(s) with an empty text or label were left out.")
+        warnings.append(lazy_ngettext("{n} row with an empty text or label was left out.",
+                                      "{n} rows with an empty text or label were left out.", dropped))
     digest = hashlib.sha256(f"{text_column}\0{label_column}\0{classes}".encode())
     for key in sorted(texts):
         digest.update(f"{key}\0{labels[key]}\0{texts[key]}\n".encode())
@@ -215,7 +230,8 @@ def _report(path: Path, table: Table, text_column: str, label_column: str, guess
     report = DataReport(root=str(path), classes=classes, train=sorted(train), val=sorted(val), layout=layout,
                         skipped=skipped, warnings=warnings, fingerprint=digest.hexdigest()[:20], modality="text",
                         texts=texts, details={"encoding": table.encoding, "delimiter": table.delimiter,
-                                              "encoding_title": decoded.title if decoded else "Excel workbook",
+                                              # in English: _() of it, or encodings.title(encoding), translates
+                                              "encoding_title": encodings.english_title(table.encoding),
                                               "encoding_confidence": decoded.confidence if decoded else 1.0,
                                               "encoding_chosen_by": decoded.chosen_by if decoded else "detected",
                                               "encoding_alternatives": decoded.alternatives if decoded else [],

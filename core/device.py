@@ -9,6 +9,7 @@ import sys
 import torch
 
 from core.errors import UserError
+from core.i18n import _, lazy, ngettext
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -20,21 +21,33 @@ def pick_device(requested: str = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if requested == "cuda" and not torch.cuda.is_available():
-        raise UserError("CUDA was requested but no NVIDIA GPU is usable here.", "Use device 'auto' or 'cpu'.")
+        raise UserError(lazy("CUDA was requested but no NVIDIA GPU is usable here."),
+                        lazy("Use device 'auto' or 'cpu'."))
     if requested == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise UserError("MPS was requested but Apple's GPU backend is not available here.", "Use device 'auto' or 'cpu'.")
+        raise UserError(lazy("MPS was requested but Apple's GPU backend is not available here."),
+                        lazy("Use device 'auto' or 'cpu'."))
     if requested not in {"cpu", "cuda", "mps"}:
-        raise UserError(f"Unknown device {requested!r}.", "Choose auto, cpu, cuda or mps.")
+        raise UserError(lazy("Unknown device '{device}'.", device=requested), lazy("Choose auto, cpu, cuda or mps."))
     return torch.device(requested)
 
 
 def describe_device(device: torch.device) -> str:
-    """A short human name, e.g. 'CPU (2 threads)' or 'CUDA: NVIDIA H100'."""
+    """A short name, e.g. 'CPU (2 threads)' or 'CUDA: NVIDIA H100', the same in every language: a run's
+    config.json and events keep it, and measured speeds are filed under it. For a page, ``device_label``."""
     if device.type == "cuda":
         return f"CUDA: {torch.cuda.get_device_name(device)}"
     if device.type == "mps":
         return "Apple GPU (MPS)"
     return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def device_label(device: torch.device) -> str:
+    """``describe_device`` in the current language, to show: 'CPU（2 个线程）'."""
+    if device.type == "cuda":
+        return f"CUDA: {torch.cuda.get_device_name(device)}"
+    if device.type == "mps":
+        return _("Apple GPU (MPS)")
+    return ngettext("CPU ({n} thread)", "CPU ({n} threads)", torch.get_num_threads())
 
 
 def mixed_precision(device: torch.device) -> torch.dtype | None:

@@ -142,14 +142,17 @@ def start(requested_device: str = "auto") -> World:
     import torch.distributed as dist
 
     from core.errors import UserError
+    from core.i18n import lazy, lazy_ngettext
 
     rank, size, local = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ.get("LOCAL_RANK", 0))
     gpus = requested_device in ("auto", "cuda") and torch.cuda.is_available()
     if gpus:
         if local >= torch.cuda.device_count():
-            raise UserError(f"Process {local} of this machine has no GPU of its own ({torch.cuda.device_count()} "
-                            "here).", "Start at most one process per GPU: torchrun --nproc-per-node "
-                                      f"{torch.cuda.device_count()} ...")
+            raise UserError(lazy_ngettext("Process {process} of this machine has no GPU of its own ({n} GPU here).",
+                                          "Process {process} of this machine has no GPU of its own ({n} GPUs here).",
+                                          torch.cuda.device_count(), process=local),
+                            lazy("Start at most one process per GPU: torchrun --nproc-per-node {gpus} ...",
+                                 gpus=torch.cuda.device_count()))
         torch.cuda.set_device(local)
     backend = "nccl" if gpus else "gloo"
     dist.init_process_group(backend, timeout=datetime.timedelta(minutes=30))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from core.errors import UserError
+from core.i18n import Text, lazy
 
 
 class Divergence:
@@ -22,7 +23,9 @@ class Divergence:
 
     def check_batch(self, loss: float, epoch: int) -> None:
         if not math.isfinite(loss):
-            self._diverged(epoch, f"the loss became {loss}")
+            self._diverged(lazy("Training diverged in epoch {epoch}: the loss became {loss}. The learning rate "
+                                "({lr:g}) is too high for this model and data, so each step overshoots and the model "
+                                "learns nothing.", epoch=epoch, loss=str(loss), lr=self.lr))
         if self.start_loss is None:
             self.start_loss = loss
 
@@ -31,13 +34,17 @@ class Divergence:
             return
         ratio = train_loss / self.start_loss
         self.high_epochs = self.high_epochs + 1 if ratio > self.HIGH else 0
-        if ratio > self.EXPLODED or self.high_epochs >= self.PATIENCE:
-            self._diverged(epoch, f"the training loss rose from {self.start_loss:.3g} at the start to "
-                                  f"{train_loss:.3g}" + (f" ({self.high_epochs} epochs in a row above the start)"
-                                                          if ratio <= self.EXPLODED else ""))
+        numbers = dict(epoch=epoch, start=self.start_loss, end=train_loss, lr=self.lr)
+        if ratio > self.EXPLODED:
+            self._diverged(lazy("Training diverged in epoch {epoch}: the training loss rose from {start:.3g} at the "
+                                "start to {end:.3g}. The learning rate ({lr:g}) is too high for this model and data, "
+                                "so each step overshoots and the model learns nothing.", **numbers))
+        elif self.high_epochs >= self.PATIENCE:
+            self._diverged(lazy("Training diverged in epoch {epoch}: the training loss rose from {start:.3g} at the "
+                                "start to {end:.3g} ({count} epochs in a row above the start). The learning rate ({lr:g}) "
+                                "is too high for this model and data, so each step overshoots and the model learns "
+                                "nothing.", count=self.high_epochs, **numbers))
 
-    def _diverged(self, epoch: int, what: str) -> None:
-        raise UserError(f"Training diverged in epoch {epoch}: {what}. The learning rate ({self.lr:g}) is too high "
-                        "for this model and data, so each step overshoots and the model learns nothing.",
-                        f"Lower the learning rate about 10x (to {self.lr / 10:g}) and start again; if it still "
-                        "diverges, lower it again.")
+    def _diverged(self, what: Text) -> None:
+        raise UserError(what, lazy("Lower the learning rate about 10x (to {lower:g}) and start again; if it still "
+                                   "diverges, lower it again.", lower=self.lr / 10))

@@ -35,6 +35,7 @@ import numpy as np
 from core import backbones, data, features
 from core.device import pick_device
 from core.errors import UserError
+from core.i18n import N_, Text, _, lazy, ngettext
 from core.report import DataReport
 
 NEAR = 0.99            # cosine similarity of two items' features from which they count as near-duplicates
@@ -64,38 +65,73 @@ class Checkup:
     counts: dict = field(default_factory=dict)               # every finding counted, listed or not
     excluded: list[str] = field(default_factory=list)        # what the person had excluded already
     seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)           # what could not be checked, and why
+    notes: list[str] = field(default_factory=list)           # what could not be checked, and why: English
+                                                             # sentences marked N_(), translated by words()
 
     def to_dict(self) -> dict:
         return {**asdict(self), "words": self.words()}
 
+    @classmethod
+    def from_dict(cls, values: dict) -> "Checkup":
+        """A checkup read back from ``to_dict`` (the CLI's JSON), so that its words are said in the reader's
+        language rather than the examining process's."""
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+    @property
+    def clean(self) -> bool:
+        """Nothing suspected at all."""
+        return not (self.label_issues or self.duplicates or self.outliers)
+
     def words(self) -> list[str]:
-        """The findings in plain sentences, the most consequential first."""
+        """The findings in plain sentences, the most consequential first, in the current language."""
         said = []
         across = [d for d in self.duplicates if d["across"]]
         if across:
-            said.append(f"{self.counts.get('across', len(across))} validation example(s) have a copy (or a near-copy) "
-                        "in the training data: the model is graded on what it has seen, so validation accuracy looks "
-                        "better than it will be on new data. Exclude the validation copy of each.")
+            said.append(ngettext(
+                "{n} validation example has a copy (or a near-copy) in the training data: the model is graded on "
+                "what it has seen, so validation accuracy looks better than it will be on new data. Exclude the "
+                "validation copy.",
+                "{n} validation examples have a copy (or a near-copy) in the training data: the model is graded on "
+                "what it has seen, so validation accuracy looks better than it will be on new data. Exclude the "
+                "validation copy of each.", self.counts.get("across", len(across))))
         if self.label_issues:
             first = self.label_issues[0]
-            said.append(f"{self.counts.get('label_issues', len(self.label_issues))} example(s) may be mislabelled: to "
-                        f"this backbone they look like another class (the surest: {first['item']}, labelled "
-                        f"'{first['label']}', where a model trained on the other examples says '{first['suggested']}'). "
-                        "Suspects, not verdicts: look at each, exclude the wrong ones or fix their labels in the data; "
-                        "some are right and only unusual.")
+            said.append(ngettext(
+                "{n} example may be mislabelled: to this backbone it looks like another class ({item}, labelled "
+                "'{label}', where a model trained on the other examples says '{suggested}'). A suspect, not a "
+                "verdict: look at it, and if its label is wrong, exclude it or fix the label in the data; some "
+                "examples are right and only unusual.",
+                "{n} examples may be mislabelled: to this backbone they look like another class (the surest: "
+                "{item}, labelled '{label}', where a model trained on the other examples says '{suggested}'). "
+                "Suspects, not verdicts: look at each, exclude the wrong ones or fix their labels in the data; "
+                "some are right and only unusual.", self.counts.get("label_issues", len(self.label_issues)),
+                item=first["item"], label=first["label"], suggested=first["suggested"]))
         within = [d for d in self.duplicates if not d["across"]]
         if within:
+            pairs = self.counts.get("within", len(within))
             conflicting = sum(1 for d in within if len(set(d["labels"])) > 1)
-            said.append(f"{self.counts.get('within', len(within))} pair(s) of duplicates inside one split"
-                        + (f", {conflicting} of them with different labels (at most one can be right)" if conflicting
-                           else "") + ": they count twice in training or in the score.")
+            if conflicting:
+                said.append(ngettext(
+                    "{n} pair of duplicates inside one split, with different labels (at most one can be right): "
+                    "it counts twice in training or in the score.",
+                    "{n} pairs of duplicates inside one split, {conflicting} of them with different labels (at most "
+                    "one can be right): they count twice in training or in the score.", pairs,
+                    conflicting=conflicting))
+            else:
+                said.append(ngettext(
+                    "{n} pair of duplicates inside one split: it counts twice in training or in the score.",
+                    "{n} pairs of duplicates inside one split: they count twice in training or in the score.", pairs))
         if self.outliers:
-            said.append(f"{self.counts.get('outliers', len(self.outliers))} example(s) are unlike all the others "
-                        "(outliers): a wrong or broken file, a blank, or a rare case worth more examples.")
+            said.append(ngettext(
+                "{n} example is unlike all the others (an outlier): a wrong or broken file, a blank, or a rare case "
+                "worth more examples.",
+                "{n} examples are unlike all the others (outliers): a wrong or broken file, a blank, or a rare case "
+                "worth more examples.", self.counts.get("outliers", len(self.outliers))))
         if not said:
-            said.append(f"No suspected label errors, duplicates or outliers among {self.items:,} examples.")
-        return said + self.notes
+            said.append(ngettext("No suspected label errors, duplicates or outliers in {n:,} example.",
+                                 "No suspected label errors, duplicates or outliers among {n:,} examples.", self.items))
+        return said + [_(note) for note in self.notes]
 
 
 def examine(source: str, backbone: str | None = None, val_fraction: float = 0.2, seed: int = 0,
@@ -110,20 +146,24 @@ def examine(source: str, backbone: str | None = None, val_fraction: float = 0.2,
     report = data.load_dataset(source, val_fraction, seed, text_column, label_column, encoding)
     spec = backbones.get(backbone or {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}[report.modality])
     if spec.modality != report.modality:
-        raise UserError(f"{spec.title} is a {spec.modality} backbone but the data holds {report.modality}s.",
-                        f"Pick a {report.modality} backbone (`python -m core backbones --modality {report.modality}`).")
+        if report.modality == "text":
+            raise UserError(lazy("{backbone} is an image backbone but the data holds texts.", backbone=spec.title),
+                            lazy("Pick a text backbone (`python -m core backbones --modality text`)."))
+        raise UserError(lazy("{backbone} is a text backbone but the data holds images.", backbone=spec.title),
+                        lazy("Pick an image backbone (`python -m core backbones --modality image`)."))
     if not spec.pretrained or not spec.availability().available:
-        raise UserError(f"The doctor needs pretrained features, and {spec.title} has none on this machine.",
-                        spec.availability().detail if spec.pretrained else "Pick a pretrained backbone.")
+        raise UserError(lazy("The doctor needs pretrained features, and {backbone} has none on this machine.",
+                             backbone=spec.title),
+                        spec.availability().detail if spec.pretrained else lazy("Pick a pretrained backbone."))
     chosen = pick_device(device)
     feature_set = features.load_or_compute(report, spec, cache_dir or str(paths.cache_dir()), chosen,
                                            32, on_progress, should_stop, max_length)
     if feature_set is None:
-        raise UserError("The examination was stopped.", "Start it again when you are ready.")
+        raise UserError(lazy("The examination was stopped."), lazy("Start it again when you are ready."))
     items = report.train + report.val
     splits = ["train"] * len(report.train) + ["val"] * len(report.val)
     vectors = feature_set.rows(items).double().numpy()
-    labels = np.array([label for _, label in items])
+    labels = np.array([label for _key, label in items])
     checkup = Checkup(str(source), spec.name, len(items), list(report.classes), excluded=list(report.excluded))
     names = report.classes
     issues, checkup.notes = label_issues(vectors, labels, seed)
@@ -163,12 +203,14 @@ def out_of_sample_probabilities(vectors: np.ndarray, labels: np.ndarray, seed: i
 
 
 def label_issues(vectors: np.ndarray, labels: np.ndarray, seed: int = 0) -> tuple[list[tuple[int, int, float]], list[str]]:
-    """(index, suggested class, confidence) of every suspected label error, surest first; and notes."""
+    """(index, suggested class, confidence) of every suspected label error, surest first; and notes (English,
+    marked for the catalogue: ``_(note)`` where shown)."""
     from cleanlab.filter import find_label_issues
 
     counts = np.bincount(labels, minlength=labels.max() + 1)
     if counts.min() < 2:
-        return [], ["Label errors were not looked for: a class has fewer than 2 examples, too few to cross-validate."]
+        return [], [N_("Label errors were not looked for: a class has fewer than 2 examples, too few to check each "
+                       "example with a model trained on the others.")]
     probabilities = out_of_sample_probabilities(vectors, labels, seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -253,9 +295,9 @@ def duplicates(report: DataReport, items: list[tuple[str, int]], vectors: np.nda
     unit = (vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)).astype(np.float32)
     _alike(unit, near, found, "features")
     if report.modality == "image" and near_pixels <= 1.0:
-        _alike(np.stack([thumbnail_signature(report.absolute(key)) for key, _ in items]), near_pixels, found, "pixels")
+        _alike(np.stack([thumbnail_signature(report.absolute(key)) for key, _label in items]), near_pixels, found, "pixels")
     if report.modality == "text" and near_text <= 1.0:
-        _overlapping([report.texts.get(key, "") for key, _ in items], near_text, found)
+        _overlapping([report.texts.get(key, "") for key, _label in items], near_text, found)
     for members in groups.values():
         for n, a in enumerate(members):
             for b in members[n + 1:]:
@@ -292,14 +334,18 @@ def chosen_for_exclusion(finding: dict, kind: str) -> str:
     return finding["items"][1]
 
 
-def reason(finding: dict, kind: str) -> str:
-    """Why an item was excluded, in the words the Data page shows beside it."""
+def reason(finding: dict, kind: str) -> Text:
+    """Why an item was excluded, in the words the Data page shows beside it: a lazy Text, kept in the exclusions
+    file as its id and values (core/exclusions.py), so that it is read in the reader's language."""
     if kind == "label_issues":
-        return f"labelled '{finding['label']}', the others' model says '{finding['suggested']}'"
+        return lazy("labelled '{label}', the others' model says '{suggested}'", label=finding["label"],
+                    suggested=finding["suggested"])
     if kind == "duplicates":
         kept = next(item for item in finding["items"] if item != chosen_for_exclusion(finding, kind))
-        return f"{'a copy' if finding['exact'] else 'a near-copy'} of {kept} ({finding['similarity']:.1%} alike)"
-    return f"unlike all the others (outlier, {finding['confidence']:.0%})"
+        if finding["exact"]:
+            return lazy("a copy of {item} ({similarity:.1%} alike)", item=kept, similarity=finding["similarity"])
+        return lazy("a near-copy of {item} ({similarity:.1%} alike)", item=kept, similarity=finding["similarity"])
+    return lazy("unlike all the others (outlier, {confidence:.0%})", confidence=finding["confidence"])
 
 
 def exclude_found(checkup: Checkup, source: str, val_fraction: float = 0.2, seed: int = 0,

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import UserError
+from core.i18n import _, lazy
 from core.report import DataReport
 
 UNLABELLED = -1
@@ -34,7 +35,7 @@ class Target:
         return self.report.train
 
     def labels(self) -> np.ndarray:
-        return np.array([label for _, label in self.items])
+        return np.array([label for _key, label in self.items])
 
 
 def load_target(source: str, report: DataReport, text_column: str | None = None, label_column: str | None = None,
@@ -43,8 +44,11 @@ def load_target(source: str, report: DataReport, text_column: str | None = None,
     from core import data
 
     if data.modality_of(source) != report.modality:
-        raise UserError(f"The target holds {data.modality_of(source)}s but the training data holds "
-                        f"{report.modality}s.", f"Give a target of {report.modality}s, in the same formats.")
+        if report.modality == "image":
+            raise UserError(lazy("The target holds texts but the training data holds images."),
+                            lazy("Give a target of images, in the same formats."))
+        raise UserError(lazy("The target holds images but the training data holds texts."),
+                        lazy("Give a target of texts, in the same formats."))
     if report.modality == "text":
         found = _text_target(source, report, text_column, label_column, encoding)
         if isinstance(found, Target):
@@ -55,18 +59,21 @@ def load_target(source: str, report: DataReport, text_column: str | None = None,
         except UserError as error:
             unlabelled = _unlabelled_images(source)
             if unlabelled is None:
-                raise UserError(f"The target could not be read: {error.message}", error.hint) from error
+                raise UserError(lazy("The target could not be read: {reason}", reason=error._message),
+                                error._hint) from error
             return unlabelled
     unknown = [name for name in found.classes if name not in report.classes]
     if unknown:
-        raise UserError(f"The target has class{'es' if len(unknown) > 1 else ''} the training data does not: "
-                        f"{', '.join(repr(n) for n in unknown[:5])}.",
-                        "A target's labels must be among the training data's classes ("
-                        + ", ".join(report.classes[:8]) + "); rename them, or leave the target unlabelled.")
+        names = ", ".join(repr(name) for name in unknown[:5])
+        hint = lazy("A target's labels must be among the training data's classes ({classes}); rename them, or leave "
+                    "the target unlabelled.", classes=", ".join(report.classes[:8]))
+        if len(unknown) == 1:
+            raise UserError(lazy("The target has a class the training data does not: {names}.", names=names), hint)
+        raise UserError(lazy("The target has classes the training data does not: {names}.", names=names), hint)
     index = {name: report.classes.index(name) for name in found.classes}
     items = sorted((key, index[found.classes[label]]) for key, label in found.all_items())
-    layout = (f"Found {len(found.classes)} of the training data's classes in {len(items):,} examples; all of them are "
-              "used, none for training.")
+    layout = lazy("Found {classes} of the training data's classes in {examples:,} examples; all of them are used, "
+                  "none for training.", classes=len(found.classes), examples=len(items))
     target = DataReport(root=found.root, classes=list(report.classes), train=items, val=[], layout=layout,
                         skipped=found.skipped, warnings=[], fingerprint=found.fingerprint, modality=found.modality,
                         texts=found.texts, details=found.details)
@@ -81,7 +88,8 @@ def _text_target(source: str, report: DataReport, text_column: str | None, label
 
     path = samples.ensure_text_sample(source[7:]) if source.startswith("sample:") else Path(source).expanduser()
     if not path.is_file():
-        raise UserError(f"No file at {path}.", "Check the path, or upload the target table instead.")
+        raise UserError(lazy("No file at {path}.", path=str(path)),
+                        lazy("Check the path, or upload the target table instead."))
     table = data_texts.read_table(path, encoding)
     columns = list(table.frame.columns)
     text_column = text_column or (report.details.get("text_column") if report.details.get("text_column") in columns
@@ -102,8 +110,9 @@ def _text_target(source: str, report: DataReport, text_column: str | None, label
              if str(text).strip()}
     fingerprint = hashlib.sha256("\n".join(texts.values()).encode()).hexdigest()[:16]
     target = DataReport(root=str(path), classes=[], train=[(key, UNLABELLED) for key in texts], val=[],
-                        layout=f"Found {len(texts):,} texts in column {text_column!r} and no column of the training "
-                               f"data's labels: an unlabelled target.", fingerprint=fingerprint, modality="text",
+                        layout=lazy("Found {texts:,} texts in column {column!r} and no column of the training data's "
+                                    "labels: an unlabelled target.", texts=len(texts), column=text_column),
+                        fingerprint=fingerprint, modality="text",
                         texts=texts, details={"text_column": text_column, "encoding": table.encoding})
     return Target(target, labelled=False, name=_name(source))
 
@@ -123,9 +132,10 @@ def _unlabelled_images(source: str) -> Target | None:
         return None
     items = [(p.relative_to(root).as_posix(), UNLABELLED) for p in files]
     fingerprint = hashlib.sha256("\n".join(f"{key}:{(root / key).stat().st_size}:{(root / key).stat().st_mtime_ns}"
-                                           for key, _ in items).encode()).hexdigest()[:16]
+                                           for key, _label in items).encode()).hexdigest()[:16]
     report = DataReport(root=str(root), classes=[], train=items, val=[], fingerprint=fingerprint,
-                        layout=f"Found {len(items)} images without class folders: an unlabelled target.")
+                        layout=lazy("Found {images:,} images without class folders: an unlabelled target.",
+                                    images=len(items)))
     return Target(report, labelled=False, name=_name(source))
 
 
@@ -156,11 +166,13 @@ def domain_gap(source: np.ndarray, target: np.ndarray, seed: int = 0, limit: int
 def gap_words(accuracy: float) -> str:
     """The domain gap in plain words."""
     if accuracy != accuracy:  # NaN: too few examples
-        return "too few examples to measure how far apart the two domains are"
-    share = f"a classifier tells training data from target data apart {accuracy:.0%} of the time"
+        return _("too few examples to measure how far apart the two domains are")
     if accuracy < 0.6:
-        return f"the two domains look alike to this backbone ({share}; 50% means indistinguishable)"
+        return _("the two domains look alike to this backbone (a classifier tells training data from target data "
+                 "apart {accuracy:.0%} of the time; 50% means they cannot be told apart)", accuracy=accuracy)
     if accuracy < 0.85:
-        return f"the two domains differ noticeably ({share}; 50% would mean alike)"
-    return f"the two domains are far apart ({share}; 50% would mean alike): expect accuracy to drop on the target"
+        return _("the two domains differ noticeably (a classifier tells training data from target data apart "
+                 "{accuracy:.0%} of the time; 50% would mean alike)", accuracy=accuracy)
+    return _("the two domains are far apart (a classifier tells training data from target data apart {accuracy:.0%} "
+             "of the time; 50% would mean alike): expect accuracy to drop on the target", accuracy=accuracy)
 

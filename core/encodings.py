@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from core.errors import UserError
+from core.i18n import N_, Text, _, lazy
 
 # What Excel writes where the detector names a relative: decoding with the superset decodes every file of
 # the subset identically, and more besides (GBK-only characters in a file called GB2312); Windows' own
@@ -25,16 +26,19 @@ PREFERRED = {"ascii": ("utf_8",), "gb2312": ("gb18030",), "gbk": ("gb18030",), "
              "shift_jis": ("cp932", "shift_jis"), "shift_jis_2004": ("cp932", "shift_jis_2004"),
              "euc_jis_2004": ("euc_jp", "euc_jis_2004"), "euc_kr": ("cp949",), "tis_620": ("cp874", "tis_620"),
              "latin_1": ("cp1252", "latin_1"), "iso8859_9": ("cp1254", "iso8859_9")}
+# shown through title(): the names stay, the words in brackets are translated
 TITLES = {
-    "utf_8": "UTF-8", "utf_8_sig": "UTF-8 (with BOM)", "utf_16": "UTF-16", "utf_16_le": "UTF-16 LE (no BOM)",
-    "utf_16_be": "UTF-16 BE (no BOM)", "utf_32": "UTF-32", "gb18030": "GB18030 / GBK (Chinese, simplified)",
-    "big5hkscs": "Big5-HKSCS (Chinese, traditional, Hong Kong)", "big5": "Big5 (Chinese, traditional)",
-    "cp950": "Big5 / cp950 (Chinese, traditional, Taiwan)", "cp932": "Shift-JIS / cp932 (Japanese)",
-    "euc_jp": "EUC-JP (Japanese)", "cp949": "EUC-KR / cp949 (Korean)", "cp1251": "Windows-1251 (Cyrillic)",
-    "koi8_r": "KOI8-R (Russian)", "cp1252": "Windows-1252 (Western European)", "latin_1": "Latin-1 (ISO 8859-1)",
-    "cp1250": "Windows-1250 (Central European)", "cp1253": "Windows-1253 (Greek)", "cp1254": "Windows-1254 (Turkish)",
-    "cp1255": "Windows-1255 (Hebrew)", "cp1256": "Windows-1256 (Arabic)", "cp1257": "Windows-1257 (Baltic)",
-    "cp1258": "Windows-1258 (Vietnamese)", "cp874": "Windows-874 (Thai)", "mac_roman": "Mac Roman",
+    "utf_8": "UTF-8", "utf_8_sig": N_("UTF-8 (with BOM)"), "utf_16": "UTF-16", "utf_16_le": N_("UTF-16 LE (no BOM)"),
+    "utf_16_be": N_("UTF-16 BE (no BOM)"), "utf_32": "UTF-32", "gb18030": N_("GB18030 / GBK (Chinese, simplified)"),
+    "big5hkscs": N_("Big5-HKSCS (Chinese, traditional, Hong Kong)"), "big5": N_("Big5 (Chinese, traditional)"),
+    "cp950": N_("Big5 / cp950 (Chinese, traditional, Taiwan)"), "cp932": N_("Shift-JIS / cp932 (Japanese)"),
+    "euc_jp": N_("EUC-JP (Japanese)"), "cp949": N_("EUC-KR / cp949 (Korean)"), "cp1251": N_("Windows-1251 (Cyrillic)"),
+    "koi8_r": N_("KOI8-R (Russian)"), "cp1252": N_("Windows-1252 (Western European)"),
+    "latin_1": N_("Latin-1 (ISO 8859-1)"), "cp1250": N_("Windows-1250 (Central European)"),
+    "cp1253": N_("Windows-1253 (Greek)"), "cp1254": N_("Windows-1254 (Turkish)"), "cp1255": N_("Windows-1255 (Hebrew)"),
+    "cp1256": N_("Windows-1256 (Arabic)"), "cp1257": N_("Windows-1257 (Baltic)"),
+    "cp1258": N_("Windows-1258 (Vietnamese)"), "cp874": N_("Windows-874 (Thai)"), "mac_roman": "Mac Roman",
+    "xlsx": N_("Excel workbook"),   # not an encoding: what data_texts records for a workbook
 }
 # what the Data page and --encoding offer (any Python codec name works too)
 CHOICES = ("utf_8", "utf_8_sig", "utf_16", "gb18030", "cp950", "big5hkscs", "cp932", "euc_jp", "cp949", "cp1251", "koi8_r",
@@ -54,16 +58,23 @@ class Decoded:
 
     @property
     def title(self) -> str:
+        """The encoding's name for a person, in the current language."""
         return title(self.encoding)
 
-    def note(self) -> str | None:
+    def note(self) -> Text | None:
+        """What a person should know about how the file was read (a lazy Text: kept in the report), or None."""
         if self.chosen_by == "you":
-            return f"Read as {self.title}, as you chose."
+            return lazy("Read as {encoding}, as you chose.", encoding=title_text(self.encoding))
         if self.confidence < UNCERTAIN:
-            others = ", ".join(title(a) for a in self.alternatives[:3])
-            return (f"The encoding guess is uncertain: read as {self.title} ({self.confidence:.0%} confidence"
-                    + (f"; it could also be {others}" if others else "") + "). If the texts look garbled, choose "
-                    "the encoding the file was saved in.")
+            others = [title_text(other) for other in self.alternatives[:3]]
+            if others:
+                return lazy("The encoding guess is uncertain: read as {encoding} ({confidence:.0%} confidence; it "
+                            "could also be {others}). If the texts look garbled, choose the encoding the file was "
+                            "saved in.", encoding=title_text(self.encoding), confidence=self.confidence,
+                            others=listing(others))
+            return lazy("The encoding guess is uncertain: read as {encoding} ({confidence:.0%} confidence). If the "
+                        "texts look garbled, choose the encoding the file was saved in.",
+                        encoding=title_text(self.encoding), confidence=self.confidence)
         return None
 
 
@@ -72,12 +83,34 @@ def normalise(name: str) -> str:
     try:
         return codecs.lookup(name.strip()).name.replace("-", "_")
     except LookupError:
-        raise UserError(f"Unknown text encoding {name!r}.",
-                        f"Choose one of: {', '.join(CHOICES)} (or any Python codec name).") from None
+        raise UserError(lazy("Unknown text encoding '{name}'.", name=name),
+                        lazy("Choose one of: {choices} (or any Python codec name).",
+                             choices=", ".join(CHOICES))) from None
+
+
+def english_title(encoding: str) -> str:
+    """The encoding's name in English, as stored in a report's details and a run's events (``_()`` of it, or
+    ``title``, gives it in the current language)."""
+    return TITLES.get(encoding, encoding.replace("_", "-").upper())
 
 
 def title(encoding: str) -> str:
-    return TITLES.get(encoding, encoding.replace("_", "-").upper())
+    """The encoding's name for a person, in the current language: "GB18030 / GBK (Chinese, simplified)"."""
+    return _(english_title(encoding))
+
+
+def title_text(encoding: str) -> Text:
+    """``title`` as a lazy Text, for a sentence that is kept and shown later."""
+    return Text(english_title(encoding))
+
+
+def listing(items: list) -> Text | str:
+    """Up to three names (lazy Texts or plain) as one list, in the reader's language ("a, b, c": "a、b、c")."""
+    if len(items) == 1:
+        return items[0]
+    if len(items) == 2:
+        return lazy("{first}, {second}", first=items[0], second=items[1])
+    return lazy("{first}, {second}, {third}", first=items[0], second=items[1], third=items[2])
 
 
 def decode(raw: bytes, name: str, encoding: str | None = None) -> Decoded:
@@ -117,9 +150,10 @@ def _detected(raw: bytes, name: str) -> Decoded:
         if found:
             break
     else:
-        raise UserError(f"{name} does not read as text in any encoding TransferLab knows (is it a table of texts?).",
-                        "Save it from Excel as 'CSV UTF-8', or choose its encoding on the Data page "
-                        "(`--encoding` on the command line).")
+        raise UserError(lazy("{file} does not read as text in any encoding TransferLab knows (is it a table of "
+                             "texts?).", file=name),
+                        lazy("Save it from Excel as 'CSV UTF-8', or choose its encoding on the Data page "
+                             "(`--encoding` on the command line)."))
     encoding, index = found
     best = results[index]
     text = raw.decode(encoding).removeprefix("\ufeff")
@@ -235,7 +269,7 @@ def _decode_as(raw: bytes, name: str, encoding: str) -> Decoded:
         text = data.decode("utf_8" if encoding == "utf_8_sig" else encoding)
     except UnicodeDecodeError as error:
         line = data[:error.start].count(b"\n") + 1
-        raise UserError(f"{name} is not valid {title(encoding)}: byte {data[error.start:error.start + 1].hex()} "
-                        f"on line {line} does not decode.",
-                        "Choose another encoding, or 'detect automatically'.") from None
+        raise UserError(lazy("{file} is not valid {encoding}: byte {byte} on line {line} does not decode.", file=name,
+                             encoding=title_text(encoding), byte=data[error.start:error.start + 1].hex(), line=line),
+                        lazy("Choose another encoding, or 'detect automatically'.")) from None
     return Decoded(text.removeprefix("\ufeff"), encoding, 1.0, "you")

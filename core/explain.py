@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from core.i18n import N_
 from core.inference import Predictor
 from core.preprocess import pixels
 
@@ -28,7 +29,7 @@ class ImageExplanation:
     probabilities: np.ndarray     # [classes]
     heatmap: np.ndarray           # [S, S] in 0..1, over ``crop``
     crop: Image.Image             # what the model saw: resized and centre-cropped, before normalising
-    method: str                   # "Grad-CAM" | "gradient x input"
+    method: str                   # "Grad-CAM" | "gradient x input": English, shown as _(method)
 
 
 def grad_cam(predictor: Predictor, image: Image.Image, class_index: int | None = None) -> ImageExplanation:
@@ -69,7 +70,7 @@ def _grad_cam(predictor: Predictor, image: Image.Image, class_index: int | None)
         method = "Grad-CAM"
     else:
         cam = (inputs.grad * inputs).sum(1)[0].abs().detach()
-        method = "gradient x input"
+        method = N_("gradient x input")
     cam = cam - cam.min()
     heatmap = (cam / cam.max()).numpy() if float(cam.max()) > 0 else np.zeros((size, size), dtype=np.float32)
     return ImageExplanation(target, probabilities, heatmap.astype(np.float32), _unnormalised(preprocess, normalised),
@@ -96,7 +97,7 @@ class TextExplanation:
     class_index: int
     probabilities: np.ndarray
     words: list[tuple[str, float]]     # (word as written in the text, signed share of the evidence); abs sum 1
-    method: str
+    method: str                        # English, shown as _(method)
     separators: list[str] | None = None   # the text before each word (spaces, or "" between Chinese characters);
                                           # None: words are separated by single spaces
 
@@ -111,7 +112,7 @@ def _token_importance(predictor: Predictor, text: str, class_index: int | None) 
     target = int(probabilities.argmax()) if class_index is None else int(class_index)
     if predictor.is_tfidf:
         words, separators = _tfidf_words(predictor, text, target)
-        return TextExplanation(target, probabilities, words, "TF-IDF value x coefficient", separators)
+        return TextExplanation(target, probabilities, words, N_("TF-IDF value x coefficient"), separators)
     from core.text_backbones import tokenizer_for
 
     tokenizer = tokenizer_for(predictor.spec)
@@ -140,9 +141,9 @@ def _token_importance(predictor: Predictor, text: str, class_index: int | None) 
     scores = (embedded.grad * embedded).sum(-1)[0].detach().numpy()
     if offsets is not None:
         words, separators = _spans(text, offsets, encoded.word_ids(0), scores)
-        return TextExplanation(target, probabilities, words, "gradient x input", separators)
+        return TextExplanation(target, probabilities, words, N_("gradient x input"), separators)
     tokens = _tokens(predictor, encoded["input_ids"][0].tolist())
-    return TextExplanation(target, probabilities, _merge_pieces(tokens, scores), "gradient x input")
+    return TextExplanation(target, probabilities, _merge_pieces(tokens, scores), N_("gradient x input"))
 
 
 def _spans(text: str, offsets: list[list[int]], word_ids: list[int | None],

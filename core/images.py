@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from core.i18n import Text, lazy
+
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
@@ -48,16 +50,19 @@ def thumbnail(path: str | Path, size: int = 96) -> Image.Image:
     return image
 
 
-def probe(path: str | Path) -> str | None:
-    """None if the file opens as an image, else a short reason why not (read the header only)."""
+UNREADABLE = "not a readable image ({error})"   # probe's reason for a file Pillow cannot open
+
+
+def probe(path: str | Path) -> Text | None:
+    """None if the file opens as an image, else a short reason why not, as a lazy Text (read the header only)."""
     try:
         with Image.open(path) as image:
             width, height = image.size
             if width < 1 or height < 1:
-                return "the image has no pixels"
+                return lazy("the image has no pixels")
             image.verify()  # checks structure and checksums where the format has them (PNG), cheaply
     except Image.DecompressionBombError:
-        return "the image is too large to decode safely"
+        return lazy("the image is too large to decode safely")
     except Exception as error:  # Pillow raises many types for broken files
-        return f"not a readable image ({type(error).__name__})"
+        return lazy("not a readable image ({error})", error=type(error).__name__)
     return None

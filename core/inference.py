@@ -22,6 +22,7 @@ from torch import nn
 from core import backbones, runs, strategies
 from core.config import TrainConfig
 from core.errors import UserError
+from core.i18n import lazy
 from core.models import TransferModel
 from core.preprocess import ImagePreprocess, pixels
 
@@ -158,18 +159,19 @@ class Predictor:
 
     def _expect(self, modality: str) -> None:
         if self.modality != modality:
-            raise UserError(f"This run classifies {self.modality}s, not {modality}s.",
-                            f"Pick a run trained on {modality}s.")
+            if modality == "text":
+                raise UserError(lazy("This run classifies images, not texts."), lazy("Pick a run trained on texts."))
+            raise UserError(lazy("This run classifies texts, not images."), lazy("Pick a run trained on images."))
 
 
 def load(run_dir: str | Path, device: str = "cpu") -> Predictor:
     """The best model of a finished (or stopped) run, ready to predict."""
     run = runs.Run(Path(run_dir))
     if not run.has_config() or not run.has_weights():
-        raise UserError(f"{run.dir} has no trained model.",
-                        "Pick a run that finished (or was stopped after at least one epoch).")
+        raise UserError(lazy("{folder} has no trained model.", folder=str(run.dir)),
+                        lazy("Pick a run that finished (or was stopped after at least one epoch)."))
     config = TrainConfig.load(run.config_path)
-    labels = run.labels()
+    labels = run.class_titles()  # the names given to the classes, where a person gave some (class_names.py)
     data = run.data()
     strategy = strategies.get(config.strategy)
     if not strategy.uses_backbone:
@@ -182,7 +184,8 @@ def load(run_dir: str | Path, device: str = "cpu") -> Predictor:
     state = run.load_weights()
     missing, unexpected = model.load_state_dict(state, strict=not head_only)
     if unexpected or (head_only and any(k.startswith("head.") for k in missing)):
-        raise UserError(f"The weights in {run.weights_path} do not fit {spec.title}.", "The run folder may be damaged.")
+        raise UserError(lazy("The weights in {path} do not fit {backbone}.", path=str(run.weights_path),
+                             backbone=spec.title), lazy("The run folder may be damaged."))
     model.eval().to(device)
     preprocess = ImagePreprocess.for_spec(spec) if spec.modality == "image" else None
     return Predictor(run, config, labels, modality, spec=spec, model=model, preprocess=preprocess)
@@ -193,8 +196,8 @@ def _load_tfidf(run: runs.Run) -> dict:
 
     saved = run.tfidf_vocabulary()
     if saved is None or "vocabulary" not in saved:
-        raise runs.DamagedRun(f"Run {run.id}: tfidf_vocabulary.json is missing or damaged.",
-                              "Train it again with the same settings (Runs page: Train again).")
+        raise runs.DamagedRun(lazy("Run {run}: tfidf_vocabulary.json is missing or damaged.", run=run.id),
+                              lazy("Train it again with the same settings (Runs page: Train again)."))
     arrays = run.load_weights()
     settings = {**WORD_SETTINGS, **{k: v for k, v in saved.items() if k in WORD_SETTINGS}}
     vectorizer = make_vectorizer(settings, saved["vocabulary"])

@@ -33,9 +33,10 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import paths, runs, storage
+from core import i18n, paths, runs, storage
 from core.config import TrainConfig
 from core.errors import UserError
+from core.i18n import Text, lazy
 
 ROOT = Path(__file__).resolve().parents[1]
 POLL_SECONDS = 0.5
@@ -55,11 +56,17 @@ class Preparation:
     total: int = 0
     seconds: float | None = None   # ready: how long the pass took (or reading it back, when cached)
     cached: bool = False           # ready: the features were in the cache already
-    message: str = ""
+    message: str = ""              # skipped, failed: why, in the worker's language (or its last words)
+    text: dict | None = None       # the same sentence to translate when read (i18n.Text.to_json())
 
     @property
     def busy(self) -> bool:
         return self.state in ("starting", "loading", "computing")
+
+    @property
+    def said(self) -> str:
+        """``message`` in the reader's language, where the worker said it as a translatable sentence."""
+        return i18n.event_text({"message": self.message, "text": self.text})
 
 
 class _Worker:
@@ -182,11 +189,12 @@ class Supervisor:
 
     def resume(self, run: runs.Run) -> runs.Run:
         if not run.can_resume():
-            raise UserError(f"Run {run.id} is {run.status} and cannot be resumed.",
-                            "Start a new run with the same settings instead.")
+            raise UserError(lazy("Run {run} cannot be resumed: its status is {status}.", run=run.id,
+                                 status=lazy(runs.STATUS_WORDS.get(run.status, run.status))),
+                            lazy("Start a new run with the same settings instead."))
         run.clear_stop()
         run.set_status("queued")
-        run.append_event({"kind": "queued", "time": round(time.time(), 3), "message": "Queued to resume."})
+        run.append_event({"kind": "queued", "time": round(time.time(), 3), **i18n.for_event(lazy("Queued to resume."))})
         self._kick()
         return run
 
@@ -198,7 +206,7 @@ class Supervisor:
             if run.recorded_status == "queued" and not starting:
                 run.set_status("stopped")
                 run.append_event({"kind": "notice", "time": round(time.time(), 3),
-                                  "message": "Taken out of the queue before it started."})
+                                  **i18n.for_event(lazy("Taken out of the queue before it started."))})
                 return
         run.request_stop()
 
@@ -282,11 +290,11 @@ class Supervisor:
                 self._child = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                                stderr=subprocess.STDOUT)
         except OSError as error:  # the folder is gone, the disk is full, no process can start
-            message = str(storage.disk_full_error("this run's log", run.dir)) if storage.is_disk_full(error) \
-                else f"Could not start the training process: {error}."
+            said = storage.disk_full_error(lazy("this run's log"), run.dir).to_event() if storage.is_disk_full(error) \
+                else i18n.for_event(lazy("Could not start the training process: {error}.", error=str(error)))
             try:
                 run.set_status("failed")
-                run.append_event({"kind": "error", "time": round(time.time(), 3), "message": message})
+                run.append_event({"kind": "error", "time": round(time.time(), 3), **said})
             except Exception:
                 self._unlaunchable.add(run.dir)  # nothing can be written: skip it, the rest of the queue goes on
             return
@@ -300,27 +308,33 @@ class Supervisor:
         if run.recorded_status in ("queued", "running") and not run.is_alive():
             try:
                 run.set_status("failed")
-                run.append_event({"kind": "error", "time": round(time.time(), 3), "message": death_reason(code, run)})
+                run.append_event({"kind": "error", "time": round(time.time(), 3),
+                                  **i18n.for_event(death_reason(code, run))})
             except Exception:  # a full disk refuses even this: the queue must go on all the same
                 pass
 
 
-def death_reason(code: int, run: runs.Run) -> str:
-    """Plain words for a training process that ended without recording why."""
+def death_reason(code: int, run: runs.Run) -> Text | str:
+    """Plain words for a training process that ended without recording why: a ``lazy`` Text, translated
+    when read (the error event's ``i18n.for_event``)."""
     if code in (-9, 137):
-        return ("The training process was killed by the system (signal 9), which most often means the machine "
-                "ran out of memory. Try a smaller batch size, a shorter max length, or a smaller backbone.")
+        return lazy("The training process was killed by the system (signal 9), which most often means the machine "
+                    "ran out of memory. Try a smaller batch size, a shorter max length, or a smaller backbone.")
     if code < 0:
-        return f"The training process was ended by signal {-code}. Resume the run or start it again."
+        return lazy("The training process was ended by signal {signal}. Resume the run or start it again.",
+                    signal=-code)
     free = storage.free_bytes(run.dir)
     if free is not None and free < storage.NEARLY_FULL:
-        return str(storage.disk_full_error("this run's files", run.dir))
-    tail = ""
+        said = storage.disk_full_error(lazy("this run's files"), run.dir).to_event()
+        return Text.from_json(said["text"]) if "text" in said else said["message"]
+    lines = []
     log = run.log_path
     if log.is_file():
         lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
-        tail = " Its last words: " + " / ".join(lines[-3:]) if lines else ""
-    return f"The training process ended unexpectedly (exit code {code}).{tail}"
+    if lines:
+        return lazy("The training process ended unexpectedly (exit code {code}). Its last words: {last_words}",
+                    code=code, last_words=" / ".join(lines[-3:]))
+    return lazy("The training process ended unexpectedly (exit code {code}).", code=code)
 
 
 _supervisors: dict[Path, Supervisor] = {}

@@ -10,25 +10,31 @@ import random
 from collections import Counter
 from dataclasses import asdict, dataclass
 
+from core.i18n import N_, Text, _, lazy, ngettext
+
 SAMPLE = 400          # texts looked at (seeded sample): enough for the share, fast on 200k rows
 CUT = 400             # characters of each text looked at
 # Languages written without spaces between words: word counts would see whole sentences as one word.
 UNSPACED = {"zh", "ja", "th", "lo", "km", "my", "bo", "dz", "wuu", "yue"}
+# language names as a person reads them (shown through language_name, in the current language)
 NAMES = {
-    "af": "Afrikaans", "am": "Amharic", "ar": "Arabic", "az": "Azerbaijani", "be": "Belarusian", "bg": "Bulgarian",
-    "bn": "Bengali", "bo": "Tibetan", "bs": "Bosnian", "ca": "Catalan", "cs": "Czech", "cy": "Welsh", "da": "Danish",
-    "de": "German", "dz": "Dzongkha", "el": "Greek", "en": "English", "eo": "Esperanto", "es": "Spanish",
-    "et": "Estonian", "eu": "Basque", "fa": "Persian", "fi": "Finnish", "fr": "French", "ga": "Irish",
-    "gl": "Galician", "gu": "Gujarati", "he": "Hebrew", "hi": "Hindi", "hr": "Croatian", "hu": "Hungarian",
-    "hy": "Armenian", "id": "Indonesian", "is": "Icelandic", "it": "Italian", "ja": "Japanese", "ka": "Georgian",
-    "kk": "Kazakh", "km": "Khmer", "kn": "Kannada", "ko": "Korean", "ky": "Kyrgyz", "la": "Latin",
-    "lo": "Lao", "lt": "Lithuanian", "lv": "Latvian", "mk": "Macedonian", "ml": "Malayalam", "mn": "Mongolian",
-    "mr": "Marathi", "ms": "Malay", "mt": "Maltese", "my": "Burmese", "ne": "Nepali", "nl": "Dutch",
-    "no": "Norwegian", "nn": "Norwegian (Nynorsk)", "pa": "Punjabi", "pl": "Polish", "ps": "Pashto",
-    "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "si": "Sinhala", "sk": "Slovak", "sl": "Slovenian",
-    "sq": "Albanian", "sr": "Serbian", "sv": "Swedish", "sw": "Swahili", "ta": "Tamil", "te": "Telugu",
-    "th": "Thai", "tl": "Tagalog", "tr": "Turkish", "uk": "Ukrainian", "ur": "Urdu", "uz": "Uzbek",
-    "vi": "Vietnamese", "wuu": "Chinese (Wu)", "yue": "Cantonese", "zh": "Chinese", "zxx": "no language",
+    "af": N_("Afrikaans"), "am": N_("Amharic"), "ar": N_("Arabic"), "az": N_("Azerbaijani"), "be": N_("Belarusian"),
+    "bg": N_("Bulgarian"), "bn": N_("Bengali"), "bo": N_("Tibetan"), "bs": N_("Bosnian"), "ca": N_("Catalan"),
+    "cs": N_("Czech"), "cy": N_("Welsh"), "da": N_("Danish"), "de": N_("German"), "dz": N_("Dzongkha"),
+    "el": N_("Greek"), "en": N_("English"), "eo": N_("Esperanto"), "es": N_("Spanish"), "et": N_("Estonian"),
+    "eu": N_("Basque"), "fa": N_("Persian"), "fi": N_("Finnish"), "fr": N_("French"), "ga": N_("Irish"),
+    "gl": N_("Galician"), "gu": N_("Gujarati"), "he": N_("Hebrew"), "hi": N_("Hindi"), "hr": N_("Croatian"),
+    "hu": N_("Hungarian"), "hy": N_("Armenian"), "id": N_("Indonesian"), "is": N_("Icelandic"), "it": N_("Italian"),
+    "ja": N_("Japanese"), "ka": N_("Georgian"), "kk": N_("Kazakh"), "km": N_("Khmer"), "kn": N_("Kannada"),
+    "ko": N_("Korean"), "ky": N_("Kyrgyz"), "la": N_("Latin"), "lo": N_("Lao"), "lt": N_("Lithuanian"),
+    "lv": N_("Latvian"), "mk": N_("Macedonian"), "ml": N_("Malayalam"), "mn": N_("Mongolian"), "mr": N_("Marathi"),
+    "ms": N_("Malay"), "mt": N_("Maltese"), "my": N_("Burmese"), "ne": N_("Nepali"), "nl": N_("Dutch"),
+    "no": N_("Norwegian"), "nn": N_("Norwegian (Nynorsk)"), "pa": N_("Punjabi"), "pl": N_("Polish"),
+    "ps": N_("Pashto"), "pt": N_("Portuguese"), "ro": N_("Romanian"), "ru": N_("Russian"), "si": N_("Sinhala"),
+    "sk": N_("Slovak"), "sl": N_("Slovenian"), "sq": N_("Albanian"), "sr": N_("Serbian"), "sv": N_("Swedish"),
+    "sw": N_("Swahili"), "ta": N_("Tamil"), "te": N_("Telugu"), "th": N_("Thai"), "tl": N_("Tagalog"),
+    "tr": N_("Turkish"), "uk": N_("Ukrainian"), "ur": N_("Urdu"), "uz": N_("Uzbek"), "vi": N_("Vietnamese"),
+    "wuu": N_("Chinese (Wu)"), "yue": N_("Cantonese"), "zh": N_("Chinese"), "zxx": N_("no language"),
 }
 
 
@@ -41,6 +47,7 @@ class LanguageReport:
 
     @property
     def name(self) -> str:
+        """The language's name in the current language."""
         return language_name(self.code)
 
     @property
@@ -48,17 +55,27 @@ class LanguageReport:
         return self.code in UNSPACED
 
     def sentence(self) -> str:
-        text = f"Language: {self.name} ({self.share:.0%} of {self.looked_at:,} texts looked at)"
+        """What was found, in one sentence in the current language."""
         if self.others:
-            text += "; also " + ", ".join(f"{language_name(c)} ({s:.0%})" for c, s in self.others.items())
-        return text + "."
+            from core.encodings import listing
+
+            others = str(listing([_("{language} ({share:.0%})", language=language_name(code), share=share)
+                                  for code, share in self.others.items()]))
+            return ngettext("Language: {language} ({share:.0%} of {n:,} text looked at); also {others}.",
+                            "Language: {language} ({share:.0%} of {n:,} texts looked at); also {others}.",
+                            self.looked_at, language=self.name, share=self.share, others=others)
+        return ngettext("Language: {language} ({share:.0%} of {n:,} text looked at).",
+                        "Language: {language} ({share:.0%} of {n:,} texts looked at).",
+                        self.looked_at, language=self.name, share=self.share)
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "name": self.name, "unspaced": self.unspaced}
+        """For a report's details and the cache: the name in English (``language_name(code)`` translates)."""
+        return {**asdict(self), "name": NAMES.get(self.code, self.code), "unspaced": self.unspaced}
 
 
 def language_name(code: str) -> str:
-    return NAMES.get(code, code)
+    """The language's name in the current language ("Chinese": "中文")."""
+    return _(NAMES[code]) if code in NAMES else code
 
 
 @functools.lru_cache(maxsize=1)
@@ -96,7 +113,8 @@ def detect_remembered(texts: list[str], key: str, seed: int = 0) -> LanguageRepo
     found = detect(texts, seed)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        storage.write_atomically(path, json.dumps(found.to_dict() if found else None), "the language cache")
+        storage.write_atomically(path, json.dumps(found.to_dict() if found else None),
+                                 lazy("the language cache"))
     except Exception:  # a cache: not being able to keep it costs 1.5 s next time, nothing more
         pass
     return found
@@ -116,14 +134,31 @@ def reads(languages: tuple[str, ...] | None, language: LanguageReport | None) ->
     return "multilingual" in languages or language.code in languages
 
 
-def encoder_warning(title: str, languages: tuple[str, ...] | None, language: LanguageReport | None) -> str | None:
-    """A plain-words warning when most texts are in a language the encoder was not trained on."""
+def encoder_warning(title: str | Text, languages: tuple[str, ...] | None,
+                    language: LanguageReport | None) -> Text | None:
+    """A plain-words warning when most texts are in a language the encoder was not trained on: a lazy Text
+    (shown on the Model page now, and kept in a run's events by training)."""
     if reads(languages, language) is not False or language.share < 0.5 or language.code == "zxx":
         return None
-    trained = " and ".join(language_name(code) for code in languages)
-    return (f"Most of these texts are in {language.name} ({language.share:.0%}), but {title} was trained on "
-            f"{trained} text only: it will read them poorly. Pick an encoder that reads {language.name}: "
-            "Multilingual BERT or multilingual MiniLM (from the Hugging Face cache or a download), or any "
-            "Hugging Face id of a model trained on it (e.g. hf:bert-base-chinese for Chinese); or the TF-IDF "
-            "baseline, which needs no pretraining"
-            + (" and counts characters for languages written without spaces." if language.unspaced else "."))
+    from core.encodings import listing
+
+    trained = listing([name_text(code) for code in languages[:3]])
+    encoder = title if isinstance(title, Text) else Text(title)
+    if language.unspaced:
+        return lazy("Most of these texts are in {language} ({share:.0%}), but {encoder} was trained on {trained} "
+                    "text only: it will read them poorly. Pick an encoder that reads {language}: Multilingual BERT "
+                    "or multilingual MiniLM (from the Hugging Face cache or a download), or any Hugging Face id of "
+                    "a model trained on it (e.g. hf:bert-base-chinese for Chinese); or the TF-IDF baseline, which "
+                    "needs no pretraining and counts characters for languages written without spaces.",
+                    language=name_text(language.code), share=language.share, encoder=encoder, trained=trained)
+    return lazy("Most of these texts are in {language} ({share:.0%}), but {encoder} was trained on {trained} text "
+                "only: it will read them poorly. Pick an encoder that reads {language}: Multilingual BERT or "
+                "multilingual MiniLM (from the Hugging Face cache or a download), or any Hugging Face id of a model "
+                "trained on it (e.g. hf:bert-base-chinese for Chinese); or the TF-IDF baseline, which needs no "
+                "pretraining.", language=name_text(language.code), share=language.share, encoder=encoder,
+                trained=trained)
+
+
+def name_text(code: str) -> Text | str:
+    """``language_name`` as a lazy Text, for a sentence that is kept and shown later."""
+    return Text(NAMES[code]) if code in NAMES else code

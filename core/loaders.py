@@ -12,6 +12,7 @@ from torchvision import transforms as T
 
 from core.backbones import BackboneSpec
 from core.errors import UserError
+from core.i18n import lazy
 from core.images import load_rgb
 
 
@@ -54,12 +55,13 @@ class ImageListDataset(Dataset):
         try:
             return load_rgb(self.root / relative)
         except FileNotFoundError as error:
-            raise UserError(f"{self.root / relative} is not there any more (moved or deleted since the data was read).",
-                            "Put it back, or load the data again where it is now, so that the split leaves it out.") \
-                from error
+            raise UserError(lazy("{path} is not there any more (moved or deleted since the data was read).",
+                                 path=str(self.root / relative)),
+                            lazy("Put it back, or load the data again where it is now, so that the split leaves it "
+                                 "out.")) from error
         except Exception as error:  # a file that passed the header check but cannot be decoded
-            raise UserError(f"Could not decode {relative}: {error}.",
-                            "Remove or replace that file, then start again.") from error
+            raise UserError(lazy("Could not decode {file}: {error}.", file=relative, error=str(error)),
+                            lazy("Remove or replace that file, then start again.")) from error
 
 
 def view_key(view: int, key: str) -> str:

@@ -24,6 +24,7 @@ from core import distributed, features, privacy, runs
 from core.backbones import BackboneSpec
 from core.device import autocast, needs_loss_scaling
 from core.divergence import Divergence
+from core.i18n import lazy, lazy_ngettext
 from core.loaders import image_layout, in_item_order, make_loader, to_device
 from core.models import count_parameters
 from core.report import DataReport
@@ -318,8 +319,9 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
             trainer, to_device(two(first_inputs), session.device), first_labels[:2].to(session.device))[1],
             examples=len(first_labels[:2]))
         if shared:
-            emit("notice", message=f"Private training keeps {', '.join(shared)} as pretrained: every example of a "
-                                   "batch shares them, so they have no gradient of their own to clip.")
+            emit("notice", message=lazy("Private training keeps {layers} as pretrained: every example of a batch "
+                                        "shares them, so they have no gradient of their own to clip.",
+                                        layers=", ".join(shared)))
     best = BestWeights(save=run.save_weights if save_best else None)
     stopping = EarlyStopping(config.patience)
     divergence = Divergence(config.lr)
@@ -382,9 +384,11 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
                              "extras": {name: cpu_state(module) for name, module in (extras or {}).items()}})
         if stopping.should_stop and epoch < config.epochs:
             early = True
-            emit("early_stop", epoch=epoch, patience=config.patience,
-                 message=f"Stopped early after epoch {epoch}: the validation loss has not improved for "
-                         f"{config.patience} epochs, so more epochs would mostly memorise the training data.")
+            emit("early_stop", epoch=epoch, patience=config.patience, message=lazy_ngettext(
+                "Stopped early after epoch {epoch}: the validation loss has not improved for {n} epoch, so more "
+                "epochs would mostly memorise the training data.",
+                "Stopped early after epoch {epoch}: the validation loss has not improved for {n} epochs, so more "
+                "epochs would mostly memorise the training data.", config.patience, epoch=epoch))
             break
     if private is not None:
         private.detach(trainer)
@@ -409,8 +413,11 @@ def fit_end_to_end(session: Session, step: Step | None = None, extra_groups: lis
     if config.dp_epsilon is not None:  # BatchNorm frozen; what DP-SGD cannot train is refused, saying why
         frozen = privacy.prepare(model)
         if frozen:
-            session.emit("notice", message=f"Private training keeps the {len(frozen)} BatchNorm layers as they were "
-                                           "pretrained (a batch's statistics mix its examples); the rest trains.")
+            session.emit("notice", message=lazy_ngettext(
+                "Private training keeps the {n} BatchNorm layer as it was pretrained (a batch's statistics mix its "
+                "examples); the rest trains.",
+                "Private training keeps the {n} BatchNorm layers as they were pretrained (a batch's statistics mix "
+                "its examples); the rest trains.", len(frozen)))
     if report.modality == "image":
         model = image_layout(model, session.device)
     world = session.world
@@ -443,9 +450,9 @@ def cached_features(session: Session, report: DataReport | None = None,
         session.config.max_length, on_notice=lambda message: emit("notice", message=message), world=session.world)
     if feature_set is not None:
         if feature_set.ahead_seconds:
-            emit("notice", message=f"The features were computed in the background since the data was loaded: "
-                                   f"{feature_set.compute_seconds:.1f} s in all, {feature_set.seconds:.1f} s of it "
-                                   "after this run started.")
+            emit("notice", message=lazy("The features were computed in the background since the data was loaded: "
+                                        "{total:.1f} s in all, {after:.1f} s of it after this run started.",
+                                        total=feature_set.compute_seconds, after=feature_set.seconds))
         emit("features", done=total, total=total, cache_hit=feature_set.cache_hit,
              seconds=round(feature_set.seconds, 3), domain=domain, ahead_seconds=round(feature_set.ahead_seconds, 3))
         session.feature_passes.append({"domain": domain, "cache_hit": feature_set.cache_hit,

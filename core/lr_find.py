@@ -25,6 +25,7 @@ from core import backbones, data, features, loop, strategies
 from core.config import TrainConfig
 from core.device import pick_device
 from core.errors import UserError
+from core.i18n import lazy
 from core.loaders import image_layout, make_loader, to_device
 
 SMOOTHING = 0.9        # exponential moving average of the loss (debiased), as fastai
@@ -71,12 +72,15 @@ def range_test(config: TrainConfig, steps: int = 100, start: float = START, end:
     begun = time.perf_counter()
     config.validated()
     if not 5 <= steps <= 1000:
-        raise UserError(f"{steps} steps is not a range test.", "Use between 5 and 1000 steps (100 is usual).")
+        raise UserError(lazy("{steps} steps is not a range test.", steps=steps),
+                        lazy("Use between 5 and 1000 steps (100 is usual)."))
     if not 0 < start < end:
-        raise UserError(f"The rates must grow: from {start:g} to {end:g}.", "Give a start below the end, above 0.")
+        raise UserError(lazy("The rates must grow: from {start:g} to {end:g}.", start=start, end=end),
+                        lazy("Give a start below the end, above 0."))
     strategy, spec = strategies.get(config.strategy), backbones.get(config.backbone)
     if strategy.fits_in_one_go:
-        raise UserError(f"{strategy.title} has no learning rate to find.", "Pick a strategy that trains a network.")
+        raise UserError(lazy("{strategy} has no learning rate to find.", strategy=strategy.title_text),
+                        lazy("Pick a strategy that trains a network."))
     from core.train import checked, seed_everything
 
     report = checked(config, strategy, spec, data.load_dataset(

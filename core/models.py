@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from core.i18n import _
 
 
 class Head(nn.Module):
@@ -42,7 +43,8 @@ def freeze(module: nn.Module) -> None:
 
 
 def describe(model: TransferModel) -> list[dict]:
-    """One row per layer group: name, parameter count, whether it trains. Backbone first, head last."""
+    """One row per layer group: name, parameter count, whether it trains. Backbone first, head last (its name in
+    the current language: the table is shown at once)."""
     rows = [{"layer": name, "parameters": sum(p.numel() for p in module.parameters()),
              "trainable": any(p.requires_grad for p in module.parameters())}
             for name, module in _layer_groups("backbone", model.backbone)]
@@ -50,7 +52,7 @@ def describe(model: TransferModel) -> list[dict]:
     if loose:
         rows.append({"layer": ", ".join(name for name, _ in loose), "parameters": sum(p.numel() for _, p in loose),
                      "trainable": any(p.requires_grad for _, p in loose)})
-    rows.append({"layer": "head (new)", "parameters": sum(p.numel() for p in model.head.parameters()),
+    rows.append({"layer": _("head (new)"), "parameters": sum(p.numel() for p in model.head.parameters()),
                  "trainable": True})
     return [row for row in rows if row["parameters"]]
 

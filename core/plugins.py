@@ -12,6 +12,7 @@ import importlib
 import os
 
 from core.errors import UserError
+from core.i18n import lazy
 
 _loaded: set[str] = set()
 
@@ -30,8 +31,9 @@ def load(built_in: tuple[str, ...]) -> None:
             if function:
                 getattr(loaded, function)()
         except Exception as error:
-            raise UserError(f"The plugin {entry!r} (TRANSFERLAB_PLUGINS) failed to load: {error}.",
-                            "Fix the plugin or remove it from TRANSFERLAB_PLUGINS.") from error
+            raise UserError(lazy("The plugin '{plugin}' (TRANSFERLAB_PLUGINS) failed to load: {error}.", plugin=entry,
+                                 error=str(error)),
+                            lazy("Fix the plugin or remove it from TRANSFERLAB_PLUGINS.")) from error
 
 
 def entries() -> list[str]:

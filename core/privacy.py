@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from core.errors import UserError
+from core.i18n import N_, Text, _, lazy
 
 
 class PrivacySettings(Protocol):
@@ -38,8 +39,21 @@ class PrivacySettings(Protocol):
 
 
 DEFAULT_EPSILON = 3.0   # what the Train form offers first: a meaningful guarantee that still learns
-EXPLANATION = ("Epsilon is the privacy budget: the smaller it is, the less anyone can learn from the model about "
-               "whether one particular example was in its training data (1 is strong, 8 is common, above 10 is weak).")
+_EXPLANATION = N_("Epsilon is the privacy budget: the smaller it is, the less anyone can learn from the model "
+                  "about whether one particular example was in its training data (1 is strong, 8 is common, above "
+                  "10 is weak).")
+
+
+def explanation() -> str:
+    """What epsilon means, in plain words and the current language."""
+    return _(_EXPLANATION)
+
+
+def __getattr__(name: str) -> str:
+    """``privacy.EXPLANATION``: read in the current language each time (pages that show it need no change)."""
+    if name == "EXPLANATION":
+        return explanation()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def delta_for(config: PrivacySettings, examples: int) -> float:
@@ -47,22 +61,23 @@ def delta_for(config: PrivacySettings, examples: int) -> float:
     return config.dp_delta if config.dp_delta else 1.0 / max(examples, 1)
 
 
-def refusals(config: PrivacySettings, uses_backbone: bool) -> list[tuple[bool, str]]:
-    """(ok, why not) for settings private training cannot honour; checked with the rest of the config."""
+def refusals(config: PrivacySettings, uses_backbone: bool) -> list[tuple[bool, Text]]:
+    """(ok, why not) for settings private training cannot honour; checked with the rest of the config. The
+    reasons are lazy Texts (read in the reader's language, like the UserError they end up in)."""
     if config.dp_epsilon is None:
-        return [(config.dp_delta is None, "a privacy delta needs a privacy budget epsilon (--dp-epsilon)")]
+        return [(config.dp_delta is None, lazy("a privacy delta needs a privacy budget epsilon (--dp-epsilon)"))]
     return [
-        (0 < config.dp_epsilon <= 1000, "the privacy budget epsilon must be above 0 (typical: 1 to 10)"),
-        (config.dp_delta is None or 0 < config.dp_delta < 1, "the privacy delta must be between 0 and 1 "
-                                                             "(leave it out for 1 / the training examples)"),
-        (config.dp_max_grad_norm > 0, "the gradient clipping norm must be above 0 (typical: 1)"),
-        (uses_backbone, "private training is for networks trained by gradient steps: TF-IDF + logistic regression "
-                        "has none (use feature extraction for a private model)"),
-        (config.adapt == "none", "private training is not combined with domain adaptation yet (its maps are fitted "
-                                 "on the training data outside the privacy budget): use adapt none"),
-        (not config.micro_batch_size, "private training takes whole batches: set micro batch size to 0"),
-        (not config.train_batchnorm, "private training keeps BatchNorm statistics fixed (a batch's statistics mix "
-                                     "its examples): turn 'update BatchNorm statistics' off"),
+        (0 < config.dp_epsilon <= 1000, lazy("the privacy budget epsilon must be above 0 (typical: 1 to 10)")),
+        (config.dp_delta is None or 0 < config.dp_delta < 1,
+         lazy("the privacy delta must be between 0 and 1 (leave it out for 1 / the training examples)")),
+        (config.dp_max_grad_norm > 0, lazy("the gradient clipping norm must be above 0 (typical: 1)")),
+        (uses_backbone, lazy("private training is for networks trained by gradient steps: TF-IDF + logistic "
+                             "regression has none (use feature extraction for a private model)")),
+        (config.adapt == "none", lazy("private training is not combined with domain adaptation yet (its maps are "
+                                      "fitted on the training data outside the privacy budget): use adapt none")),
+        (not config.micro_batch_size, lazy("private training takes whole batches: set micro batch size to 0")),
+        (not config.train_batchnorm, lazy("private training keeps BatchNorm statistics fixed (a batch's statistics "
+                                          "mix its examples): turn 'update BatchNorm statistics' off")),
     ]
 
 
@@ -83,8 +98,8 @@ def prepare(model: nn.Module) -> list[str]:
     model.train(was_training)
     if errors:
         listed = "; ".join(dict.fromkeys(str(error).strip() for error in errors))
-        raise UserError(f"This network cannot train privately as it is: {listed[:600]}",
-                        "Use feature extraction (the head always trains privately), or another backbone.")
+        raise UserError(lazy("This network cannot train privately as it is: {problems}", problems=listed[:600]),
+                        lazy("Use feature extraction (the head always trains privately), or another backbone."))
     return frozen
 
 

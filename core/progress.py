@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core import i18n
+from core.i18n import N_, _
 from core.runs import epoch_history
 
-ENDED_MESSAGES = {"finished": "Finished", "stopped": "Stopped: the best weights so far were kept",
-                  "failed": "Failed", "interrupted": "Interrupted: it can be resumed from its last epoch"}
+# shown as _(ENDED_MESSAGES[status]): translated when read, in the reader's language
+ENDED_MESSAGES = {"finished": N_("Finished"), "stopped": N_("Stopped: the best weights so far were kept"),
+                  "failed": N_("Failed"), "interrupted": N_("Interrupted: it can be resumed from its last epoch")}
 
 
 @dataclass
@@ -16,7 +19,7 @@ class Progress:
     phase: str                           # waiting | starting | features | training | done
     fraction: float                      # 0..1 of the whole run
     eta_seconds: float | None
-    message: str
+    message: str                         # in the language current when ``follow`` read the events
     device: str = ""
     noun: str = "images"
     strategy: str = ""
@@ -37,23 +40,23 @@ def follow(events: list[dict], status: str, now: float) -> Progress:
     start = attempt[0] if starts else None
     history = epoch_history(events)
     batches = [e for e in attempt if e["kind"] == "batch"]
-    error = next((e["message"] for e in reversed(attempt) if e["kind"] == "error"), None)
+    error = next((i18n.event_text(e) for e in reversed(attempt) if e["kind"] == "error"), None)
     end = next((e for e in reversed(attempt) if e["kind"] == "end"), None)
     noun = "texts" if start and start.get("modality") == "text" else "images"
     progress = Progress(status=status, phase="starting", fraction=0.0, eta_seconds=None,
-                        message="Starting: loading PyTorch, the data and the backbone...",
+                        message=_("Starting: loading PyTorch, the data and the backbone..."),
                         device=start["device"] if start else "", noun=noun, history=history,
                         strategy=start.get("strategy", "") if start else "",
                         batch_losses=[e["loss"] for e in batches], error=error,
                         summary=end["summary"] if end else None, epochs=start["epochs"] if start else None,
-                        notices=[e["message"] for e in attempt if e["kind"] in ("notice", "early_stop", "stage")])
+                        notices=[i18n.event_text(e) for e in attempt if e["kind"] in ("notice", "early_stop", "stage")])
     if status == "queued":
-        progress.phase, progress.message = "waiting", "Waiting for its turn"
+        progress.phase, progress.message = "waiting", _("Waiting for its turn")
         return progress
     if status != "running":
         progress.phase = "done"
         progress.fraction = 1.0 if status == "finished" else _fraction(history, start)
-        progress.message = ENDED_MESSAGES.get(status, status.capitalize())
+        progress.message = _(ENDED_MESSAGES[status]) if status in ENDED_MESSAGES else status.capitalize()
         return progress
     if start is None:
         return progress
@@ -66,10 +69,7 @@ def follow(events: list[dict], status: str, now: float) -> Progress:
         done = last["done"] / max(last["total"], 1)
         since = (last["done"] - first["done"]) / max(last["total"] - first["done"], 1)
         progress.phase, progress.fraction = "features", 0.9 * done
-        whose = {"target": "the target's features",
-                 "views": f"{last.get('views', 'the')} augmented views of every training image"}.get(domain,
-                                                                                               "backbone features")
-        progress.message = f"Computing {whose} once: {last['done']:,}/{last['total']:,} {noun}"
+        progress.message = _computing(domain, last.get("views"), noun, last["done"], last["total"])
         progress.eta_seconds = _eta(first["time"], now, since)
         progress.throughput = _rate(pass_events, "done")
         return progress
@@ -82,10 +82,28 @@ def follow(events: list[dict], status: str, now: float) -> Progress:
         offset = 0.9 if feature_events and not feature_events[-1].get("cache_hit", False) else 0.0
         progress.phase, progress.fraction = "training", offset + (1 - offset) * done
         progress.epoch = last["epoch"]
-        progress.message = f"Epoch {last['epoch']}/{epochs} · batch {last['batch']}/{last['batches']}"
+        progress.message = _("Epoch {epoch}/{epochs} · batch {batch}/{batches}", epoch=last["epoch"], epochs=epochs,
+                             batch=last["batch"], batches=last["batches"])
         progress.eta_seconds = _eta(batches[0]["time"], now, (done - done_before) / max(1 - done_before, 1e-9))
         progress.throughput = _rate(batches[-50:], "examples", cumulative=False)
     return progress
+
+
+def _computing(domain: str, views: int | None, noun: str, done: int, total: int) -> str:
+    """What a feature pass computes, one whole sentence per kind of pass (and of data)."""
+    if domain == "views":  # augmented views are of images only
+        if views is None:
+            return _("Computing the augmented views of every training image once: {done:,}/{total:,} images",
+                     done=done, total=total)
+        return _("Computing {views} augmented views of every training image once: {done:,}/{total:,} images",
+                 views=views, done=done, total=total)
+    if domain == "target":
+        if noun == "texts":
+            return _("Computing the target's features once: {done:,}/{total:,} texts", done=done, total=total)
+        return _("Computing the target's features once: {done:,}/{total:,} images", done=done, total=total)
+    if noun == "texts":
+        return _("Computing backbone features once: {done:,}/{total:,} texts", done=done, total=total)
+    return _("Computing backbone features once: {done:,}/{total:,} images", done=done, total=total)
 
 
 def _fraction(history: list[dict], start: dict | None) -> float:
@@ -110,6 +128,6 @@ def _rate(events: list[dict], key: str, cumulative: bool = True) -> float | None
 
 def format_seconds(seconds: float | None) -> str:
     if seconds is None:
-        return "estimating..."
+        return _("estimating...")
     seconds = int(round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds}s"
+    return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else _("{seconds}s", seconds=seconds)

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from core.errors import UserError
+from core.i18n import Text, _, lazy
 
 
 MIN_PER_CLASS = 5
@@ -24,9 +25,9 @@ class DataReport:
     classes: list[str]
     train: list[tuple[str, int]]          # (item key, class index): image path relative to root, or row key
     val: list[tuple[str, int]]
-    layout: str                           # a sentence: what was found
+    layout: str                           # a sentence: what was found (plain text, or a lazy Text)
     skipped: list[dict] = field(default_factory=list)   # {"path", "reason"}
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)   # sentences (plain text, or lazy Texts)
     fingerprint: str = ""                 # changes when any item is added, removed or edited
     modality: str = "image"               # image | text
     texts: dict[str, str] = field(default_factory=dict)  # text only: row key -> text
@@ -34,14 +35,25 @@ class DataReport:
     set_aside: list[tuple[str, int]] = field(default_factory=list)  # training items a run leaves out
                                                                     # (at_most_per_class, or excluded); still featurised
     excluded: list[str] = field(default_factory=list)  # item keys the person excluded (core/exclusions.py)
+    class_titles: dict[str, str] = field(default_factory=dict)  # label -> the name a person gave it (class_names.py)
 
     @property
     def num_items(self) -> int:
         return len(self.train) + len(self.val)
 
     def counts(self) -> list[dict]:
-        train, val = Counter(label for _, label in self.train), Counter(label for _, label in self.val)
-        return [{"class": name, "train": train[i], "val": val[i]} for i, name in enumerate(self.classes)]
+        train, val = Counter(label for _key, label in self.train), Counter(label for _key, label in self.val)
+        return [{"class": name, "title": self.title(name), "train": train[i], "val": val[i]}
+                for i, name in enumerate(self.classes)]
+
+    def title(self, label: str) -> str:
+        """What to call class ``label`` on screen: the name given to it, else the label itself."""
+        return self.class_titles.get(label) or label
+
+    @property
+    def titles(self) -> list[str]:
+        """The classes as shown, in index order."""
+        return [self.title(label) for label in self.classes]
 
     def all_items(self) -> list[tuple[str, int]]:
         """Every item once, in a fixed order (the feature cache's row order), those set aside included:
@@ -73,19 +85,25 @@ class DataReport:
     def absolute(self, relative: str) -> Path:
         return Path(self.root) / relative
 
-    def require_files(self, keys: list[str], purpose: str) -> None:
+    def require_files(self, keys: list[str], purpose: str | Text) -> None:
         """UserError, saying what to do, when image files among ``keys`` are not on this machine any more (the
-        data was moved or deleted after the run trained on it); texts live in the report itself."""
+        data was moved or deleted after the run trained on it); texts live in the report itself. ``purpose``
+        completes "the images ... are not where the run found them" ("the export is checked on"): best a lazy
+        Text, so that it is translated with the sentence."""
         if self.modality != "image":
             return
         gone = [key for key in keys if not self.absolute(key).is_file()]
         if gone:
-            raise UserError(f"{len(gone):,} of the {len(keys):,} images {purpose} are not where the run found them "
-                            f"(first: {self.absolute(gone[0])}).",
-                            f"Put the data back in {self.root}, or train a new run on the data where it is now.")
+            raise UserError(lazy("{missing:,} of the {total:,} images {purpose} are not where the run found them "
+                                 "(first: {first}).", missing=len(gone), total=len(keys), purpose=purpose,
+                                 first=str(self.absolute(gone[0]))),
+                            lazy("Put the data back in {folder}, or train a new run on the data where it is now.",
+                                 folder=str(self.root)))
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain JSON values; a sentence kept as a lazy Text (layout, warnings, skipped reasons) is stored as its
+        id and values (``Text.to_json``), and read back as a Text by ``from_dict``."""
+        return _plain(asdict(self))
 
     @classmethod
     def from_dict(cls, values: dict) -> "DataReport":
@@ -93,7 +111,27 @@ class DataReport:
         values["train"] = [tuple(item) for item in values["train"]]
         values["val"] = [tuple(item) for item in values["val"]]
         values["set_aside"] = [tuple(item) for item in values.get("set_aside", [])]
+        values["layout"] = _sentence(values.get("layout", ""))
+        values["warnings"] = [_sentence(warning) for warning in values.get("warnings", [])]
+        values["skipped"] = [{**row, "reason": _sentence(row["reason"])} if isinstance(row, dict) and "reason" in row
+                             else row for row in values.get("skipped", [])]
         return cls(**values)
+
+
+def _plain(value):
+    """``value`` with every lazy Text in it as its JSON form."""
+    if isinstance(value, Text):
+        return value.to_json()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(item) for item in value)
+    return value
+
+
+def _sentence(value):
+    """A sentence read from JSON: a stored Text (``{"id": ...}``) as a Text again, plain text as it is."""
+    return Text.from_json(value) if isinstance(value, dict) and "id" in value else value
 
 
 def stratified_split(found: dict[str, list[str]], classes: list[str], val_fraction: float,
@@ -112,14 +150,17 @@ def stratified_split(found: dict[str, list[str]], classes: list[str], val_fracti
 
 
 def balance_warnings(report: DataReport) -> list[str]:
+    """Too few examples in a class, or classes of very different sizes: sentences in the current language."""
     totals = {row["class"]: row["train"] + row["val"] for row in report.counts()}
-    warnings = [f"Class '{name}' has only {n} example(s). Aim for at least {MIN_PER_CLASS} (20 or more is "
-                "better): with so few, the model can hardly learn it and its validation score means little."
+    warnings = [_("Class '{name}' has only {n} example(s). Aim for at least {minimum} (20 or more is better): with "
+                  "so few, the model can hardly learn it and its validation score means little.", name=name, n=n,
+                  minimum=MIN_PER_CLASS)
                 for name, n in totals.items() if n < MIN_PER_CLASS]
     largest, smallest = max(totals, key=totals.get), min(totals, key=totals.get)
     if totals[smallest] and totals[largest] / totals[smallest] >= IMBALANCE_RATIO:
-        warnings.append(f"The classes are unbalanced: '{largest}' has {totals[largest]} examples, "
-                        f"{totals[largest] / totals[smallest]:.0f}x as many as '{smallest}' ({totals[smallest]}). "
-                        f"The model will lean towards '{largest}', and overall accuracy can look good while "
-                        f"'{smallest}' is mostly wrong: check per-class results, or add examples of the small classes.")
+        warnings.append(_("The classes are unbalanced: '{largest}' has {large} examples, {ratio:.0f}x as many as "
+                          "'{smallest}' ({small}). The model will lean towards '{largest}', and overall accuracy can "
+                          "look good while '{smallest}' is mostly wrong: check the results of each class, or add "
+                          "examples of the small classes.", largest=largest, large=totals[largest],
+                          ratio=totals[largest] / totals[smallest], smallest=smallest, small=totals[smallest]))
     return warnings

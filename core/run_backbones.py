@@ -18,6 +18,7 @@ from pathlib import Path
 from core import backbones, runs
 from core.backbones import Availability, BackboneSpec
 from core.errors import UserError
+from core.i18n import lazy
 
 PREFIX = "run:"
 
@@ -50,16 +51,19 @@ def _resolve(name: str) -> BackboneSpec | None:
         return None
     run = runs.Run(Path(name[len(PREFIX):]).expanduser())
     if not run.has_config():
-        raise UserError(f"{name[len(PREFIX):]} is not a run folder (it has no config.json).",
-                        "Give a finished run's folder (`python -m core runs`), as run:FOLDER.")
+        raise UserError(lazy("{folder} is not a run folder (it has no config.json).", folder=name[len(PREFIX):]),
+                        lazy("Give a finished run's folder (`python -m core runs`), as run:FOLDER."))
     config = run.config()
     if not usable(run):
         learner = config.get("strategy", "?")
-        why = "it has not finished" if run.status != "finished" else (
-            "feature extraction leaves the backbone as it was: use that backbone itself"
-            if learner == "feature_extract" else f"its strategy ({learner}) trains no network to reuse")
-        raise UserError(f"Run {run.id} cannot serve as a backbone: {why}.",
-                        "Pick a finished fine-tuning or from-scratch run.")
+        hint = lazy("Pick a finished fine-tuning or from-scratch run.")
+        if run.status != "finished":
+            raise UserError(lazy("Run {run} cannot serve as a backbone: it has not finished.", run=run.id), hint)
+        if learner == "feature_extract":
+            raise UserError(lazy("Run {run} cannot serve as a backbone: feature extraction leaves the backbone as it "
+                                 "was: use that backbone itself.", run=run.id), hint)
+        raise UserError(lazy("Run {run} cannot serve as a backbone: its strategy ({strategy}) trains no network to "
+                             "reuse.", run=run.id, strategy=learner), hint)
     base = backbones.get(config["backbone"])
     weights = run.weights_path
     stat = weights.stat()
@@ -74,17 +78,23 @@ def _resolve(name: str) -> BackboneSpec | None:
                      if key.startswith("backbone.")}
             missing, unexpected = network.load_state_dict(state, strict=False)
             if missing or unexpected:
-                raise runs.DamagedRun(f"The weights of run {run.id} do not fit {base.title}.",
-                                      "The run folder may be damaged; train it again.")
+                raise runs.DamagedRun(lazy("The weights of run {run} do not fit {backbone}.", run=run.id,
+                                           backbone=base.title_text),
+                                      lazy("The run folder may be damaged; train it again."))
         return network
 
     data = str(config.get("data", ""))
+    if isinstance(accuracy, (int, float)):
+        summary = lazy("{backbone} trained on {data} ({strategy}, {accuracy:.1%} validation accuracy).",
+                       backbone=base.title_text, data=Path(data).name or data, strategy=str(config.get("strategy")),
+                       accuracy=accuracy)
+    else:
+        summary = lazy("{backbone} trained on {data} ({strategy}).", backbone=base.title_text,
+                       data=Path(data).name or data, strategy=str(config.get("strategy")))
     return dataclasses.replace(
-        base, name=name, title=f"Your model: {run.id}", family="your runs", source="run", pretrained=True,
-        summary=f"{base.title} trained on {Path(data).name or data} ({config.get('strategy')}"
-                + (f", {accuracy:.1%} validation accuracy" if isinstance(accuracy, (int, float)) else "") + ").",
-        build=build, weights_id=weights_id,
-        check_weights=lambda: Availability("local", f"Trained in run {run.id}."))
+        base, name=name, title=lazy("Your model: {run}", run=run.id), family="your runs", source="run",
+        pretrained=True, summary=summary, build=build, weights_id=weights_id,
+        check_weights=lambda: Availability("local", lazy("Trained in run {run}.", run=run.id)))
 
 
 def describe_runs(runs_dir: str | Path, modality: str) -> list[dict]:

@@ -34,11 +34,21 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from core import storage
+from core import i18n, storage
 from core.errors import UserError
+from core.i18n import N_, _, lazy, ngettext
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
 ENDED = ("finished", "stopped", "failed", "interrupted")
+# How a status reads in tables and sentences ("damaged": describe()'s, for a folder that cannot be used)
+STATUS_WORDS = {"queued": N_("queued"), "running": N_("running"), "finished": N_("finished"),
+                "stopped": N_("stopped"), "failed": N_("failed"), "interrupted": N_("interrupted"),
+                "damaged": N_("damaged")}
+
+
+def status_words(status: str) -> str:
+    """A run's status (a code of STATUSES, or "damaged") as a person reads it, in the current language."""
+    return _(STATUS_WORDS[status]) if status in STATUS_WORDS else status
 
 try:
     import fcntl
@@ -141,7 +151,8 @@ class Run:
 
     # -- plain JSON files -------------------------------------------------------------------------------
     def write_json(self, name: str, value: Any) -> None:
-        storage.write_atomically(self.dir / name, json.dumps(value, indent=2), f"{name} of run {self.id}")
+        storage.write_atomically(self.dir / name, json.dumps(value, indent=2),
+                                 lazy("{file} of run {run}", file=name, run=self.id))
 
     def read_json(self, name: str, default: Any = None) -> Any:
         """The file's value; ``default`` when it is missing or damaged (``damage()`` says which)."""
@@ -157,12 +168,13 @@ class Run:
         except FileNotFoundError:
             return default
         except (ValueError, UnicodeDecodeError, OSError) as error:  # JSONDecodeError is a ValueError
-            raise DamagedRun(f"Run {self.id}: {name} is damaged ({_short(error)}).",
-                             "Delete the run, or restore the file.") from error
+            raise DamagedRun(lazy("Run {run}: {file} is damaged ({error}).", run=self.id, file=name,
+                                  error=_short(error)),
+                             lazy("Delete the run, or restore the file.")) from error
 
     def append_event(self, event: dict) -> None:
         line = json.dumps(event) + "\n"
-        with storage.guard(f"the events of run {self.id}", self.dir, len(line)):
+        with storage.guard(lazy("the events of run {run}", run=self.id), self.dir, len(line)):
             with open(self.dir / EVENTS, "a", encoding="utf-8") as handle:
                 handle.write(line)
 
@@ -171,14 +183,15 @@ class Run:
         crash, a line edited by hand) are skipped; ``event_problems()`` says how many."""
         return self._events()[0]
 
-    def _events(self) -> tuple[list[dict], list[str]]:
+    def _events(self) -> tuple[list[dict], list[str], bool]:
+        """(events, what is wrong with the file in plain words, whether that is only a cut-off last line)."""
         path = self.dir / EVENTS
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
-            return [], []
+            return [], [], False
         except OSError as error:
-            return [], [f"{EVENTS} cannot be read ({_short(error)})"]
+            return [], [_("{file} cannot be read ({error})", file=EVENTS, error=_short(error))], False
         events, bad, lines = [], [], raw.decode("utf-8", errors="replace").splitlines()
         for number, line in enumerate(lines, start=1):
             if not line.strip():
@@ -191,32 +204,39 @@ class Run:
                 events.append(event)
             else:
                 bad.append(number)
-        problems = []
         if bad == [len(lines)] and not raw.endswith(b"\n"):
-            problems.append(f"the last line of {EVENTS} was cut off (ignored)")
-        elif bad:
-            problems.append(f"{len(bad)} line(s) of {EVENTS} are not readable events (ignored; first: line {bad[0]})")
-        return events, problems
+            return events, [_("the last line of {file} was cut off (ignored)", file=EVENTS)], True
+        if bad:
+            return events, [ngettext("{n} line of {file} is not a readable event (ignored; line {first})",
+                                     "{n} lines of {file} are not readable events (ignored; first: line {first})",
+                                     len(bad), file=EVENTS, first=bad[0])], False
+        return events, [], False
 
     def damage(self) -> list[str]:
-        """What is wrong with this folder's files, in plain words; empty for a healthy run."""
+        """What is wrong with this folder's files, in plain words (the current language); empty for a
+        healthy run."""
+        files, events = self._damage()
+        return files + events
+
+    def _damage(self) -> tuple[list[str], list[str]]:
+        """damage(): (the problems of the small files, those of events.jsonl)."""
         problems = []
         status = self.recorded_status
         if status not in STATUSES:
-            problems.append("its status file is missing or unreadable" if status == "unknown"
-                            else f"its status file says {status[:40]!r}")
+            problems.append(_("its status file is missing or unreadable") if status == "unknown"
+                            else _("its status file says {status}", status=repr(status[:40])))
         if not self.has_config():
-            problems.append(f"{CONFIG} is missing")
+            problems.append(_("{file} is missing", file=CONFIG))
         for name in (CONFIG, SUMMARY, LABELS):  # the small files every list reads
             try:
                 self._read_json(name)
             except DamagedRun as error:
-                problems.append(f"{name} is not valid JSON ({_short(error.__cause__)})")
+                problems.append(_("{file} is not valid JSON ({error})", file=name, error=_short(error.__cause__)))
         if status == "finished" and not (self.dir / SUMMARY).is_file():
-            problems.append(f"it finished but {SUMMARY} is missing")
+            problems.append(_("it finished but {file} is missing", file=SUMMARY))
         alive = status == "running" and self.is_alive()
-        problems += [p for p in self._events()[1] if not (alive and "cut off" in p)]  # a live run writes as we read
-        return problems
+        event_problems, cut_off = self._events()[1:]
+        return problems, [] if alive and cut_off else event_problems  # a live run writes as we read
 
     def attempt_events(self) -> list[dict]:
         """The events since the last start: a resumed run appends a new attempt to the same file."""
@@ -230,7 +250,7 @@ class Run:
 
     def set_status(self, status: str) -> None:
         assert status in STATUSES, status
-        storage.write_atomically(self.dir / STATUS, status + "\n", f"the status of run {self.id}")
+        storage.write_atomically(self.dir / STATUS, status + "\n", lazy("the status of run {run}", run=self.id))
 
     @property
     def recorded_status(self) -> str:
@@ -256,8 +276,8 @@ class Run:
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except OSError:
-                    raise UserError(f"Run {self.id} is being trained by another process.",
-                                    "Wait for it to end, or stop it first.") from None
+                    raise UserError(lazy("Run {run} is being trained by another process.", run=self.id),
+                                    lazy("Wait for it to end, or stop it first.")) from None
             handle.seek(0)
             handle.truncate()
             handle.write(str(os.getpid()))
@@ -299,7 +319,8 @@ class Run:
     def save_checkpoint(self, state: dict) -> None:
         """Everything to continue after an epoch (tensors, numbers, lists, dicts: loads with weights_only)."""
         partial = self.dir / ".checkpoint.pt.partial"
-        with storage.guard(f"the checkpoint of run {self.id}", self.dir, _tensor_bytes(state), [partial]):
+        with storage.guard(lazy("the checkpoint of run {run}", run=self.id), self.dir, _tensor_bytes(state),
+                           [partial]):
             torch.save(state, partial)
             os.replace(partial, self.dir / CHECKPOINT)
 
@@ -310,18 +331,20 @@ class Run:
         try:
             return torch.load(path, map_location="cpu", weights_only=True)
         except Exception as error:  # cut off by a crash or a full disk
-            raise DamagedRun(f"Run {self.id}: its checkpoint is damaged ({_short(error)}).",
-                             "Train it again with the same settings (Runs page: Train again).") from error
+            raise DamagedRun(lazy("Run {run}: its checkpoint is damaged ({error}).", run=self.id,
+                                  error=_short(error)),
+                             lazy("Train it again with the same settings (Runs page: Train again).")) from error
 
     def load_weights(self) -> dict[str, torch.Tensor]:
         try:
             return load_file(self.weights_path)
         except FileNotFoundError:
-            raise DamagedRun(f"Run {self.id} has no weights (best.safetensors).",
-                             "Pick a run that finished, or train it again.") from None
+            raise DamagedRun(lazy("Run {run} has no weights ({file}).", run=self.id, file=WEIGHTS),
+                             lazy("Pick a run that finished, or train it again.")) from None
         except Exception as error:
-            raise DamagedRun(f"Run {self.id}: its weights file best.safetensors is damaged ({_short(error)}).",
-                             "Train it again with the same settings (Runs page: Train again).") from error
+            raise DamagedRun(lazy("Run {run}: its weights file {file} is damaged ({error}).", run=self.id,
+                                  file=WEIGHTS, error=_short(error)),
+                             lazy("Train it again with the same settings (Runs page: Train again).")) from error
 
     def has_checkpoint(self) -> bool:
         return (self.dir / CHECKPOINT).is_file()
@@ -339,12 +362,14 @@ class Run:
 
     def delete(self) -> None:
         if self.status in ("running", "queued") or self.is_alive():
-            raise UserError(f"Run {self.id} is {self.status}.", "Stop it first, then delete it.")
+            busy = lazy("Run {run} is waiting in the queue.", run=self.id) if self.status == "queued" else \
+                lazy("Run {run} is training.", run=self.id)
+            raise UserError(busy, lazy("Stop it first, then delete it."))
         shutil.rmtree(self.dir)
 
     def save_weights(self, state: dict[str, torch.Tensor]) -> None:
         partial = self.dir / ".best.safetensors.partial"
-        with storage.guard(f"the weights of run {self.id}", self.dir, _tensor_bytes(state), [partial]):
+        with storage.guard(lazy("the weights of run {run}", run=self.id), self.dir, _tensor_bytes(state), [partial]):
             save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, partial)
             os.replace(partial, self.weights_path)
 
@@ -360,6 +385,12 @@ class Run:
     def labels(self) -> list[str]:
         labels = self.read_json(LABELS, [])
         return labels if isinstance(labels, list) else []
+
+    def class_titles(self) -> list[str]:
+        """The classes as shown, in index order: the names a person gave them when the run trained
+        (core/class_names.py, kept in data.json), else the labels themselves."""
+        titles = self.data().get("class_titles") or {}
+        return [str(titles.get(label) or label) for label in self.labels()]
 
 
 class FollowerRun(Run):
@@ -456,7 +487,7 @@ def list_runs(out_dir: str | Path) -> list[Run]:
     return [Run(d) for d in sorted(out.iterdir(), reverse=True) if (d / STATUS).is_file()]
 
 
-_described: dict[Path, tuple[tuple, dict]] = {}
+_described: dict[tuple[Path, str], tuple[tuple, dict]] = {}  # (folder, language): its damage is in words
 _SIGNED = (STATUS, EVENTS, SUMMARY, CONFIG, LABELS, CHECKPOINT)
 
 
@@ -481,12 +512,13 @@ def describe(run: Run) -> dict:
     when the run cannot be used (config or summary unreadable). Rows of ended runs are kept in
     memory until one of their files changes (the Runs page redraws hundreds of them per click)."""
     signature = _signature(run)
-    kept = _described.get(run.dir)
+    where = (run.dir, i18n.current())
+    kept = _described.get(where)
     if signature is not None and kept is not None and kept[0] == signature:
         return dict(kept[1])
     row = _describe(run)
     if signature is not None:
-        _described[run.dir] = (signature, row)
+        _described[where] = (signature, row)
     return dict(row)
 
 
@@ -508,9 +540,10 @@ def _describe(run: Run) -> dict:
     events = run.events()
     history = epoch_history(events)
     times = [e["time"] for e in events if isinstance(e.get("time"), (int, float))]
-    damage = run.damage()
+    files, event_problems = run._damage()
+    damage = files + event_problems
     status = run.status
-    if any(EVENTS not in problem for problem in damage) and status not in ("queued", "running"):
+    if files and status not in ("queued", "running"):  # events.jsonl's problems alone leave the run usable
         status = "damaged"
     accuracies = [e["val_acc"] for e in history if isinstance(e.get("val_acc"), (int, float))]
     best = summary.get("best_val_acc") if summary else max(accuracies, default=None)

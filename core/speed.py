@@ -12,6 +12,7 @@ from core import storage
 from core.backbones import BackboneSpec, create_backbone
 from core.device import describe_device
 from core.errors import UserError
+from core.i18n import lazy
 
 
 def _store(cache_dir: str | Path) -> Path:
@@ -19,6 +20,7 @@ def _store(cache_dir: str | Path) -> Path:
 
 
 def _key(spec: BackboneSpec, device: torch.device) -> str:
+    # describe_device is the same in every language: a speed measured under one is found under another
     return f"{spec.name}|{describe_device(device)}"
 
 
@@ -53,7 +55,7 @@ def measure_speed(spec: BackboneSpec, device: torch.device, cache_dir: str | Pat
     known = json.loads(path.read_text()) if path.is_file() else {}
     known[_key(spec, device)] = round(milliseconds, 2)
     try:
-        storage.write_atomically(path, json.dumps(known, indent=2), "the measured speeds")
+        storage.write_atomically(path, json.dumps(known, indent=2), lazy("the measured speeds"))
     except UserError:
         pass  # a full disk: the speed is shown now and measured again next time
     return milliseconds

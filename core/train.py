@@ -18,10 +18,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from core import backbones, costs, data, distributed, domains, inference, loop, metrics, runs, strategies
+from core import backbones, costs, data, distributed, domains, i18n, inference, loop, metrics, runs, strategies
 from core.config import TrainConfig
 from core.device import describe_device, pick_device
 from core.errors import UserError
+from core.i18n import lazy
 from core.report import DataReport
 
 EventHandler = Callable[[dict], None]
@@ -35,6 +36,8 @@ class Reporter:
 
     def __call__(self, kind: str, **values) -> None:
         event = {"kind": kind, "time": round(time.time(), 3), **values}
+        if "message" in values:  # a lazy Text: its words now, and its id to translate when read
+            event.update(i18n.for_event(values["message"]))
         self.run.append_event(event)
         if self.on_event:
             self.on_event(event)
@@ -65,15 +68,19 @@ def checked(config: TrainConfig, strategy: strategies.Strategy, spec: backbones.
     """Refuse settings that cannot train on this data, saying why; the data to train on (``per_class``:
     a seeded subset of each class; the features stay the whole data's)."""
     if strategy.uses_backbone:
+        if spec.modality != report.modality and report.modality == "text":
+            raise UserError(lazy("{backbone} is an image backbone but the data holds texts.", backbone=spec.title),
+                            lazy("Pick a text backbone (`python -m core backbones --modality text`)."))
         if spec.modality != report.modality:
-            raise UserError(f"{spec.title} is a {spec.modality} backbone but the data holds {report.modality}s.",
-                            f"Pick a {report.modality} backbone (`python -m core backbones --modality {report.modality}`).")
+            raise UserError(lazy("{backbone} is a text backbone but the data holds images.", backbone=spec.title),
+                            lazy("Pick an image backbone (`python -m core backbones --modality image`)."))
         strategy.check(spec)
         if strategy.pretrained and not spec.availability().available:
-            raise UserError(f"The weights of {spec.title} are not on this machine.", spec.availability().detail)
+            raise UserError(lazy("The weights of {backbone} are not on this machine.", backbone=spec.title),
+                            spec.availability().detail)
     if not report.val:
-        raise UserError("There is no validation data, so progress cannot be measured.",
-                        "Add validation examples, or let TransferLab split the data automatically.")
+        raise UserError(lazy("There is no validation data, so progress cannot be measured."),
+                        lazy("Add validation examples, or let TransferLab split the data automatically."))
     return report.at_most_per_class(config.per_class, config.seed) if config.per_class else report
 
 
@@ -101,14 +108,15 @@ def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler
     target = domains.load_target(config.target, report) if config.target else None
     device = world.device(pick_device(config.device))
     if world.active and config.dp_epsilon is not None:
-        raise UserError("Private training does not run on several processes yet (each would spend its own budget).",
-                        "Run it as one process (python -m core train ...).")
+        raise UserError(lazy("Private training does not run on several processes yet (each would spend its own "
+                             "budget)."), lazy("Run it as one process (python -m core train ...)."))
     if world.active and type(strategy).epoch_start is not strategies.Strategy.epoch_start:
-        raise UserError(f"{strategy.title} does not train on several processes yet (it changes what trains between "
-                        "epochs, and the processes fix that when they start).", "Run it as one process.")
+        raise UserError(lazy("{strategy} does not train on several processes yet (it changes what trains between "
+                             "epochs, and the processes fix that when they start).", strategy=strategy.title_text),
+                        lazy("Run it as one process."))
     if world.active and config.adapt == "dann":
-        raise UserError("DANN does not train on several processes yet (its domain classifier is not shared).",
-                        "Run it as one process (python -m core train ...), or pick another adaptation.")
+        raise UserError(lazy("DANN does not train on several processes yet (its domain classifier is not shared)."),
+                        lazy("Run it as one process (python -m core train ...), or pick another adaptation."))
     if world.main:
         run = run or runs.create_run(config.out_dir, config.model_label, config.strategy
                                      + (f"-{config.per_class}-per-class" if config.per_class else ""))
@@ -117,7 +125,8 @@ def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler
         run, on_event = runs.FollowerRun(Path(folder)), None
     with run.training_lock():
         if resume and run.recorded_status == "finished":
-            raise UserError(f"Run {run.id} already finished.", "Start a new run with the same settings instead.")
+            raise UserError(lazy("Run {run} already finished.", run=run.id),
+                            lazy("Start a new run with the same settings instead."))
         session = loop.Session(config, strategy, spec, report, device, Reporter(run, on_event),
                                world.agreeing(_stop_checker(run, should_stop)), run,
                                feature_batch=config.batch_size,
@@ -172,7 +181,7 @@ def _fit_in(session: loop.Session, resume: bool, started: float) -> dict:
         if outcome["status"] == "interrupted":  # the process is going away: keep the checkpoint, be quick
             run.set_status("interrupted")
             emit("interrupted", epochs=outcome["epochs"],
-                 message=f"Interrupted; resume with `python -m core train --run {run.dir}`.")
+                 message=lazy("Interrupted; resume with `python -m core train --run {run_dir}`.", run_dir=str(run.dir)))
             return {"status": "interrupted", "run_dir": str(run.dir), "epochs": outcome["epochs"]}
         outcome.update(seconds=round(time.perf_counter() - started, 3), device=describe_device(device),
                        run_dir=str(run.dir), strategy=config.strategy,
@@ -194,11 +203,11 @@ def _fit_in(session: loop.Session, resume: bool, started: float) -> dict:
         emit("end", summary=outcome)
         return outcome
     except BaseException as error:
-        message = error.message + (" " + error.hint if error.hint else "") if isinstance(error, UserError) \
-            else f"Training failed unexpectedly: {type(error).__name__}: {error}"
+        said = error.to_event() if isinstance(error, UserError) else i18n.for_event(i18n.lazy(
+            "Training failed unexpectedly: {error}", error=type(error).__name__ + ": " + str(error)))
         try:
             run.set_status("failed")
-            emit("error", message=message, detail=repr(error))
+            emit("error", **said, detail=repr(error))
         except Exception:  # a full disk may refuse even these few bytes: the CLI still prints the message
             pass
         raise
@@ -232,24 +241,29 @@ def _smaller_batches(session: loop.Session) -> None:
         torch.cuda.empty_cache()
     if session.strategy.on_features:
         if feature_batch <= 1:
-            raise UserError("Out of memory even with one example at a time.",
-                            "Pick a smaller backbone, or close other programs using the memory.")
-        emit("notice", message=f"Out of memory computing features {feature_batch} at a time; "
-                               f"continuing {feature_batch // 2} at a time.")
+            raise UserError(lazy("Out of memory even with one example at a time."),
+                            lazy("Pick a smaller backbone, or close other programs using the memory."))
+        emit("notice", message=lazy("Out of memory computing features {batch} at a time; continuing {half} at a time.",
+                                    batch=feature_batch, half=feature_batch // 2))
         session.feature_batch = feature_batch // 2
         return
     micro = config.micro_batch_size or config.batch_size
     if config.dp_epsilon is not None:  # DP-SGD clips whole batches' per-example gradients: no accumulation
-        raise UserError(f"Out of memory training privately with batches of {config.batch_size}: every example's "
-                        "gradient is kept apart, so a batch needs about that many times the model's memory.",
-                        "Use a smaller batch size, a smaller backbone, or feature extraction (its head always fits).")
+        raise UserError(lazy("Out of memory training privately with batches of {batch_size}: every example's "
+                             "gradient is kept apart, so a batch needs about that many times the model's memory.",
+                             batch_size=config.batch_size),
+                        lazy("Use a smaller batch size, a smaller backbone, or feature extraction (its head always "
+                             "fits)."))
     if micro <= 1:
-        hint = "Use a shorter max length, " if session.report.modality == "text" and config.max_length > 64 else ""
-        raise UserError("Out of memory even with one example per step.",
-                        f"{hint}Pick a smaller backbone, or use feature extraction (it needs far less memory).")
+        shorter = session.report.modality == "text" and config.max_length > 64
+        raise UserError(lazy("Out of memory even with one example per step."),
+                        lazy("Use a shorter max length, pick a smaller backbone, or use feature extraction (it needs "
+                             "far less memory).") if shorter else
+                        lazy("Pick a smaller backbone, or use feature extraction (it needs far less memory)."))
     session.config = dataclasses.replace(config, micro_batch_size=micro // 2)
-    emit("notice", message=f"Out of memory with {micro} examples per step; continuing with {micro // 2} per "
-                           f"step and adding up gradients, so each update still sees {config.batch_size}.")
+    emit("notice", message=lazy("Out of memory with {micro} examples per step; continuing with {half} per step and "
+                                "adding up gradients, so each update still sees {batch_size}.", micro=micro,
+                                half=micro // 2, batch_size=config.batch_size))
 
 
 def _write_results(run: runs.Run, report: data.DataReport, outcome: dict, head_only: bool) -> None:

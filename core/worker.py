@@ -14,7 +14,8 @@ data and the settings: it imports everything, then follows one-line commands on 
                                  needs the same features, else cancels it first; then the worker exits
 
 and says what it is doing as JSON lines on stdout (``state``: idle, loading, computing, ready, cancelled,
-skipped, failed; ``done``, ``total``, ``title``, ``seconds``, ``message``). End of input (the server went
+skipped, failed; ``done``, ``total``, ``title``, ``seconds``, ``message``, and ``text``: the message as a
+sentence to translate where it is read, i18n.for_event). End of input (the server went
 away) ends it at once. Only this module and jobs.py know this protocol.
 """
 
@@ -28,6 +29,9 @@ import threading
 import time
 from pathlib import Path
 from typing import Callable, TextIO
+
+from core import i18n
+from core.i18n import lazy
 
 PROGRESS_EVERY = 0.5  # seconds between progress lines while computing
 
@@ -52,17 +56,21 @@ class Preparation:
         config, say = self.config, self.say
         try:
             strategy, spec = strategies.get(config.strategy), backbones.get(config.backbone)
-            skipped = f"{strategy.title} computes no features ahead." if not strategy.on_features else \
-                f"The weights of {spec.title} are not on this machine." if not spec.availability().available else None
+            skipped = lazy("{strategy} computes no features ahead.", strategy=strategy.title_text) \
+                if not strategy.on_features else \
+                lazy("The weights of {backbone} are not on this machine.", backbone=spec.title) \
+                if not spec.availability().available else None
             if skipped:
                 features.cancel_background()  # an earlier preparation's pass: nobody waits for it now
-                say({"state": "skipped", "message": skipped})
+                say({"state": "skipped", **i18n.for_event(skipped)})
                 return
             say({"state": "loading", "title": spec.title})
             report = data.load_dataset(config.data, config.val_fraction, config.seed, config.text_column,
                                        config.label_column, config.encoding)
             if spec.modality != report.modality:
-                say({"state": "skipped", "message": f"{spec.title} does not read {report.modality}s."})
+                cannot = lazy("{backbone} does not read texts.", backbone=spec.title) if report.modality == "text" \
+                    else lazy("{backbone} does not read images.", backbone=spec.title)
+                say({"state": "skipped", **i18n.for_event(cannot)})
                 return
             if self._abandoned.is_set():
                 return
@@ -78,7 +86,7 @@ class Preparation:
             if self.background.finished:  # so quickly (read from the cache) that its last words came too early
                 self._report(spec.title, force=True)
         except Exception as error:  # bad settings or data: the run, if one starts, says so in its own words
-            say({"state": "failed", "message": str(error)[:300]})
+            say({"state": "failed", **_failure(error)})
 
     def _report(self, title: str, force: bool = False) -> None:
         """Say how the background pass goes: every PROGRESS_EVERY seconds while it computes, then its end."""
@@ -98,7 +106,7 @@ class Preparation:
         elif background.cancelled:
             self.say({"state": "cancelled", "title": title, "done": background.done, "total": background.total})
         else:
-            self.say({"state": "failed", "title": title, "message": str(background.error)[:300]})
+            self.say({"state": "failed", "title": title, **_failure(background.error)})
 
     def settle(self) -> None:
         """Wait until the data is loaded and the pass (if any) has begun."""
@@ -114,6 +122,17 @@ class Preparation:
         from core import features
 
         features.cancel_background()
+
+
+def _failure(error: BaseException | None) -> dict:
+    """The ``message`` (and ``text``) of a failure: a UserError's sentence translated where it is read, else
+    the developer's text of the exception."""
+    from core.errors import UserError
+
+    if isinstance(error, UserError):
+        said = error.to_event()
+        return {**said, "message": said["message"][:300]}
+    return {"message": str(error)[:300]}
 
 
 def serve(train: Callable[[list[str]], int], commands: TextIO = sys.stdin, replies: TextIO = sys.stdout) -> int:
@@ -147,7 +166,7 @@ def serve(train: Callable[[list[str]], int], commands: TextIO = sys.stdin, repli
             try:
                 preparation = Preparation(TrainConfig.from_dict(json.loads(argument)), say)
             except Exception as error:
-                say({"state": "failed", "message": str(error)[:300]})
+                say({"state": "failed", **_failure(error)})
         elif command == "cancel" and preparation is not None:
             preparation.cancel()
         elif command == "run":

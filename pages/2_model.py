@@ -5,24 +5,31 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import adaptation, backbones, languages, paths, run_backbones, speed, strategies
+from core import adaptation, backbones, i18n, languages, paths, run_backbones, speed, strategies
 from core.device import describe_device, pick_device
 from core.errors import UserError
+from core.i18n import N_, _, lazy
+from core.terms import TERMS
 from ui import access, state
+from ui.terms import help_for, what_is
 from ui.widgets import millions, show_error
 
 state.init()
-st.title("2 · Model")
+st.title(_("2 · Model"))
 if not state.require_data():
     st.stop()
 report = st.session_state.report
 modality = report.modality
-unit = "text" if modality == "text" else "image"
 
 device = pick_device()
-st.subheader("Backbone")
-st.caption(f"A backbone turns each {unit} into a list of numbers (features). Speeds are measured on this "
-           f"machine: {describe_device(device)}.")
+st.subheader(_("Backbone"))
+if modality == "text":
+    st.caption(_("A backbone turns each text into a list of numbers (features). Speeds are measured on this "
+                 "machine: {device}.", device=describe_device(device)))
+else:
+    st.caption(_("A backbone turns each image into a list of numbers (features). Speeds are measured on this "
+                 "machine: {device}.", device=describe_device(device)))
+what_is("pretrained_model", "backbone", "head")
 
 
 language = languages.from_dict(report.details.get("language")) if modality == "text" else None
@@ -34,37 +41,46 @@ if language is not None and chosen_spec.modality == "text" and chosen_spec.pretr
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def availability(name: str) -> tuple[str, str]:
-    result = backbones.get(name).availability()
-    return result.status, result.detail
+def availability(name: str, language: str) -> tuple[str, str]:
+    """(status, a sentence for a person): ``language`` keys the cache, so the sentence is in the page's."""
+    with i18n.language(language):
+        result = backbones.get(name).availability()
+        return result.status, str(result.detail)
 
 
 def card_facts(spec) -> str:
-    size = f"{spec.input_size} px" if modality == "image" else f"up to {spec.max_positions} tokens"
+    """The facts on a backbone's card, each a short label of its own, joined by dots."""
+    size = _("{pixels} px", pixels=spec.input_size) if modality == "image" else \
+        _("up to {n} tokens", n=spec.max_positions)
     ms = speed.known_speed(spec, device, paths.cache_dir())
-    pace = f"{ms:.0f} ms/{unit} here" if ms else (f"{spec.gflops:g} GFLOPs/image" if spec.gflops else "speed not measured")
-    count = millions(spec.num_params) + " parameters" if spec.num_params else "size unknown"
-    reads = {("en",): "English only", ("multilingual",): "many languages"}.get(spec.languages) \
-        if modality == "text" and spec.pretrained else None
-    return " · ".join(part for part in (count, size, f"{spec.feature_dim} features", reads, pace) if part)
+    if ms:
+        pace = _("{ms:.0f} ms per text here", ms=ms) if modality == "text" else _("{ms:.0f} ms per image here", ms=ms)
+    else:
+        pace = _("{gflops:g} GFLOPs per image", gflops=spec.gflops) if spec.gflops else _("speed not measured")
+    count = _("{count} parameters", count=millions(spec.num_params)) if spec.num_params else _("size unknown")
+    reads = _(READS[spec.languages]) if modality == "text" and spec.pretrained and spec.languages in READS else None
+    features = _("{n} features", n=spec.feature_dim)
+    return " · ".join(part for part in (count, size, features, reads, pace) if part)
 
 
-BADGES = {"local": ("green", "on this machine"), "download": ("blue", "downloads on first use"),
-          "missing": ("red", "not available here")}
+READS = {("en",): N_("English only"), ("multilingual",): N_("many languages")}
+BADGES = {"local": ("green", N_("on this machine")), "download": ("blue", N_("downloads on first use")),
+          "missing": ("red", N_("not available here"))}
 specs = [spec for spec in backbones.list_specs(modality) if spec.source != "run"]  # yours: below
 for row_start in range(0, len(specs), 3):
     for column, spec in zip(st.columns(3), specs[row_start:row_start + 3]):
-        status, detail = availability(spec.name)
+        status, detail = availability(spec.name, i18n.current())
         chosen = spec.name == st.session_state.backbone
         with column.container(border=True):
             color, label = BADGES[status]
             st.markdown(f"**{spec.title}**" + ("  :material/check_circle:" if chosen else ""))
-            st.markdown(f":{color}-badge[{label}]")
+            st.markdown(f":{color}-badge[{_(label)}]")  # not-translated: badge markup around a translated label
             st.caption(card_facts(spec))
-            st.caption(spec.summary)
+            if spec.summary:
+                st.caption(_(spec.summary))  # the registry's sentence, in the current language
             if status == "missing":
                 st.caption(f":red[{detail}]")
-            if st.button("Chosen" if chosen else "Use this", key=f"pick_{spec.name}", disabled=chosen or
+            if st.button(_("Chosen") if chosen else _("Use this"), key=f"pick_{spec.name}", disabled=chosen or
                          status == "missing", type="primary" if chosen else "secondary", width="stretch"):
                 st.session_state.backbone = spec.name
                 if not spec.pretrained and strategies.get(st.session_state.strategy).pretrained:
@@ -74,26 +90,29 @@ for row_start in range(0, len(specs), 3):
 
 yours = run_backbones.describe_runs(paths.runs_dir(), modality)
 if yours:
-    st.markdown("**Your models**: finished runs whose network learned (fine-tuning, from scratch). Reuse one "
-                "as the backbone: pretrain on a large task of your own, then transfer to a small one.")
+    st.markdown(_("**Your models**: finished runs whose network learned (fine-tuning, from scratch). Reuse one "
+                  "as the backbone: pretrain on a large task of your own, then transfer to a small one."))
+    what_is("run_backbone")
     for row_start in range(0, len(yours), 3):
         for column, mine in zip(st.columns(3), yours[row_start:row_start + 3]):
             chosen = mine["name"] == st.session_state.backbone
             with column.container(border=True):
                 st.markdown(f"**{mine['id']}**" + ("  :material/check_circle:" if chosen else ""))
-                accuracy = f"{mine['best_val_acc']:.1%}" if isinstance(mine["best_val_acc"], (int, float)) else "–"
-                st.caption(f"{strategies.title(mine['strategy'])} of `{mine['backbone']}` on "
-                           f"{Path(mine['data']).name or mine['data']} · {accuracy} validation accuracy")
-                if st.button("Chosen" if chosen else "Use this", key=f"pick_run_{mine['id']}", disabled=chosen,
+                accuracy = i18n.percent(mine["best_val_acc"]) if isinstance(mine["best_val_acc"], (int, float)) \
+                    else "–"
+                st.caption(_("{strategy} of `{backbone}` on {data} · {accuracy} validation accuracy",
+                             strategy=strategies.title(mine["strategy"]), backbone=mine["backbone"],
+                             data=Path(mine["data"]).name or mine["data"], accuracy=accuracy))
+                if st.button(_("Chosen") if chosen else _("Use this"), key=f"pick_run_{mine['id']}", disabled=chosen,
                              type="primary" if chosen else "secondary", width="stretch"):
                     st.session_state.backbone = mine["name"]
                     st.rerun()
 
 left, right = st.columns(2)
-if left.button("Measure speed on this machine", key="measure_speed", icon=":material/speed:"):
-    progress = st.progress(0.0, text="Measuring...")
+if left.button(_("Measure speed on this machine"), key="measure_speed", icon=":material/speed:"):
+    progress = st.progress(0.0, text=_("Measuring..."))
     for index, spec in enumerate(specs):
-        progress.progress(index / len(specs), text=f"Measuring {spec.title}...")
+        progress.progress(index / len(specs), text=_("Measuring {backbone}...", backbone=spec.title))
         try:
             speed.measure_speed(spec, device, paths.cache_dir())
         except Exception:  # a hub model whose config is not here: nothing to measure
@@ -101,14 +120,15 @@ if left.button("Measure speed on this machine", key="measure_speed", icon=":mate
     progress.empty()
     st.rerun()
 if modality == "text":
-    with right.popover("Another Hugging Face model", icon=":material/add:"):
-        custom = st.text_input("Model id (e.g. `sentence-transformers/all-mpnet-base-v2`) or a local folder",
+    with right.popover(_("Another Hugging Face model"), icon=":material/add:"):
+        custom = st.text_input(_("Model id (e.g. `sentence-transformers/all-mpnet-base-v2`) or a local folder"),
                                key="custom_model")
-        if st.button("Use it", key="use_custom_model", disabled=not custom):
+        if st.button(_("Use it"), key="use_custom_model", disabled=not custom):
             try:
                 local = Path(custom).expanduser().is_dir()
                 if local and not access.server_paths_allowed():
-                    raise UserError("Local model folders are off while this app is shared.", access.why_paths_are_off())
+                    raise UserError(lazy("Local model folders are off while this app is shared."),
+                                    access.why_paths_are_off())
                 spec = backbones.get(custom if local or custom.startswith("hf:") else f"hf:{custom}")
                 st.session_state.backbone = spec.name
                 st.rerun()
@@ -119,68 +139,79 @@ spec = backbones.get(st.session_state.backbone)
 if spec.modality != modality:
     spec = backbones.get(state.DEFAULT_BACKBONE[modality])
     st.session_state.backbone = spec.name
-st.subheader("Strategy")
+st.subheader(_("Strategy"))
 allowed = [s for s in strategies.for_modality(modality) if (spec.pretrained or not s.pretrained)
            and (not s.needs_target or st.session_state.target is not None)]
 if st.session_state.strategy not in [s.name for s in allowed]:
     st.session_state.strategy = allowed[0].name
 st.session_state.strategy_radio = st.session_state.strategy  # the radio follows the session, and ...
-st.radio("How should the model learn?", [s.name for s in allowed], key="strategy_radio", format_func=strategies.title,
+st.radio(_("How should the model learn?"), [s.name for s in allowed], key="strategy_radio",
+         format_func=strategies.title,  # titles and explanations: in the current language (core/strategies)
          captions=[s.explanation for s in allowed],  # ... sets it before the next run, sidebar included
          on_change=lambda: st.session_state.update(strategy=st.session_state.strategy_radio))
+what_is("feature_extraction", "fine_tuning", "gradual_unfreezing", "from_scratch", "baseline",
+        *(["tfidf"] if modality == "text" else []))
 if not spec.pretrained:
-    st.caption(f"{spec.title} has no pretrained weights, so it can only be trained from scratch.")
+    st.caption(_("{backbone} has no pretrained weights, so it can only be trained from scratch.", backbone=spec.title))
 waiting = [s.title for s in strategies.for_modality(modality) if s.needs_target and st.session_state.target is None]
 if waiting:
-    st.caption(f"{', '.join(waiting)}: needs a target dataset (where the model will be used), loaded on the Data page.")
+    st.caption(_("{strategies}: needs a target dataset (where the model will be used), loaded on the Data page.",
+                 strategies=", ".join(waiting)))
 
 if st.session_state.target is not None:
-    st.subheader("Domain adaptation")
+    st.subheader(_("Domain adaptation"))
     learner = strategies.get(st.session_state.strategy)
     methods = adaptation.for_strategy(learner, spec)
     default = adaptation.get(adaptation.resolve("auto", learner, spec))
-    st.caption(f"The target, **{st.session_state.target.name}**, is where the model will be used. Adaptation uses "
-               "its examples (never its labels) to make what was learned on the training data work there.")
+    st.caption(_("The target, **{target}**, is where the model will be used. Adaptation uses its examples (never "
+                 "its labels) to make what was learned on the training data work there.",
+                 target=st.session_state.target.name))
+    what_is("domain_adaptation", "source_target", *[m.name for m in methods if m.name in TERMS])
     if len(methods) == 1:
-        st.info(f"{learner.title} trains without adaptation here: the target is scored only. Feature extraction "
-                "can adapt its features to the target.", icon=":material/info:")
+        st.info(_("{strategy} trains without adaptation here: the target is scored only. Feature extraction can "
+                  "adapt its features to the target.", strategy=learner.title), icon=":material/info:")
         st.session_state.adapt = "none"
     else:
         options = ["auto"] + [m.name for m in methods]
         if st.session_state.adapt not in options:
             st.session_state.adapt = "auto"
         st.session_state.adapt_radio = st.session_state.adapt
-        st.radio("How should it adapt?", options, key="adapt_radio",
-                 format_func=lambda name: f"Recommended ({default.title})" if name == "auto" else adaptation.get(name).title,
-                 captions=["Chosen by measurement on stand-in shifts (bench/domain_shift.py)."]
-                 + [m.explanation for m in methods],
+        # the adaptation registry's titles and explanations: through _() (unchanged if already translated)
+        st.radio(_("How should it adapt?"), options, key="adapt_radio",
+                 format_func=lambda name: _("Recommended ({method})", method=_(default.title)) if name == "auto"
+                 else _(adaptation.get(name).title),
+                 captions=[_("Chosen by measurement on stand-in shifts (bench/domain_shift.py).")]
+                 + [_(m.explanation) for m in methods],
                  on_change=lambda: st.session_state.update(adapt=st.session_state.adapt_radio))
 
 
-@st.cache_data(show_spinner="Building the model to count its layers...")
-def layer_plan(name: str, strategy: str, num_classes: int) -> list[dict]:
-    return strategies.get(strategy).layers(backbones.get(name), num_classes)
+@st.cache_data(show_spinner=_("Building the model to count its layers..."))
+def layer_plan(name: str, strategy: str, num_classes: int, language: str) -> list[dict]:
+    """The layer table's rows; ``language`` keys the cache (its "when" column and head row are sentences)."""
+    with i18n.language(language):
+        return strategies.get(strategy).layers(backbones.get(name), num_classes)
 
 
-st.subheader("Which layers train")
+st.subheader(_("Which layers train"))
 note = strategies.get(st.session_state.strategy).layers_note(report)
 if note:
     st.info(note)
-    st.page_link("pages/3_train.py", label="Next: train", icon=":material/arrow_forward:")
+    st.page_link("pages/3_train.py", label=_("Next: train"), icon=":material/arrow_forward:")
     st.stop()
 try:
-    rows = layer_plan(spec.name, st.session_state.strategy, len(report.classes))
+    rows = layer_plan(spec.name, st.session_state.strategy, len(report.classes), i18n.current())
 except Exception as error:
     show_error(error)
     st.stop()
 trainable = sum(r["parameters"] for r in rows if r["trainable"])
 frozen = sum(r["parameters"] for r in rows if not r["trainable"])
 columns = st.columns(3)
-columns[0].metric("Trainable parameters", f"{trainable:,}")
-columns[1].metric("Frozen parameters", f"{frozen:,}")
-columns[2].metric("Share that trains", f"{trainable / (trainable + frozen):.2%}")
-table = pd.DataFrame([{"layer": r["layer"], "parameters": r["parameters"],
-                       "trains": r.get("when") or ("yes" if r["trainable"] else "frozen")} for r in rows])
+columns[0].metric(_("Trainable parameters"), f"{trainable:,}", help=help_for("head"))
+columns[1].metric(_("Frozen parameters"), f"{frozen:,}", help=help_for("freeze"))
+columns[2].metric(_("Share that trains"), i18n.percent(trainable / (trainable + frozen), 2))
+LAYER, PARAMETERS, TRAINS = _("layer"), _("parameters"), _("trains")  # the table's headers
+table = pd.DataFrame([{LAYER: r["layer"], PARAMETERS: r["parameters"],
+                       TRAINS: r.get("when") or (_("yes") if r["trainable"] else _("frozen"))} for r in rows])
 st.dataframe(table, hide_index=True, height=min(420, 36 * (len(rows) + 1)),
-             column_config={"parameters": st.column_config.NumberColumn(format="%d")})
-st.page_link("pages/3_train.py", label="Next: train", icon=":material/arrow_forward:")
+             column_config={PARAMETERS: st.column_config.NumberColumn(format="%d")})
+st.page_link("pages/3_train.py", label=_("Next: train"), icon=":material/arrow_forward:")

@@ -4,19 +4,38 @@ The page never owns the job: it shows whichever run this session follows (or, in
 the one training now) from the run folder, so reloads and second tabs see it where it is.
 """
 
+import hashlib
 from pathlib import Path
 
 import streamlit as st
 
-from core import adaptation, backbones, jobs, paths, privacy, runs, strategies
+from core import adaptation, backbones, i18n, jobs, paths, privacy, runs, strategies
 from core.config import MAX_LR, TrainConfig
+from core.i18n import N_, _, ngettext
 from ui import lr_finder, run_view, state
+from ui.terms import help_for
 from ui.widgets import guarded, show_error
 
 state.init()
-st.title("3 · Train")
+st.title(_("3 · Train"))
 supervisor = jobs.supervisor()
 report = st.session_state.report
+
+
+SCHEDULES = {"none": N_("constant"), "step": N_("step decay (StepLR)"), "linear": N_("linear warmup, then decay")}
+OPTIMIZERS = ["adamw", "sgd"]  # codes, shown as they are (the names of the algorithms)
+
+
+def field_key(name: str, *shown) -> str:
+    """A form field's widget key: the same in every language, and new when what the field starts from changes
+    (another recipe, private training, a rate from the finder), so that the field then shows it, as a widget
+    without a key did (Streamlit knows a keyed widget by its key alone)."""
+    return f"train_{name}_" + hashlib.sha1(repr(shown).encode()).hexdigest()[:12]
+
+
+def paragraphs(*texts: str | None) -> str:
+    """Help texts of their own, one paragraph each (a tooltip's markdown)."""
+    return "\n\n".join(text for text in texts if text)
 
 
 def new_run_form() -> None:
@@ -24,113 +43,158 @@ def new_run_form() -> None:
     learner = strategies.get(strategy)
     modality = report.modality
     spec = backbones.get(backbone)
-    noun = "texts" if modality == "text" else "images"
-    what = f" with **{spec.title}**" if learner.uses_backbone else ""
-    st.markdown(f"**{learner.title}**{what} on **{report.num_items:,} {noun}** in {len(report.classes)} classes.")
+    st.markdown(what_trains(learner, spec, modality))
     target = st.session_state.target
     if target is not None:
         method = adaptation.get(adaptation.resolve(st.session_state.adapt, learner, spec))
-        st.caption(f"Target: **{target.name}** ({len(target.items):,} {noun}"
-                   + (", scored with its labels" if target.labelled else ", unlabelled") + f"); adaptation: "
-                   f"**{method.title}**.")
+        st.caption(target_line(target, modality, _(method.title)))
     private = not learner.fits_in_one_go and private_switch(learner, spec)
     remembered = st.session_state.setdefault("train_settings", {}).get(state.settings_key(modality, strategy), {})
     defaults = {**TrainConfig(data="").to_dict(), **learner.recipe(modality, private), **remembered}
     is_digits = str(st.session_state.data).startswith("sample:mnist")
-    SCHEDULES = {"none": "constant", "step": "step decay (StepLR)", "linear": "linear warmup, then decay"}
 
     with st.form("hyperparameters"):
         settings = {}
         if learner.fits_in_one_go:
-            st.caption(f"{learner.title} has no epochs or learning rate: it fits in one go, in seconds.")
+            st.caption(_("{strategy} has no epochs or learning rate: it fits in one go, in seconds.",
+                         strategy=learner.title))
         else:
-            st.caption("Defaults follow the classic recipe for this strategy; change anything.")
+            st.caption(_("Defaults follow the classic recipe for this strategy; change anything."))
             left, middle, right = st.columns(3)
-            settings["epochs"] = left.number_input("Epochs (passes over the training data)", 1, 500, int(defaults["epochs"]))
-            settings["batch_size"] = left.number_input("Batch size", 1, 1024, int(defaults["batch_size"]))
-            settings["optimizer"] = middle.selectbox("Optimizer", ["adamw", "sgd"],
-                                                     index=["adamw", "sgd"].index(defaults["optimizer"]),
-                                                     help="SGD with momentum is the classic for fine-tuning images; "
-                                                          "AdamW for heads and for transformers.")
-            settings["lr"] = middle.number_input("Learning rate" + (" (backbone)" if learner.two_rates else ""),
-                                                 1e-7, MAX_LR, float(defaults["lr"]), format="%.6f",
-                                                 help="Too high and training diverges: the run then stops and "
-                                                      "says so. Typical: 1e-4 to 1e-2.")
-            settings["head_lr_multiplier"] = middle.number_input("Head learning rate = backbone's x", 1.0, 1000.0,
-                                                                 float(defaults["head_lr_multiplier"]),
-                                                                 disabled=not learner.two_rates)
-            settings["weight_decay"] = middle.number_input("Weight decay", 0.0, 1.0, float(defaults["weight_decay"]),
-                                                           format="%.5f",
-                                                           help="Pulls weights towards zero: a gentle guard against overfitting.")
-            settings["scheduler"] = right.selectbox("Learning-rate schedule", list(SCHEDULES),
-                                                    index=list(SCHEDULES).index(defaults["scheduler"]),
-                                                    format_func=SCHEDULES.get)
-            settings["step_size"] = right.number_input("Step decay: every N epochs", 1, 100, int(defaults["step_size"]))
-            settings["gamma"] = right.number_input("Step decay: multiply by", 0.01, 1.0, float(defaults["gamma"]))
-            settings["warmup_fraction"] = right.number_input("Warmup: share of the steps", 0.0, 0.9,
-                                                             float(defaults["warmup_fraction"]))
-            settings["momentum"] = right.number_input("Momentum (SGD only)", 0.0, 0.999, float(defaults["momentum"]))
+            value = int(defaults["epochs"])
+            settings["epochs"] = left.number_input(_("Epochs (passes over the training data)"), 1, 500, value,
+                                                   key=field_key("epochs", value), help=help_for("epoch"))
+            value = int(defaults["batch_size"])
+            settings["batch_size"] = left.number_input(_("Batch size"), 1, 1024, value,
+                                                       key=field_key("batch_size", value), help=help_for("batch_size"))
+            value = OPTIMIZERS.index(defaults["optimizer"])
+            settings["optimizer"] = middle.selectbox(_("Optimizer"), OPTIMIZERS, index=value,
+                                                     key=field_key("optimizer", value),
+                                                     help=_("SGD with momentum is the classic for fine-tuning "
+                                                            "images; AdamW for heads and for transformers."))
+            value = float(defaults["lr"])
+            settings["lr"] = middle.number_input(_("Learning rate (backbone)") if learner.two_rates else
+                                                 _("Learning rate"), 1e-7, MAX_LR, value, format="%.6f",
+                                                 key=field_key("lr", value),
+                                                 help=paragraphs(help_for("learning_rate"), _(
+                                                     "Too high and training diverges: the run then stops and says "
+                                                     "so. Typical: 1e-4 to 1e-2.")))
+            value = float(defaults["head_lr_multiplier"])
+            settings["head_lr_multiplier"] = middle.number_input(_("Head learning rate = backbone's x"), 1.0, 1000.0,
+                                                                 value, disabled=not learner.two_rates,
+                                                                 key=field_key("head_lr_multiplier", value))
+            value = float(defaults["weight_decay"])
+            settings["weight_decay"] = middle.number_input(_("Weight decay"), 0.0, 1.0, value, format="%.5f",
+                                                           key=field_key("weight_decay", value),
+                                                           help=_("Pulls weights towards zero: a gentle guard "
+                                                                  "against overfitting."))
+            value = list(SCHEDULES).index(defaults["scheduler"])
+            settings["scheduler"] = right.selectbox(_("Learning-rate schedule"), list(SCHEDULES), index=value,
+                                                    key=field_key("scheduler", value),
+                                                    format_func=lambda code: _(SCHEDULES[code]))
+            value = int(defaults["step_size"])
+            settings["step_size"] = right.number_input(_("Step decay: every N epochs"), 1, 100, value,
+                                                       key=field_key("step_size", value))
+            value = float(defaults["gamma"])
+            settings["gamma"] = right.number_input(_("Step decay: multiply by"), 0.01, 1.0, value,
+                                                   key=field_key("gamma", value))
+            value = float(defaults["warmup_fraction"])
+            settings["warmup_fraction"] = right.number_input(_("Warmup: share of the steps"), 0.0, 0.9, value,
+                                                             key=field_key("warmup_fraction", value))
+            value = float(defaults["momentum"])
+            settings["momentum"] = right.number_input(_("Momentum (SGD only)"), 0.0, 0.999, value,
+                                                      key=field_key("momentum", value))
             if modality == "text":
-                settings["max_length"] = left.number_input("Max length (tokens per text)", 8, spec.max_positions,
-                                                           min(int(defaults["max_length"]), spec.max_positions),
-                                                           help="Longer texts are cut here. See the histogram on the Data page.")
+                value = min(int(defaults["max_length"]), spec.max_positions)
+                settings["max_length"] = left.number_input(_("Max length (tokens per text)"), 8, spec.max_positions,
+                                                           value, key=field_key("max_length", value,
+                                                                                spec.max_positions),
+                                                           help=_("Longer texts are cut here. See the histogram "
+                                                                  "on the Data page."))
+                value = 0 if private else int(defaults["micro_batch_size"])
                 settings["micro_batch_size"] = left.number_input(
-                    "Micro batch (0 = off)", 0, 1024, 0 if private else int(defaults["micro_batch_size"]),
-                    disabled=private,
-                    help="When a batch does not fit in memory: process it in smaller pieces and add up their gradients."
-                         + (" Not with private training: it clips whole batches." if private else ""))
-                settings["head_dropout"] = left.number_input("Dropout before the head", 0.0, 0.9,
-                                                             float(defaults["head_dropout"]))
+                    _("Micro batch (0 = off)"), 0, 1024, value, disabled=private,
+                    key=field_key("micro_batch_size", value),
+                    help=paragraphs(_("When a batch does not fit in memory: process it in smaller pieces and add up "
+                                      "their gradients."),
+                                    _("Not with private training: it clips whole batches.") if private else None))
+                value = float(defaults["head_dropout"])
+                settings["head_dropout"] = left.number_input(_("Dropout before the head"), 0.0, 0.9, value,
+                                                             key=field_key("head_dropout", value))
             else:
-                settings["augment"] = left.checkbox("Augment training images (random crops)", bool(defaults["augment"]),
-                                                    disabled=learner.on_features,
-                                                    help="Feature extraction uses cached features of the unaltered images.")
+                value = bool(defaults["augment"])
+                settings["augment"] = left.checkbox(_("Augment training images (random crops)"), value,
+                                                    disabled=learner.on_features, key=field_key("augment", value),
+                                                    help=paragraphs(help_for("augmentation"), _(
+                                                        "Feature extraction uses cached features of the "
+                                                        "unaltered images.")))
+                value = bool(remembered.get("horizontal_flip", not is_digits))
                 settings["horizontal_flip"] = left.checkbox(
-                    "Also mirror images left-right", bool(remembered.get("horizontal_flip", not is_digits)),
-                    help="Off for digits: a mirrored 3 is not a 3. With feature extraction: for its augmented views.")
+                    _("Also mirror images left-right"), value, key=field_key("horizontal_flip", value),
+                    help=_("Off for digits: a mirrored 3 is not a 3. With feature extraction: for its augmented "
+                           "views."))
                 if learner.on_features:
                     with_target = st.session_state.target is not None
+                    value = 0 if with_target else int(defaults["augmented_views"])
                     settings["augmented_views"] = left.number_input(
-                        "Augmented views per image", 0, 20, 0 if with_target else int(defaults["augmented_views"]),
-                        disabled=with_target,
-                        help="0: the head learns from the features of the unaltered images (fastest). K: K randomly "
-                             "cropped (and mirrored, if on) copies of every training image also go through the "
-                             "backbone, once (K more passes over the training images, cached for the next run), "
-                             "and every epoch draws one version of each image: augmentation's benefit, paid once."
-                             + (" Not used with a target yet." if with_target else ""))
+                        _("Augmented views per image"), 0, 20, value, disabled=with_target,
+                        key=field_key("augmented_views", value),
+                        help=paragraphs(_("0: the head learns from the features of the unaltered images (fastest). "
+                                          "K: K randomly cropped (and mirrored, if on) copies of every training "
+                                          "image also go through the backbone, once (K more passes over the "
+                                          "training images, cached for the next run), and every epoch draws one "
+                                          "version of each image: augmentation's benefit, paid once."),
+                                        _("Not used with a target yet.") if with_target else None))
+                value = bool(defaults["train_batchnorm"]) and not private
                 settings["train_batchnorm"] = left.checkbox(
-                    "Also update BatchNorm statistics", bool(defaults["train_batchnorm"]) and not private,
-                    disabled=not learner.two_rates or private,
-                    help="Off (recommended on small data): BatchNorm layers keep the averages learned in "
-                         "pretraining. Re-estimating them from small batches can make validation accuracy collapse.")
+                    _("Also update BatchNorm statistics"), value, disabled=not learner.two_rates or private,
+                    key=field_key("train_batchnorm", value),
+                    help=_("Off (recommended on small data): BatchNorm layers keep the averages learned in "
+                           "pretraining. Re-estimating them from small batches can make validation accuracy "
+                           "collapse."))
             if "unfreeze_stages" in learner.recipe(modality):  # gradual unfreezing
+                value = int(defaults["unfreeze_stages"])
                 settings["unfreeze_stages"] = middle.number_input(
-                    "Unfreezing stages", 2, 50, int(defaults["unfreeze_stages"]),
-                    help="Stage 1: the head alone; each later stage unfreezes the next part of the backbone, from the "
-                         "top down (the backbone is cut into stages - 1 parts).")
-                settings["unfreeze_every"] = middle.number_input("Epochs per stage", 1, 100,
-                                                                 int(defaults["unfreeze_every"]))
+                    _("Unfreezing stages"), 2, 50, value, key=field_key("unfreeze_stages", value),
+                    help=paragraphs(help_for("gradual_unfreezing"), _(
+                        "Stage 1: the head alone; each later stage unfreezes the next part of the backbone, from "
+                        "the top down (the backbone is cut into stages - 1 parts).")))
+                value = int(defaults["unfreeze_every"])
+                settings["unfreeze_every"] = middle.number_input(_("Epochs per stage"), 1, 100, value,
+                                                                 key=field_key("unfreeze_every", value))
+                value = float(defaults["lr_decay"])
                 settings["lr_decay"] = middle.number_input(
-                    "Each part down learns slower by", 1.0, 100.0, float(defaults["lr_decay"]),
-                    help="Discriminative learning rates: the top part at the learning rate, the part below at it "
-                         "divided by this, and so on (ULMFiT's 2.6). The stages show on the live chart.")
+                    _("Each part down learns slower by"), 1.0, 100.0, value, key=field_key("lr_decay", value),
+                    help=_("Discriminative learning rates: the top part at the learning rate, the part below at it "
+                           "divided by this, and so on (ULMFiT's 2.6). The stages show on the live chart."))
+            value = int(defaults["patience"])
             settings["patience"] = right.number_input(
-                "Early stopping: patience (epochs, 0 = off)", 0, 1000, int(defaults["patience"]),
-                help="Stop when the validation loss has not improved for this many epochs: further epochs would "
-                     "mostly memorise the training data. The best weights are kept either way.")
-            settings["seed"] = right.number_input("Seed", 0, 1_000_000, int(defaults["seed"]))
+                _("Early stopping: patience (epochs, 0 = off)"), 0, 1000, value, key=field_key("patience", value),
+                help=paragraphs(help_for("early_stopping"), _(
+                    "Stop when the validation loss has not improved for this many epochs: further epochs would "
+                    "mostly memorise the training data. The best weights are kept either way.")))
+            value = int(defaults["seed"])
+            settings["seed"] = right.number_input(_("Seed"), 0, 1_000_000, value, key=field_key("seed", value),
+                                                  help=_("The starting point of every random choice (the split, "
+                                                         "the shuffling, the new head's weights): the same seed "
+                                                         "and settings train the same model again."))
             if private:
                 settings.update(private_settings(defaults, learner))
         ahead = supervisor.preparation(state.next_run_config())
         if learner.on_features and ahead is not None and ahead.state in ("loading", "computing"):
-            st.caption(f"The {ahead.title} features of this data are being computed in the background"
-                       + (f" ({ahead.done:,} of {ahead.total:,} when this page was drawn)" if ahead.total else "")
-                       + ": a run started now goes on from there.")
+            if ahead.total:
+                st.caption(_("The {backbone} features of this data are being computed in the background ({done:,} "
+                             "of {total:,} when this page was drawn): a run started now goes on from there.",
+                             backbone=ahead.title, done=ahead.done, total=ahead.total))
+            else:
+                st.caption(_("The {backbone} features of this data are being computed in the background: a run "
+                             "started now goes on from there.", backbone=ahead.title))
         busy = supervisor.queue()
         if busy:
-            st.caption(f"{len(busy)} run(s) ahead in line: this one will start when they end (one at a time "
-                       "keeps each one fast).")
-        submitted = st.form_submit_button("Start training", key="start_training", type="primary",
+            st.caption(ngettext("{n} run ahead in line: this one will start when it ends (one at a time keeps each "
+                                "one fast).", "{n} runs ahead in line: this one will start when they end (one at "
+                                "a time keeps each one fast).", len(busy)))
+        submitted = st.form_submit_button(_("Start training"), key="start_training", type="primary",
                                           icon=":material/play_arrow:")
 
     if not learner.fits_in_one_go:
@@ -138,8 +202,8 @@ def new_run_form() -> None:
         lr_finder.section(state.next_run_config(), learner.on_features,
                           lambda rate: st.session_state.train_settings.setdefault(
                               state.settings_key(modality, strategy), {}).update(lr=rate),
-                          waiting="Available once the features being computed in the background are ready (the "
-                                  "sidebar shows how far)." if computing else None)
+                          waiting=_("Available once the features being computed in the background are ready (the "
+                                    "sidebar shows how far).") if computing else None)
 
     if submitted:
         st.session_state.train_settings[state.settings_key(modality, strategy)] = settings
@@ -155,43 +219,83 @@ def new_run_form() -> None:
             show_error(error)
 
 
+def what_trains(learner: strategies.Strategy, spec: backbones.BackboneSpec, modality: str) -> str:
+    """The form's first line: what will learn from how much data (a whole sentence for each case)."""
+    values = {"strategy": learner.title, "backbone": spec.title, "items": report.num_items,
+              "classes": len(report.classes)}
+    if learner.uses_backbone:
+        if modality == "text":
+            return _("**{strategy}** with **{backbone}** on **{items:,} texts** in {classes} classes.", **values)
+        return _("**{strategy}** with **{backbone}** on **{items:,} images** in {classes} classes.", **values)
+    if modality == "text":
+        return _("**{strategy}** on **{items:,} texts** in {classes} classes.", **values)
+    return _("**{strategy}** on **{items:,} images** in {classes} classes.", **values)
+
+
+def target_line(target, modality: str, method: str) -> str:
+    """Where the model will be used, and how it adapts (a whole sentence for each case)."""
+    count = len(target.items)
+    if modality == "text":
+        if target.labelled:
+            return ngettext("Target: **{name}** ({n:,} text, scored with its labels); adaptation: **{method}**.",
+                            "Target: **{name}** ({n:,} texts, scored with its labels); adaptation: **{method}**.",
+                            count, name=target.name, method=method)
+        return ngettext("Target: **{name}** ({n:,} text, unlabelled); adaptation: **{method}**.",
+                        "Target: **{name}** ({n:,} texts, unlabelled); adaptation: **{method}**.",
+                        count, name=target.name, method=method)
+    if target.labelled:
+        return ngettext("Target: **{name}** ({n:,} image, scored with its labels); adaptation: **{method}**.",
+                        "Target: **{name}** ({n:,} images, scored with its labels); adaptation: **{method}**.",
+                        count, name=target.name, method=method)
+    return ngettext("Target: **{name}** ({n:,} image, unlabelled); adaptation: **{method}**.",
+                    "Target: **{name}** ({n:,} images, unlabelled); adaptation: **{method}**.",
+                    count, name=target.name, method=method)
+
+
 def private_switch(learner: strategies.Strategy, spec: backbones.BackboneSpec) -> bool:
     """The switch for private training, above the form (its recipe differs, so the form follows it); off
     and greyed where the run could not be private, saying why."""
     target = st.session_state.target
     adapted = target is not None and adaptation.resolve(st.session_state.adapt, learner, spec) != "none"
-    why_not = ("Not with domain adaptation yet (its maps are fitted on the training data outside the privacy "
-               "budget): choose 'none' under Domain adaptation on the Model page." if adapted else
-               None if learner.private_ok else f"{learner.title} does not train privately yet: pick feature "
-               "extraction or fine-tuning on the Model page.")
+    why_not = (_("Not with domain adaptation yet (its maps are fitted on the training data outside the privacy "
+                 "budget): choose 'none' under Domain adaptation on the Model page.") if adapted else
+               None if learner.private_ok else _("{strategy} does not train privately yet: pick feature "
+                                                 "extraction or fine-tuning on the Model page.",
+                                                 strategy=learner.title))
     if why_not:
         st.session_state.private_training = False
     st.session_state.private_toggle = st.session_state.private_training
-    st.toggle("Private training (differential privacy)", key="private_toggle", disabled=bool(why_not),
+    st.toggle(_("Private training (differential privacy)"), key="private_toggle", disabled=bool(why_not),
               on_change=lambda: st.session_state.update(private_training=st.session_state.private_toggle),
-              help="DP-SGD: every step clips each example's influence and adds noise, so the model cannot "
-                   "memorise any one example. " + privacy.EXPLANATION + (f" {why_not}" if why_not else ""))
+              help=paragraphs(help_for("differential_privacy"),
+                              _("DP-SGD: every step clips each example's influence and adds noise, so the model "
+                                "cannot memorise any one example."), privacy.explanation(), why_not))
     return st.session_state.private_training
 
 
 def private_settings(defaults: dict, learner: strategies.Strategy) -> dict:
     """The private-training fields of the form, and what they mean here."""
-    st.markdown("**Private training**")
+    st.markdown(_("**Private training**"))
     left, right = st.columns(2)
-    chosen = {"dp_epsilon": left.number_input("Privacy budget ε (epsilon)", 0.1, 100.0,
-                                              float(defaults.get("dp_epsilon") or privacy.DEFAULT_EPSILON), step=0.5,
-                                              help=privacy.EXPLANATION),
-              "dp_max_grad_norm": right.number_input("Clip each example's gradient to norm", 0.01, 100.0,
-                                                     float(defaults["dp_max_grad_norm"]),
-                                                     help="Each example's gradient is scaled down to at most this "
-                                                          "length before the batch's are added up; the noise is "
-                                                          "scaled to it. 1 is the usual choice.")}
-    frozen = "" if learner.on_features else " BatchNorm layers stay as pretrained (a batch's statistics mix its examples)."
-    st.caption(f"{privacy.EXPLANATION} The guarantee holds with δ = 1/{len(report.train):,} (one in the number of "
-               "training examples) and covers the training examples; the noise needed for that budget over the "
-               "epochs set above is worked out before training, and the run reports the budget it spent (early "
-               "stopping can leave some unspent). The noise drowns small steps: the private recipe starts at a "
-               f"higher learning rate.{frozen}")
+    epsilon = float(defaults.get("dp_epsilon") or privacy.DEFAULT_EPSILON)
+    norm = float(defaults["dp_max_grad_norm"])
+    chosen = {"dp_epsilon": left.number_input(_("Privacy budget ε (epsilon)"), 0.1, 100.0, epsilon, step=0.5,
+                                              key=field_key("dp_epsilon", epsilon),
+                                              help=paragraphs(help_for("epsilon"), privacy.explanation())),
+              "dp_max_grad_norm": right.number_input(_("Clip each example's gradient to norm"), 0.01, 100.0, norm,
+                                                     key=field_key("dp_max_grad_norm", norm),
+                                                     help=paragraphs(help_for("clipping"), _(
+                                                         "Each example's gradient is scaled down to at most this "
+                                                         "length before the batch's are added up; the noise is "
+                                                         "scaled to it. 1 is the usual choice.")))}
+    said = [privacy.explanation(),
+            _("The guarantee holds with δ = 1/{examples:,} (one in the number of training examples) and covers the "
+              "training examples; the noise needed for that budget over the epochs set above is worked out before "
+              "training, and the run reports the budget it spent (early stopping can leave some unspent). The noise "
+              "drowns small steps: the private recipe starts at a higher learning rate.", examples=len(report.train))]
+    if not learner.on_features:
+        said.append(_("BatchNorm layers stay as pretrained (a batch's statistics mix its examples)."))
+    st.caption(i18n.join(*said))
     return chosen
 
 
@@ -214,18 +318,18 @@ def followed_run() -> runs.Run | None:
 run = followed_run()
 if report is not None:
     # While a run trains, its charts come first and the settings fold away (a click opens them).
-    with st.expander("Settings for a new run", expanded=run is None or not run_view.is_live(run),
+    with st.expander(_("Settings for a new run"), expanded=run is None or not run_view.is_live(run),
                      icon=":material/tune:"):
         new_run_form()
 else:
-    st.info("Load a dataset to start a new run: the bundled sample is one click away.")
-    st.page_link("pages/1_data.py", label="Go to Data", icon=":material/folder_open:")
+    st.info(_("Load a dataset to start a new run: the bundled sample is one click away."))
+    st.page_link("pages/1_data.py", label=_("Go to Data"), icon=":material/folder_open:")
 
 if run is None:
     if report is not None:
-        st.info("Press **Start training**: charts appear here and update while the model learns.")
+        st.info(_("Press **Start training**: charts appear here and update while the model learns."))
     st.stop()
-st.subheader(f"Run `{run.id}`")
+st.subheader(_("Run `{run}`", run=run.id))
 ticking = run_view.is_live(run)
 
 
@@ -236,7 +340,7 @@ def live_view() -> None:
     # "queued", "running" and "finished", so the full rerun at the end replaces them, no ghosts.
     banner, controls, notices, numbers, curves, line, footer = (st.empty() for _ in range(7))
     if not run.dir.is_dir():
-        banner.info("This run was deleted.")
+        banner.info(_("This run was deleted."))
         return
     view = run_view.follow(run)
     run_view.status_line(run, view, banner, controls, key="training")
@@ -247,14 +351,16 @@ def live_view() -> None:
             run_view.epoch_numbers(view)
         run_view.show_curves(view, curves, key="training")
     elif view.status == "running":
-        numbers.caption("The curves appear after the first epoch.")
+        numbers.caption(_("The curves appear after the first epoch."))
     waiting = [r for r in supervisor.queue() if r.dir != run.dir]
     if waiting:
-        line.caption("Also in line: " + ", ".join(f"`{r.id}` ({r.status})" for r in waiting))
+        line.caption(_("Also in line: {runs}", runs=", ".join(_("`{run}` ({status})", run=r.id,
+                                                                status=runs.status_words(r.status))
+                                                              for r in waiting)))
     if ticking and view.status not in ("queued", "running"):
         st.rerun()  # the whole page: stops this timer, shows the final state
     if view.status in ("finished", "stopped") and view.history:
-        footer.page_link("pages/4_results.py", label="See the results", icon=":material/arrow_forward:")
+        footer.page_link("pages/4_results.py", label=_("See the results"), icon=":material/arrow_forward:")
 
 
 live_view()

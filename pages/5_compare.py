@@ -7,23 +7,45 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import backbones, compare, costs, curve, jobs, paths, privacy, runs, speed, strategies
+from core import backbones, compare, costs, curve, i18n, jobs, paths, privacy, runs, speed, strategies
 from core.device import pick_device
 from core.errors import UserError
+from core.i18n import N_, _, ngettext
 from ui import charts, run_view, state
+from ui.terms import help_for, what_is
 from ui.widgets import guarded, millions, percent, show_error
 
 state.init()
-st.title("Compare strategies")
-st.markdown("Does reusing a pretrained network pay off on **your** data, how much data does each approach need, "
-            "and is fine-tuning worth its time? Train them one after another on the same split and seed, and see.")
+st.title(_("Compare strategies"))
+st.markdown(_("Does reusing a pretrained network pay off on **your** data, how much data does each approach need, "
+              "and is fine-tuning worth its time? Train them one after another on the same split and seed, and see."))
+what_is("baseline", "feature_extraction", "fine_tuning", "validation_set", "early_stopping")
 folder = paths.runs_dir()
 report = st.session_state.report
-MODES = {"side": "Side by side, on all the data", "curve": "As the data grows (examples per class)"}
-mode = st.segmented_control("What to compare", list(MODES), default="side", format_func=MODES.get,
+MODES = {"side": N_("Side by side, on all the data"), "curve": N_("As the data grows (examples per class)")}
+mode = st.segmented_control(_("What to compare"), list(MODES), default="side", format_func=lambda m: _(MODES[m]),
                             key="compare_mode") or "side"
-STOP_ONE = ("Ends this run now (its best weights so far are kept); the comparison goes on with the next one. "
-            "To end them all, use the button under the table.")
+# the tables' columns: stable keys in the code, shown in the current language
+COLUMNS = {"strategy": N_("strategy"), "backbone": N_("backbone"), "status": N_("status"),
+           "best accuracy": N_("best accuracy"), "macro-F1": N_("macro-F1"), "time": N_("time"),
+           "trainable parameters": N_("trainable parameters"), "epochs": N_("epochs"),
+           "privacy spent (ε)": N_("privacy spent (ε)"), "target accuracy": N_("target accuracy"),
+           "per class": N_("per class"), "training examples": N_("training examples"),
+           "validation accuracy": N_("validation accuracy")}
+
+
+def shown(rows: list[dict]) -> pd.DataFrame:
+    """A table of ``rows`` (keyed by COLUMNS' keys) with its headers in the current language."""
+    return pd.DataFrame(rows).rename(columns=lambda column: _(COLUMNS[column]) if column in COLUMNS else column)
+
+
+def stop_one(what: str) -> str:
+    """The help of the button that stops one run of a comparison (``what``: "comparison") or a curve."""
+    if what == "curve":
+        return _("Ends this run now (its best weights so far are kept); the curve goes on with the next point. "
+                 "To end them all, use the button under the table.")
+    return _("Ends this run now (its best weights so far are kept); the comparison goes on with the next one. "
+             "To end them all, use the button under the table.")
 
 
 def open_results(run: runs.Run) -> None:
@@ -38,23 +60,28 @@ def open_buttons(members: list[runs.Run], key: str) -> None:
     if not finished:
         return
     left, right = st.columns([4, 1], vertical_alignment="bottom")
-    chosen = left.selectbox("Open the results of", [str(run.dir) for run in finished], format_func=run_view.run_label,
-                            index=finished.index(run_view.latest_finished(finished)), key=f"{key}_open_pick")
-    if right.button("Open its results", key=f"{key}_open", icon=":material/analytics:"):
+    chosen = left.selectbox(_("Open the results of"), [str(run.dir) for run in finished],
+                            format_func=run_view.run_label, index=finished.index(run_view.latest_finished(finished)),
+                            key=f"{key}_open_pick")
+    if right.button(_("Open its results"), key=f"{key}_open", icon=":material/analytics:"):
         open_results(runs.Run(Path(chosen)))
 
 
 def group_actions(members: list[runs.Run], live: bool, key: str, what: str) -> None:
-    """Under a group: open a member's results; while it trains, stop it all."""
+    """Under a group: open a member's results; while it trains, stop it all. ``what``: "comparison" or "curve"."""
     open_buttons(members, key)
     if live:
         stop_all(members, f"stop_{key}", what)
 
 
 def stop_all(members: list[runs.Run], key: str, what: str) -> None:
-    if st.button(f"Stop the whole {what}", key=key, icon=":material/cancel:",
-                 help=f"Stops the run training now and cancels the ones still waiting: the whole {what} ends. "
-                      "Finished runs stay."):
+    if what == "curve":
+        label, explained = _("Stop the whole curve"), _("Stops the run training now and cancels the ones still "
+                                                        "waiting: the whole curve ends. Finished runs stay.")
+    else:
+        label, explained = _("Stop the whole comparison"), _("Stops the run training now and cancels the ones still "
+                                                             "waiting: the whole comparison ends. Finished runs stay.")
+    if st.button(label, key=key, icon=":material/cancel:", help=explained):
         for run in members:
             if run_view.is_live(run):
                 jobs.supervisor().stop(run)
@@ -71,9 +98,9 @@ def pretrained_or_explain():
     spec = backbones.get(st.session_state.backbone)
     if spec.pretrained:
         return spec
-    st.info(f"**{spec.title}** has no pretrained weights, so there is nothing to transfer. Pick a pretrained "
-            "backbone on the Model page first.")
-    st.page_link("pages/2_model.py", label="Go to Model", icon=":material/neurology:")
+    st.info(_("**{backbone}** has no pretrained weights, so there is nothing to transfer. Pick a pretrained "
+              "backbone on the Model page first.", backbone=spec.title))
+    st.page_link("pages/2_model.py", label=_("Go to Model"), icon=":material/neurology:")
     return None
 
 
@@ -94,7 +121,7 @@ def section(known: list[str], prefix: str, plan, show, missing_data: str) -> Non
             plan(spec, busy=busy)
     else:
         st.info(missing_data)
-        st.page_link("pages/1_data.py", label="Go to Data", icon=":material/folder_open:")
+        st.page_link("pages/1_data.py", label=_("Go to Data"), icon=":material/folder_open:")
     if known:
         show(known)
 
@@ -102,36 +129,40 @@ def section(known: list[str], prefix: str, plan, show, missing_data: str) -> Non
 def plan_side_by_side(spec, busy: bool) -> None:
     modality = report.modality
     members = strategies.compared(modality)
-    st.markdown(f"On **{st.session_state.data_name}** with **{spec.title}**: "
-                f"{', then '.join(s.short for s in members)}.")
+    st.markdown(_("On **{data}** with **{backbone}**: {strategies}, one after another.",
+                  data=st.session_state.data_name, backbone=spec.title,
+                  strategies=i18n.listing([s.short for s in members])))
     if st.session_state.target is not None:
-        st.caption(f"Every run is also scored on the target, **{st.session_state.target.name}**; feature "
-                   "extraction runs a second time, adapted to it.")
+        st.caption(_("Every run is also scored on the target, **{target}**; feature extraction runs a second time, "
+                     "adapted to it.", target=st.session_state.target.name))
+        what_is("source_target", "domain_adaptation")
     with st.form("compare"):
         epochs = {}
         for column, strategy in zip(st.columns(len(members)), members):
             if strategy.fits_in_one_go:
-                column.caption(f"{strategy.title}: fits in one go.")
+                column.caption(_("{strategy}: fits in one go.", strategy=strategy.title))
                 continue
-            epochs[strategy.name] = column.number_input(f"{strategy.title}: epochs", 1, 500,
+            epochs[strategy.name] = column.number_input(_("{strategy}: epochs", strategy=strategy.title), 1, 500,
                                                         int(strategy.recipe(modality)["epochs"]),
-                                                        key=f"compare_epochs_{strategy.name}")
-        st.caption("Each uses its classic recipe; early stopping ends a run when validation loss stops "
-                   "improving. Fine-tuning is the slow one on a CPU.")
+                                                        key=f"compare_epochs_{strategy.name}", help=help_for("epoch"))
+        st.caption(_("Each uses its classic recipe; early stopping ends a run when validation loss stops "
+                     "improving. Fine-tuning is the slow one on a CPU."))
         left, right = st.columns([2, 1])
-        add_private = left.checkbox("Also train feature extraction privately (differential privacy)",
+        add_private = left.checkbox(_("Also train feature extraction privately (differential privacy)"),
                                     key="compare_private",
-                                    help="One more run (seconds: the features are cached): the same head trained with DP-SGD (core/privacy.py), to see "
-                                         "what privacy costs in accuracy. " + privacy.EXPLANATION)
-        epsilon = right.number_input("Privacy budget ε", 0.1, 100.0, privacy.DEFAULT_EPSILON, step=0.5,
-                                     key="compare_epsilon", help=privacy.EXPLANATION)
+                                    help=_("One more run (seconds: the features are cached): the same head trained "
+                                           "with DP-SGD, to see what privacy costs in accuracy.")
+                                    + "\n\n" + help_for("differential_privacy", "dp_sgd"))
+        epsilon = right.number_input(_("Privacy budget ε"), 0.1, 100.0, privacy.DEFAULT_EPSILON, step=0.5,
+                                     key="compare_epsilon", help=help_for("epsilon"))
         count = len(members) + (1 if st.session_state.target is not None and any(m.on_features for m in members)
                                 else 0)  # feature extraction's adapted twin
-        label = {3: "Compare the three", 4: "Compare the four"}.get(count, f"Compare the {count}")
+        label = _("Compare the three") if count == 3 else _("Compare the four") if count == 4 else \
+            _("Compare the {count}", count=count)
         start = st.form_submit_button(label, key="start_compare", type="primary", icon=":material/compare_arrows:",
                                       disabled=busy)
         if busy:
-            st.caption("A comparison is training below: stop it, or wait for it to end, to start another.")
+            st.caption(_("A comparison is training below: stop it, or wait for it to end, to start another."))
     if start:
         try:
             target = st.session_state.target_source if st.session_state.target is not None else None
@@ -147,7 +178,7 @@ def plan_side_by_side(spec, busy: bool) -> None:
 
 def show_group(known: list[str]) -> None:
     current = st.session_state.get("compare_group")
-    group = st.selectbox("Comparison", known, index=known.index(current) if current in known else 0,
+    group = st.selectbox(_("Comparison"), known, index=known.index(current) if current in known else 0,
                          key="compare_pick")
     members = compare.group_runs(folder, group)
     live = any(run_view.is_live(run) for run in members)
@@ -161,13 +192,14 @@ def show_group(known: list[str]) -> None:
         if current is not None:
             strategy = current.config()["strategy"]
             with status_slot.container():
-                st.caption(f"Now: {strategies.title(strategy)}")
+                st.caption(_("Now: {strategy}", strategy=strategies.title(strategy)))
                 run_view.status_line(current, run_view.follow(current), st.empty(), controls_slot,
-                                     key=f"compare_{strategy}", stop_label="Stop this run", stop_help=STOP_ONE)
-        table_slot.dataframe(pd.DataFrame([{
+                                     key=f"compare_{strategy}", stop_label=_("Stop this run"),
+                                     stop_help=stop_one("comparison"))
+        table_slot.dataframe(shown([{
             "strategy": run_view.strategy_label(row["strategy"], row.get("adapt"), row.get("dp_epsilon")),
             "backbone": row["backbone"],
-            "status": row["status"], "best accuracy": percent(row["best_val_acc"]),
+            "status": runs.status_words(row["status"]), "best accuracy": percent(row["best_val_acc"]),
             "macro-F1": "–" if row["best_val_macro_f1"] is None else f"{row['best_val_macro_f1']:.3f}",
             "time": costs.of(row).words(),
             "trainable parameters": millions(row["trainable_params"]) if row["trainable_params"] else "–",
@@ -176,9 +208,10 @@ def show_group(known: list[str]) -> None:
                if any(r.get("dp_epsilon") is not None for r in rows) else {}),
             **({"target accuracy": percent(row.get("target_acc"))} if row.get("target") else {})}
             for row in rows]), hide_index=True,
-            column_config={"time": st.column_config.TextColumn(
-                width="large", help="Feature extraction: the first time includes the one-time pass that computes "
-                                     "the backbone's features; a repeat reads them from the cache.")})
+            column_config={_("time"): st.column_config.TextColumn(
+                width="large", help=_("Feature extraction: the first time includes the one-time pass that computes "
+                                      "the backbone's features; a repeat reads them from the cache.")),
+                _("macro-F1"): st.column_config.TextColumn(help=help_for("macro_f1"))})
         histories = {run_view.strategy_label(run.config()["strategy"], run.config().get("adapt"),
                                              run.config().get("dp_epsilon")): run.history() for run in members}
         histories = {name: history for name, history in histories.items() if history}
@@ -196,7 +229,7 @@ def show_group(known: list[str]) -> None:
 
 # -- as the data grows -----------------------------------------------------------------------------------
 
-@st.cache_data(show_spinner="Measuring how fast each network runs on this machine...")
+@st.cache_data(show_spinner=_("Measuring how fast each network runs on this machine..."))
 def forward_ms(backbone: str, device: str) -> float | None:
     try:
         spec = backbones.get(backbone)
@@ -209,28 +242,29 @@ def forward_ms(backbone: str, device: str) -> float | None:
 def plan_curve(spec, busy: bool) -> None:
     modality = report.modality
     members = strategies.compared(modality)
-    st.markdown(f"Each strategy learns from **the same few examples of each class** of "
-                f"**{st.session_state.data_name}** (5, then 10, 20... picked at random with the seed, the smaller "
-                "sets inside the larger), and is always scored on the **same whole validation split**. Where the "
-                "lines part is where transfer learning pays.")
+    st.markdown(_("Each strategy learns from **the same few examples of each class** of **{data}** (5, then 10, "
+                  "20... picked at random with the seed, the smaller sets inside the larger), and is always scored on "
+                  "the **same whole validation split**. Where the lines part is where transfer learning pays.",
+                  data=st.session_state.data_name))
+    what_is("data_efficiency_curve")
     device = pick_device("auto")
     slow = [s.name for s in members if not s.on_features and not s.fits_in_one_go and not s.baseline]
     default = [s.name for s in members if device.type != "cpu" or s.name not in slow]
     left, right = st.columns([3, 2])
-    chosen = left.multiselect("Strategies", [s.name for s in members], default=default, format_func=strategies.title,
-                              key="curve_strategies")
-    sizes_text = right.text_input("Examples per class", "5, 10, 20, 50, all", key="curve_sizes",
-                                  help="Whole numbers, separated by commas; 'all' for every training example.")
+    chosen = left.multiselect(_("Strategies"), [s.name for s in members], default=default,
+                              format_func=strategies.title, key="curve_strategies")
+    sizes_text = right.text_input(_("Examples per class"), "5, 10, 20, 50, all", key="curve_sizes",
+                                  help=_("Whole numbers, separated by commas; 'all' for every training example."))
     epochs = {}
     trained = [strategies.get(name) for name in chosen if not strategies.get(name).fits_in_one_go]
     for column, strategy in zip(st.columns(max(1, len(trained))), trained):
-        epochs[strategy.name] = column.number_input(f"{strategy.title}: epochs", 1, 500,
+        epochs[strategy.name] = column.number_input(_("{strategy}: epochs", strategy=strategy.title), 1, 500,
                                                     int(strategy.recipe(modality)["epochs"]),
-                                                    key=f"curve_epochs_{strategy.name}")
+                                                    key=f"curve_epochs_{strategy.name}", help=help_for("epoch"))
     try:
         sizes = curve.parse_sizes(sizes_text)
         if not chosen:
-            raise UserError("No strategy chosen.", "Pick at least one above.")
+            raise UserError(_("No strategy chosen."), _("Pick at least one above."))
         configs = curve.plan(st.session_state.data, report, spec.name, chosen, sizes, epochs, **shared_settings())
     except Exception as error:
         show_error(error)
@@ -238,18 +272,25 @@ def plan_curve(spec, busy: bool) -> None:
     counts = [row["train"] for row in report.counts()]
     guesses = curve.estimate(configs, counts, len(report.val), lambda name: forward_ms(name, "auto"),
                              curve.features_ready(report))
-    used = [config.per_class or "all" for config in configs if config.strategy == configs[0].strategy]
-    st.caption(f"{len(configs)} runs ({', '.join(map(str, used))} per class; smaller sets train for more epochs, so "
-               f"each gets at least {curve.MIN_STEPS} updates, up to {curve.MAX_EPOCH_FACTOR}x the epochs). "
-               f"**About {costs.duration(sum(guesses))} in all** on {device.type.upper()}, a rough estimate from "
-               "this machine's measured speed of each network" + ("; feature extraction's features are computed once "
-                                                                   "and shared by all its points." if any(
-                                                                       strategies.get(c.strategy).on_features
-                                                                       for c in configs) else "."))
+    used = [str(config.per_class) if config.per_class else _("all") for config in configs
+            if config.strategy == configs[0].strategy]
+    planned = ngettext("{n} run ({sizes} per class; smaller sets train for more epochs, so each gets at least "
+                       "{updates} updates, up to {factor}x the epochs).",
+                       "{n} runs ({sizes} per class; smaller sets train for more epochs, so each gets at least "
+                       "{updates} updates, up to {factor}x the epochs).", len(configs), sizes=", ".join(used),
+                       updates=curve.MIN_STEPS, factor=curve.MAX_EPOCH_FACTOR)
+    if any(strategies.get(c.strategy).on_features for c in configs):
+        cost = _("**About {duration} in all** on {device}, a rough estimate from this machine's measured speed of "
+                 "each network; feature extraction's features are computed once and shared by all its points.",
+                 duration=costs.duration(sum(guesses)), device=device.type.upper())
+    else:
+        cost = _("**About {duration} in all** on {device}, a rough estimate from this machine's measured speed of "
+                 "each network.", duration=costs.duration(sum(guesses)), device=device.type.upper())
+    st.caption(_("{sentence} {next_sentence}", sentence=planned, next_sentence=cost))
     if slow and not set(slow) & set(chosen) and device.type == "cpu":
-        st.caption(f"{strategies.title(slow[0])} is left out by default on a CPU: it trains the whole network for "
-                   "every point. Add it above to see it too.")
-    if st.button("Draw the curve", key="start_curve", type="primary", icon=":material/show_chart:", disabled=busy):
+        st.caption(_("{strategy} is left out by default on a CPU: it trains the whole network for every point. Add it "
+                     "above to see it too.", strategy=strategies.title(slow[0])))
+    if st.button(_("Draw the curve"), key="start_curve", type="primary", icon=":material/show_chart:", disabled=busy):
         try:
             submitted = compare.submit(configs)
             st.session_state.curve_group = configs[0].group
@@ -258,12 +299,12 @@ def plan_curve(spec, busy: bool) -> None:
         except Exception as error:
             show_error(error)
     if busy:
-        st.caption("A curve is being drawn below: stop it, or wait for it to end, to start another.")
+        st.caption(_("A curve is being drawn below: stop it, or wait for it to end, to start another."))
 
 
 def show_curve(known: list[str]) -> None:
     current = st.session_state.get("curve_group")
-    group = st.selectbox("Curve", known, index=known.index(current) if current in known else 0, key="curve_pick")
+    group = st.selectbox(_("Curve"), known, index=known.index(current) if current in known else 0, key="curve_pick")
     members = [runs.Run(Path(p["run_dir"])) for p in curve.points(folder, group)]
     live = any(run_view.is_live(run) for run in members)
 
@@ -275,29 +316,40 @@ def show_curve(known: list[str]) -> None:
         current = next((runs.Run(Path(p["run_dir"])) for p in found if p["status"] == "running"), None)
         if len(done) < len(found):
             left = curve.time_left(found, lambda name: forward_ms(name, "auto"))
-            st.progress(len(done) / len(found), text=f"{len(done)} of {len(found)} points drawn · about "
-                        f"{costs.duration(left) if left is not None else 'a few seconds per point'} left")
+            if left is not None:
+                text = ngettext("{done} of {n} point drawn · about {left} left",
+                                "{done} of {n} points drawn · about {left} left", len(found), done=len(done),
+                                left=costs.duration(left))
+            else:
+                text = ngettext("{done} of {n} point drawn · a few seconds per point",
+                                "{done} of {n} points drawn · a few seconds per point", len(found), done=len(done))
+            st.progress(len(done) / len(found), text=text)
             if current is not None:
                 config = current.config()
-                st.caption(f"Now: {strategies.title(config['strategy'])}, {config.get('per_class') or 'all'} per class")
+                if config.get("per_class"):
+                    st.caption(_("Now: {strategy}, {size} per class", strategy=strategies.title(config["strategy"]),
+                                 size=config["per_class"]))
+                else:
+                    st.caption(_("Now: {strategy}, all the examples", strategy=strategies.title(config["strategy"])))
                 run_view.status_line(current, run_view.follow(current), st.empty(), st.empty(),
-                                     key="curve_now", stop_label="Stop this point", stop_help=STOP_ONE.replace(
-                                         "comparison", "curve"))
+                                     key="curve_now", stop_label=_("Stop this point"), stop_help=stop_one("curve"))
         lines = {}
         for point in found:
             if point["val_acc"] is not None:
                 x = curve.x_value(point)
-                tick = "all" if point["per_class"] == "all" else str(point["per_class"])
+                tick = _("all") if point["per_class"] == "all" else str(point["per_class"])
                 lines.setdefault(strategies.title(point["strategy"]), []).append((x, point["val_acc"], tick))
         if lines:
             st.plotly_chart(charts.data_curve(lines), key="curve_chart")
         sentences = curve.reading(found)
         if sentences:
             st.success("  \n".join(sentences), icon=":material/school:")
-        st.dataframe(pd.DataFrame([{
-            "strategy": strategies.title(p["strategy"]), "per class": str(p["per_class"]),
+        st.dataframe(shown([{
+            "strategy": strategies.title(p["strategy"]),
+            "per class": _("all") if p["per_class"] == "all" else str(p["per_class"]),
             "training examples": p["train_examples"], "validation accuracy": percent(p["val_acc"]),
-            "time": p["time"], "status": p["status"]} for p in found]), hide_index=True, key="curve_table")
+            "time": p["time"], "status": runs.status_words(p["status"])} for p in found]), hide_index=True,
+            key="curve_table")
         if live and not any(p["status"] in ("queued", "running") for p in found):
             st.rerun()
 
@@ -306,6 +358,8 @@ def show_curve(known: list[str]) -> None:
 
 
 if mode == "curve":
-    section(curve.groups(folder), "curve-", plan_curve, show_curve, "Load a dataset to draw its data-efficiency curve.")
+    section(curve.groups(folder), "curve-", plan_curve, show_curve,
+            _("Load a dataset to draw its data-efficiency curve."))
 else:
-    section(compare.groups(folder), "compare-", plan_side_by_side, show_group, "Load a dataset to start a comparison.")
+    section(compare.groups(folder), "compare-", plan_side_by_side, show_group,
+            _("Load a dataset to start a comparison."))

@@ -4,22 +4,26 @@ import streamlit as st
 
 from core import images, paths, runs
 from core.explain import grad_cam, overlay, token_importance
+from core.i18n import _, ngettext
 from ui import charts, run_view, state
+from ui.terms import help_for, what_is
 from ui.widgets import highlighted_text, show_error
 
 state.init()
-st.title("5 · Try it")
-st.caption("New inputs the model has never seen: what it answers, how sure it is, and what it looked at.")
+st.title(_("5 · Try it"))
+st.caption(_("New inputs the model has never seen: what it answers, how sure it is, and what it looked at."))
 
 listed = runs.list_runs(paths.runs_dir())
 usable = [run for run in listed if run.has_weights() and run.summary() is not None]
 unreadable = [run for run in listed if run.summary_damaged()]
 if unreadable:
-    st.caption(f"{len(unreadable)} run(s) with a damaged summary.json are not listed here: the Runs page says what "
-               "is wrong with each.")
+    st.caption(ngettext("{n} run with a damaged summary.json is not listed here: the Runs page says what is wrong "
+                        "with it.",
+                        "{n} runs with a damaged summary.json are not listed here: the Runs page says what is wrong "
+                        "with each.", len(unreadable)))
 if not usable:
-    st.info("No trained model yet. Train one first.")
-    st.page_link("pages/3_train.py", label="Go to Train", icon=":material/model_training:")
+    st.info(_("No trained model yet. Train one first."))
+    st.page_link("pages/3_train.py", label=_("Go to Train"), icon=":material/model_training:")
     st.stop()
 
 
@@ -27,7 +31,7 @@ folders = [str(run.dir) for run in usable]
 current = st.session_state.run_dir
 if current not in folders:
     current = str(run_view.latest_finished(usable).dir)
-chosen = st.selectbox("Model (a trained run)", folders, index=folders.index(current),
+chosen = st.selectbox(_("Model (a trained run)"), folders, index=folders.index(current),
                       format_func=run_view.run_label, key="predict_run")
 
 
@@ -37,25 +41,33 @@ except Exception as error:
     show_error(error)
     st.stop()
 labels = predictor.labels
+
+
+def explained_class(index: int) -> str:
+    return _("the predicted class") if index == -1 else _("the class '{label}'", label=labels[index])
+
+
 # -1, not None, for "the predicted class": a selectbox showing None reads as empty, as if cleared
-chosen_class = st.selectbox("Explain", [-1] + list(range(len(labels))), key="explain_class",
-                            format_func=lambda i: "the predicted class" if i == -1 else f"the class '{labels[i]}'")
+chosen_class = st.selectbox(_("Explain"), [-1] + list(range(len(labels))), key="explain_class",
+                            format_func=explained_class,
+                            help=help_for("grad_cam") if predictor.modality == "image" else help_for("word_importance"))
 target = None if chosen_class in (-1, None) else chosen_class
 
 if predictor.modality == "image":
-    uploads = st.file_uploader("Images", type=sorted(e.lstrip(".") for e in images.IMAGE_EXTENSIONS),
+    uploads = st.file_uploader(_("Images"), type=sorted(e.lstrip(".") for e in images.IMAGE_EXTENSIONS),
                                accept_multiple_files=True, key="predict_images")
     inputs = []
-    if st.toggle("Take a photo with the camera", key="use_camera"):
-        photo = st.camera_input("Photo", key="camera")
+    if st.toggle(_("Take a photo with the camera"), key="use_camera"):
+        photo = st.camera_input(_("Photo"), key="camera")
         if photo is not None:
             inputs.append(("camera", photo))
     inputs += [(upload.name, upload) for upload in uploads or []]
     if not inputs:
-        st.info("Drop one or more images above: each gets the model's top classes and a Grad-CAM heat map of "
-                "where the evidence for the class lies.")
+        st.info(_("Drop one or more images above: each gets the model's top classes and a Grad-CAM heat map of "
+                  "where the evidence for the class lies."))
+        what_is("grad_cam")
     if len(inputs) > 24:
-        st.warning(f"Showing the first 24 of {len(inputs)} images.")
+        st.warning(_("Showing the first 24 of {n} images.", n=len(inputs)))
     for index, (name, upload) in enumerate(inputs[:24]):
         with st.container(border=True):
             try:
@@ -64,22 +76,24 @@ if predictor.modality == "image":
                 explanation = grad_cam(predictor, image, target)
             except Exception as error:
                 show_error(error if not isinstance(error, OSError) else
-                           ValueError(f"{name} is not a readable image ({error})."))
+                           ValueError(_("{name} is not a readable image ({error}).", name=name, error=error)))
                 continue
             best = int(probabilities.argmax())
             left, middle, right = st.columns([1, 1.4, 1])
-            left.image(image, caption=name, width="stretch")
+            left.image(image, caption=name if name != "camera" else _("camera"), width="stretch")
             middle.markdown(f"**{labels[best]}** ({probabilities[best]:.1%})")
             middle.plotly_chart(charts.top_classes(probabilities, labels), key=f"bars_{index}")
             right.image(overlay(explanation), width="stretch",
-                        caption=f"{explanation.method}: where it sees '{labels[explanation.class_index]}' (red)")
+                        caption=_("{method}: where it sees '{label}' (red)", method=_(explanation.method),
+                                  label=labels[explanation.class_index]))
 else:
-    text = st.text_area("Text to classify (one per line to try several)", key="predict_text", height=140,
-                        placeholder="Type or paste a sentence, a review, a message...")
+    text = st.text_area(_("Text to classify (one per line to try several)"), key="predict_text", height=140,
+                        placeholder=_("Type or paste a sentence, a review, a message..."))
     lines = [line.strip() for line in text.splitlines() if line.strip()][:20]
     if not lines:
-        st.info("Type a text above: the model's top classes appear, with each word coloured by how much it "
-                "pushed towards the class (green) or away from it (red).")
+        st.info(_("Type a text above: the model's top classes appear, with each word coloured by how much it "
+                  "pushed towards the class (green) or away from it (red)."))
+        what_is("word_importance")
     for index, line in enumerate(lines):
         with st.container(border=True):
             try:
@@ -92,5 +106,6 @@ else:
             left, right = st.columns([1.4, 1])
             left.markdown(f"**{labels[best]}** ({probabilities[best]:.1%})")
             left.markdown(highlighted_text(explanation.words, explanation.separators), unsafe_allow_html=True)
-            left.caption(f"Word colours: {explanation.method}, for the class '{labels[explanation.class_index]}'.")
+            left.caption(_("Word colours: {method}, for the class '{label}'.", method=_(explanation.method),
+                           label=labels[explanation.class_index]))
             right.plotly_chart(charts.top_classes(probabilities, labels), key=f"bars_{index}")

@@ -23,7 +23,7 @@ def test_entries_escaping_the_target_are_skipped_and_reported(tmp_path):
     assert (target / "ok" / "cls" / "a.png").read_bytes() == b"fine"
     assert not (tmp_path / "deep" / "evil.png").exists() and not (tmp_path / "evil.png").exists()
     assert not list(tmp_path.rglob("evil2.png")) and not list(tmp_path.rglob("win.png"))
-    reasons = {s["path"]: s["reason"] for s in skipped}
+    reasons = {s["path"]: str(s["reason"]) for s in skipped}
     assert "outside" in reasons["../evil.png"] and "outside" in reasons["/abs.png"]
     assert "outside" in reasons["cls/../../win.png"]
 
@@ -31,7 +31,7 @@ def test_entries_escaping_the_target_are_skipped_and_reported(tmp_path):
 def test_macos_metadata_and_hidden_files_are_skipped(tmp_path):
     data = _zip({"__MACOSX/cls/._a.png": b"junk", "cls/.DS_Store": b"junk", "cls/a.png": b"img"})
     skipped = archive.extract_zip(io.BytesIO(data), tmp_path / "out")
-    assert sorted(s["reason"] for s in skipped) == ["hidden file", "macOS metadata folder (__MACOSX)"]
+    assert sorted(str(s["reason"]) for s in skipped) == ["hidden file", "macOS metadata folder (__MACOSX)"]
     assert (tmp_path / "out" / "cls" / "a.png").exists()
 
 

@@ -35,7 +35,7 @@ def test_zip_upload_with_junk_and_a_corrupt_file(tmp_path):
     zip_path.write_bytes(zip_folder(folder, prefix="mydata/", extra={"__MACOSX/mydata/._x.png": b"junk",
                                                                     "../escape.png": b"x"}))
     report = data_images.load_dataset(zip_path)
-    reasons = {s["path"]: s["reason"] for s in report.skipped}
+    reasons = {s["path"]: str(s["reason"]) for s in report.skipped}
     assert report.classes == ["blue", "red"] and report.num_items == 12
     assert reasons["red/notes.txt"].startswith("not an image file")
     assert reasons["blue/broken.jpg"].startswith("not a readable image")

@@ -32,9 +32,9 @@ def test_bom_semicolons_and_quoted_multi_line_fields(tmp_path):
 def test_empty_texts_and_labels_are_dropped_and_counted(tmp_path):
     text = "text,label\n" + "".join(f"sentence {i},{'a' if i % 2 else 'b'}\n" for i in range(10)) + ",a\nlonely,\n"
     report = data.load_dataset(_write(tmp_path / "gaps.csv", text))
-    reasons = sorted(s["reason"] for s in report.skipped)
+    reasons = sorted(str(s["reason"]) for s in report.skipped)
     assert reasons == ["empty label", "empty text"] and report.num_items == 10
-    assert any("2 row(s) with an empty text or label" in w for w in report.warnings)
+    assert any("2 rows with an empty text or label" in w for w in report.warnings)
 
 
 def test_numeric_labels_sort_as_numbers_and_a_single_example_is_explained(tmp_path):

@@ -54,7 +54,9 @@ def test_planted_label_errors_duplicates_and_an_outlier_are_found(planted):
     assert not inside["across"]
     assert checkup.outliers and checkup.outliers[0]["item"] == "train/red/odd-one.png"
     words = " ".join(checkup.words())
-    assert "validation example(s) have a copy" in words and "may be mislabelled" in words and "outliers" in words
+    assert "have a copy (or a near-copy) in the training data" in words and "may be mislabelled" in words
+    assert "unlike all the others" in words
+    assert doctor.Checkup.from_dict(checkup.to_dict()).words() == checkup.words()  # said again where it is read
 
 
 def test_near_copies_count_from_the_threshold_exact_ones_always(planted):

@@ -282,7 +282,7 @@ def test_compare_scores_every_run_on_the_target_and_adds_the_adapted_twin(source
             {**row, "strategy": "fine_tune", "adapt": "none", "target_acc": 0.55}]
     sentences = compare.reading(rows)
     assert "On the target, without adaptation: the from-scratch baseline 40.0%, feature extraction 50.0%, " \
-           "fine-tuning 55.0%; fine-tuning travels best." in sentences
+           "and fine-tuning 55.0%; fine-tuning travels best." in sentences
     assert "Adapting feature extraction to the target (CORAL) raised its target accuracy " \
            "by 25.0 points (50.0% → 75.0%)." in sentences
 

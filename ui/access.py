@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from core import paths
+from core.i18n import _
 
 ALLOW_VARIABLE = "TRANSFERLAB_ALLOW_SERVER_PATHS"
 
@@ -45,10 +46,17 @@ def server_paths_allowed() -> bool:
 
 
 def why_paths_are_off() -> str:
-    where = listen_address() or "every network interface"
-    return (f"This app is reachable from other computers (it listens on {where}), so reading folders and files "
-            "on the computer it runs on is off: anyone who can open this page could read them. Upload a .zip or a "
-            f"table instead, or, if you trust everyone who can reach it, restart it with {ALLOW_VARIABLE}=1.")
+    """Why a path on the server cannot be read, and what to do instead, in the current language."""
+    where = listen_address()
+    if not where:
+        return _("This app is reachable from other computers (it listens on every network interface), so reading "
+                 "folders and files on the computer it runs on is off: anyone who can open this page could read "
+                 "them. Upload a .zip or a table instead, or, if you trust everyone who can reach it, restart it "
+                 "with {variable}=1.", variable=ALLOW_VARIABLE)
+    return _("This app is reachable from other computers (it listens on {address}), so reading folders and files on "
+             "the computer it runs on is off: anyone who can open this page could read them. Upload a .zip or a "
+             "table instead, or, if you trust everyone who can reach it, restart it with {variable}=1.",
+             address=where, variable=ALLOW_VARIABLE)
 
 
 def may_read(source: str) -> bool:

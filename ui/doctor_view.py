@@ -8,13 +8,16 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import backbones, doctor, exclusions, images
+from core import backbones, doctor, exclusions, i18n, images
+from core.i18n import N_, _, ngettext
 from core.report import DataReport
 from ui import child, state
+from ui.terms import what_is
 
 KEY = "doctor"
 SHOWN = 12   # findings of each kind drawn at once; "Show more" adds as many again
-KINDS = {"label_issues": "Label issues", "duplicates": "Duplicates", "outliers": "Outliers"}
+KINDS = {"label_issues": N_("Label issues"), "duplicates": N_("Duplicates"), "outliers": N_("Outliers")}
+SPLITS = {"train": N_("training"), "val": N_("validation")}
 
 
 def backbone_for(report: DataReport) -> str:
@@ -35,7 +38,8 @@ def _identity(report: DataReport, backbone: str) -> tuple:
 
 def _arguments(report: DataReport, backbone: str) -> list[str]:
     arguments = ["doctor", "--data", str(st.session_state.data), "--backbone", backbone, "--json",
-                 "--val-fraction", str(st.session_state.val_fraction), "--seed", str(st.session_state.split_seed)]
+                 "--val-fraction", str(st.session_state.val_fraction), "--seed", str(st.session_state.split_seed),
+                 "--lang", i18n.current()]  # its refusals in this page's language (the findings are said here)
     if report.modality == "text":
         details = report.details
         arguments += ["--text-col", details["text_column"], "--label-col", details["label_column"]]
@@ -57,20 +61,21 @@ def _reload(report: DataReport) -> None:
 
 def section(report: DataReport, waiting: str | None = None) -> None:
     """``waiting``: why it cannot start now (the features are being computed in the background)."""
-    st.subheader("Dataset doctor")
-    noun = "texts" if report.modality == "text" else "images"
+    st.subheader(_("Dataset doctor"))
+    texts = report.modality == "text"
     backbone = backbone_for(report)
-    st.caption(f"Finds what is wrong with the labels and the split before you train, on the features of "
-               f"**{backbones.get(backbone).title}** (computed once and cached, as for feature extraction): {noun} "
-               "whose label disagrees with what a model trained on the others predicts for them (cleanlab's "
-               "confident learning on cross-validated predictions), copies and near-copies (a validation example "
-               "with a copy in the training data makes validation accuracy look better than it is), and outliers. "
-               "Exclude what is wrong with one click: every run on this data leaves it out, and it can be included "
-               "again here.")
+    st.caption(_("Before you train, the doctor looks for what is wrong with the labels and the split, using the "
+                 "features of **{backbone}** (computed once and cached, as for feature extraction): examples whose "
+                 "label disagrees with what a model trained on the other examples predicts for them (confident "
+                 "learning, with the cleanlab library), copies and near-copies (a validation example with a copy "
+                 "in the training data makes validation accuracy look better than it is), and outliers. Exclude "
+                 "what is wrong with one click: every run on this data leaves it out, and you can include it again "
+                 "here.", backbone=backbones.get(backbone).title))
+    what_is("confident_learning", "label_error", "duplicate", "outlier")
     found = st.session_state.get(KEY)
     if waiting:
         st.caption(waiting)
-    if st.button("Examine the data", key="doctor_run", icon=":material/stethoscope:",
+    if st.button(_("Examine the data"), key="doctor_run", icon=":material/stethoscope:",
                  disabled=bool(waiting) or child.running(found)):
         st.session_state[KEY] = found = child.start(_arguments(report, backbone), "doctor",
                                                     identity=_identity(report, backbone))
@@ -81,18 +86,22 @@ def section(report: DataReport, waiting: str | None = None) -> None:
 
     @st.fragment(run_every=1.0 if child.running(found) else None)
     def follow() -> None:
-        child.settle(found, "the examination")
+        child.settle(found, _("the examination"))
         if child.running(found):
             counted = child.last_count(found, "features")
-            st.progress(counted[0] / max(counted[1], 1) if counted else 0.0,
-                        text=f"Computing the features: {counted[0]:,} of {counted[1]:,} {noun}" if counted
-                        else "Loading the backbone and the data...")
+            if counted is None:
+                text = _("Loading the backbone and the data...")
+            elif texts:
+                text = _("Computing the features: {done:,} of {total:,} texts", done=counted[0], total=counted[1])
+            else:
+                text = _("Computing the features: {done:,} of {total:,} images", done=counted[0], total=counted[1])
+            st.progress(counted[0] / max(counted[1], 1) if counted else 0.0, text=text)
             return
         if found["error"]:
-            st.error(f"The examination did not finish: {found['error']}", icon=":material/error:")
+            st.error(_("The examination did not finish: {error}", error=found["error"]), icon=":material/error:")
             return
         if found.get("identity") != _identity(report, backbone):
-            st.caption("The data or the backbone changed since this examination: examine again.")
+            st.caption(_("The data or the backbone changed since this examination: examine again."))
         findings(report, found["result"])
 
     follow()
@@ -100,31 +109,37 @@ def section(report: DataReport, waiting: str | None = None) -> None:
 
 def findings(report: DataReport, result: dict) -> None:
     gone = set(report.excluded)
-    words = result.get("words", [])
-    (st.success if words and words[0].startswith("No suspected") else st.warning)(
-        "  \n".join(words), icon=":material/stethoscope:")
-    st.caption(f"{result['items']:,} examples examined in {result['seconds']:.1f} s.")
+    try:  # said in this page's language, not the examining process's
+        checkup = doctor.Checkup.from_dict(result)
+        words, clean = checkup.words(), checkup.clean
+    except (TypeError, KeyError):  # an answer of another shape: its own words
+        words = result.get("words", [])
+        clean = not any(result.get(kind) for kind in KINDS)
+    (st.success if clean else st.warning)("  \n".join(words), icon=":material/stethoscope:")
+    st.caption(ngettext("{n:,} example examined in {seconds:.1f} s.", "{n:,} examples examined in {seconds:.1f} s.",
+                        result["items"], seconds=result["seconds"]))
     left = {kind: [f for f in result.get(kind, []) if not (set(f.get("items", [f.get("item")])) & gone)]
             for kind in KINDS}
-    tabs = st.tabs([f"{title} ({len(left[kind])})" for kind, title in KINDS.items()])
+    tabs = st.tabs([_("{kind} ({count})", kind=_(title), count=len(left[kind])) for kind, title in KINDS.items()])
     for tab, kind in zip(tabs, KINDS):
         with tab:
             listed = left[kind]
             if not listed:
-                st.caption("Nothing left to look at here.")
+                st.caption(_("Nothing left to look at here."))
                 continue
             limit = st.session_state.setdefault("doctor_shown", {}).get(kind, SHOWN)
             for index, finding in enumerate(listed[:limit]):
                 with st.container(border=True):
                     show_finding(report, kind, finding, index)
             if len(listed) > limit:
-                if st.button(f"Show {min(SHOWN, len(listed) - limit)} more ({limit} of {len(listed)} shown)",
-                             key=f"doctor_more_{kind}"):
+                if st.button(_("Show {more} more ({shown} of {total} shown)", more=min(SHOWN, len(listed) - limit),
+                               shown=limit, total=len(listed)), key=f"doctor_more_{kind}"):
                     st.session_state.doctor_shown[kind] = limit + SHOWN
                     st.rerun()
-            if st.button(f"Exclude all {len(listed)} listed", key=f"doctor_exclude_all_{kind}",
-                         help="Each finding's item as its own button would (of a duplicate pair: the validation copy, "
-                              "else the second)."):
+            if st.button(ngettext("Exclude the one listed", "Exclude all {n} listed", len(listed)),
+                         key=f"doctor_exclude_all_{kind}",
+                         help=_("Excludes each finding's item, as its own button would (of a duplicate pair: the "
+                                "validation copy, else the second).")):
                 exclusions.exclude(report, {doctor.chosen_for_exclusion(f, kind): doctor.reason(f, kind) for f in listed})
                 _reload(report)
                 st.rerun()
@@ -133,27 +148,44 @@ def findings(report: DataReport, result: dict) -> None:
 def show_finding(report: DataReport, kind: str, finding: dict, index: int) -> None:
     chosen = doctor.chosen_for_exclusion(finding, kind)
     if kind == "duplicates":
-        measure = {"pixels": "the pictures", "text": "the wording"}.get(finding.get("by"), "their features")
-        what = "Copy" if finding["exact"] else f"Near-copy ({measure} {finding['similarity']:.1%} alike)"
-        where = " · ".join(f"{item} ({split}, '{label}')" for item, split, label in
-                           zip(finding["items"], finding["splits"], finding["labels"]))
-        st.markdown(f"**{what}**" + (" · **across training and validation**" if finding["across"] else "")
-                    + f"  \n{where}")
+        what = _("Copy") if finding["exact"] else near_copy(finding)
+        where = " · ".join(_("{item} ({split}, '{label}')", item=item, split=split_name(split),
+                             label=report.title(label)) for item, split, label in zip(finding["items"], finding["splits"], finding["labels"]))
+        heading = _("**{what}** · **across training and validation**", what=what) if finding["across"] \
+            else f"**{what}**"
+        st.markdown(f"{heading}  \n{where}")
         items = finding["items"]
     elif kind == "label_issues":
-        st.markdown(f"**{finding['item']}** ({finding['split']}) is labelled **'{finding['label']}'**; a model trained "
-                    f"on the other examples says **'{finding['suggested']}'** (it gives the label "
-                    f"{1 - finding['confidence']:.0%})")
+        st.markdown(_("**{item}** ({split}) is labelled **'{label}'**; a model trained on the other examples says "
+                      "**'{suggested}'** (it gives the given label {probability:.0%})", item=finding["item"],
+                      split=split_name(finding["split"]), label=report.title(finding["label"]),
+                      suggested=report.title(finding["suggested"]), probability=1 - finding["confidence"]))
         items = [finding["item"]]
     else:
-        st.markdown(f"**{finding['item']}** ({finding['split']}, '{finding['label']}'): unlike all the others "
-                    f"({finding['confidence']:.0%})")
+        st.markdown(_("**{item}** ({split}, '{label}'): unlike all the others ({confidence:.0%})", item=finding["item"],
+                      split=split_name(finding["split"]), label=report.title(finding["label"]),
+                      confidence=finding["confidence"]))
         items = [finding["item"]]
     show_items(report, items)
-    if st.button(f"Exclude {chosen}", key=f"doctor_exclude_{kind}_{index}", icon=":material/block:"):
+    if st.button(_("Exclude {item}", item=chosen), key=f"doctor_exclude_{kind}_{index}", icon=":material/block:"):
         exclusions.exclude(report, {chosen: doctor.reason(finding, kind)})
         _reload(report)
         st.rerun()
+
+
+def split_name(split: str) -> str:
+    """"train" / "val" in words."""
+    return _(SPLITS[split]) if split in SPLITS else split
+
+
+def near_copy(finding: dict) -> str:
+    """A near-duplicate pair's heading: what was compared, and how alike."""
+    by, similarity = finding.get("by"), finding["similarity"]
+    if by == "pixels":
+        return _("Near-copy (the pictures are {similarity:.1%} alike)", similarity=similarity)
+    if by == "text":
+        return _("Near-copy (the wording is {similarity:.1%} alike)", similarity=similarity)
+    return _("Near-copy (their features are {similarity:.1%} alike)", similarity=similarity)
 
 
 def show_items(report: DataReport, items: list[str]) -> None:
@@ -175,20 +207,21 @@ def show_items(report: DataReport, items: list[str]) -> None:
 
 def excluded_section(report: DataReport) -> None:
     listed = exclusions.load(report)
-    present = {key for key, _ in report.all_items()}
+    present = {key for key, _label in report.all_items()}
     listed = {key: value for key, value in listed.items() if key in present}
     if not listed:
         return
-    with st.expander(f"Excluded ({len(listed)}): left out of every run on this data", icon=":material/block:"):
+    with st.expander(_("Excluded ({count}): left out of every run on this data", count=len(listed)),
+                     icon=":material/block:"):
         for index, (key, value) in enumerate(sorted(listed.items())):
             row = st.columns([6, 2])
-            row[0].markdown(f"`{key}`: {value.get('reason', '')}")
-            if row[1].button("Include again", key=f"doctor_include_{index}"):
+            row[0].markdown(f"`{key}`: {i18n.render(value.get('reason', ''))}")
+            if row[1].button(_("Include again"), key=f"doctor_include_{index}"):
                 exclusions.include(report, [key])
                 _reload(report)
                 st.rerun()
-        if len(listed) > 1 and st.button("Include them all again", key="doctor_include_all"):
+        if len(listed) > 1 and st.button(_("Include them all again"), key="doctor_include_all"):
             exclusions.include(report, list(listed))
             _reload(report)
             st.rerun()
-        st.caption(f"Kept in {Path(exclusions.path_for(report)).name} in the workspace's data folder.")
+        st.caption(_("Kept in {file} in the workspace's data folder.", file=Path(exclusions.path_for(report)).name))

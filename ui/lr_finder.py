@@ -8,8 +8,11 @@ import json
 
 import streamlit as st
 
+from core import i18n
 from core.config import TrainConfig
+from core.i18n import _
 from ui import charts, child
+from ui.terms import help_for
 
 KEY = "lr_find"
 
@@ -38,25 +41,26 @@ def _progress(found: dict) -> int:
 def section(config: TrainConfig | None, on_features: bool, remember_lr, waiting: str | None = None) -> None:
     """The finder under the form: ``config`` the settings it tests (None: none usable now); ``remember_lr``
     puts a rate into the form; ``waiting``: why it cannot start yet (the features are still being computed)."""
-    st.markdown("**Find a learning rate**")
+    st.markdown(_("**Find a learning rate**"))
     steps = steps_for(on_features)
-    st.caption(f"The range test: a copy of the model trains for {steps} steps while the learning rate grows from "
-               "1e-7 to 10, and the loss is drawn against the rate. Learning is fastest where the loss falls most "
-               "steeply: that rate is suggested. Your settings' batch size, optimizer and seed are used (those of the "
-               "last run started here, else the recipe's); nothing is saved and no run is made."
-               + ("" if on_features else f" On a CPU this takes about as long as {steps} training batches."))
+    test = _("The range test: a copy of the model trains for {steps} steps while the learning rate grows from 1e-7 "
+             "to 10, and the loss is drawn against the rate. Learning is fastest where the loss falls most steeply: "
+             "that rate is suggested. Your settings' batch size, optimizer and seed are used (those of the last run "
+             "started here, else the recipe's); nothing is saved and no run is made.", steps=steps)
+    st.caption(test if on_features else i18n.join(test, _("On a CPU this takes about as long as {steps} training "
+                                                           "batches.", steps=steps)))
     if config is None:
-        st.caption("Load data and pick a strategy that trains a network to use it.")
+        st.caption(_("Load data and pick a strategy that trains a network to use it."))
         return
     if config.dp_epsilon is not None:
-        st.caption("With private training on, the range test still trains without clipping or noise: its "
-                   "suggestion is for ordinary training, and private training usually wants a higher rate.")
+        st.caption(_("With private training on, the range test still trains without clipping or noise: its "
+                     "suggestion is for ordinary training, and private training usually wants a higher rate."))
     key = _settings_key(config)
     found = st.session_state.get(KEY)
     if waiting:
         st.caption(waiting)
-    if st.button("Find a learning rate", key="find_lr", icon=":material/query_stats:",
-                 disabled=bool(waiting) or child.running(found)):
+    if st.button(_("Find a learning rate"), key="find_lr", icon=":material/query_stats:",
+                 disabled=bool(waiting) or child.running(found), help=help_for("learning_rate_finder")):
         _start(config, steps)
         found = st.session_state[KEY]
     if not found:
@@ -64,27 +68,29 @@ def section(config: TrainConfig | None, on_features: bool, remember_lr, waiting:
 
     @st.fragment(run_every=1.0 if found["process"] is not None else None)
     def follow() -> None:
-        child.settle(found, "the test")
+        child.settle(found, _("the test"))
         if found["process"] is not None:
             done = _progress(found)
-            st.progress(done / found["steps"], text=f"Range test: step {done} of {found['steps']}" if done else
-                        "Range test: loading the model and the data...")
+            st.progress(done / found["steps"], text=_("Range test: step {done} of {steps}", done=done,
+                                                       steps=found["steps"]) if done else
+                        _("Range test: loading the model and the data..."))
             return
         if found["error"]:
-            st.error(f"The range test did not finish: {found['error']}", icon=":material/error:")
+            st.error(_("The range test did not finish: {error}", error=found["error"]), icon=":material/error:")
             return
         result = found["result"]
         st.plotly_chart(charts.lr_range(result["rates"], result["losses"], result["suggested_lr"], config.lr),
                         key="lr_range_chart")
         stale = found["key"] != key
-        if result["suggested_lr"]:
-            st.markdown(f"Suggested learning rate: **{result['suggested_lr']:.1e}** (now {config.lr:.1e})."
-                        + (" The settings changed since this test: run it again." if stale else ""))
-            if st.button(f"Use {result['suggested_lr']:.1e}", key="use_suggested_lr", disabled=stale):
-                remember_lr(result["suggested_lr"])
+        suggested = result["suggested_lr"]
+        if suggested:
+            line = _("Suggested learning rate: **{rate:.1e}** (now {now:.1e}).", rate=suggested, now=config.lr)
+            st.markdown(i18n.join(line, _("The settings changed since this test: run it again.") if stale else None))
+            if st.button(_("Use {rate:.1e}", rate=suggested), key="use_suggested_lr", disabled=stale):
+                remember_lr(suggested)
                 st.rerun()  # the whole page: the form shows the new rate
         else:
-            st.markdown("No suggestion: the loss never fell over the range (try again with a larger batch, or "
-                        "keep the recipe's rate).")
+            st.markdown(_("No suggestion: the loss never fell over the range (try again with a larger batch, or "
+                          "keep the recipe's rate)."))
 
     follow()

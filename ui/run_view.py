@@ -13,7 +13,9 @@ import streamlit as st
 from pathlib import Path
 
 from core import jobs, progress, runs, strategies
+from core.i18n import Text, _, ngettext
 from ui import charts
+from ui.terms import help_for
 from ui.widgets import percent, show_error
 
 
@@ -21,51 +23,54 @@ def is_live(run: runs.Run) -> bool:
     return run.status in ("queued", "running")
 
 
-def status_line(run: runs.Run, view: progress.Progress, slot, controls, key: str, stop_label: str = "Stop",
+def status_line(run: runs.Run, view: progress.Progress, slot, controls, key: str, stop_label: str | None = None,
                 stop_help: str | None = None) -> None:
     """The banner of a run (progress bar, or how it ended) in ``slot``, and in ``controls`` the one
     button that fits its state (fixed slots: elements never shift between states). In a group of runs
-    (Compare), ``stop_label``/``stop_help`` say that the button stops this run only."""
+    (Compare), ``stop_label``/``stop_help`` (already translated) say that the button stops this run only;
+    without them the button reads "Stop"."""
     supervisor = jobs.supervisor(run.dir.parent)
     status = view.status
     if status == "queued":
         place = supervisor.position(run)
         if place == 0 or place is None:
-            slot.info("Starting: loading PyTorch, the data and the backbone...", icon=":material/hourglass_top:")
+            slot.info(_("Starting: loading PyTorch, the data and the backbone..."), icon=":material/hourglass_top:")
         else:
-            ahead = "1 run" if place == 1 else f"{place} runs"
-            slot.info(f"Waiting for its turn: {ahead} ahead of it. One run trains at a time, so each gets the "
-                      "whole machine.", icon=":material/schedule:")
-        if controls.button("Cancel", key=f"stop_{key}", icon=":material/close:"):
+            slot.info(ngettext("Waiting for its turn: {n} run ahead of it. One run trains at a time, so each gets "
+                               "the whole machine.",
+                               "Waiting for its turn: {n} runs ahead of it. One run trains at a time, so each gets "
+                               "the whole machine.", place), icon=":material/schedule:")
+        if controls.button(_("Cancel"), key=f"stop_{key}", icon=":material/close:"):
             supervisor.stop(run)
             st.rerun()
     elif status == "running":
         learner = strategies.find(view.strategy or "")
         on_features = view.phase == "training" and learner is not None and learner.on_features
-        speed = f"{view.throughput:,.0f} {view.noun}/s" + (" (head only, on cached features)" if on_features else "") \
-            if view.throughput else None
-        eta = f"ETA {progress.format_seconds(view.eta_seconds)}"
+        speed = _speed(view.throughput, view.noun, on_features) if view.throughput else None
+        eta = _("ETA {time}", time=progress.format_seconds(view.eta_seconds))
         slot.progress(min(view.fraction, 1.0), text=" · ".join(d for d in (view.message, speed, eta, view.device) if d))
-        if controls.button(stop_label, key=f"stop_{key}", icon=":material/stop:", help=stop_help):
+        if controls.button(stop_label or _("Stop"), key=f"stop_{key}", icon=":material/stop:", help=stop_help):
             supervisor.stop(run)
-            st.toast("Stopping after this batch; the best weights so far are kept.")
+            st.toast(_("Stopping after this batch; the best weights so far are kept."))
     elif status == "finished":
         summary = view.summary or {}
-        early = f" Stopped early after epoch {summary['epochs']} (validation loss no longer improving)." \
-            if summary.get("early_stopped") else ""
-        slot.success(f"Finished: best validation accuracy {percent(summary.get('best_val_acc'))}.{early}",
+        accuracy = percent(summary.get("best_val_acc"))
+        slot.success(_("Finished: best validation accuracy {accuracy}. Stopped early after epoch {epoch} (validation "
+                       "loss no longer improving).", accuracy=accuracy, epoch=summary.get("epochs"))
+                     if summary.get("early_stopped") else
+                     _("Finished: best validation accuracy {accuracy}.", accuracy=accuracy),
                      icon=":material/check_circle:")
     elif status in ("stopped", "interrupted"):
         if status == "stopped":
-            text = "Stopped. The best weights so far were kept." if view.history else \
-                "Stopped before the first epoch ended, so there is no model to keep."
+            text = _("Stopped. The best weights so far were kept.") if view.history else \
+                _("Stopped before the first epoch ended, so there is no model to keep.")
         elif view.history and run.has_checkpoint():
-            text = (f"Interrupted: the app stopped while this run trained. Its last checkpoint is epoch "
-                    f"{view.history[-1]['epoch']}; Resume goes on from there.")
+            text = _("Interrupted: the app stopped while this run trained. Its last checkpoint is epoch {epoch}; "
+                     "Resume goes on from there.", epoch=view.history[-1]["epoch"])
         else:
-            text = "Interrupted before its first epoch ended: Resume starts it again."
+            text = _("Interrupted before its first epoch ended: Resume starts it again.")
         slot.warning(text, icon=":material/stop_circle:" if status == "stopped" else ":material/warning:")
-        if run.can_resume() and controls.button("Resume" if status == "interrupted" else "Continue training",
+        if run.can_resume() and controls.button(_("Resume") if status == "interrupted" else _("Continue training"),
                                           key=f"resume_{key}", icon=":material/play_arrow:"):
             try:
                 supervisor.resume(run)
@@ -73,7 +78,16 @@ def status_line(run: runs.Run, view: progress.Progress, slot, controls, key: str
             except Exception as error:
                 show_error(error)
     else:
-        slot.error(view.error or "Training failed.", icon=":material/error:")
+        slot.error(view.error or _("Training failed."), icon=":material/error:")
+
+
+def _speed(throughput: float, noun: str, on_features: bool) -> str:
+    """How fast it goes: "120 images/s", "(head only, on cached features)" when only the head trains."""
+    if noun == "texts":
+        return _("{rate:,.0f} texts/s (head only, on cached features)", rate=throughput) if on_features else \
+            _("{rate:,.0f} texts/s", rate=throughput)
+    return _("{rate:,.0f} images/s (head only, on cached features)", rate=throughput) if on_features else \
+        _("{rate:,.0f} images/s", rate=throughput)
 
 
 def epoch_numbers(view: progress.Progress) -> None:
@@ -81,14 +95,17 @@ def epoch_numbers(view: progress.Progress) -> None:
     change = last["val_acc"] - view.history[-2]["val_acc"] if len(view.history) > 1 else 0.0
     private = last.get("epsilon") is not None
     columns = st.columns(5 if private else 4)
-    columns[0].metric("Epoch", f"{last['epoch']}/{last['epochs']}")
-    columns[1].metric("Validation accuracy", percent(last["val_acc"]),
-                      f"{change * 100:+.1f} pts" if abs(change) >= 0.0005 else None)
-    columns[2].metric("Best so far", percent(last.get("best_val_acc")))
-    columns[3].metric("Seconds per epoch", f"{last['seconds']:.2f}")
+    columns[0].metric(_("Epoch"), f"{last['epoch']}/{last['epochs']}", help=help_for("epoch"))
+    columns[1].metric(_("Validation accuracy"), percent(last["val_acc"]),
+                      _("{points:+.1f} pts", points=change * 100) if abs(change) >= 0.0005 else None,
+                      help=help_for("accuracy", "validation_set"))
+    columns[2].metric(_("Best so far"), percent(last.get("best_val_acc")),
+                      help=_("The best validation accuracy of any epoch so far: its weights are the ones kept."))
+    columns[3].metric(_("Seconds per epoch"), f"{last['seconds']:.2f}")
     if private:
-        columns[4].metric("Privacy spent (ε)", f"{last['epsilon']:.2f}",
-                          help="The privacy budget spent so far: it grows with every step of private training.")
+        columns[4].metric(_("Privacy spent (ε)"), f"{last['epsilon']:.2f}",
+                          help=_("The privacy budget spent so far: it grows with every step of private training.")
+                          + "\n\n" + help_for("epsilon"))
 
 
 def follow(run: runs.Run) -> progress.Progress:
@@ -100,7 +117,7 @@ def show_curves(view: progress.Progress, slot, key: str) -> None:
         slot.plotly_chart(charts.learning_curves(view.history), key=f"curves_{key}")
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model...")
+@st.cache_resource(max_entries=4, show_spinner=False)  # the spinner is trained_model's, in the reader's language
 def _predictor(folder: str, weights_time: float):
     from core.inference import load  # PyTorch is imported by the pages that show a model, not by every page
 
@@ -110,19 +127,32 @@ def _predictor(folder: str, weights_time: float):
 def trained_model(folder: str | Path):
     """A run's best model, loaded once for every page and session (reloaded when its weights change)."""
     weights = runs.Run(Path(folder)).weights_path
-    return _predictor(str(folder), weights.stat().st_mtime) if weights.is_file() else None
+    if not weights.is_file():
+        return None
+    with st.spinner(_("Loading the model...")):  # shown only when loading takes a while (a cached model: never)
+        return _predictor(str(folder), weights.stat().st_mtime)
 
 
 def strategy_label(strategy: str, adapt: str | None = None, epsilon: float | None = None) -> str:
     """How a run's strategy reads in tables and legends: "Feature extraction", "Feature extraction + CORAL",
-    "Feature extraction, private (ε ≤ 3)" (``epsilon``: the private run's budget)."""
+    "Feature extraction, private (ε ≤ 3)" (``epsilon``: the private run's budget). In the current language."""
     from core import adaptation
 
-    private = f", private (ε ≤ {epsilon:g})" if epsilon else ""
+    title = _shown(strategies.title(strategy))
     if not adapt or adapt == "none":
-        return strategies.title(strategy) + private
-    method = adaptation.get(adapt).short if adapt in adaptation.names() else adapt
-    return f"{strategies.title(strategy)} + {method}{private}"
+        return _("{strategy}, private (ε ≤ {epsilon:g})", strategy=title, epsilon=epsilon) if epsilon else title
+    method = _shown(adaptation.get(adapt).short) if adapt in adaptation.names() else adapt
+    if epsilon:
+        return _("{strategy} + {method}, private (ε ≤ {epsilon:g})", strategy=title, method=method, epsilon=epsilon)
+    return _("{strategy} + {method}", strategy=title, method=method)
+
+
+def _shown(text) -> str:
+    """A registry's title in the current language: a lazy Text, or English marked where it is defined (``_("")``
+    would be the catalogue's header; a title translated already comes back unchanged)."""
+    if isinstance(text, Text):
+        return str(text)
+    return _(text) if text else text
 
 
 def run_label(folder: str | Path) -> str:
@@ -133,7 +163,8 @@ def run_label(folder: str | Path) -> str:
     row = runs.describe(runs.Run(Path(folder)))
     what = strategy_label(row["strategy"], row.get("adapt"), row.get("dp_epsilon"))
     size = runs.Run(Path(folder)).config().get("per_class")
-    parts = [what + (f" ({size} per class)" if size else ""), row["backbone"], percent(row["best_val_acc"]),
+    parts = [_("{strategy} ({size} per class)", strategy=what, size=size) if size else what, row["backbone"],
+             percent(row["best_val_acc"]),
              row["started"][5:16].replace("T", " "), display_name(row["data"]) if row["data"] else ""]
     return " · ".join(part for part in parts if part)
 
@@ -142,9 +173,11 @@ def short_label(run: runs.Run) -> str:
     """A live run in a few words: "Fine-tuning · efficientnet_lite0 (10 per class)"."""
     config = run.config()
     size = config.get("per_class")
-    return f"{strategy_label(config.get('strategy', ''), config.get('adapt'), config.get('dp_epsilon'))} · " \
-           f"{runs.describe(run)['backbone']}" + (
-        f" ({size} per class)" if size else "")
+    what = strategy_label(config.get("strategy", ""), config.get("adapt"), config.get("dp_epsilon"))
+    backbone = runs.describe(run)["backbone"]
+    if size:
+        return _("{strategy} · {backbone} ({size} per class)", strategy=what, backbone=backbone, size=size)
+    return f"{what} · {backbone}"
 
 
 def latest_finished(candidates: list[runs.Run]) -> runs.Run | None:

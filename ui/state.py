@@ -22,6 +22,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import backbones, data, samples
+from core.i18n import _
 from ui.widgets import show_error
 
 DEFAULT_BACKBONE = {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}
@@ -34,6 +35,8 @@ def init() -> None:
     _through_app_py()
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
+    if str(st.session_state.data).startswith("sample:"):  # a sample's title: in the language chosen now
+        st.session_state.data_name = display_name(st.session_state.data)
 
 
 def _through_app_py() -> None:
@@ -63,7 +66,7 @@ def load_data(source: str, name: str | None = None, text_column: str | None = No
     """Scan ``source`` into the session's report; a problem is shown in plain words and the data
     loaded before stays. True if loaded. ``encoding``: a table's, None to detect it."""
     try:
-        with st.spinner("Reading the data..."):
+        with st.spinner(_("Reading the data...")):
             report = data.load_dataset(source, st.session_state.val_fraction, st.session_state.split_seed,
                                        text_column, label_column, encoding)
         if backbones.get(st.session_state.backbone).modality != report.modality:  # images <-> texts
@@ -88,7 +91,7 @@ def new_upload(upload, seen_key: str) -> str | None:
     st.session_state[seen_key] = upload.file_id
     from core import archive, paths
 
-    with st.spinner(f"Unpacking {upload.name}..."):
+    with st.spinner(_("Unpacking {file}...", file=upload.name)):
         if upload.name.lower().endswith(".zip"):
             return str(archive.import_zip(upload.getvalue(), paths.data_dir() / "uploads"))
         return str(data.store_upload(upload.name, upload.getvalue()))
@@ -100,7 +103,7 @@ def load_target(source: str, name: str | None = None) -> bool:
     from core import domains
 
     try:
-        with st.spinner("Reading the target data..."):
+        with st.spinner(_("Reading the target data...")):
             target = domains.load_target(source, st.session_state.report)
         target.name = name or target.name
         st.session_state.target, st.session_state.target_source = target, source
@@ -111,17 +114,19 @@ def load_target(source: str, name: str | None = None) -> bool:
 
 
 def display_name(data: str) -> str:
+    """How to call a data source on screen: a sample's title (in the current language), else the file or
+    folder's name."""
     known = {**samples.SAMPLES, **samples.TEXT_SAMPLES}
     if data.startswith("sample:") and data[7:] in known:
-        return known[data[7:]].title
+        return known[data[7:]].display_title
     return Path(data).name or data
 
 
 def require_data() -> bool:
     """True if data is loaded; otherwise say what to do, with a link, and return False."""
     if st.session_state.get("report") is None:
-        st.info("Load a dataset first: the bundled sample is one click away.")
-        st.page_link("pages/1_data.py", label="Go to Data", icon=":material/folder_open:")
+        st.info(_("Load a dataset first: the bundled sample is one click away."))
+        st.page_link("pages/1_data.py", label=_("Go to Data"), icon=":material/folder_open:")
         return False
     return True
 

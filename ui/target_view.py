@@ -7,22 +7,25 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import backbones, domains, embeddings, paths, samples
+from core import backbones, domains, embeddings, i18n, paths, samples
 from core.device import pick_device
+from core.i18n import N_, _, ngettext
 from ui import access, charts, state
+from ui.terms import help_for, what_is
 from ui.widgets import show_error
 
-SOURCES = {"sample": "Bundled stand-in", "upload": "Upload a file", "path": "Path on this machine"}
+SOURCES = {"sample": N_("Bundled stand-in"), "upload": N_("Upload a file"), "path": N_("Path on this machine")}
 
 
 def target_section(report) -> None:
     st.divider()
-    st.subheader("Where the model will be used (optional)")
-    st.caption("Training data and the data a model meets later often look different: catalogue photos and phone "
-               "snapshots, hotel and restaurant reviews. Load a sample of the second kind (the *target*) to see how "
-               "far apart they are and to adapt the model to it (domain adaptation, chosen on the Model page). "
-               "Its labels, when it has them, are used only to score the model, never to train it; images without "
-               "class folders make an unlabelled target.")
+    st.subheader(_("Where the model will be used (optional)"))
+    st.caption(_("Training data and the data a model meets later often look different: catalogue photos and phone "
+                 "snapshots, hotel and restaurant reviews. Load a sample of the second kind (the *target*) to see "
+                 "how far apart they are and to adapt the model to it (domain adaptation, chosen on the Model page). "
+                 "Its labels, when it has them, are used only to score the model, never to train it; images without "
+                 "class folders make an unlabelled target."))
+    what_is("source_target", "domain_adaptation", "domain_gap")
     target = st.session_state.target
     if target is None:
         _pick_target(report)
@@ -33,14 +36,15 @@ def target_section(report) -> None:
 def _pick_target(report) -> None:
     offered = [f"sample:{name}" for name in samples.TARGET_SAMPLES] if report.modality == "image" else []
     sources = [s for s in SOURCES if s != "sample" or offered]
-    source = st.radio("Target data", sources, format_func=SOURCES.get, horizontal=True, key="target_source_kind")
+    source = st.radio(_("Target data"), sources, format_func=lambda code: _(SOURCES[code]), horizontal=True,
+                      key="target_source_kind")
     if source == "sample":
-        chosen = st.selectbox("Stand-in target", offered, format_func=lambda s: samples.SAMPLES[s[7:]].title,
+        chosen = st.selectbox(_("Stand-in target"), offered, format_func=lambda s: _(samples.SAMPLES[s[7:]].title),
                               key="target_sample")
-        if st.button("Use as target", key="load_target_sample") and state.load_target(chosen):
+        if st.button(_("Use as target"), key="load_target_sample") and state.load_target(chosen):
             st.rerun()
     elif source == "upload":
-        upload = st.file_uploader("A .zip of images (class folders optional), or a table of texts",
+        upload = st.file_uploader(_("A .zip of images (class folders optional), or a table of texts"),
                                   type=["zip", "csv", "tsv", "txt", "xlsx", "xls"], key="upload_target")
         try:
             stored = state.new_upload(upload, "loaded_target_upload")
@@ -51,28 +55,30 @@ def _pick_target(report) -> None:
     elif not access.server_paths_allowed():
         st.warning(access.why_paths_are_off(), icon=":material/lock:")
     else:
-        folder = st.text_input("Folder, .zip or table path of the target", key="target_path")
-        if st.button("Load target", key="load_target_path", disabled=not folder) and state.load_target(folder):
+        folder = st.text_input(_("Folder, .zip or table path of the target"), key="target_path")
+        if st.button(_("Load target"), key="load_target_path", disabled=not folder) and state.load_target(folder):
             st.rerun()
 
 
 def _describe(report, target: domains.Target) -> None:
-    noun = "texts" if report.modality == "text" else "images"
     columns = st.columns([2, 2, 2, 1])
-    columns[0].metric("Target", target.name)
-    columns[1].metric(f"Target {noun}", f"{len(target.items):,}")
-    present = len({label for _, label in target.items if label != domains.UNLABELLED})
-    columns[2].metric("Labels", f"{present} of {len(report.classes)} classes" if target.labelled else "none")
-    if columns[3].button("Remove", key="remove_target", icon=":material/close:"):
+    columns[0].metric(_("Target"), target.name)
+    columns[1].metric(_("Target texts") if report.modality == "text" else _("Target images"), f"{len(target.items):,}")
+    present = len({label for _key, label in target.items if label != domains.UNLABELLED})
+    columns[2].metric(_("Labels"), ngettext("{present} of {n} class", "{present} of {n} classes", len(report.classes),
+                                            present=present) if target.labelled else _("none"))
+    if columns[3].button(_("Remove"), key="remove_target", icon=":material/close:"):
         st.session_state.target = st.session_state.target_source = None
         st.rerun()
-    st.caption(target.report.layout + (" Their labels only score the model." if target.labelled else
-                                       " Without labels, the target can be adapted to but not scored."))
+    layout = i18n.render(target.report.layout)
+    st.caption(_("{layout} Their labels only score the model.", layout=layout) if target.labelled else
+               _("{layout} Without labels, the target can be adapted to but not scored.", layout=layout))
     if report.modality == "image":
-        shown = [target.report.absolute(key) for key, _ in target.items[:: max(1, len(target.items) // 12)][:12]]
+        shown = [target.report.absolute(key) for key, _label in target.items[:: max(1, len(target.items) // 12)][:12]]
         st.image([str(path) for path in shown], width=72)
     else:
-        st.dataframe([{"text": target.report.texts[key][:200]} for key, _ in target.items[:5]], hide_index=True)
+        st.dataframe({_("Text"): [target.report.texts[key][:200] for key, _label in target.items[:5]]},
+                     hide_index=True)
     _gap(report, target)
 
 
@@ -83,15 +89,17 @@ def _gap(report, target: domains.Target) -> None:
     key = (report.fingerprint, target.report.fingerprint, spec.name)
     result = st.session_state.get("target_gap")
     if result is None or result[0] != key:
-        st.caption(f"How far apart are the two? Both go through **{spec.title}** once (the features are cached, "
-                   "so training reuses them).")
-        if not st.button("Measure the domain gap", key="measure_gap", icon=":material/straighten:"):
+        st.caption(_("How far apart are the two? Both go through **{backbone}** once (the features are cached, so "
+                     "training reuses them).", backbone=spec.title))
+        if not st.button(_("Measure the domain gap"), key="measure_gap", icon=":material/straighten:",
+                         help=help_for("domain_gap")):
             return
-        bar = st.progress(0.0, text="Computing features...")
-        names = ("training data", "target")
+        bar = st.progress(0.0, text=_("Computing features..."))
 
         def progress(index: int, done: int, total: int) -> None:
-            bar.progress(min(done / max(total, 1), 1.0), text=f"Computing features of the {names[index]}: {done}/{total}")
+            text = _("Computing features of the training data: {done}/{total}", done=done, total=total) if index == 0 \
+                else _("Computing features of the target: {done}/{total}", done=done, total=total)
+            bar.progress(min(done / max(total, 1), 1.0), text=text)
 
         try:
             measured = embeddings.gap_report(report, target, spec, paths.cache_dir(), pick_device(), progress)
@@ -103,12 +111,14 @@ def _gap(report, target: domains.Target) -> None:
         st.session_state.target_gap = result = (key, measured)
     measured = result[1]
     gap = measured["gap"]
-    (st.warning if gap >= 0.85 else st.info)(f"Domain gap: {domains.gap_words(gap)}.", icon=":material/straighten:")
-    st.plotly_chart(charts.embedding_scatter(measured["points"], measured["domains"], ["training data", "target"],
-                                             f"Both domains through {spec.title} (PCA)"), key="target_map")
-    st.caption("Each point is one example, placed by its features. Two separate clouds mean the backbone sees the "
-               "domains differently, and a head trained on one may misjudge the other: that is what adaptation "
-               "addresses.")
+    (st.warning if gap >= 0.85 else st.info)(_("Domain gap: {words}.", words=domains.gap_words(gap)),
+                                             icon=":material/straighten:")
+    st.plotly_chart(charts.embedding_scatter(measured["points"], measured["domains"], [_("training data"), _("target")],
+                                             _("Both domains through {backbone} (PCA)", backbone=spec.title)),
+                    key="target_map")
+    st.caption(_("Each point is one example, placed by its features (squeezed onto a flat map with PCA). Two "
+                 "separate clouds mean the backbone sees the domains differently, and a head trained on one may "
+                 "misjudge the other: that is what adaptation addresses."))
 
 
 def results_block(summary: dict) -> None:
@@ -120,51 +130,53 @@ def results_block(summary: dict) -> None:
         return
     method = summary.get("adapt", "none")
     title = adaptation.get(method).title if method in adaptation.names() else method
-    st.subheader("Where it will be used: the target")
+    st.subheader(_("Where it will be used: the target"))
     name = Path(str(summary["target"])).name if not str(summary["target"]).startswith("sample:") else summary["target"][7:]
-    st.caption(f"Target **{name}** ({summary.get('target_items', '?')} examples); adaptation: **{title}**. Its labels "
-               "were used only for these scores.")
+    st.caption(_("Target **{name}** ({count} examples); adaptation: **{method}**. Its labels were used only for these "
+                 "scores.", name=name, count=summary.get("target_items", "?"), method=title))
     columns = st.columns(4)
-    columns[0].metric("Source validation accuracy", percent(summary["best_val_acc"]))
-    columns[1].metric("Target accuracy", percent(summary.get("target_acc")),
-                      help=None if summary.get("target_acc") is not None else "The target has no labels to score with.")
+    columns[0].metric(_("Source validation accuracy"), percent(summary["best_val_acc"]))
+    columns[1].metric(_("Target accuracy"), percent(summary.get("target_acc")),
+                      help=None if summary.get("target_acc") is not None else
+                      _("The target has no labels to score with."))
     without = summary.get("target_acc_without")
     if without is not None:
-        columns[2].metric("Target accuracy without adaptation", percent(without),
-                          help="The same head trained on the same features, not adapted.")
+        columns[2].metric(_("Target accuracy without adaptation"), percent(without),
+                          help=_("The same head trained on the same features, not adapted."))
     if summary.get("domain_gap") is not None:
         after = summary.get("domain_gap_after")
-        columns[3].metric("Domain gap", f"{summary['domain_gap']:.0%}" + (f" → {after:.0%}" if after is not None else ""),
-                          help="Accuracy of a classifier telling the domains apart (50% = alike), before and after "
-                               "alignment.")
+        columns[3].metric(_("Domain gap"), f"{summary['domain_gap']:.0%}" + (f" → {after:.0%}" if after is not None else ""),
+                          help=_("Accuracy of a classifier telling the domains apart (50% = alike), before and after "
+                                 "alignment."))
     if without is not None and summary.get("target_acc") is not None:
         gain = (summary["target_acc"] - without) * 100
-        verdict = (f"Adapting raised target accuracy by {gain:.1f} points ({percent(without)} → "
-                   f"{percent(summary['target_acc'])})" if gain >= 1 else
-                   f"Adapting changed target accuracy by {gain:+.1f} points: the features already suit the target, "
-                   "or this method does not fit this shift; try another one on the Model page")
-        st.success(verdict + ".", icon=":material/school:") if gain >= 1 else st.info(verdict + ".")
+        if gain >= 1:
+            st.success(_("Adapting raised target accuracy by {gain:.1f} points ({before} → {after}).", gain=gain,
+                         before=percent(without), after=percent(summary["target_acc"])), icon=":material/school:")
+        else:
+            st.info(_("Adapting changed target accuracy by {gain:+.1f} points: the features already suit the target, "
+                      "or this method does not fit this shift; try another one on the Model page.", gain=gain))
 
 
 def domain_maps(run, predictor) -> None:
     """Results page: the training data and the target on one map, before and after, by domain."""
     from core.embeddings import domain_map
 
-    st.markdown("**Training data and target**, coloured by domain: adaptation should bring the two clouds together.")
-    if not (run.has_embedding_map("domains") or st.button("Draw both domains", key="draw_domains",
+    st.markdown(_("**Training data and target**, coloured by domain: adaptation should bring the two clouds together."))
+    if not (run.has_embedding_map("domains") or st.button(_("Draw both domains"), key="draw_domains",
                                                           icon=":material/join_inner:")):
         return
     try:
-        with st.spinner("Computing features of both domains..."):
+        with st.spinner(_("Computing features of both domains...")):
             result = domain_map(predictor)
     except Exception as error:
         show_error(error)
         return
-    names = ["training data (validation)", "target"]
+    names = [_("training data (validation)"), _("target")]
     left, right = st.columns(2)
-    left.plotly_chart(charts.embedding_scatter(result["before"], result["domains"], names, "Pretrained features "
-                                               "(before)"), key="domains_before")
-    after = "After training" + ("" if result["adapt"] == "none" else " and adaptation")
+    left.plotly_chart(charts.embedding_scatter(result["before"], result["domains"], names,
+                                               _("Pretrained features (before)")), key="domains_before")
+    after = _("After training") if result["adapt"] == "none" else _("After training and adaptation")
     right.plotly_chart(charts.embedding_scatter(result["after"], result["domains"], names, after), key="domains_after")
-    st.caption(f"Domain gap (a classifier telling the two apart; 50% = alike): {result['gap_before']:.0%} before, "
-               f"{result['gap_after']:.0%} after.")
+    st.caption(_("Domain gap (a classifier telling the two apart; 50% = alike): {before:.0%} before, {after:.0%} "
+                 "after.", before=result["gap_before"], after=result["gap_after"]))

@@ -9,7 +9,9 @@ from typing import Callable, Iterator
 
 import streamlit as st
 
+from core import i18n
 from core.errors import UserError
+from core.i18n import _
 from core.storage import disk_full_error, is_disk_full
 
 
@@ -19,10 +21,11 @@ def show_error(error: Exception) -> None:
         st.error(f"**{error.message}**" + (f"\n\n{error.hint}" if error.hint else ""), icon=":material/error:")
         return
     if is_disk_full(error):
-        show_error(disk_full_error("a file", getattr(error, "filename", None) or ".", None))
+        show_error(disk_full_error(_("a file"), getattr(error, "filename", None) or ".", None))
         return
-    st.error(f"**Something went wrong:** {type(error).__name__}: {str(error)[:300]}", icon=":material/error:")
-    with st.expander("Details, for a bug report"):
+    detail = f"{type(error).__name__}: {str(error)[:300]}"
+    st.error(_("**Something went wrong:** {error}", error=detail), icon=":material/error:")
+    with st.expander(_("Details, for a bug report")):
         st.code("".join(traceback.format_exception(error)), language="text")
 
 
@@ -37,10 +40,11 @@ def unexpected_errors() -> Iterator[None]:
         if isinstance(error, UserError) or is_disk_full(error):
             show_error(error)
         else:
-            st.error("**This part of the page hit a problem it did not expect.** Nothing is lost: your data, "
-                     "runs and settings are as they were. Try again, go to another page, or reload. "
-                     f"({type(error).__name__}: {str(error)[:200]})", icon=":material/error:")
-            with st.expander("Details, for a bug report"):
+            detail = f"{type(error).__name__}: {str(error)[:200]}"
+            st.error(_("**This part of the page hit a problem it did not expect.** Nothing is lost: your data, "
+                       "runs and settings are as they were. Try again, go to another page, or reload. ({error})",
+                       error=detail), icon=":material/error:")
+            with st.expander(_("Details, for a bug report")):
                 st.code("".join(traceback.format_exception(error)), language="text")
         from streamlit import config
 
@@ -58,11 +62,17 @@ def guarded(function: Callable) -> Callable:
 
 
 def percent(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1%}"
+    """0.9234 -> "92.3%" (the current language's way); None -> "–"."""
+    return i18n.percent(value)
 
 
 def millions(count: int) -> str:
-    return f"{count / 1e6:.1f}M" if count >= 1e5 else f"{count:,}"
+    """A count of parameters, short: "4.2M" (Chinese: "420万"), or the whole number under 100,000."""
+    if count < 1e5:
+        return i18n.number(count)
+    from babel.numbers import format_compact_decimal
+
+    return format_compact_decimal(count, locale=i18n.current(), fraction_digits=1)
 
 
 def highlighted_text(words: list[tuple[str, float]], separators: list[str] | None = None) -> str:

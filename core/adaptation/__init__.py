@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 
 from core import plugins
 from core.errors import UserError
+from core.i18n import N_, Text, _, lazy
 
 if TYPE_CHECKING:
     from core.backbones import BackboneSpec
@@ -42,14 +43,44 @@ class Affine:
         return cls(np.zeros(dim), np.eye(dim))
 
 
+class Shown:
+    """A method's words for people (title, explanation): a subclass gives them in English, marked ``N_("...")``
+    for the catalogue; read, they speak the current language. Stored as ``_title``... (a subclass's plain
+    ``title = ...`` is moved there by ``Adaptation.__init_subclass__``), as the strategy registry does."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.field = "_" + name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> str:
+        english = getattr(instance if instance is not None else owner, self.field)
+        return _(english) if english else english
+
+    def __set__(self, instance: Any, value: str) -> None:
+        setattr(instance, self.field, value)
+
+
 class Adaptation:
+    """One way to adapt. ``title`` ("CORAL (match the correlations)") and ``explanation`` (plain sentences for the
+    Model page) are given in English, marked ``N_("...")``; read, they are in the current language, and so is
+    ``short``. ``title_text`` / ``short_text``: the same as lazy Texts, for sentences read later (errors)."""
+
     name: ClassVar[str]
-    title: ClassVar[str]
-    explanation: ClassVar[str]
+    title = Shown()
+    explanation = Shown()
+    _title: ClassVar[str] = ""
+    _explanation: ClassVar[str] = ""
     order: ClassVar[int] = 50
     level: ClassVar[str] = "features"     # features: maps fitted on cached features (feature extraction);
                                           # training: changes each training step (DANN); statistics:
                                           # changes the trained network afterwards (AdaBN)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for field in ("title", "explanation"):  # the English given: kept, translated when read
+            given = cls.__dict__.get(field)
+            if isinstance(given, str):
+                setattr(cls, "_" + field, given)
+                delattr(cls, field)
 
     def applies(self, strategy: "Strategy", spec: "BackboneSpec | None" = None) -> bool:
         return self.level == "features" and strategy.on_features
@@ -68,8 +99,21 @@ class Adaptation:
 
     @property
     def short(self) -> str:
-        """The title without its gloss: "CORAL" for "CORAL (match the correlations)"."""
-        return self.title.split(" (")[0]
+        """The title without its gloss ("CORAL" for "CORAL (match the correlations)"), in the current language."""
+        return _(self._short_english)
+
+    @property
+    def _short_english(self) -> str:
+        return self._title.split(" (")[0]
+
+    @property
+    def title_text(self) -> Text:
+        """The title, translated when shown: for sentences made now and read later (errors, events)."""
+        return Text(self._title)
+
+    @property
+    def short_text(self) -> Text:
+        return Text(self._short_english)
 
     def to_json(self) -> dict:
         return {"name": self.name, "title": self.title, "level": self.level, "explanation": self.explanation}
@@ -77,8 +121,8 @@ class Adaptation:
 
 class NoAdaptation(Adaptation):
     name = "none"
-    title = "No adaptation"
-    explanation = "Train on the source alone; the target is only scored (when it has labels)."
+    title = N_("No adaptation")
+    explanation = N_("Train on the source alone; the target is only scored (when it has labels).")
     order = 0
 
     def applies(self, strategy, spec=None) -> bool:
@@ -124,8 +168,9 @@ def get(name: str) -> Adaptation:
     if name in _REGISTRY:
         return _REGISTRY[name]
     close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
-    raise UserError(f"Unknown adaptation method {name!r}.",
-                    f"Did you mean {', '.join(close)}?" if close else f"Choose one of: auto, {', '.join(_REGISTRY)}.")
+    raise UserError(lazy("Unknown adaptation method {name!r}.", name=name),
+                    lazy("Did you mean {names}?", names=", ".join(close)) if close else
+                    lazy("Choose one of: auto, {names}.", names=", ".join(_REGISTRY)))
 
 
 def for_strategy(strategy: "Strategy", spec: "BackboneSpec | None" = None) -> list[Adaptation]:
@@ -139,8 +184,10 @@ def resolve(name: str, strategy: "Strategy", spec: "BackboneSpec | None" = None)
         return next((AUTO[level] for level in AUTO if AUTO[level] in usable), "none")
     if name not in usable:
         get(name)  # unknown names get the "did you mean" error
-        raise UserError(f"{get(name).title} does not work with {strategy.title.lower()}.",
-                        f"With {strategy.title.lower()} use one of: {', '.join(usable)}.")
+        raise UserError(lazy("{method} does not work with {strategy}.", method=get(name).title_text,
+                             strategy=strategy.short_text),
+                        lazy("With {strategy}, use one of: {names}.", strategy=strategy.short_text,
+                             names=", ".join(usable)))
     return name
 
 

@@ -8,6 +8,7 @@ import functools
 
 from core.adaptation import Adaptation, register
 from core.adaptation.end_to_end import has_batchnorm, reestimate_batchnorm
+from core.i18n import N_
 
 
 @functools.lru_cache(maxsize=32)
@@ -20,11 +21,12 @@ def _spec_has_batchnorm(name: str) -> bool:
 @register
 class AdaBN(Adaptation):
     name = "adabn"
-    title = "AdaBN (target BatchNorm statistics)"
-    explanation = ("Trains on the training data as usual, then lets every BatchNorm layer measure the target's "
-                   "averages and spreads instead: a network that normalises each domain on its own terms. "
-                   "Free (one pass over the target); for networks trained from scratch with BatchNorm layers "
-                   "(CNNs): fine-tuning keeps the pretrained statistics, which the trained weights rely on.")
+    title = N_("AdaBN (target BatchNorm statistics)")
+    explanation = N_("Trains on the training data as usual; afterwards, every BatchNorm layer (the layers that keep "
+                     "each feature's usual average and spread) measures those on the target instead, so the network "
+                     "reads each domain on its own terms. Free: one pass over the target. For networks trained from "
+                     "scratch that have BatchNorm layers (CNNs); fine-tuning keeps the pretrained averages, which "
+                     "the trained weights rely on.")
     order = 40
     level = "statistics"
 

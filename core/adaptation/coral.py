@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.adaptation import Adaptation, Affine, register
+from core.i18n import N_
 
 
 def _power(covariance: np.ndarray, exponent: float) -> np.ndarray:
@@ -32,9 +33,10 @@ def _covariance(rows: np.ndarray) -> np.ndarray:
 @register
 class Coral(Adaptation):
     name = "coral"
-    title = "CORAL (match the correlations)"
-    explanation = ("Re-colours the training data's features so that their spread and correlations match the "
-                   "target's (and centres both), then trains the head on them. Cheap and often a solid gain.")
+    title = N_("CORAL (match the correlations)")
+    explanation = N_("Reshapes the training data's features so that their spread, and how they vary together, match "
+                     "the target's (and centres both), then trains the classifier head on them. Cheap, and often a "
+                     "solid gain.")
     order = 20
 
     def maps(self, source: np.ndarray, target: np.ndarray, seed: int = 0) -> tuple[Affine, Affine]:

@@ -11,6 +11,7 @@ from torch import nn
 
 from core.adaptation import Adaptation, register
 from core.adaptation.end_to_end import target_loader
+from core.i18n import N_
 
 
 class _Reverse(torch.autograd.Function):
@@ -36,11 +37,11 @@ def domain_classifier(feature_dim: int, hidden: int = 256) -> nn.Module:
 @register
 class Dann(Adaptation):
     name = "dann"
-    title = "DANN (adversarial domain classifier)"
-    explanation = ("While the network learns the labels, a small classifier tries to tell training data from "
-                   "target data by their features, and the backbone is trained to fool it: it learns features "
-                   "that work for both domains. The strongest here, and slower: every step also reads a "
-                   "target batch.")
+    title = N_("DANN (adversarial domain classifier)")
+    explanation = N_("While the network learns the labels, a small second classifier tries to tell training data "
+                     "from target data by their features, and the backbone is trained to fool it: it learns features "
+                     "that work for both domains. The strongest here, and slower: every step also reads a batch of "
+                     "the target.")
     order = 50
     level = "training"
     weight = 1.0       # the domain loss's final weight; it ramps up from 0 as in the paper

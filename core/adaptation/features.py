@@ -20,6 +20,7 @@ import torch
 
 from core import adaptation, domains, features, loop, runs
 from core.errors import UserError
+from core.i18n import lazy
 from core.models import Head
 
 
@@ -46,8 +47,9 @@ def fit_aligned(session: loop.Session, feature_set: features.FeatureSet) -> dict
 
     source_map, target_map = method.maps(train_x, target_x, config.seed)
     if not (np.isfinite(source_map.matrix).all() and np.isfinite(target_map.matrix).all()):
-        raise UserError(f"{method.title} could not align these features (its computation gave no finite numbers).",
-                        "Pick another adaptation method on the Model page (or --adapt), or none.")
+        raise UserError(lazy("{method} could not align these features (its computation gave no finite numbers).",
+                             method=method.title_text),
+                        lazy("Pick another adaptation method on the Model page (or --adapt), or none."))
     head = Head(source_map.matrix.shape[1], classes, dropout)
     result = loop.fit_on_features(session, head, torch.from_numpy(source_map(train_x)).float(),
                                   torch.from_numpy(source_map(val_x)).float(), feature_set)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from core.adaptation import Adaptation, Affine, register
+from core.i18n import N_
 
 
 @register
 class Standardize(Adaptation):
     name = "standardize"
-    title = "Per-domain standardisation"
-    explanation = ("Centres and scales each domain's features on its own averages, so that a shift common to "
-                   "all target examples (lighting, camera, writing style) no longer moves them across the "
-                   "head's boundaries. The simplest alignment, and hard to beat.")
+    title = N_("Per-domain standardisation")
+    explanation = N_("Centres and scales each domain's features on its own averages, so that a shift shared by all "
+                     "the target's examples (lighting, camera, writing style) no longer pushes them across the "
+                     "head's boundaries between classes. The simplest alignment, and hard to beat.")
     order = 10
 
     def maps(self, source: np.ndarray, target: np.ndarray, seed: int = 0) -> tuple[Affine, Affine]:

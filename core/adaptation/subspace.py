@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.adaptation import Adaptation, Affine, register
+from core.i18n import N_
 
 COMPONENTS = 64
 
@@ -12,9 +13,9 @@ COMPONENTS = 64
 @register
 class SubspaceAlignment(Adaptation):
     name = "subspace"
-    title = "Subspace alignment"
-    explanation = ("Finds the main directions of each domain's features (PCA) and turns the training data's "
-                   "onto the target's, then trains the head in that shared space.")
+    title = N_("Subspace alignment")
+    explanation = N_("Finds the main directions in which each domain's features vary (PCA) and turns the training "
+                     "data's onto the target's, then trains the classifier head in that shared space.")
     order = 30
 
     def maps(self, source: np.ndarray, target: np.ndarray, seed: int = 0) -> tuple[Affine, Affine]:

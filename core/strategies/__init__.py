@@ -20,6 +20,7 @@ from torch import nn
 from core import plugins
 from core.backbones import BackboneSpec, create_backbone
 from core.errors import UserError
+from core.i18n import Text, _, lazy
 from core.models import TransferModel, describe, freeze
 
 # The registry sits below config.py and loop.py, which import it: hooks get a TrainConfig (config), a
@@ -27,13 +28,39 @@ from core.models import TransferModel, describe, freeze
 Config = Session = Report = Any
 
 
+class Shown:
+    """A strategy's words for people (title, short, explanation): a subclass gives them in English, marked
+    ``N_("...")`` for the catalogue; read, they speak the current language. Stored as ``_title``... (a
+    subclass's plain ``title = ...`` is moved there by ``Strategy.__init_subclass__``)."""
+
+    def __init__(self, fallback: str | None = None) -> None:
+        self.fallback = fallback  # the field read when this one is empty ("short": the title)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.field = "_" + name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> str:
+        source = instance if instance is not None else owner
+        english = getattr(source, self.field) or (getattr(source, "_" + self.fallback) if self.fallback else "")
+        return _(english) if english else english
+
+    def __set__(self, instance: Any, value: str) -> None:
+        setattr(instance, self.field, value)
+
+
 class Strategy:
-    """One way to learn. Subclass, set the class attributes, override the hooks that differ."""
+    """One way to learn. Subclass, set the class attributes, override the hooks that differ.
+
+    ``title``, ``short`` and ``explanation`` are given in English, marked ``N_("...")``; read, they are in the
+    current language (``Shown``)."""
 
     name: ClassVar[str]
-    title: ClassVar[str]                          # "Feature extraction"
-    short: ClassVar[str]                          # in sentences: "feature extraction"
-    explanation: ClassVar[str]                    # one or two plain sentences for the Model page
+    title = Shown()                               # "Feature extraction"
+    short = Shown("title")                        # in sentences: "feature extraction"
+    explanation = Shown()                         # one or two plain sentences for the Model page
+    _title: ClassVar[str] = ""
+    _short: ClassVar[str] = ""                    # none given: the title
+    _explanation: ClassVar[str] = ""
     modalities: ClassVar[tuple[str, ...]] = ("image", "text")
     defaults: ClassVar[dict[str, dict[str, Any]]] = {}   # modality -> recipe (TrainConfig fields)
     private_defaults: ClassVar[dict[str, dict[str, Any]]] = {}  # modality -> changes to it for private training
@@ -50,6 +77,24 @@ class Strategy:
     baseline_backbone: ClassVar[dict[str, str]] = {}  # modality -> backbone it trains in a comparison
     private_ok: ClassVar[bool] = True             # can train with differential privacy (core/privacy.py)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for field in ("title", "short", "explanation"):  # the English given: kept, translated when read
+            given = cls.__dict__.get(field)
+            if isinstance(given, str):
+                setattr(cls, "_" + field, given)
+                delattr(cls, field)
+
+    @property
+    def title_text(self) -> Text:
+        """The title, translated when shown: for sentences made now and read later (``lazy``, errors)."""
+        return Text(self._title or self.name)
+
+    @property
+    def short_text(self) -> Text:
+        """``short`` (else the title), translated when shown, for lazy sentences: "{strategy} does not ..."."""
+        return Text(self._short or self._title or self.name)
+
     def recipe(self, modality: str, private: bool = False) -> dict[str, Any]:
         """The classic settings for ``modality`` (``private``: with the changes private training wants);
         anything not listed keeps TrainConfig's default."""
@@ -62,8 +107,9 @@ class Strategy:
     def check(self, spec: BackboneSpec) -> None:
         """Refuse a backbone this strategy cannot teach anything with, saying why."""
         if self.pretrained and not spec.pretrained:
-            raise UserError(f"{spec.title} has no pretrained weights, so there is nothing to transfer.",
-                            "Use the strategy 'scratch' with it, or pick a pretrained backbone.")
+            raise UserError(lazy("{backbone} has no pretrained weights, so there is nothing to transfer.",
+                                 backbone=spec.title),
+                            lazy("Use the strategy 'scratch' with it, or pick a pretrained backbone."))
 
     def build(self, spec: BackboneSpec, num_classes: int, dropout: float = 0.0,
               pretrained: bool | None = None) -> TransferModel:
@@ -160,8 +206,9 @@ def get(name: str) -> Strategy:
     if name in _REGISTRY:
         return _REGISTRY[name]
     close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
-    hint = f"Did you mean {', '.join(close)}?" if close else "Run `python -m core strategies` to list them."
-    raise UserError(f"Unknown strategy {name!r}.", hint)
+    hint = lazy("Did you mean {names}?", names=", ".join(close)) if close else \
+        lazy("Run `python -m core strategies` to list them.")
+    raise UserError(lazy("Unknown strategy {name}.", name=repr(name)), hint)
 
 
 def find(name: str) -> Strategy | None:
@@ -171,11 +218,13 @@ def find(name: str) -> Strategy | None:
 
 
 def title(name: str) -> str:
-    """The strategy's title, or its bare name when no loaded entry has it (a plugin since removed)."""
+    """The strategy's title in the current language, or its bare name when no loaded entry has it (a plugin
+    since removed)."""
     load_plugins()
     return _REGISTRY[name].title if name in _REGISTRY else name
 
 
 def short(name: str) -> str:
+    """The strategy's name in a sentence ("feature extraction"), in the current language."""
     load_plugins()
     return _REGISTRY[name].short if name in _REGISTRY else name

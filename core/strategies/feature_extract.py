@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from core import loop
+from core.i18n import N_
 from core.loaders import view_key
 from core.strategies import Strategy, register
 
@@ -12,10 +13,10 @@ from core.strategies import Strategy, register
 @register
 class FeatureExtraction(Strategy):
     name = "feature_extract"
-    title = "Feature extraction"
-    short = "feature extraction"
-    explanation = ("The pretrained backbone stays frozen and only a new final layer (the head) learns. "
-                   "The backbone's features are computed once and cached, so each epoch takes milliseconds.")
+    title = N_("Feature extraction")
+    short = N_("feature extraction")
+    explanation = N_("The pretrained backbone stays frozen and only a new final layer (the head) learns. "
+                     "The backbone's features are computed once and cached, so each epoch takes milliseconds.")
     order = 10
     on_features = True
     compared_for = ("image", "text")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from core.i18n import N_
 from core.models import TransferModel
 from core.strategies import register
 from core.strategies.network import NetworkStrategy
@@ -22,10 +23,10 @@ def freeze_batchnorm_statistics(module: nn.Module) -> None:
 @register
 class FineTuning(NetworkStrategy):
     name = "fine_tune"
-    title = "Fine-tuning"
-    short = "fine-tuning"
-    explanation = ("Every layer trains: the backbone gently (a small learning rate) and the new head faster. "
-                   "Slower, but it adapts the features themselves to your data, often gaining accuracy.")
+    title = N_("Fine-tuning")
+    short = N_("fine-tuning")
+    explanation = N_("Every layer trains: the backbone gently (a small learning rate) and the new head faster. "
+                     "Slower, but it adapts the features themselves to your data, often gaining accuracy.")
     order = 20
     two_rates = True
     compared_for = ("image", "text")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from core.i18n import N_, _, lazy, lazy_ngettext
 from core.models import TransferModel, layer_groups, outside_groups
 from core.strategies import register
 from core.strategies.fine_tune import freeze_batchnorm_statistics
@@ -35,11 +36,11 @@ def stage_of(epoch: int, config, stages: int) -> int:
 @register
 class GradualUnfreezing(NetworkStrategy):
     name = "gradual_unfreeze"
-    title = "Gradual unfreezing"
-    short = "gradual unfreezing"
-    explanation = ("Fine-tuning in stages (the ULMFiT recipe): first only the new head learns, then one more block of "
-                   "the backbone joins per stage, from the top down, and lower layers learn at lower rates. The "
-                   "general features of the bottom layers are disturbed last and least.")
+    title = N_("Gradual unfreezing")
+    short = N_("gradual unfreezing")
+    explanation = N_("Fine-tuning in stages (the ULMFiT recipe): first only the new head learns, then one more block "
+                     "of the backbone joins per stage, from the top down, and lower layers learn at lower rates. The "
+                     "general features of the bottom layers are disturbed last and least.")
     order = 28
     two_rates = True
     private_ok = False
@@ -76,17 +77,22 @@ class GradualUnfreezing(NetworkStrategy):
         stage = stage_of(epoch, config, len(cut) + 1)
         open_parts = cut[:stage - 1]
         for k, part in enumerate(cut):
-            for _, block in part:
+            for _name, block in part:
                 for parameter in block.parameters():
                     parameter.requires_grad_(k < stage - 1)
-        for _, parameter in outside_groups(model):
+        for _name, parameter in outside_groups(model):
             parameter.requires_grad_(stage - 1 >= len(cut))
         if epoch != 1 and stage == stage_of(epoch - 1, config, len(cut) + 1):
             return None
-        names = [name.removeprefix("backbone.") for part in open_parts for name, _ in part]
-        message = ("Stage 1: the head learns alone on the frozen backbone." if stage == 1 else
-                   f"Stage {stage} of {len(cut) + 1}: unfrozen " + ", ".join(name for name, _ in cut[stage - 2])
-                   .replace("backbone.", "") + f" ({len(names)} block(s) of the backbone now train).")
+        names = [name.removeprefix("backbone.") for part in open_parts for name, _block in part]
+        if stage == 1:
+            message = lazy("Stage 1: the head learns alone on the frozen backbone.")
+        else:
+            unfrozen = ", ".join(name for name, _block in cut[stage - 2]).replace("backbone.", "")
+            message = lazy_ngettext("Stage {stage} of {stages}: unfrozen {blocks} ({n} block of the backbone now "
+                                    "trains).", "Stage {stage} of {stages}: unfrozen {blocks} ({n} blocks of the "
+                                    "backbone now train).", len(names), stage=stage, stages=len(cut) + 1,
+                                    blocks=unfrozen)
         return {"stage": stage, "stages": len(cut) + 1, "trainable_blocks": len(names), "message": message}
 
     def layers(self, spec, num_classes: int, stages: int = 4, decay: float = 2.6) -> list[dict]:
@@ -96,18 +102,22 @@ class GradualUnfreezing(NetworkStrategy):
         model = self.build(spec, num_classes, pretrained=False)
         start = {name: (k + 2, k) for k, part in enumerate(parts(model, stages)) for name, _ in part}
         rows = describe(model)
-        for row in rows:
+        for index, row in enumerate(rows):
             stage, depth = start.get(row["layer"], (None, None))
             row["trainable"] = True  # every block trains from its stage on
-            row["when"] = "stage 1 on, at lr x head multiplier" if row["layer"].startswith("head") else (
-                f"stage {stage} on, at " + ("lr" if depth == 0 else f"lr / {decay:g}" + (f"^{depth}" if depth > 1 else ""))
-                if stage else "with the lowest part")
+            if index == len(rows) - 1:  # the head: describe's last row
+                row["when"] = _("stage 1 on, at lr x head multiplier")
+            elif not stage:
+                row["when"] = _("with the lowest part")
+            else:  # the rate as a formula: "lr", "lr / 2.6", "lr / 2.6^2"
+                rate = "lr" if depth == 0 else f"lr / {decay:g}" + (f"^{depth}" if depth > 1 else "")
+                row["when"] = _("stage {stage} on, at {rate}", stage=stage, rate=rate)
         return rows
 
     def train_mode(self, model: nn.Module, config) -> None:
         if not isinstance(model, TransferModel):
             return
-        for _, block in [block for part in parts(model, config.unfreeze_stages) for block in part]:
+        for _name, block in [block for part in parts(model, config.unfreeze_stages) for block in part]:
             if not any(p.requires_grad for p in block.parameters()):
                 block.eval()  # a frozen block: no dropout, no statistics updated
         if not config.train_batchnorm:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.i18n import N_
 from core.strategies import register
 from core.strategies.network import NetworkStrategy
 
@@ -9,10 +10,10 @@ from core.strategies.network import NetworkStrategy
 @register
 class FromScratch(NetworkStrategy):
     name = "scratch"
-    title = "From scratch (baseline)"
-    short = "the from-scratch baseline"
-    explanation = ("The same network starts from random weights and learns everything from your data alone. "
-                   "The baseline that shows how much the pretrained knowledge is worth.")
+    title = N_("From scratch (baseline)")
+    short = N_("the from-scratch baseline")
+    explanation = N_("The same network starts from random weights and learns everything from your data alone. "
+                     "The baseline that shows how much the pretrained knowledge is worth.")
     order = 30
     pretrained = False
     baseline = True
