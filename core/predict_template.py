@@ -91,10 +91,13 @@ def main(arguments):
         return 2
     if arguments == ["-"]:
         arguments = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if hasattr(sys.stdout, "reconfigure"):  # class names in any script, readable; \u escapes where a console can't
+        sys.stdout.reconfigure(errors="backslashreplace")
     for given, probabilities in predict(arguments):
         best = int(np.argmax(probabilities))
         print(json.dumps({"input": given, "label": LABELS[best],
-                          "probabilities": {label: round(float(p), 6) for label, p in zip(LABELS, probabilities)}}))
+                          "probabilities": {label: round(float(p), 6) for label, p in zip(LABELS, probabilities)}},
+                         ensure_ascii=False))
     return 0
 
 
