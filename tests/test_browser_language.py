@@ -35,13 +35,18 @@ def english_sentences(text: str, allowed: tuple[str, ...] = ()) -> list[str]:
 
 
 def _settle(page) -> None:
-    """Wait until Streamlit has finished the script run (its status widget gone) and the page is still."""
-    page.locator("[data-testid='stMain']").wait_for(timeout=60_000)
-    deadline = time.time() + 60
-    time.sleep(1.0)
-    while time.time() < deadline and page.locator("[data-testid='stStatusWidget']").count():
-        time.sleep(0.3)
-    time.sleep(1.5)
+    """Wait until the page is drawn through app.py (the sidebar's language switch is there, the main part has a
+    title) and Streamlit has finished the script run (its status widget gone), then until it is still."""
+    page.locator("[data-testid='stSidebar'] .st-key-lang_switch").wait_for(timeout=90_000)
+    page.locator("[data-testid='stMain'] h1").first.wait_for(timeout=90_000)
+    deadline = time.time() + 90
+    quiet_since = None
+    while time.time() < deadline:
+        busy = page.locator("[data-testid='stStatusWidget']").count() > 0
+        quiet_since = None if busy else (quiet_since or time.time())
+        if quiet_since and time.time() - quiet_since > 2.5:
+            break
+        time.sleep(0.25)
 
 
 def _visible_text(page) -> str:
@@ -75,8 +80,10 @@ def test_a_chinese_browser_sees_chinese_an_english_one_english_and_the_switch_wo
                     page.screenshot(path=shots / f"{locale}-{name or 'start'}.png", full_page=True)
                     text = _visible_text(page)
                     if locale == "zh-CN":
+                        assert len(CHINESE.findall(text)) > 40, f"{name}: hardly any Chinese: {text[:300]}"
                         found[locale][name] = english_sentences(text, data_words)
                     else:
+                        assert len(english_sentences(text)) > 3, f"{name}: hardly any English: {text[:300]}"
                         found[locale][name] = [line for line in text.splitlines()
                                                if CHINESE.search(line.replace("中文", ""))]
                 context.close()

@@ -189,3 +189,19 @@ def test_the_cli_speaks_chinese_with_a_chinese_lang_and_english_when_asked(tmp_p
     english = subprocess.run([sys.executable, "-m", "core", "--lang", "en", "doctor", "--data", missing], cwd=ROOT,
                              env={**env, "LANG": "zh_CN.UTF-8"}, capture_output=True, text=True, timeout=120)
     assert english.returncode != 0 and not re.search(r"[\u4e00-\u9fff]", english.stderr), english.stderr
+
+
+@pytest.mark.parametrize("code", [code for code in i18n.available() if code != "en"])
+def test_bold_and_code_still_render_in_every_translation(code):
+    """CommonMark ignores a closing ** after full-width punctuation followed by a letter ("**数据：**colors"
+    shows its asterisks): every emphasis of a translation must render, as the page's Markdown does."""
+    from markdown_it import MarkdownIt
+
+    markdown = MarkdownIt("commonmark")
+    broken = []
+    for message in _translations(code).values():
+        for string in [message.string] if isinstance(message.string, str) else list(message.string):
+            filled = PLACEHOLDER.sub("x", string)
+            if "**" in filled and "**" in markdown.render(filled):
+                broken.append(string)
+    assert not broken, "asterisks left showing:\n" + "\n".join(broken)
