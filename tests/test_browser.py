@@ -326,7 +326,7 @@ def adaptation_tour(url: str, page, shots: Path, target: str | None, epochs: str
         box.fill(target)
         box.press("Enter")
         page.locator(".st-key-load_target_path button").click()
-    page.locator(".st-key-measure_gap button").click()
+    page.locator(".st-key-measure_gap button").first.click()  # the help tooltip is a button too
     page.get_by_text(re.compile("^Domain gap: the two domains")).wait_for(timeout=240_000)
     time.sleep(1.5)
     seen["gap"] = page.get_by_text(re.compile("^Domain gap: the two domains")).inner_text()
@@ -388,7 +388,7 @@ def test_a_comparison_opens_its_members_results_and_the_curve_is_drawn(tmp_path)
         page.goto(url + "/compare?backbone=tiny_test")
         page.get_by_role("button", name="Compare the three").wait_for(timeout=60_000)
         for label in ("From scratch (baseline): epochs", "Fine-tuning: epochs"):
-            field = page.get_by_label(label)
+            field = page.get_by_role("spinbutton", name=label)  # not the help tooltip, labelled "Help for ..."
             field.fill("2")
             field.press("Tab")
         page.get_by_role("button", name="Compare the three").click()
@@ -428,7 +428,7 @@ def test_a_comparison_opens_its_members_results_and_the_curve_is_drawn(tmp_path)
         sizes.press("Enter")
         page.get_by_text(re.compile(r"^4 runs \(2, all per class")).wait_for(timeout=60_000)
         for label in ("From scratch (baseline): epochs", "Feature extraction: epochs"):
-            field = page.get_by_label(label)
+            field = page.get_by_role("spinbutton", name=label)  # not the help tooltip, labelled "Help for ..."
             field.fill("2")
             field.press("Tab")
         page.get_by_role("button", name="Draw the curve").click()
@@ -484,7 +484,7 @@ def test_the_learning_rate_finder_draws_its_curve_and_puts_the_suggestion_in_the
     shots = ARTIFACTS / "browser-lr-find"
     with streamlit_server(str(colors_folder), tmp_path / "home") as url, browser_page(shots) as page:
         page.goto(url + "/train?backbone=tiny_test")
-        page.locator(".st-key-find_lr button").click()
+        page.locator(".st-key-find_lr button").first.click()  # the help tooltip is a button too
         suggestion = page.get_by_text(re.compile(r"^Suggested learning rate: \d\.\de[-+]\d+"))
         suggestion.wait_for(timeout=90_000)
         page.locator(".st-key-lr_range_chart").wait_for(timeout=30_000)
