@@ -8,7 +8,7 @@ for the page config, the session defaults and the sidebar summary of the user's 
 
 import streamlit as st
 
-from core import jobs
+from core import jobs, strategies
 from core.i18n import _, ngettext
 from ui import language, run_view, state
 from ui.widgets import guarded, unexpected_errors
@@ -43,14 +43,23 @@ def sidebar() -> None:
         st.markdown(_("**Data:** {name}", name=st.session_state.data_name or "")
                     + ("" if titled else "  \n" + data_counts(report)))
     st.markdown(_("**Backbone:** `{backbone}`  \n**Strategy:** `{strategy}`", backbone=st.session_state.backbone,
-                  strategy=st.session_state.strategy))
+                  strategy=strategies.short(st.session_state.strategy)))
     if st.session_state.target is not None:
         st.markdown(_("**Target:** {target}  \n**Adaptation:** `{method}`", target=st.session_state.target.name,
-                      method=st.session_state.adapt))
+                      method=adaptation_words(st.session_state.adapt)))
     config = state.prepare_next_run()
     if config is not None:
         preparing(config)
     training_now(bool(jobs.supervisor().queue()))
+
+
+def adaptation_words(name: str) -> str:
+    """The chosen domain adaptation in words ("auto": the measured default, named on the Model page)."""
+    from core import adaptation
+
+    if name == "auto":
+        return _("automatic")
+    return str(adaptation.get(name).title) if name in adaptation.names() else name
 
 
 def data_counts(report) -> str:

@@ -38,7 +38,13 @@ ARGPARSE_WORDS = (
 STATUS_LABELS = {"queued": N_("queued"), "running": N_("running"), "finished": N_("finished"),
                  "stopped": N_("stopped"), "failed": N_("failed"), "interrupted": N_("interrupted"),
                  "damaged": N_("damaged")}
+def as_json(value) -> str:
+    """One JSON value for the output: names and texts in any script as they are, not \\u escapes."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 AVAILABILITY_LABELS = {"local": N_("on this machine"), "download": N_("downloads on first use")}
+NOT_AVAILABLE = N_("NOT AVAILABLE here")
 
 
 @contextmanager
@@ -331,7 +337,7 @@ def examine_data(args: argparse.Namespace) -> int:
             print(sentence, file=sys.stderr)
         print(_("examined {items:,} examples on {backbone} features in {seconds:.1f}s", items=checkup.items,
                 backbone=checkup.backbone, seconds=checkup.seconds), file=sys.stderr)
-    print(json.dumps(checkup.to_dict(), ensure_ascii=False))
+    print(as_json(checkup.to_dict()))
     return 0
 
 
@@ -380,7 +386,7 @@ def _found_lr(args: argparse.Namespace, test) -> None:
             print(_("lr {rate:9.2e}  loss {loss:.4f}", rate=rate, loss=loss), file=sys.stderr)
         print(_("suggested learning rate: {lr:.2e}", lr=test.suggested_lr) if test.suggested_lr else
               _("no suggestion: the loss never fell (try more steps or another range)"), file=sys.stderr)
-    print(json.dumps(result))
+    print(as_json(result))
 
 
 def audit_run(args: argparse.Namespace) -> int:
@@ -398,7 +404,7 @@ def audit_run(args: argparse.Namespace) -> int:
                 high=found.mia_auc_interval[1], members=found.members, member_loss=found.member_loss,
                 non_members=found.non_members, non_member_loss=found.non_member_loss, advantage=found.advantage),
               file=sys.stderr)
-    print(json.dumps(found.to_dict()))
+    print(as_json(found.to_dict()))
     return 0
 
 
@@ -413,10 +419,10 @@ def list_backbones(args: argparse.Namespace) -> int:
 
     entries = [backbones.to_json(spec) for spec in backbones.list_specs(args.modality)]
     if args.json:
-        print(json.dumps(entries))
+        print(as_json(entries))
         return 0
     for entry in entries:
-        mark = _(AVAILABILITY_LABELS.get(entry["availability"], N_("NOT AVAILABLE here")))
+        mark = _(AVAILABILITY_LABELS.get(entry["availability"], NOT_AVAILABLE))
         languages = tuple(entry.get("languages") or ())
         reads = "  " + _("English only") if languages == ("en",) else \
             "  " + _("many languages") if languages == ("multilingual",) else ""
@@ -431,7 +437,7 @@ def list_strategies(args: argparse.Namespace) -> int:
 
     entries = [strategy.to_json() for strategy in strategies.for_modality(args.modality)]
     if args.json:
-        print(json.dumps(entries))
+        print(as_json(entries))
         return 0
     for entry in entries:
         needs = "  " + _("needs a target set") if entry["needs_target"] else ""
@@ -582,7 +588,7 @@ def train(args: argparse.Namespace) -> int:
         cost = costs.of(summary).words()
         print(_("time: {time} on {n} processes", time=cost, n=world.size) if world.active else
               _("time: {time}", time=cost), flush=True)
-    print(json.dumps(summary))
+    print(as_json(summary))
     return 0 if summary["status"] != "interrupted" else 130
 
 
@@ -658,7 +664,7 @@ def curve(args: argparse.Namespace) -> int:
     if not args.json:
         for sentence in result["reading"]:
             print(sentence, file=log)
-    print(json.dumps(result))
+    print(as_json(result))
     return 130 if found and found[-1]["status"] == "interrupted" else 0
 
 
@@ -673,7 +679,7 @@ def list_runs(args: argparse.Namespace) -> int:
 
     rows = [runs.describe(run) for run in runs.list_runs(args.out or paths.runs_dir())]
     if args.json:
-        print(json.dumps(rows))
+        print(as_json(rows))
         return 0
     for row in rows:
         accuracy = f"{row['best_val_acc']:.3f}" if isinstance(row["best_val_acc"], (int, float)) else "-"
@@ -697,7 +703,7 @@ def export(args: argparse.Namespace) -> int:
                 "{difference:.1e}", **numbers) if parity["labels_agree"] else
               _("parity on {examples} validation examples: labels DISAGREE, largest probability difference "
                 "{difference:.1e}", **numbers), file=sys.stderr)
-    print(json.dumps(result))
+    print(as_json(result))
     return 0 if parity is None or parity["passed"] else 3
 
 
@@ -716,7 +722,7 @@ def predict(args: argparse.Namespace) -> int:
                  for item in args.inputs]
         probabilities = predictor.predict_texts(texts)
     for given, row in zip(args.inputs, probabilities):
-        print(json.dumps({"input": given, "label": predictor.labels[int(row.argmax())],
+        print(as_json({"input": given, "label": predictor.labels[int(row.argmax())],
                           "probabilities": {label: round(float(p), 6) for label, p in zip(predictor.labels, row)}}))
     return 0
 
@@ -729,6 +735,9 @@ COMMANDS = {"backbones": list_backbones, "strategies": list_strategies, "train":
 def main(argv: list[str] | None = None) -> int:
     """The command ``argv`` asks for, in the language ``--lang`` names (else the environment's)."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    for stream in (sys.stdout, sys.stderr):  # Chinese on a console that cannot show it: escapes, not a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     with i18n.language(_language_asked(argv)):
         return _main(argv)
 

@@ -214,8 +214,11 @@ def _on_the_target(plain: dict[str, dict], adapted: list[dict]) -> list[str]:
         best = max(scored.values(), key=lambda r: r["target_acc"])
         scores = i18n.listing([_("{strategy} {accuracy:.1%}", strategy=strategies.short(s), accuracy=r["target_acc"])
                           for s, r in scored.items()])
-        sentences.append(_("On the target, without adaptation: {scores}; {strategy} travels best.", scores=scores,
-                           strategy=strategies.short(best["strategy"])))
+        if len(scored) > 1:
+            sentences.append(_("On the target, without adaptation: {scores}; {strategy} travels best.", scores=scores,
+                               strategy=strategies.short(best["strategy"])))
+        else:  # one score so far: nothing to rank
+            sentences.append(_("On the target, without adaptation: {scores}.", scores=scores))
     for row in adapted:
         before = plain.get(row["strategy"])
         if row.get("target_acc") is None or before is None or before.get("target_acc") is None:

@@ -33,7 +33,7 @@ TRAIN_FACTOR = 3.0     # a training step costs about three forward passes (forwa
 def parse_sizes(text: str) -> list[int | None]:
     """'5, 10, 20, all' -> [5, 10, 20, None]; a clear error for anything else."""
     sizes: list[int | None] = []
-    for part in str(text).replace(";", ",").split(","):
+    for part in str(text).replace(";", ",").replace("，", ",").replace("、", ",").replace("；", ",").split(","):
         part = part.strip().lower()
         if not part:
             continue

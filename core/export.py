@@ -267,7 +267,8 @@ def model_card(predictor: Predictor, parity: dict | None) -> str:
                                   "little worse than the validation numbers above."))
     if summary.get("per_class"):
         lines += ["", _("| class | precision | recall | F1 | support |"), "|---|---|---|---|---|"]
-        lines += [f"| {row['class']} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | "
+        shown = dict(zip(predictor.run.labels(), predictor.labels))  # the names given to the classes, where given
+        lines += [f"| {shown.get(row['class'], row['class'])} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | "
                   f"{row['support']} |" for row in summary["per_class"]]
     if image:
         takes = _("`model.onnx` takes raw 8-bit RGB pixels [N, H, W, 3] of any size: resizing, cropping and "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from core import i18n
@@ -45,7 +46,7 @@ def follow(events: list[dict], status: str, now: float) -> Progress:
     noun = "texts" if start and start.get("modality") == "text" else "images"
     progress = Progress(status=status, phase="starting", fraction=0.0, eta_seconds=None,
                         message=_("Starting: loading PyTorch, the data and the backbone..."),
-                        device=start["device"] if start else "", noun=noun, history=history,
+                        device=device_words(start["device"]) if start else "", noun=noun, history=history,
                         strategy=start.get("strategy", "") if start else "",
                         batch_losses=[e["loss"] for e in batches], error=error,
                         summary=end["summary"] if end else None, epochs=start["epochs"] if start else None,
@@ -131,3 +132,14 @@ def format_seconds(seconds: float | None) -> str:
         return _("estimating...")
     seconds = int(round(seconds))
     return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else _("{seconds}s", seconds=seconds)
+
+
+def device_words(described: str) -> str:
+    """A device as a run stored it (device.describe_device: "CPU (2 threads)", the same in every language), in
+    the current language."""
+    threads = re.fullmatch(r"CPU \((\d+) threads?\)", described or "")
+    if threads:
+        return i18n.ngettext("CPU ({n} thread)", "CPU ({n} threads)", int(threads.group(1)))
+    if described == "Apple GPU (MPS)":
+        return i18n._("Apple GPU (MPS)")
+    return described or ""

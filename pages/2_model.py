@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core import adaptation, backbones, i18n, languages, paths, run_backbones, speed, strategies
-from core.device import describe_device, pick_device
+from core.device import device_label, pick_device
 from core.errors import UserError
 from core.i18n import N_, _, lazy
 from core.terms import TERMS
@@ -25,10 +25,10 @@ device = pick_device()
 st.subheader(_("Backbone"))
 if modality == "text":
     st.caption(_("A backbone turns each text into a list of numbers (features). Speeds are measured on this "
-                 "machine: {device}.", device=describe_device(device)))
+                 "machine: {device}.", device=device_label(device)))
 else:
     st.caption(_("A backbone turns each image into a list of numbers (features). Speeds are measured on this "
-                 "machine: {device}.", device=describe_device(device)))
+                 "machine: {device}.", device=device_label(device)))
 what_is("pretrained_model", "backbone", "head")
 
 
@@ -73,7 +73,7 @@ for row_start in range(0, len(specs), 3):
         chosen = spec.name == st.session_state.backbone
         with column.container(border=True):
             color, label = BADGES[status]
-            st.markdown(f"**{spec.title}**" + ("  :material/check_circle:" if chosen else ""))
+            st.markdown(f"**{spec.display_title}**" + ("  :material/check_circle:" if chosen else ""))
             st.markdown(f":{color}-badge[{_(label)}]")  # not-translated: badge markup around a translated label
             st.caption(card_facts(spec))
             if spec.summary:
@@ -112,7 +112,7 @@ left, right = st.columns(2)
 if left.button(_("Measure speed on this machine"), key="measure_speed", icon=":material/speed:"):
     progress = st.progress(0.0, text=_("Measuring..."))
     for index, spec in enumerate(specs):
-        progress.progress(index / len(specs), text=_("Measuring {backbone}...", backbone=spec.title))
+        progress.progress(index / len(specs), text=_("Measuring {backbone}...", backbone=spec.display_title))
         try:
             speed.measure_speed(spec, device, paths.cache_dir())
         except Exception:  # a hub model whose config is not here: nothing to measure

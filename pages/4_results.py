@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import costs, images, metrics, paths, runs, strategies
+from core import costs, images, metrics, paths, progress, runs, strategies
 from core.audit import audit as privacy_audit
 from core.audit import words as audit_words
 from core.embeddings import embedding_map, separation
@@ -61,7 +61,7 @@ modality = summary.get("modality", "image")
 noun = "texts" if modality == "text" else "images"  # a code (charts), never shown as it is
 texts_run = modality == "text"
 described = dict(strategy=run_view.strategy_label(summary["strategy"]), backbone=summary["backbone"],
-                 train=summary["train_images"], val=summary["val_images"], device=summary["device"],
+                 train=summary["train_images"], val=summary["val_images"], device=progress.device_words(summary["device"]),
                  folder=str(run.dir))
 st.caption(_("{strategy} · backbone `{backbone}` · {train:,} training / {val:,} validation texts · {device} · "
              "folder `{folder}`", **described) if texts_run else
@@ -106,14 +106,16 @@ if len(history) > 1:
     st.plotly_chart(charts.learning_curves(history), key="result_curves")
     gap = history[-1]["train_acc"] - history[-1]["val_acc"]
     if gap > 0.1:
-        st.info(_("Training accuracy is {gap:.0%} above validation accuracy: the model is memorising the training "
-                  "data (overfitting). More data, augmentation, or fewer epochs help.", gap=gap))
+        st.info(_("Training accuracy is {gap:.0f} points above validation accuracy: the model is memorising the "
+                  "training data (overfitting). More data, augmentation, or fewer epochs help.", gap=gap * 100))
     what_is("loss", "overfitting", "augmentation")
 
 if summary.get("per_class"):
     st.subheader(_("Per class"))
     shown_as = {column: _(label) for column, label in PER_CLASS_COLUMNS.items()}
-    st.dataframe(pd.DataFrame(summary["per_class"]).rename(columns=shown_as), hide_index=True,
+    named = dict(zip(run.labels(), labels))  # the names given to the classes, where given
+    rows = [{**row, "class": named.get(row["class"], row["class"])} for row in summary["per_class"]]
+    st.dataframe(pd.DataFrame(rows).rename(columns=shown_as), hide_index=True,
                  column_config={shown_as[name]: st.column_config.NumberColumn(format="%.3f")
                                 for name in ("precision", "recall", "f1")})
     st.caption(_("Precision: of the items predicted as this class, the share that were right. Recall: of the items "

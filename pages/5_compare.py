@@ -253,7 +253,7 @@ def plan_curve(spec, busy: bool) -> None:
     left, right = st.columns([3, 2])
     chosen = left.multiselect(_("Strategies"), [s.name for s in members], default=default,
                               format_func=strategies.title, key="curve_strategies")
-    sizes_text = right.text_input(_("Examples per class"), "5, 10, 20, 50, all", key="curve_sizes",
+    sizes_text = right.text_input(_("Examples per class"), _("5, 10, 20, 50, all"), key="curve_sizes",
                                   help=_("Whole numbers, separated by commas; 'all' for every training example."))
     epochs = {}
     trained = [strategies.get(name) for name in chosen if not strategies.get(name).fits_in_one_go]

@@ -81,7 +81,7 @@ if predictor.modality == "image":
             best = int(probabilities.argmax())
             left, middle, right = st.columns([1, 1.4, 1])
             left.image(image, caption=name if name != "camera" else _("camera"), width="stretch")
-            middle.markdown(f"**{labels[best]}** ({probabilities[best]:.1%})")
+            middle.markdown(_("**{label}** ({probability:.1%})", label=labels[best], probability=probabilities[best]))
             middle.plotly_chart(charts.top_classes(probabilities, labels), key=f"bars_{index}")
             right.image(overlay(explanation), width="stretch",
                         caption=_("{method}: where it sees '{label}' (red)", method=_(explanation.method),
@@ -104,7 +104,7 @@ else:
             probabilities = explanation.probabilities
             best = int(probabilities.argmax())
             left, right = st.columns([1.4, 1])
-            left.markdown(f"**{labels[best]}** ({probabilities[best]:.1%})")
+            left.markdown(_("**{label}** ({probability:.1%})", label=labels[best], probability=probabilities[best]))
             left.markdown(highlighted_text(explanation.words, explanation.separators), unsafe_allow_html=True)
             left.caption(_("Word colours: {method}, for the class '{label}'.", method=_(explanation.method),
                            label=labels[explanation.class_index]))

@@ -132,8 +132,9 @@ def results_block(summary: dict) -> None:
     title = adaptation.get(method).title if method in adaptation.names() else method
     st.subheader(_("Where it will be used: the target"))
     name = Path(str(summary["target"])).name if not str(summary["target"]).startswith("sample:") else summary["target"][7:]
+    count = summary.get("target_items")
     st.caption(_("Target **{name}** ({count} examples); adaptation: **{method}**. Its labels were used only for these "
-                 "scores.", name=name, count=summary.get("target_items", "?"), method=title))
+                 "scores.", name=name, count=i18n.number(count) if isinstance(count, int) else "?", method=title))
     columns = st.columns(4)
     columns[0].metric(_("Source validation accuracy"), percent(summary["best_val_acc"]))
     columns[1].metric(_("Target accuracy"), percent(summary.get("target_acc")),
