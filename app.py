@@ -43,7 +43,7 @@ def sidebar() -> None:
         st.markdown(_("**Data:** {name}", name=st.session_state.data_name or "")
                     + ("" if titled else "  \n" + data_counts(report)))
     st.markdown(_("**Backbone:** `{backbone}`  \n**Strategy:** `{strategy}`", backbone=st.session_state.backbone,
-                  strategy=strategies.short(st.session_state.strategy)))
+                  strategy=strategies.title(st.session_state.strategy)))
     if st.session_state.target is not None:
         st.markdown(_("**Target:** {target}  \n**Adaptation:** `{method}`", target=st.session_state.target.name,
                       method=adaptation_words(st.session_state.adapt)))

@@ -222,7 +222,8 @@ def test_a_restarted_server_shows_the_run_interrupted_and_resumes_it(tmp_path):
             page.goto(url)
             page.get_by_role("link", name="2 · Model").click()
             page.get_by_role("radio", name="Fine-tuning").check(force=True)
-            page.locator("[data-testid='stSidebar']").get_by_text("fine_tune").wait_for(timeout=30_000)
+            sidebar = page.locator("[data-testid='stSidebar']")
+            sidebar.get_by_text("Fine-tuning", exact=True).wait_for(timeout=30_000)  # the sidebar names the strategy
             page.get_by_role("link", name="3 · Train").click()
             page.locator(".st-key-start_training").wait_for(timeout=30_000)
             for label, value in (("Epochs", "3"), ("Early stopping", "0")):
