@@ -189,6 +189,26 @@ def N_(message: str, /) -> str:
     return message
 
 
+class Shown:
+    """A registry entry's words for people (a strategy's or adaptation method's title, explanation...): the class
+    gives them in English, marked ``N_("...")`` for the catalogue; read, they speak the current language. Stored
+    as ``_<name>`` (a subclass's plain ``title = ...`` is moved there by the registry's ``__init_subclass__``)."""
+
+    def __init__(self, fallback: str | None = None) -> None:
+        self.fallback = fallback  # the field read when this one is empty ("short": the title)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.field = "_" + name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> str:
+        source = instance if instance is not None else owner
+        english = getattr(source, self.field) or (getattr(source, "_" + self.fallback) if self.fallback else "")
+        return _(english) if english else english
+
+    def __set__(self, instance: Any, value: str) -> None:
+        setattr(instance, self.field, value)
+
+
 class Text:
     """A sentence translated when shown, not when made: ``str(text)`` speaks the current language.
 

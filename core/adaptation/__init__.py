@@ -21,7 +21,7 @@ import torch
 
 from core import plugins
 from core.errors import UserError
-from core.i18n import N_, Text, _, lazy
+from core.i18n import N_, Shown, Text, _, lazy
 
 if TYPE_CHECKING:
     from core.backbones import BackboneSpec
@@ -42,21 +42,6 @@ class Affine:
     def identity(cls, dim: int) -> "Affine":
         return cls(np.zeros(dim), np.eye(dim))
 
-
-class Shown:
-    """A method's words for people (title, explanation): a subclass gives them in English, marked ``N_("...")``
-    for the catalogue; read, they speak the current language. Stored as ``_title``... (a subclass's plain
-    ``title = ...`` is moved there by ``Adaptation.__init_subclass__``), as the strategy registry does."""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.field = "_" + name
-
-    def __get__(self, instance: Any, owner: type | None = None) -> str:
-        english = getattr(instance if instance is not None else owner, self.field)
-        return _(english) if english else english
-
-    def __set__(self, instance: Any, value: str) -> None:
-        setattr(instance, self.field, value)
 
 
 class Adaptation:

@@ -20,32 +20,13 @@ from torch import nn
 from core import plugins
 from core.backbones import BackboneSpec, create_backbone
 from core.errors import UserError
-from core.i18n import Text, _, lazy
+from core.i18n import Shown, Text, _, lazy
 from core.models import TransferModel, describe, freeze
 
 # The registry sits below config.py and loop.py, which import it: hooks get a TrainConfig (config), a
 # loop.Session (session) and a DataReport (report), named in words here to keep the imports one-way.
 Config = Session = Report = Any
 
-
-class Shown:
-    """A strategy's words for people (title, short, explanation): a subclass gives them in English, marked
-    ``N_("...")`` for the catalogue; read, they speak the current language. Stored as ``_title``... (a
-    subclass's plain ``title = ...`` is moved there by ``Strategy.__init_subclass__``)."""
-
-    def __init__(self, fallback: str | None = None) -> None:
-        self.fallback = fallback  # the field read when this one is empty ("short": the title)
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.field = "_" + name
-
-    def __get__(self, instance: Any, owner: type | None = None) -> str:
-        source = instance if instance is not None else owner
-        english = getattr(source, self.field) or (getattr(source, "_" + self.fallback) if self.fallback else "")
-        return _(english) if english else english
-
-    def __set__(self, instance: Any, value: str) -> None:
-        setattr(instance, self.field, value)
 
 
 class Strategy:
