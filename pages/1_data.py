@@ -116,12 +116,11 @@ if report.modality == "text":
         read = _("Read as **{encoding}** (as you chose).", encoding=_(details["encoding_title"])) if chosen_encoding \
             else _("Read as **{encoding}**, detected with {confidence:.0%} confidence.",
                    encoding=_(details["encoding_title"]), confidence=details["encoding_confidence"])
-        st.caption(read + (" " + language.sentence() if language else ""))
+        st.caption(i18n.join(read, language.sentence() if language else ""))
     elif language:
         st.caption(language.sentence())
     if language is not None:
-        st.caption(tfidf_settings(details.get("language"))["reason"].replace("TF-IDF counts",
-                                                                            "The TF-IDF baseline will count"))
+        st.caption(tfidf_settings(details.get("language"))["reason"])  # how the TF-IDF baseline would read them
     left, right = st.columns(2)
     columns_read = f"{reading}-{details['text_column']}-{details['label_column']}"
     text_column = left.selectbox(_("Text column"), details["columns"],
