@@ -440,9 +440,17 @@ def test_a_comparison_opens_its_members_results_and_the_curve_is_drawn(tmp_path)
         assert page.locator(".st-key-curve_chart").count() == 1
 
         page.get_by_role("link", name="Runs").click()
+        page.wait_for_url(re.compile(r"/runs"), timeout=30_000)
         grid = page.locator("[data-testid='stDataFrame']").first
         grid.locator("td").first.wait_for(state="attached", timeout=30_000)
-        box = grid.bounding_box()
+        box = None
+        for _ in range(40):  # the Compare page's grid may still be leaving the screen: wait for the Runs grid's box
+            grid.wait_for(state="visible", timeout=30_000)
+            box = grid.bounding_box()
+            if box:
+                break
+            time.sleep(0.25)
+        assert box, "the Runs page shows no table of runs"
         for row in (0, 1):  # the row markers, on the grid's canvas: tick two runs
             page.mouse.click(box["x"] + 18, box["y"] + 35 * (row + 1) + 17)
             time.sleep(1.0)
