@@ -169,8 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help=_("where the model will be used: a second dataset in the same formats; its labels (if "
                               "any) only score, never train"))
     train.add_argument("--adapt", default="auto", choices=["auto", *adaptation.names()],
-                       help=_("domain adaptation with --target (default auto: the measured default for the "
-                              "strategy; none: train on the source alone, still score on the target)"))
+                       help=_("domain adaptation with --target (default auto: every method that fits the strategy "
+                              "is measured without the target's labels and one is chosen only when clearly better; "
+                              "none: train on the source alone, still score on the target)"))
     train.add_argument("--text-col", help=_("texts: the column holding the text (default: guessed)"))
     train.add_argument("--label-col", help=_("texts: the column holding the label (default: guessed)"))
     train.add_argument("--encoding", help=_("texts: the table's encoding, e.g. gb18030, big5, cp932, cp1251, "
@@ -235,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     curve.add_argument("--text-col", help=_("texts: the column holding the text (default: guessed)"))
     curve.add_argument("--label-col", help=_("texts: the column holding the label (default: guessed)"))
     curve.add_argument("--encoding", help=_("texts: the table's encoding (default: detected)"))
+    curve.add_argument("--target", metavar="TARGET",
+                       help=_("where the model will be used: every point is also scored on it (without adaptation)"))
     curve.add_argument("--no-flip", action="store_true", help=_("no horizontal flips (digits, text)"))
     curve.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help=_("where to compute (default auto)"))
     curve.add_argument("--out", help=_("folder that receives the runs (default: workspace/runs)"))
@@ -472,7 +475,9 @@ def _start_lines(event: dict, guessed_given: bool) -> list[str]:
                        encoding=title, confidence=encoding["confidence"]))
     target = event.get("target")
     if target:
-        said = dict(name=target["name"], items=target["items"], adapt=target["adapt"])
+        from core import adaptation
+
+        said = dict(name=target["name"], items=target["items"], adapt=adaptation.title(target["adapt"]))
         if texts and target["labelled"]:
             lines.append(_("target {name}: {items} texts, labelled (scored only); adaptation: {adapt}", **said))
         elif texts:
@@ -636,7 +641,7 @@ def curve(args: argparse.Namespace) -> int:
                             lazy("Choose among: {names}.", names=", ".join(strategies_names())))
     epochs = {name: args.epochs for name in strategies_names()} if args.epochs else None
     configs = curves.plan(args.data, report, backbone, names, sizes, epochs,
-                          curves.MIN_STEPS if args.min_steps is None else args.min_steps, **shared)
+                          curves.MIN_STEPS if args.min_steps is None else args.min_steps, target=args.target, **shared)
     should_stop = _stop_on_signals()
     log = sys.stderr
     print(ngettext("curve {group}: {runs} runs on {n} class, {val} validation examples",
@@ -649,7 +654,8 @@ def curve(args: argparse.Namespace) -> int:
         point = {"strategy": config.strategy, "per_class": size, "val_acc": summary.get("best_val_acc"),
                  "seconds": summary.get("seconds"), "train_examples": summary.get("train_images"),
                  "val_images": summary.get("val_images"), "status": summary["status"],
-                 "run_dir": summary["run_dir"], "backbone": summary.get("backbone")}
+                 "run_dir": summary["run_dir"], "backbone": summary.get("backbone"),
+                 "target_acc": summary.get("target_acc"), "target": config.target}
         found.append(point)
         accuracy = "-" if point["val_acc"] is None else f"{point['val_acc']:.1%}"
         said = dict(index=index, total=len(configs), strategy=config.strategy, accuracy=accuracy,

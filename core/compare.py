@@ -22,7 +22,7 @@ def plan(data: str, backbone: str, epochs: dict[str, int] | None = None, target:
          private: float | None = None, **shared) -> list[TrainConfig]:
     """One config per strategy, all with the same data, split (val_fraction, seed) and ``shared`` settings.
     With a ``target``, every run is also scored on it, and feature extraction runs a second time with
-    its default adaptation, right after the same strategy without it. ``private`` (a privacy budget
+    its adaptation chosen by measurement (``auto``), right after the same strategy without it. ``private`` (a privacy budget
     epsilon): feature extraction also runs privately (core/privacy.py, its private recipe), what privacy
     costs in accuracy."""
     modality = modality_of(data)
@@ -36,7 +36,7 @@ def plan(data: str, backbone: str, epochs: dict[str, int] | None = None, target:
         # the adapted twin of feature extraction only: it costs seconds (the features are cached), where
         # an adapted fine-tuning would double the slowest run
         adapt = adaptation.resolve("auto", strategy, backbones.get(net)) if target and strategy.on_features else "none"
-        if adapt != "none":
+        if adapt != "none":  # auto: chosen by measurement when it trains
             configs.append(TrainConfig.for_strategy(data, strategy.name, backbone=net, group=group, target=target,
                                                     adapt=adapt, **overrides))
         if private and strategy.on_features:  # seconds on the cached features; a private fine-tuning takes hours
@@ -78,10 +78,9 @@ def reading(rows: list[dict]) -> list[str]:
     Two accuracies are called different only when the 95% interval of their difference on this
     validation set excludes zero (``versus``); times are compared first time with first time
     (core/costs.py), so a cached feature pass never makes feature extraction look free."""
-    adapted = [row for row in rows if row.get("adapt", "none") != "none"]
+    adapted = [row for row in rows if _adapted(row)]
     private = [row for row in rows if row.get("dp_epsilon") is not None]
-    by_strategy = {row["strategy"]: row for row in rows
-                   if row.get("adapt", "none") == "none" and row.get("dp_epsilon") is None}
+    by_strategy = {row["strategy"]: row for row in rows if not _adapted(row) and row.get("dp_epsilon") is None}
     done = {s: r for s, r in by_strategy.items() if r["status"] == "finished" and r["best_val_acc"] is not None}
     sentences = [_("{strategy} did not finish ({status}), so it is left out.", strategy=strategies.title(s),
                    status=runs.status_words(r["status"]))
@@ -206,6 +205,11 @@ def _best(done: list[dict]) -> str:
              cheapest=strategies.short(cheapest["strategy"]), time=costs.of(cheapest).words())
 
 
+def _adapted(row: dict) -> bool:
+    """A run that adapted to its target, or chose by measurement whether to (``auto``, even if it chose none)."""
+    return row.get("adapt", "none") != "none" or bool(row.get("adapt_auto") and row.get("target"))
+
+
 def _on_the_target(plain: dict[str, dict], adapted: list[dict]) -> list[str]:
     """With a target: each strategy's target accuracy, and what adaptation changed."""
     scored = {s: r for s, r in plain.items() if r.get("target_acc") is not None}
@@ -221,6 +225,12 @@ def _on_the_target(plain: dict[str, dict], adapted: list[dict]) -> list[str]:
             sentences.append(_("On the target, without adaptation: {scores}.", scores=scores))
     for row in adapted:
         before = plain.get(row["strategy"])
+        if row.get("adapt", "none") == "none":  # auto measured and kept no adaptation
+            if row["status"] == "finished":
+                sentences.append(_("Measured without the target's labels, no adaptation method was clearly better for "
+                                   "{strategy} on this target, so its adapted run trained without one.",
+                                   strategy=strategies.short(row["strategy"])))
+            continue
         if row.get("target_acc") is None or before is None or before.get("target_acc") is None:
             continue
         gain, low, high = _target_difference(row, before)

@@ -116,8 +116,8 @@ class TrainConfig:
             from core import adaptation
 
             spec = _spec(values.get("backbone", cls.backbone))
-            values["adapt"] = adaptation.resolve("auto", strategies.get(strategy), spec) if values.get("target") \
-                else "none"
+            values["adapt"] = adaptation.resolve("auto", strategies.get(strategy), spec) \
+                if values.get("target") and values.get("dp_epsilon") is None else "none"
         return cls(data=data, strategy=strategy, **values).validated()
 
     def validated(self) -> "TrainConfig":
@@ -194,7 +194,7 @@ class TrainConfig:
         from core import adaptation
 
         methods = adaptation.names()
-        if self.adapt not in methods:
+        if self.adapt not in (adaptation.AUTO, *methods):
             return [(False, lazy("adapt must be auto or one of {names}", names=", ".join(methods)))]
         if self.strategy in known and strategies.get(self.strategy).needs_target and not self.target:
             return [(False, lazy("strategy {name} needs a target dataset (where the model will be used)",
@@ -205,7 +205,7 @@ class TrainConfig:
         if self.strategy in known and self.adapt != "none":
             learner = strategies.get(self.strategy)
             usable = [m.name for m in adaptation.for_strategy(learner, _spec(self.backbone))]
-            if self.adapt not in usable:
+            if self.adapt not in usable and not (self.adapt == adaptation.AUTO and len(usable) > 1):
                 return [(False, lazy("{method} does not work with {strategy} (with it: {usable})", method=self.adapt,
                                      strategy=learner.short_text, usable=", ".join(usable)))]
         return []

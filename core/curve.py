@@ -67,10 +67,11 @@ def epochs_for(base: int, train_examples: int, batch_size: int, min_steps: int =
 
 def plan(data: str, report: DataReport, backbone: str, strategy_names: list[str] | None = None,
          sizes: list[int | None] = DEFAULT_PER_CLASS, epochs: dict[str, int] | None = None,
-         min_steps: int = MIN_STEPS, **shared) -> list[TrainConfig]:
+         min_steps: int = MIN_STEPS, target: str | None = None, **shared) -> list[TrainConfig]:
     """One config per (strategy, size): the same data, split and seed; the same group id. Feature
     extraction first (its points are the cheap ones, so the chart fills early), then the baseline, then
-    the rest (fine-tuning, the slow one, last), each from the smallest subset up."""
+    the rest (fine-tuning, the slow one, last), each from the smallest subset up. With a ``target``, every
+    point is also scored on it (without adaptation: the curve is about how much data each strategy needs)."""
     modality = modality_of(data)
     chosen = [strategies.get(name) for name in strategy_names] if strategy_names else strategies.compared(modality)
     unknown = [s.name for s in chosen if modality not in s.modalities]
@@ -91,7 +92,8 @@ def plan(data: str, report: DataReport, backbone: str, strategy_names: list[str]
         for size in usable_sizes(report, sizes):
             examples = sum(min(size, n) if size else n for n in counts.values())
             configs.append(TrainConfig.for_strategy(
-                data, strategy.name, backbone=net, group=group, per_class=size,
+                data, strategy.name, backbone=net, group=group, per_class=size, target=target,
+                adapt="none" if target else None,
                 epochs=base if strategy.fits_in_one_go else epochs_for(base, examples, batch, min_steps), **shared))
     return configs
 
@@ -109,7 +111,9 @@ def points(runs_dir: str | Path, group: str) -> list[dict]:
                       "train_examples": summary.get("train_images"), "val_acc": row["best_val_acc"]
                       if row["status"] == "finished" else None, "val_images": row.get("val_images"),
                       "seconds": row["seconds"], "time": costs.of(row).words(), "status": row["status"],
-                      "run_dir": row["dir"], "backbone": row["backbone"], "classes": summary.get("num_classes")})
+                      "run_dir": row["dir"], "backbone": row["backbone"], "classes": summary.get("num_classes"),
+                      "target_acc": row.get("target_acc") if row["status"] == "finished" else None,
+                      "target": config.get("target")})
     return sorted(found, key=lambda p: (_run_order(p["strategy"]), _size_key(p["per_class"])))
 
 
@@ -152,7 +156,26 @@ def reading(found: list[dict]) -> list[str]:
             sentence = _pair(by[mine], by[theirs], mine, theirs)
             if sentence:
                 sentences.append(sentence)
-    return sentences
+    on_target = _on_the_target(by)
+    return sentences + ([on_target] if on_target else [])
+
+
+def _on_the_target(by: dict[str, dict]) -> str | None:
+    """With a target: each strategy's target accuracy beside its validation accuracy, at its largest size."""
+    from core import i18n
+
+    scored = []
+    for name, sizes in by.items():
+        largest = max(sizes, key=_size_key)
+        point = sizes[largest]
+        if point.get("target_acc") is not None:
+            scored.append(_("{strategy} {target:.1%} (validation {val:.1%})", strategy=strategies.short(name),
+                            target=point["target_acc"], val=point["val_acc"]))
+    if not scored:
+        return None
+    return _("On the target, with the most examples each strategy had: {scores}. Validation accuracy says how well "
+             "a model does on data like its training data; the target says how well it travels.",
+             scores=i18n.listing(scored))
 
 
 def _as_row(point: dict) -> dict:

@@ -556,7 +556,9 @@ def _describe(run: Run) -> dict:
         "started": datetime.fromtimestamp(started).isoformat(timespec="seconds"), "data": str(config.get("data", "")),
         "backbone": _backbone_shown(config),
         "strategy": str(config.get("strategy", "")), "group": config.get("group"),
-        "adapt": config.get("adapt") or "none", "target": config.get("target"), "target_acc": summary.get("target_acc"),
+        "adapt": summary.get("adapt") or config.get("adapt") or "none", "target": config.get("target"),
+        "adapt_auto": bool(summary.get("adapt_auto")) or config.get("adapt") == "auto",
+        "target_acc": summary.get("target_acc"), "target_acc_without": summary.get("target_acc_without"),
         "dp_epsilon": config.get("dp_epsilon"), "epsilon": summary.get("epsilon"),  # private training: budget, spent
         "epochs": len(history), "epochs_planned": config.get("epochs"),
         "best_val_acc": best, "best_val_macro_f1": summary.get("best_val_macro_f1"),

@@ -5,12 +5,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import adaptation, backbones, i18n, languages, paths, run_backbones, speed, strategies
+from core import backbones, i18n, languages, paths, run_backbones, speed, strategies
 from core.device import device_label, pick_device
 from core.errors import UserError
 from core.i18n import N_, _, lazy
-from core.terms import TERMS
-from ui import access, state
+from ui import access, adapt_view, state
 from ui.terms import help_for, what_is
 from ui.widgets import millions, show_error
 
@@ -159,30 +158,7 @@ if waiting:
                  strategies=", ".join(waiting)))
 
 if st.session_state.target is not None:
-    st.subheader(_("Domain adaptation"))
-    learner = strategies.get(st.session_state.strategy)
-    methods = adaptation.for_strategy(learner, spec)
-    default = adaptation.get(adaptation.resolve("auto", learner, spec))
-    st.caption(_("The target, **{target}**, is where the model will be used. Adaptation uses its examples (never "
-                 "its labels) to make what was learned on the training data work there.",
-                 target=st.session_state.target.name))
-    what_is("domain_adaptation", "source_target", *[m.name for m in methods if m.name in TERMS])
-    if len(methods) == 1:
-        st.info(_("{strategy} trains without adaptation here: the target is scored only. Feature extraction can "
-                  "adapt its features to the target.", strategy=learner.title), icon=":material/info:")
-        st.session_state.adapt = "none"
-    else:
-        options = ["auto"] + [m.name for m in methods]
-        if st.session_state.adapt not in options:
-            st.session_state.adapt = "auto"
-        st.session_state.adapt_radio = st.session_state.adapt
-        # the adaptation registry's titles and explanations: through _() (unchanged if already translated)
-        st.radio(_("How should it adapt?"), options, key="adapt_radio",
-                 format_func=lambda name: _("Recommended ({method})", method=_(default.title)) if name == "auto"
-                 else _(adaptation.get(name).title),
-                 captions=[_("Chosen by measurement on stand-in shifts (bench/domain_shift.py).")]
-                 + [_(m.explanation) for m in methods],
-                 on_change=lambda: st.session_state.update(adapt=st.session_state.adapt_radio))
+    adapt_view.model_section(report, st.session_state.target, spec, strategies.get(st.session_state.strategy))
 
 
 @st.cache_data(show_spinner=_("Building the model to count its layers..."))

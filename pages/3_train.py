@@ -46,8 +46,8 @@ def new_run_form() -> None:
     st.markdown(what_trains(learner, spec, modality))
     target = st.session_state.target
     if target is not None:
-        method = adaptation.get(adaptation.resolve(st.session_state.adapt, learner, spec))
-        st.caption(target_line(target, modality, _(method.title)))
+        st.caption(target_line(target, modality, adaptation.title(adaptation.resolve(st.session_state.adapt, learner,
+                                                                                      spec))))
     private = not learner.fits_in_one_go and private_switch(learner, spec)
     remembered = st.session_state.setdefault("train_settings", {}).get(state.settings_key(modality, strategy), {})
     defaults = {**TrainConfig(data="").to_dict(), **learner.recipe(modality, private), **remembered}
@@ -256,7 +256,7 @@ def private_switch(learner: strategies.Strategy, spec: backbones.BackboneSpec) -
     """The switch for private training, above the form (its recipe differs, so the form follows it); off
     and greyed where the run could not be private, saying why."""
     target = st.session_state.target
-    adapted = target is not None and adaptation.resolve(st.session_state.adapt, learner, spec) != "none"
+    adapted = target is not None and adaptation.resolve(st.session_state.adapt, learner, spec) not in ("none", "auto")
     why_not = (_("Not with domain adaptation yet (its maps are fitted on the training data outside the privacy "
                  "budget): choose 'none' under Domain adaptation on the Model page.") if adapted else
                None if learner.private_ok else _("{strategy} does not train privately yet: pick feature "

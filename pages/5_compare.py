@@ -197,7 +197,8 @@ def show_group(known: list[str]) -> None:
                                      key=f"compare_{strategy}", stop_label=_("Stop this run"),
                                      stop_help=stop_one("comparison"))
         table_slot.dataframe(shown([{
-            "strategy": run_view.strategy_label(row["strategy"], row.get("adapt"), row.get("dp_epsilon")),
+            "strategy": run_view.strategy_label(row["strategy"], row.get("adapt"), row.get("dp_epsilon"),
+                                                row.get("adapt_auto")),
             "backbone": row["backbone"],
             "status": runs.status_words(row["status"]), "best accuracy": percent(row["best_val_acc"]),
             "macro-F1": "–" if row["best_val_macro_f1"] is None else f"{row['best_val_macro_f1']:.3f}",
@@ -212,11 +213,21 @@ def show_group(known: list[str]) -> None:
                 width="large", help=_("Feature extraction: the first time includes the one-time pass that computes "
                                       "the backbone's features; a repeat reads them from the cache.")),
                 _("macro-F1"): st.column_config.TextColumn(help=help_for("macro_f1"))})
-        histories = {run_view.strategy_label(run.config()["strategy"], run.config().get("adapt"),
-                                             run.config().get("dp_epsilon")): run.history() for run in members}
+        labels = {row["dir"]: run_view.strategy_label(row["strategy"], row.get("adapt"), row.get("dp_epsilon"),
+                                                       row.get("adapt_auto")) for row in rows}
+        histories = {labels[str(run.dir)]: run.history() for run in members}
         histories = {name: history for name, history in histories.items() if history}
+        scored = [row for row in rows if row.get("target") and row.get("target_acc") is not None]
         if histories:
-            chart_slot.plotly_chart(charts.overlay(histories, "val_acc"), key="compare_curves")
+            with chart_slot.container():
+                if scored:  # with a target: where it will be used, beside validation
+                    left, right = st.columns(2)
+                    left.plotly_chart(charts.overlay(histories, "val_acc"), key="compare_curves")
+                    right.plotly_chart(charts.source_and_target(
+                        [(labels[row["dir"]], row["best_val_acc"], row["target_acc"]) for row in scored]),
+                        key="compare_target")
+                else:
+                    st.plotly_chart(charts.overlay(histories, "val_acc"), key="compare_curves")
         sentences = compare.reading(rows)
         if sentences:
             reading_slot.success("  \n".join(sentences), icon=":material/school:")
@@ -247,6 +258,9 @@ def plan_curve(spec, busy: bool) -> None:
                   "the **same whole validation split**. Where the lines part is where transfer learning pays.",
                   data=st.session_state.data_name))
     what_is("data_efficiency_curve")
+    if st.session_state.target is not None:
+        st.caption(_("Every point is also scored on the target, **{target}** (without adaptation), and drawn as a "
+                     "dashed line beside its validation accuracy.", target=st.session_state.target.name))
     device = pick_device("auto")
     slow = [s.name for s in members if not s.on_features and not s.fits_in_one_go and not s.baseline]
     default = [s.name for s in members if device.type != "cpu" or s.name not in slow]
@@ -265,7 +279,9 @@ def plan_curve(spec, busy: bool) -> None:
         sizes = curve.parse_sizes(sizes_text)
         if not chosen:
             raise UserError(_("No strategy chosen."), _("Pick at least one above."))
-        configs = curve.plan(st.session_state.data, report, spec.name, chosen, sizes, epochs, **shared_settings())
+        target = st.session_state.target_source if st.session_state.target is not None else None
+        configs = curve.plan(st.session_state.data, report, spec.name, chosen, sizes, epochs, target=target,
+                             **shared_settings())
     except Exception as error:
         show_error(error)
         return
@@ -333,14 +349,17 @@ def show_curve(known: list[str]) -> None:
                     st.caption(_("Now: {strategy}, all the examples", strategy=strategies.title(config["strategy"])))
                 run_view.status_line(current, run_view.follow(current), st.empty(), st.empty(),
                                      key="curve_now", stop_label=_("Stop this point"), stop_help=stop_one("curve"))
-        lines = {}
+        lines, target_lines = {}, {}
         for point in found:
             if point["val_acc"] is not None:
                 x = curve.x_value(point)
                 tick = _("all") if point["per_class"] == "all" else str(point["per_class"])
                 lines.setdefault(strategies.title(point["strategy"]), []).append((x, point["val_acc"], tick))
+                if point.get("target_acc") is not None:
+                    target_lines.setdefault(strategies.title(point["strategy"]), []).append(
+                        (x, point["target_acc"], tick))
         if lines:
-            st.plotly_chart(charts.data_curve(lines), key="curve_chart")
+            st.plotly_chart(charts.data_curve(lines, target_lines), key="curve_chart")
         sentences = curve.reading(found)
         if sentences:
             st.success("  \n".join(sentences), icon=":material/school:")
@@ -348,6 +367,7 @@ def show_curve(known: list[str]) -> None:
             "strategy": strategies.title(p["strategy"]),
             "per class": _("all") if p["per_class"] == "all" else str(p["per_class"]),
             "training examples": p["train_examples"], "validation accuracy": percent(p["val_acc"]),
+            **({"target accuracy": percent(p.get("target_acc"))} if p.get("target") else {}),
             "time": p["time"], "status": runs.status_words(p["status"])} for p in found]), hide_index=True,
             key="curve_table")
         if live and not any(p["status"] in ("queued", "running") for p in found):

@@ -116,3 +116,20 @@ def test_cli_curve_prints_one_json_object_and_computes_features_once(three_colou
     bad = subprocess.run([sys.executable, "-m", "core", "curve", "--data", str(three_colours), "--per-class", "a"],
                          capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert bad.returncode == 1 and "'a' is not a number of examples per class" in bad.stderr
+
+
+def test_with_a_target_every_point_is_scored_on_it_and_read_beside_validation(three_colours, tmp_path):
+    from core.train import fit
+
+    target = make_image_folder(tmp_path / "elsewhere", {"red": 6, "blue": 6, "green": 6}, size=24)
+    report = data_images.load_dataset(three_colours)
+    configs = curve.plan(str(three_colours), report, TINY, ["feature_extract"], [2, None], {"feature_extract": 2},
+                         target=str(target), out_dir=str(tmp_path / "runs"))
+    assert all(c.target == str(target) and c.adapt == "none" for c in configs)  # scored, not adapted
+    for config in configs:
+        assert fit(config)["status"] == "finished"
+    found = curve.points(tmp_path / "runs", configs[0].group)
+    assert all(0.0 <= p["target_acc"] <= 1.0 for p in found)
+    said = curve.reading(found)[-1]
+    assert said.startswith("On the target, with the most examples each strategy had: feature extraction ")
+    assert "(validation " in said

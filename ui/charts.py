@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 from core.i18n import _
 
 TRAIN_COLOR, VAL_COLOR = "#1f77b4", "#ff7f0e"
+TARGET_COLOR = "#2ca02c"  # the target (where the model will be used)
 # Strong, distinct colours for categories (Tableau 10 without its grey): Streamlit's own palette ends in a
 # light grey that vanishes on a white background (class 9 of the digits did). Beyond ten, symbols change too.
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
@@ -144,23 +145,52 @@ def embedding_scatter(points: list[list[float]], labels: list[int], classes: lis
     return figure
 
 
-def data_curve(lines: dict[str, list[tuple[float, float, str]]]) -> go.Figure:
-    """Validation accuracy against examples per class (log scale), one line per strategy.
-    ``lines``: name -> [(examples per class, accuracy, tick label)]."""
+def data_curve(lines: dict[str, list[tuple[float, float, str]]],
+               target_lines: dict[str, list[tuple[float, float, str]]] | None = None) -> go.Figure:
+    """Validation accuracy against examples per class (log scale), one line per strategy; with a target, each
+    strategy's target accuracy as a dashed line of the same colour. ``lines``: name -> [(examples per class,
+    accuracy, tick label)]."""
     figure = go.Figure()
     ticks = {}
+    colours = {name: PALETTE[index % len(PALETTE)] for index, name in enumerate(lines)}
     for name, points in lines.items():
         points = sorted(points)
         figure.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers",
-                                    line_color=PALETTE[len(figure.data) % len(PALETTE)], name=name,
+                                    line_color=colours[name], name=name,
                                     hovertemplate=_("%{y:.1%} with %{x:.0f} per class")  # Plotly's fields
                                     + "<extra>" + name + "</extra>"))  # not-translated: Plotly's markup
+        ticks.update({p[0]: p[2] for p in points})
+    for name, points in (target_lines or {}).items():
+        points = sorted(points)
+        shown = _("{strategy}, on the target", strategy=name)
+        figure.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers",
+                                    line=dict(color=colours.get(name, TARGET_COLOR), dash="dash"),
+                                    marker_symbol="diamond", name=shown,
+                                    hovertemplate=_("%{y:.1%} with %{x:.0f} per class")  # Plotly's fields
+                                    + "<extra>" + shown + "</extra>"))  # not-translated: Plotly's markup
         ticks.update({p[0]: p[2] for p in points})
     figure.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), title=_("How much data each strategy needs"),
                          xaxis=dict(title=_("training examples per class (log scale)"), type="log",
                                     tickvals=list(ticks), ticktext=list(ticks.values())),
-                         yaxis=dict(title=_("validation accuracy"), range=[0, 1.02], tickformat=".0%"),
+                         yaxis=dict(title=_("accuracy (solid: validation; dashed: target)") if target_lines
+                                    else _("validation accuracy"), range=[0, 1.02], tickformat=".0%"),
                          legend=dict(orientation="h", y=-0.25))
+    return figure
+
+
+def source_and_target(rows: list[tuple[str, float | None, float | None]]) -> go.Figure:
+    """Each run's best validation accuracy beside its target accuracy: ``rows`` of (name, validation, target)."""
+    names = [name for name, _val, _target in rows]
+    figure = go.Figure([
+        go.Bar(x=names, y=[val for _name, val, _target in rows], name=_("validation accuracy (training data)"),
+               marker_color=VAL_COLOR, text=[f"{val:.1%}" if val is not None else "" for _n, val, _t in rows],
+               textposition="outside", cliponaxis=False),
+        go.Bar(x=names, y=[target for _name, _val, target in rows], name=_("target accuracy"),
+               marker_color=TARGET_COLOR, text=[f"{t:.1%}" if t is not None else "" for _n, _v, t in rows],
+               textposition="outside", cliponaxis=False)])
+    figure.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10), barmode="group",
+                         title=_("On the training data and on the target"),
+                         yaxis=dict(range=[0, 1.1], tickformat=".0%"), legend=dict(orientation="h", y=-0.35))
     return figure
 
 

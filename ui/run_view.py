@@ -133,17 +133,24 @@ def trained_model(folder: str | Path):
         return _predictor(str(folder), weights.stat().st_mtime)
 
 
-def strategy_label(strategy: str, adapt: str | None = None, epsilon: float | None = None) -> str:
+def strategy_label(strategy: str, adapt: str | None = None, epsilon: float | None = None, auto: bool = False) -> str:
     """How a run's strategy reads in tables and legends: "Feature extraction", "Feature extraction + CORAL",
-    "Feature extraction, private (ε ≤ 3)" (``epsilon``: the private run's budget). In the current language."""
+    "Feature extraction, private (ε ≤ 3)" (``epsilon``: the private run's budget); ``auto``: the adaptation
+    was (or will be) chosen by measurement. In the current language."""
     from core import adaptation
 
     title = _shown(strategies.title(strategy))
+    if adapt == "auto" or (auto and not adapt):
+        return _("{strategy} + adaptation chosen by measurement", strategy=title)
     if not adapt or adapt == "none":
+        if auto:
+            return _("{strategy}, no adaptation (chosen by measurement)", strategy=title)
         return _("{strategy}, private (ε ≤ {epsilon:g})", strategy=title, epsilon=epsilon) if epsilon else title
     method = _shown(adaptation.get(adapt).short) if adapt in adaptation.names() else adapt
     if epsilon:
         return _("{strategy} + {method}, private (ε ≤ {epsilon:g})", strategy=title, method=method, epsilon=epsilon)
+    if auto:
+        return _("{strategy} + {method} (chosen by measurement)", strategy=title, method=method)
     return _("{strategy} + {method}", strategy=title, method=method)
 
 
@@ -161,7 +168,7 @@ def run_label(folder: str | Path) -> str:
     from ui.state import display_name
 
     row = runs.describe(runs.Run(Path(folder)))
-    what = strategy_label(row["strategy"], row.get("adapt"), row.get("dp_epsilon"))
+    what = strategy_label(row["strategy"], row.get("adapt"), row.get("dp_epsilon"), row.get("adapt_auto"))
     size = runs.Run(Path(folder)).config().get("per_class")
     parts = [_("{strategy} ({size} per class)", strategy=what, size=size) if size else what, row["backbone"],
              percent(row["best_val_acc"]),

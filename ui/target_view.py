@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from core import backbones, domains, embeddings, i18n, paths, samples
@@ -122,41 +123,65 @@ def _gap(report, target: domains.Target) -> None:
 
 
 def results_block(summary: dict) -> None:
-    """Results page: the run on its target, with and without adaptation, side by side."""
+    """Results page: the run on its target, with and without adaptation side by side, source validation beside
+    target accuracy (adapting may trade one for the other), and how ``auto`` chose."""
     from core import adaptation
+    from ui import adapt_view
     from ui.widgets import percent
 
     if not summary.get("target"):
         return
     method = summary.get("adapt", "none")
-    title = adaptation.get(method).title if method in adaptation.names() else method
+    title = adaptation.title(method)
     st.subheader(_("Where it will be used: the target"))
     name = Path(str(summary["target"])).name if not str(summary["target"]).startswith("sample:") else summary["target"][7:]
     count = summary.get("target_items")
     st.caption(_("Target **{name}** ({count} examples); adaptation: **{method}**. Its labels were used only for these "
                  "scores.", name=name, count=i18n.number(count) if isinstance(count, int) else "?", method=title))
-    columns = st.columns(4)
-    columns[0].metric(_("Source validation accuracy"), percent(summary["best_val_acc"]))
-    columns[1].metric(_("Target accuracy"), percent(summary.get("target_acc")),
-                      help=None if summary.get("target_acc") is not None else
-                      _("The target has no labels to score with."))
-    without = summary.get("target_acc_without")
-    if without is not None:
-        columns[2].metric(_("Target accuracy without adaptation"), percent(without),
-                          help=_("The same head trained on the same features, not adapted."))
+    adapt_view.results_choice(summary)
+    target_acc, without = summary.get("target_acc"), summary.get("target_acc_without")
+    val_without = summary.get("val_acc_without")
+    if method != "none" and (without is not None or val_without is not None):
+        trade_off(summary, adaptation.get(method).short if method in adaptation.names() else method)
+    else:
+        columns = st.columns(2)
+        columns[0].metric(_("Source validation accuracy"), percent(summary["best_val_acc"]))
+        columns[1].metric(_("Target accuracy"), percent(target_acc),
+                          help=None if target_acc is not None else _("The target has no labels to score with."))
     if summary.get("domain_gap") is not None:
         after = summary.get("domain_gap_after")
-        columns[3].metric(_("Domain gap"), f"{summary['domain_gap']:.0%}" + (f" → {after:.0%}" if after is not None else ""),
-                          help=_("Accuracy of a classifier telling the domains apart (50% = alike), before and after "
-                                 "alignment."))
-    if without is not None and summary.get("target_acc") is not None:
-        gain = (summary["target_acc"] - without) * 100
-        if gain >= 1:
-            st.success(_("Adapting raised target accuracy by {gain:.1f} points ({before} → {after}).", gain=gain,
-                         before=percent(without), after=percent(summary["target_acc"])), icon=":material/school:")
-        else:
-            st.info(_("Adapting changed target accuracy by {gain:+.1f} points: the features already suit the target, "
-                      "or this method does not fit this shift; try another one on the Model page.", gain=gain))
+        st.caption(_("Domain gap (a classifier telling the two domains apart; 50% = alike): {gap}.",
+                     gap=f"{summary['domain_gap']:.0%}" + (f" → {after:.0%}" if after is not None else "")),
+                   help=help_for("domain_gap"))
+    if without is None or target_acc is None:
+        return
+    gain = (target_acc - without) * 100
+    said = dict(before=percent(without), after=percent(target_acc))
+    if gain >= 1:
+        st.success(_("Adapting raised target accuracy by {gain:.1f} points ({before} → {after}).", gain=gain, **said),
+                   icon=":material/school:")
+    elif gain <= -1:
+        st.warning(_("Adapting lowered target accuracy by {loss:.1f} points ({before} → {after}): {method} does not "
+                     "fit this shift. Train again with no adaptation, or let it be chosen by measurement, on the Model "
+                     "page.", loss=-gain, method=title, **said), icon=":material/trending_down:")
+    else:
+        st.info(_("Adapting changed target accuracy by {gain:+.1f} points: the features already suit the target, "
+                  "or this method does not fit this shift; try another one on the Model page.", gain=gain))
+
+
+def trade_off(summary: dict, method: str) -> None:
+    """The same head with and without adaptation: source validation accuracy beside target accuracy."""
+    from ui.widgets import percent
+
+    how, source, target = _("how it was trained"), _("source validation accuracy"), _("target accuracy")
+    rows = [{how: _("without adaptation"), source: percent(summary.get("val_acc_without")),
+             target: percent(summary.get("target_acc_without"))},
+            {how: _("with {method}", method=method), source: percent(summary.get("best_val_acc")),
+             target: percent(summary.get("target_acc"))}]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="target_trade_off")
+    st.caption(_("The same head on the same features, trained once without and once with the adaptation. Aligning the "
+                 "training data to the target can cost some accuracy on the training data's own validation set: "
+                 "what counts is the target."))
 
 
 def domain_maps(run, predictor) -> None:

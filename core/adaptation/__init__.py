@@ -30,18 +30,31 @@ if TYPE_CHECKING:
 
 @dataclass
 class Affine:
-    """x -> (x - mean) @ matrix: one domain's map into the shared space."""
+    """x -> (x - mean) @ matrix: one domain's map into the shared space. A 1-D ``matrix`` is a diagonal one
+    (a scale per feature: identity and standardisation), applied without a full product."""
 
     mean: np.ndarray      # [d]
-    matrix: np.ndarray    # [d, k]
+    matrix: np.ndarray    # [d, k], or [d]: the diagonal
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return (x - self.mean) @ self.matrix
+        centred = x - self.mean
+        return centred * self.matrix if self.matrix.ndim == 1 else centred @ self.matrix
+
+    @property
+    def full(self) -> np.ndarray:
+        """The map's matrix as [d, k]."""
+        return np.diag(self.matrix) if self.matrix.ndim == 1 else self.matrix
+
+    @property
+    def out_dim(self) -> int:
+        return self.matrix.shape[-1]
+
+    def finite(self) -> bool:
+        return bool(np.isfinite(self.matrix).all() and np.isfinite(self.mean).all())
 
     @classmethod
     def identity(cls, dim: int) -> "Affine":
-        return cls(np.zeros(dim), np.eye(dim))
-
+        return cls(np.zeros(dim), np.ones(dim))
 
 
 class Adaptation:
@@ -120,12 +133,9 @@ class NoAdaptation(Adaptation):
 _REGISTRY: dict[str, Adaptation] = {"none": NoAdaptation()}
 BUILT_IN = ("core.adaptation.coral", "core.adaptation.standardize", "core.adaptation.subspace",
             "core.adaptation.adabn", "core.adaptation.dann")
-# The default per level, chosen by measurement (bench/domain_shift.py, feature extraction, target accuracy):
-# MNIST -> MNIST-M (EfficientNet-Lite0): none 55.9%, standardize 61.1%, coral 66.4%, subspace 55.4%;
-# BBC articles -> snippets (MiniLM): none 93.6%, standardize 92.7%, coral 94.1%, subspace 86.5%.
-# Networks, MNIST -> MNIST-M: small CNN from scratch none 27.7%, adabn 40.2%, dann 59.0%; EfficientNet-Lite0
-# fine-tuned (2 epochs) none 80.2%, dann 83.2% (adabn 41.7%: see adabn.py).
-AUTO = {"features": "coral", "training": "dann"}
+# ``auto`` is chosen by measurement on each run's own features (core/adaptation/choose.py), not by a fixed rule:
+# on stand-in digits CORAL helps, on digits from another scanner it hurts (bench/domain_shift.py).
+AUTO = "auto"
 
 
 def register(method: "Adaptation | type[Adaptation]"):
@@ -163,10 +173,11 @@ def for_strategy(strategy: "Strategy", spec: "BackboneSpec | None" = None) -> li
 
 
 def resolve(name: str, strategy: "Strategy", spec: "BackboneSpec | None" = None) -> str:
-    """``auto`` -> the measured default for this strategy (``none`` when no method applies)."""
+    """``auto`` stays ``auto`` where some method applies (measured when the run trains: choose.py), else
+    ``none``; any other name is checked against the strategy."""
     usable = [m.name for m in for_strategy(strategy, spec)]
-    if name == "auto":
-        return next((AUTO[level] for level in AUTO if AUTO[level] in usable), "none")
+    if name == AUTO:
+        return AUTO if len(usable) > 1 else "none"
     if name not in usable:
         get(name)  # unknown names get the "did you mean" error
         raise UserError(lazy("{method} does not work with {strategy}.", method=get(name).title_text,
@@ -176,11 +187,21 @@ def resolve(name: str, strategy: "Strategy", spec: "BackboneSpec | None" = None)
     return name
 
 
+def measured_here(strategy: "Strategy", spec: "BackboneSpec | None" = None) -> list[str]:
+    """The methods ``auto`` measures for this strategy (feature level: seconds on cached features)."""
+    return [m.name for m in for_strategy(strategy, spec) if m.level == "features" and m.name != "none"]
+
+
+def title(name: str) -> str:
+    """A method's title in the current language; ``auto``: chosen by measurement."""
+    return _("Chosen by measurement") if name == AUTO else get(name).title if name in names() else name
+
+
 def fold(head: torch.nn.Module, mapping: Affine) -> dict[str, torch.Tensor]:
     """The head's weights with ``mapping`` in front: linear(map(x)) as one linear layer on raw x."""
     weight = head.linear.weight.detach().double()          # [C, k]
     bias = head.linear.bias.detach().double()              # [C]
-    matrix = torch.from_numpy(mapping.matrix).double()     # [d, k]
+    matrix = torch.from_numpy(mapping.full).double()       # [d, k]
     mean = torch.from_numpy(mapping.mean).double()         # [d]
     folded = weight @ matrix.T                             # [C, d]
     return {"linear.weight": folded.float(), "linear.bias": (bias - folded @ mean).float()}

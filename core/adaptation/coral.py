@@ -14,10 +14,26 @@ from core.adaptation import Adaptation, Affine, register
 from core.i18n import N_
 
 
-def _power(covariance: np.ndarray, exponent: float) -> np.ndarray:
-    values, vectors = np.linalg.eigh(covariance)
-    values = np.maximum(values, max(values.max(), 1e-12) * 1e-6)
+def _power(rows: np.ndarray, exponent: float) -> np.ndarray:
+    values, vectors = _eigen(rows)
     return (vectors * values ** exponent) @ vectors.T
+
+
+_EIGEN: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _eigen(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The covariance's eigenvalues (floored) and vectors, remembered for the last few row sets: measuring
+    the methods (core/adaptation/choose.py) fits CORAL again on the same domains, swapped."""
+    import hashlib
+
+    key = hashlib.blake2b(np.ascontiguousarray(rows).view(np.uint8), digest_size=16).digest() + str(rows.shape).encode()
+    if key not in _EIGEN:
+        values, vectors = np.linalg.eigh(_covariance(rows))
+        _EIGEN[key] = np.maximum(values, max(values.max(), 1e-12) * 1e-6), vectors
+        while len(_EIGEN) > 4:
+            _EIGEN.pop(next(iter(_EIGEN)))
+    return _EIGEN[key]
 
 
 def _covariance(rows: np.ndarray) -> np.ndarray:
@@ -41,6 +57,6 @@ class Coral(Adaptation):
 
     def maps(self, source: np.ndarray, target: np.ndarray, seed: int = 0) -> tuple[Affine, Affine]:
         source, target = source.astype(np.float64), target.astype(np.float64)
-        whiten = _power(_covariance(source), -0.5)
-        colour = _power(_covariance(target), 0.5)
-        return Affine(source.mean(0), whiten @ colour), Affine(target.mean(0), np.eye(source.shape[1]))
+        whiten = _power(source, -0.5)
+        colour = _power(target, 0.5)
+        return Affine(source.mean(0), whiten @ colour), Affine(target.mean(0), np.ones(source.shape[1]))

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from core import adaptation
+from core.i18n import lazy
 from core.loaders import make_loader
 
 if TYPE_CHECKING:
@@ -34,19 +35,31 @@ def fit_network(session: "Session") -> dict:
 
     if session.target is None:
         return loop.fit_end_to_end(session)[0]
-    step, groups, extras = adaptation.get(session.config.adapt).prepare(session)
+    auto = session.config.adapt == adaptation.AUTO
+    if auto:  # measuring DANN or AdaBN would mean training the network again: not tried, and said so
+        untried = [m.name for m in adaptation.for_strategy(session.strategy, session.spec) if m.name != "none"]
+        reason = lazy("No adaptation: {methods} change the network itself, so measuring them would mean training it "
+                      "again, and they were not tried. Choose one on the Model page (or --adapt) to try it; Results "
+                      "then shows the target accuracy with it.",
+                      methods=", ".join(adaptation.get(name).short for name in untried))
+        session.emit("notice", message=reason)
+    method = adaptation.get("none" if auto else session.config.adapt)
+    step, groups, extras = method.prepare(session)
     result, model = loop.fit_end_to_end(session, step, groups, extras)
     if result.get("best_state") is not None:
-        result.update(finish(session, model, result))
+        result.update(finish(session, model, result, method))
+    if auto:
+        result.update(adapt_auto=True, adapt_untried=untried, adapt_reason=str(reason),
+                      adapt_reason_text=reason.to_json())
     return result
 
 
-def finish(session: "Session", model: nn.Module, result: dict) -> dict:
+def finish(session: "Session", model: nn.Module, result: dict, method: adaptation.Adaptation) -> dict:
     """Target scores of the trained model (best weights loaded), before and after the method's
     last change; the run keeps the changed weights."""
     from core.loop import cpu_state, evaluate
 
-    target, method = session.target, adaptation.get(session.config.adapt)
+    target = session.target
     scores = {"adapt": method.name, "target_items": len(target.items), "target_labelled": target.labelled}
     loader = target_loader(session, train=False) if target.labelled else None
     before = evaluate(model, loader, session.device)["acc"] if loader is not None else None

@@ -5,6 +5,7 @@ adaptation beside it, both scored on the target.
 2. the domain gap before (how well a classifier tells the two apart);
 3. without adaptation: a head on the raw source features, quietly (no events; milliseconds), scored
    on the target: what the adapted model is measured against;
+   With ``auto``, every feature-level method is measured first and one chosen (choose.py);
 4. with the method's maps: a head on mapped source features (the run's live training), then the
    target map folded into it, so the saved model reads raw target features;
 5. target accuracy (when the target has labels) for both, and the gap after alignment.
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from core import adaptation, domains, features, loop, runs
+from core.adaptation import choose
 from core.errors import UserError
 from core.i18n import lazy
 from core.models import Head
@@ -32,10 +34,16 @@ def fit_aligned(session: loop.Session, feature_set: features.FeatureSet) -> dict
     train_x = feature_set.rows(report.train).double().numpy()
     val_x = feature_set.rows(report.val).double().numpy()
     target_x = target_set.rows(target.items).double().numpy()
-    method = adaptation.get(config.adapt)
     classes, dropout = len(report.classes), config.head_dropout
-    outcome_extra = {"adapt": method.name, "target_items": len(target.items), "target_labelled": target.labelled,
+    outcome_extra = {"target_items": len(target.items), "target_labelled": target.labelled,
                      "domain_gap": round(domains.domain_gap(np.concatenate([train_x, val_x]), target_x, config.seed), 4)}
+    name = config.adapt
+    if name == adaptation.AUTO:
+        choice = _choose(session, train_x, val_x, target_x)
+        outcome_extra.update(choice.summary())
+        name = choice.chosen
+    method = adaptation.get(name)
+    outcome_extra["adapt"] = method.name
 
     if method.name != "none":
         with tempfile.TemporaryDirectory(prefix="transferlab-plain-") as scratch:
@@ -46,11 +54,11 @@ def fit_aligned(session: loop.Session, feature_set: features.FeatureSet) -> dict
                                  **_target_scores(target, target_x, plain["best_state"], "_without"))
 
     source_map, target_map = method.maps(train_x, target_x, config.seed)
-    if not (np.isfinite(source_map.matrix).all() and np.isfinite(target_map.matrix).all()):
+    if not (source_map.finite() and target_map.finite()):
         raise UserError(lazy("{method} could not align these features (its computation gave no finite numbers).",
                              method=method.title_text),
                         lazy("Pick another adaptation method on the Model page (or --adapt), or none."))
-    head = Head(source_map.matrix.shape[1], classes, dropout)
+    head = Head(source_map.out_dim, classes, dropout)
     result = loop.fit_on_features(session, head, torch.from_numpy(source_map(train_x)).float(),
                                   torch.from_numpy(source_map(val_x)).float(), feature_set)
     if result.get("best_state") is None:
@@ -62,6 +70,18 @@ def fit_aligned(session: loop.Session, feature_set: features.FeatureSet) -> dict
     outcome_extra.update(_target_scores(target, target_x, result["best_state"], ""))
     result.update(outcome_extra, frozen_params=session.spec.num_params)
     return result
+
+
+def _choose(session: loop.Session, train_x: np.ndarray, val_x: np.ndarray, target_x: np.ndarray) -> choose.Choice:
+    """``auto``: every feature-level method measured on these features without the target's labels
+    (core/adaptation/choose.py); the person hears what was chosen and why before the head trains."""
+    report, config = session.report, session.config
+    session.emit("stage", message=lazy("Measuring which adaptation fits these data (without the target's labels)..."))
+    labels = [np.array([label for _key, label in items]) for items in (report.train, report.val)]
+    choice = choose.measure(train_x, labels[0], val_x, labels[1], target_x,
+                            adaptation.measured_here(session.strategy, session.spec), config.seed)
+    session.emit("notice", message=choice.reason)
+    return choice
 
 
 def _target_scores(target: domains.Target, target_x: np.ndarray, state: dict[str, torch.Tensor],

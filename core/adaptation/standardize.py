@@ -20,6 +20,6 @@ class Standardize(Adaptation):
     def maps(self, source: np.ndarray, target: np.ndarray, seed: int = 0) -> tuple[Affine, Affine]:
         def scaler(rows: np.ndarray) -> Affine:
             spread = rows.std(0)
-            return Affine(rows.mean(0), np.diag(1.0 / np.where(spread > 1e-6, spread, 1.0)))
+            return Affine(rows.mean(0), 1.0 / np.where(spread > 1e-6, spread, 1.0))
 
         return scaler(source.astype(np.float64)), scaler(target.astype(np.float64))

@@ -1,0 +1,194 @@
+"""Choosing the adaptation by measurement, without the target's labels (``--adapt auto``).
+
+Which alignment helps depends on the shift: on stand-in digits CORAL adds points, on digits from
+another scanner it loses them while per-domain standardisation gains (bench/domain_shift.py). So
+``auto`` measures, on the cached features, every feature-level method that applies, ``none``
+included, with skada's unsupervised validation:
+
+- each candidate is a skada pipeline: the method's two maps (a skada adapter around
+  :meth:`Adaptation.maps`), then a softmax head fitted on the mapped source training features;
+- **circular validation** (``CircularValidation``): label the target with the candidate, fit it again
+  on the target alone with those labels, and score how well that recovers the source's true labels;
+- **MixVal** (``MixValScorer``): blend pairs of target examples and check that the candidate's answers
+  on the blends agree with its answers on the examples (a boundary through the target's clusters fails);
+- **source validation accuracy**: how well the candidate still tells the source's classes apart.
+
+The rule, measured on 7 real shifts and 12 synthetic ones against every skada scorer alone and other
+votes (bench/domain_shift.py, bench/README.md): a method qualifies when it loses at most ``GUARD`` of
+source validation accuracy and beats ``none`` by at least ``MARGIN`` on circular validation or on
+MixVal; the qualifier that wins on more checks (then ranks higher on both) is chosen, else ``none``.
+Networks (AdaBN, DANN) are not tried: measuring them would mean training the network again, and the
+reason says so.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from core import adaptation
+from core.i18n import Text, lazy, lazy_ngettext
+
+GUARD = 0.03      # at most 3 points of source validation accuracy lost
+MARGIN = 0.02     # at least 2 points better than none on a check
+CHECKS = ("circular", "mixval")                                       # what the rule reads
+SCORERS = ("circular", "mixval", "dev", "snd", "entropy", "iwv")      # every skada scorer (the benchmark's)
+MIN_TARGET = 20   # fewer target examples than this: too few to measure; none
+
+
+@dataclass
+class Choice:
+    """What ``auto`` measured and chose. ``scores``: method -> {"circular": .., "source_val": .., and any
+    other scorer measured}; ``expected``: method -> "help", "hurt" or "same"."""
+
+    chosen: str
+    scores: dict[str, dict[str, float]]
+    expected: dict[str, str]
+    reason: Text
+    seconds: float
+
+    def summary(self) -> dict:
+        """The keys a run's summary gains. ``adapt_scores``: per method tried (``none`` included) its checks
+        (circular validation, MixVal) and source validation accuracy, as fractions."""
+        return {"adapt_auto": True, "adapt_checks": list(CHECKS),
+                "adapt_scores": {method: {key: round(value, 4) if isinstance(value, float) else value
+                                          for key, value in found.items()} for method, found in self.scores.items()},
+                "adapt_expected": self.expected, "adapt_reason": str(self.reason),
+                "adapt_reason_text": self.reason.to_json(),
+                "adapt_choice_seconds": round(self.seconds, 3)}
+
+
+def measure(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray, target_x: np.ndarray,
+            candidates: list[str], seed: int = 0, scorers: tuple[str, ...] = CHECKS) -> Choice:
+    """Score ``none`` and each candidate method on these features and choose (see the module's rule)."""
+    started = time.perf_counter()
+    methods = ["none"] + [name for name in candidates if name not in ("none", "auto")]
+    if len(target_x) < MIN_TARGET:
+        return Choice("none", {}, {}, lazy("No adaptation: the target has {n} examples, too few to measure which "
+                                           "method fits (at least {least} are needed).", n=len(target_x),
+                                           least=MIN_TARGET), time.perf_counter() - started)
+    if len(methods) == 1:
+        return Choice("none", {}, {}, lazy("No adaptation: no method applies to this strategy."),
+                      time.perf_counter() - started)
+    data = _Data(train_x, train_y, val_x, val_y, target_x)
+    scores = {}
+    for name in methods:
+        try:
+            scores[name] = data.score(name, seed, scorers)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as error:  # a method that cannot align
+            scores[name] = {"failed": str(error)[:200]}
+    if any(check not in scores["none"] for check in CHECKS):
+        return Choice("none", scores, {}, lazy("No adaptation: these features could not be measured."),
+                      time.perf_counter() - started)
+    plain = scores["none"]
+    wins = {name: _wins(plain, scores[name]) for name in methods if name != "none"}
+    expected = {name: _expectation(plain, scores[name], wins[name]) for name in wins}
+    helping = [name for name in wins if expected[name] == "help"]
+    rank = {name: sum(sorted(methods, key=lambda other: scores[other].get(check, -np.inf)).index(name)
+                      for check in CHECKS) for name in helping}
+    chosen = max(helping, key=lambda name: (len(wins[name]), rank[name])) if helping else "none"
+    return Choice(chosen, scores, expected, _reason(chosen, scores, wins.get(chosen, [])),
+                  time.perf_counter() - started)
+
+
+def for_data(report, target, spec, strategy, cache_dir, device, on_progress=None, max_length: int = 128,
+             seed: int = 0) -> Choice:
+    """The choice a run of ``strategy`` on ``report`` with ``target`` would make, before it trains (the Model
+    page): the features from the cache (computed now if missing, ``on_progress(index, done, total)``:
+    index 0 the training data, 1 the target), then :func:`measure`."""
+    from core import features
+
+    sets = []
+    for index, part in enumerate((report, target.report)):
+        progress = (lambda done, total, index=index: on_progress(index, done, total)) if on_progress else None
+        sets.append(features.load_or_compute(part, spec, cache_dir, device, on_progress=progress,
+                                             max_length=max_length))
+    rows = [sets[0].rows(report.train).double().numpy(), sets[0].rows(report.val).double().numpy(),
+            sets[1].rows(target.items).double().numpy()]
+    labels = [np.array([label for _key, label in items]) for items in (report.train, report.val)]
+    return measure(rows[0], labels[0], rows[1], labels[1], rows[2], adaptation.measured_here(strategy, spec), seed)
+
+
+def _wins(plain: dict, method: dict) -> list[str]:
+    """The checks on which ``method`` beats no adaptation by the margin (none if it failed)."""
+    return [check for check in CHECKS if check in method and method[check] >= plain[check] + MARGIN]
+
+
+def _expectation(plain: dict, method: dict, wins: list[str]) -> str:
+    if any(check not in method for check in CHECKS) or plain["source_val"] - method["source_val"] > GUARD:
+        return "hurt"
+    if wins:
+        return "help"
+    return "hurt" if all(method[check] <= plain[check] - MARGIN for check in CHECKS) else "same"
+
+
+def _reason(chosen: str, scores: dict[str, dict[str, float]], wins: list[str]) -> Text:
+    plain = scores["none"]
+    if chosen == "none":
+        return lazy("No adaptation: no method was clearly better than none on these data. To be chosen, a method "
+                    "must beat none by at least {margin} on one of two checks that need no target labels (circular "
+                    "validation, MixVal), and lose at most {guard} of source validation accuracy.",
+                    margin=lazy_ngettext("{n} point", "{n} points", round(MARGIN * 100)),
+                    guard=lazy_ngettext("{n} point", "{n} points", round(GUARD * 100)))
+    picked, method = scores[chosen], adaptation.get(chosen).short_text
+    evidence = {
+        "circular": lazy("a classifier taught only by its answers on the target recovers {now} of the training "
+                         "data's true classes ({before} without adaptation)", now=_percent(picked["circular"]),
+                         before=_percent(plain["circular"])),
+        "mixval": lazy("its answers on blends of two target examples agree with its answers on the examples {now} of "
+                       "the time ({before} without adaptation)", now=_percent(picked["mixval"]),
+                       before=_percent(plain["mixval"]))}
+    found = evidence[wins[0]] if len(wins) == 1 else lazy("{first}, and {second}", first=evidence[wins[0]],
+                                                           second=evidence[wins[1]])
+    return lazy("{method} was chosen by measurement, without the target's labels: {evidence}. It keeps {val} source "
+                "validation accuracy ({val_none} without adaptation).", method=method, evidence=found,
+                val=_percent(picked["source_val"]), val_none=_percent(plain["source_val"]))
+
+
+def _percent(value: float) -> str:
+    return f"{value:.1%}"
+
+
+class _Data:
+    """The features in skada's layout: source rows with domain 1 and their labels, target rows with
+    domain -2 and masked labels (-1); the evaluation set puts source validation in place of training."""
+
+    def __init__(self, train_x, train_y, val_x, val_y, target_x):
+        self.train_x, self.train_y = np.asarray(train_x, np.float64), np.asarray(train_y)
+        self.val_x, self.val_y = np.asarray(val_x, np.float64), np.asarray(val_y)
+        self.target_x = np.asarray(target_x, np.float64)
+        masked = -np.ones(len(self.target_x), int)
+        self.X = np.concatenate([self.train_x, self.target_x])
+        self.y = np.concatenate([self.train_y, masked])
+        self.domain = np.concatenate([np.ones(len(self.train_x), int), -2 * np.ones(len(self.target_x), int)])
+        self.eval_X = np.concatenate([self.val_x, self.target_x]) if len(self.val_x) else self.X
+        self.eval_y = np.concatenate([self.val_y, masked]) if len(self.val_x) else self.y
+        self.eval_domain = np.concatenate([np.ones(len(self.val_x), int), -2 * np.ones(len(self.target_x), int)]) \
+            if len(self.val_x) else self.domain
+
+    def score(self, method: str, seed: int, scorers: tuple[str, ...]) -> dict[str, float]:
+        import sklearn
+        from skada import make_da_pipeline
+
+        from core.adaptation.scoring import SoftmaxHead, MapsAdapter, scorer
+
+        with sklearn.config_context(enable_metadata_routing=True), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pipeline = make_da_pipeline(MapsAdapter(method, seed),
+                                        SoftmaxHead().set_score_request(sample_weight=True))
+            pipeline.fit(self.X, self.y, sample_domain=self.domain)
+            found = {}
+            if len(self.val_x):
+                predicted = pipeline.predict(self.val_x, sample_domain=np.ones(len(self.val_x), int), allow_source=True)
+                found["source_val"] = float((predicted == self.val_y).mean())
+            else:  # no validation split: the training rows stand in
+                predicted = pipeline.predict(self.train_x, sample_domain=np.ones(len(self.train_x), int),
+                                             allow_source=True)
+                found["source_val"] = float((predicted == self.train_y).mean())
+            for name in scorers:  # on source validation and the target (circular fits again on them)
+                found[name] = float(scorer(name, seed)(pipeline, self.eval_X, self.eval_y,
+                                                       sample_domain=self.eval_domain))
+        return found
