@@ -54,12 +54,10 @@ def sidebar() -> None:
 
 
 def adaptation_words(name: str) -> str:
-    """The chosen domain adaptation in words ("auto": the measured default, named on the Model page)."""
+    """The chosen domain adaptation in words ("auto": chosen by measurement; the Model page says which)."""
     from core import adaptation
 
-    if name == "auto":
-        return _("automatic")
-    return str(adaptation.get(name).title) if name in adaptation.names() else name
+    return adaptation.title(name)
 
 
 def data_counts(report) -> str:

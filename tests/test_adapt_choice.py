@@ -86,3 +86,17 @@ def test_the_summary_keeps_every_score_and_the_reason_in_both_languages():
     assert summary["adapt_reason"].startswith("Per-domain standardisation was chosen")
     with i18n.language("zh_CN"):
         assert "标准化" in i18n.render(summary["adapt_reason_text"])
+
+
+def test_a_choice_is_measured_once_and_remembered_for_the_same_features(tmp_path):
+    train, val, target = gained_and_shifted(seed=0)
+    first = choose.remembered(tmp_path, *train, *val, target[0], METHODS)
+    again = choose.remembered(tmp_path, *train, *val, target[0], METHODS)
+    assert not first.remembered and again.remembered
+    assert (again.chosen, again.scores, again.expected, str(again.reason)) == \
+        (first.chosen, first.scores, first.expected, str(first.reason))
+    other = choose.remembered(tmp_path, *train, *val, target[0][::-1].copy(), METHODS)  # other features: measured
+    assert not other.remembered
+    for damaged in (tmp_path / "adaptation").glob("*.json"):
+        damaged.write_text("{")
+    assert not choose.remembered(tmp_path, *train, *val, target[0], METHODS).remembered  # measured again

@@ -14,12 +14,16 @@ from core.adaptation import choose
 from core.device import pick_device
 from core.i18n import N_, _
 from core.terms import TERMS
+from ui import target_view
 from ui.terms import help_for, what_is
 from ui.widgets import percent, show_error
 
-EXPECTED = {"help": N_("Expected to help"), "same": N_("No clear change"), "hurt": N_("Expected to hurt")}
+EXPECTED = {"help": N_("Expected to help"), "same": N_("No clear change"),
+            "risky": N_("Not trusted: costs source accuracy"), "hurt": N_("Expected to hurt")}
 MAX_LENGTH = TrainConfig.max_length  # texts: the tokens a run keeps by default (the feature cache's key)
 ON_THESE_DATA = {"help": N_("**Expected to help** on these data."), "same": N_("**No clear change** expected on these data."),
+                 "risky": N_("**Not trusted** on these data: it costs more than {guard} points of source "
+                             "validation accuracy."),
                  "hurt": N_("**Expected to hurt** on these data.")}
 
 
@@ -52,7 +56,7 @@ def model_section(report, target, spec, learner) -> None:
     def caption(method) -> str:
         words = method.explanation
         if choice is not None and method.name in choice.expected:
-            return i18n.join(words, _(ON_THESE_DATA[choice.expected[method.name]]))
+            return i18n.join(words, _(ON_THESE_DATA[choice.expected[method.name]], guard=round(choose.GUARD * 100)))
         return words
 
     auto_caption = (_("Each method is tried on the cached features without the target's labels, and one is chosen "
@@ -81,11 +85,7 @@ def _measured_choice(report, target, spec, learner) -> choose.Choice | None:
                              help=help_for("domain_adaptation")):
                 return None
         bar = st.progress(0.0, text=_("Computing features..."))
-
-        def progress(index: int, done: int, total: int) -> None:
-            text = _("Computing features of the training data: {done}/{total}", done=done, total=total) if index == 0 \
-                else _("Computing features of the target: {done}/{total}", done=done, total=total)
-            bar.progress(min(done / max(total, 1), 1.0), text=text)
+        progress = target_view.both_domains_progress(bar)
 
         try:
             with st.spinner(_("Trying each method on the features...")):
@@ -107,14 +107,14 @@ def _measured_choice(report, target, spec, learner) -> choose.Choice | None:
 
 def expected_words(expected: dict[str, str], chosen: str) -> None:
     """One sentence: which method is expected to help most, which to hurt."""
-    hurting = [adaptation.get(name).short for name, word in expected.items() if word == "hurt"]
+    hurting = [adaptation.get(name).short for name, word in expected.items() if word in ("hurt", "risky")]
     if chosen != "none" and hurting:
-        st.markdown(_("**{best}** is expected to help most; {hurting} expected to hurt on these data.",
+        st.markdown(_("**{best}** is expected to help most; {hurting}: not expected to help on these data.",
                       best=adaptation.get(chosen).short, hurting=i18n.listing(hurting)))
     elif chosen != "none":
         st.markdown(_("**{best}** is expected to help most on these data.", best=adaptation.get(chosen).short))
     elif hurting:
-        st.markdown(_("No method is expected to help clearly; {hurting} expected to hurt on these data.",
+        st.markdown(_("No method is expected to help clearly; {hurting}: not expected to help on these data.",
                       hurting=i18n.listing(hurting)))
 
 

@@ -83,6 +83,17 @@ def _describe(report, target: domains.Target) -> None:
     _gap(report, target)
 
 
+def both_domains_progress(bar):
+    """A progress callback ``(index, done, total)`` for a feature pass over the training data (index 0), then
+    the target (1), shown on the progress ``bar``."""
+    def progress(index: int, done: int, total: int) -> None:
+        text = _("Computing features of the training data: {done}/{total}", done=done, total=total) if index == 0 \
+            else _("Computing features of the target: {done}/{total}", done=done, total=total)
+        bar.progress(min(done / max(total, 1), 1.0), text=text)
+
+    return progress
+
+
 def _gap(report, target: domains.Target) -> None:
     spec = backbones.get(st.session_state.backbone)
     if spec.modality != report.modality or not spec.pretrained or not spec.availability().available:
@@ -96,11 +107,7 @@ def _gap(report, target: domains.Target) -> None:
                          help=help_for("domain_gap")):
             return
         bar = st.progress(0.0, text=_("Computing features..."))
-
-        def progress(index: int, done: int, total: int) -> None:
-            text = _("Computing features of the training data: {done}/{total}", done=done, total=total) if index == 0 \
-                else _("Computing features of the target: {done}/{total}", done=done, total=total)
-            bar.progress(min(done / max(total, 1), 1.0), text=text)
+        progress = both_domains_progress(bar)
 
         try:
             measured = embeddings.gap_report(report, target, spec, paths.cache_dir(), pick_device(), progress)

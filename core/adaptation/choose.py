@@ -16,7 +16,8 @@ included, with skada's unsupervised validation:
 The rule, measured on 7 real shifts and 12 synthetic ones against every skada scorer alone and other
 votes (bench/domain_shift.py, bench/README.md): a method qualifies when it loses at most ``GUARD`` of
 source validation accuracy and beats ``none`` by at least ``MARGIN`` on circular validation or on
-MixVal; the qualifier that wins on more checks (then ranks higher on both) is chosen, else ``none``.
+MixVal; the qualifier that wins on more checks (then ranks higher on both, then scores higher at circular
+validation, the steadier of the two) is chosen, else ``none``.
 Networks (AdaBN, DANN) are not tried: measuring them would mean training the network again, and the
 reason says so.
 """
@@ -26,10 +27,12 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from core import adaptation
+from core.errors import UserError
 from core.i18n import Text, lazy, lazy_ngettext
 
 GUARD = 0.03      # at most 3 points of source validation accuracy lost
@@ -37,18 +40,30 @@ MARGIN = 0.02     # at least 2 points better than none on a check
 CHECKS = ("circular", "mixval")                                       # what the rule reads
 SCORERS = ("circular", "mixval", "dev", "snd", "entropy", "iwv")      # every skada scorer (the benchmark's)
 MIN_TARGET = 20   # fewer target examples than this: too few to measure; none
+EPSILON = 1e-9    # "at most 3 points" includes 3 (accuracies are fractions: 0.92 - 0.89 > 0.03 in floats)
+RULE = 2          # the rule's version: a remembered choice made under another rule is measured again
 
 
 @dataclass
 class Choice:
     """What ``auto`` measured and chose. ``scores``: method -> {"circular": .., "source_val": .., and any
-    other scorer measured}; ``expected``: method -> "help", "hurt" or "same"."""
+    other scorer measured}; ``expected``: method -> "help", "same", "risky" or "hurt"."""
 
     chosen: str
     scores: dict[str, dict[str, float]]
     expected: dict[str, str]
     reason: Text
     seconds: float
+    remembered: bool = False   # read from the cache (measured before: the Model page, or an earlier run)
+
+    def to_json(self) -> dict:
+        return {"rule": RULE, "chosen": self.chosen, "scores": self.scores, "expected": self.expected,
+                "reason": self.reason.to_json(), "seconds": self.seconds}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Choice":
+        return cls(data["chosen"], data["scores"], data["expected"], Text.from_json(data["reason"]), data["seconds"],
+                   remembered=True)
 
     def summary(self) -> dict:
         """The keys a run's summary gains. ``adapt_scores``: per method tried (``none`` included) its checks
@@ -58,7 +73,38 @@ class Choice:
                                           for key, value in found.items()} for method, found in self.scores.items()},
                 "adapt_expected": self.expected, "adapt_reason": str(self.reason),
                 "adapt_reason_text": self.reason.to_json(),
-                "adapt_choice_seconds": round(self.seconds, 3)}
+                "adapt_choice_seconds": round(self.seconds, 3), "adapt_choice_remembered": self.remembered}
+
+
+def remembered(cache_dir, train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
+               target_x: np.ndarray, candidates: list[str], seed: int = 0) -> Choice:
+    """:func:`measure`, remembered in ``cache_dir`` for these very features, labels, candidates and seed (like the
+    features themselves): measured once (on the Model page, or by the first run), read back in milliseconds."""
+    import hashlib
+    import json
+
+    from core import storage
+
+    digest = hashlib.blake2b(digest_size=16)
+    for rows in (train_x, train_y, val_x, val_y, target_x):
+        rows = np.ascontiguousarray(rows)
+        digest.update(str((rows.dtype.str, rows.shape)).encode())
+        digest.update(rows.view(np.uint8).data)
+    digest.update(json.dumps([sorted(candidates), seed, RULE]).encode())
+    path = Path(cache_dir) / "adaptation" / f"{digest.hexdigest()}.json"
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+        if found.get("rule") == RULE:
+            return Choice.from_json(found)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not measured yet, or a damaged file: measure
+    choice = measure(train_x, train_y, val_x, val_y, target_x, candidates, seed)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        storage.write_atomically(path, json.dumps(choice.to_json()))
+    except (OSError, UserError):
+        pass  # a read-only or full cache: the choice still stands, measured again next time
+    return choice
 
 
 def measure(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray, target_x: np.ndarray,
@@ -89,7 +135,8 @@ def measure(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: 
     helping = [name for name in wins if expected[name] == "help"]
     rank = {name: sum(sorted(methods, key=lambda other: scores[other].get(check, -np.inf)).index(name)
                       for check in CHECKS) for name in helping}
-    chosen = max(helping, key=lambda name: (len(wins[name]), rank[name])) if helping else "none"
+    chosen = max(helping, key=lambda name: (len(wins[name]), rank[name], scores[name]["circular"])) \
+        if helping else "none"
     return Choice(chosen, scores, expected, _reason(chosen, scores, wins.get(chosen, [])),
                   time.perf_counter() - started)
 
@@ -109,20 +156,24 @@ def for_data(report, target, spec, strategy, cache_dir, device, on_progress=None
     rows = [sets[0].rows(report.train).double().numpy(), sets[0].rows(report.val).double().numpy(),
             sets[1].rows(target.items).double().numpy()]
     labels = [np.array([label for _key, label in items]) for items in (report.train, report.val)]
-    return measure(rows[0], labels[0], rows[1], labels[1], rows[2], adaptation.measured_here(strategy, spec), seed)
+    return remembered(cache_dir, rows[0], labels[0], rows[1], labels[1], rows[2],
+                      adaptation.measured_here(strategy, spec), seed)
 
 
 def _wins(plain: dict, method: dict) -> list[str]:
     """The checks on which ``method`` beats no adaptation by the margin (none if it failed)."""
-    return [check for check in CHECKS if check in method and method[check] >= plain[check] + MARGIN]
+    return [check for check in CHECKS if check in method and method[check] >= plain[check] + MARGIN - EPSILON]
 
 
 def _expectation(plain: dict, method: dict, wins: list[str]) -> str:
-    if any(check not in method for check in CHECKS) or plain["source_val"] - method["source_val"] > GUARD:
+    """help: qualifies; hurt: failed, or worse than none on both checks; risky: loses more source validation
+    accuracy than the guard allows; same: no clear difference."""
+    if any(check not in method for check in CHECKS) or \
+            all(method[check] <= plain[check] - MARGIN + EPSILON for check in CHECKS):
         return "hurt"
-    if wins:
-        return "help"
-    return "hurt" if all(method[check] <= plain[check] - MARGIN for check in CHECKS) else "same"
+    if plain["source_val"] - method["source_val"] > GUARD + EPSILON:
+        return "risky"
+    return "help" if wins else "same"
 
 
 def _reason(chosen: str, scores: dict[str, dict[str, float]], wins: list[str]) -> Text:

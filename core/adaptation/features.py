@@ -78,8 +78,8 @@ def _choose(session: loop.Session, train_x: np.ndarray, val_x: np.ndarray, targe
     report, config = session.report, session.config
     session.emit("stage", message=lazy("Measuring which adaptation fits these data (without the target's labels)..."))
     labels = [np.array([label for _key, label in items]) for items in (report.train, report.val)]
-    choice = choose.measure(train_x, labels[0], val_x, labels[1], target_x,
-                            adaptation.measured_here(session.strategy, session.spec), config.seed)
+    choice = choose.remembered(config.cache_dir, train_x, labels[0], val_x, labels[1], target_x,
+                               adaptation.measured_here(session.strategy, session.spec), config.seed)
     session.emit("notice", message=choice.reason)
     return choice
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from threadpoolctl import threadpool_limits
 from skada.base import BaseAdapter
 
 from core import adaptation
@@ -66,8 +67,9 @@ class SoftmaxHead(ClassifierMixin, BaseEstimator):
             gradient = np.vstack([rows.T @ error + 2 * self.l2 * weights[:-1], error.sum(0, keepdims=True)])
             return float(loss), gradient.ravel().astype(np.float64)
 
-        found = minimize(loss_and_gradient, np.zeros(shape[0] * shape[1]), jac=True, method="L-BFGS-B",
-                         options={"maxiter": self.max_iter})
+        with threadpool_limits(1):  # small products, many of them: BLAS threads cost more than they give (5x)
+            found = minimize(loss_and_gradient, np.zeros(shape[0] * shape[1]), jac=True, method="L-BFGS-B",
+                             options={"maxiter": self.max_iter})
         weights = found.x.reshape(shape).astype(np.float32)
         self.weight_, self.bias_ = weights[:-1], weights[-1]
         return self
