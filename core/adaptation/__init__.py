@@ -134,7 +134,7 @@ _REGISTRY: dict[str, Adaptation] = {"none": NoAdaptation()}
 BUILT_IN = ("core.adaptation.coral", "core.adaptation.standardize", "core.adaptation.subspace",
             "core.adaptation.adabn", "core.adaptation.dann")
 # ``auto`` is chosen by measurement on each run's own features (core/adaptation/choose.py), not by a fixed rule:
-# on stand-in digits CORAL helps, on digits from another scanner it hurts (bench/domain_shift.py).
+# which method helps depends on the shift (bench/README.md).
 AUTO = "auto"
 
 
