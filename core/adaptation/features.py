@@ -2,10 +2,10 @@
 adaptation beside it, both scored on the target.
 
 1. features of the source (cached) and of the target (cached too);
-2. the domain gap before (how well a classifier tells the two apart);
+2. the domain gap before (how well a classifier tells the two apart); with ``auto``, every feature-level
+   method measured without the target's labels and one chosen, or none (choose.py, remembered);
 3. without adaptation: a head on the raw source features, quietly (no events; milliseconds), scored
    on the target: what the adapted model is measured against;
-   With ``auto``, every feature-level method is measured first and one chosen (choose.py);
 4. with the method's maps: a head on mapped source features (the run's live training), then the
    target map folded into it, so the saved model reads raw target features;
 5. target accuracy (when the target has labels) for both, and the gap after alignment.
