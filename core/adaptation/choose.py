@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from core import adaptation
 from core.errors import UserError
@@ -42,6 +44,7 @@ CHECKS = ("circular", "mixval")                                       # what the
 SCORERS = ("circular", "mixval", "dev", "snd", "entropy", "iwv")      # every skada scorer (the benchmark's)
 MIN_TARGET = 20   # fewer target examples than this: too few to measure; none
 EPSILON = 1e-9    # "at most 3 points" includes 3 (accuracies are fractions: 0.92 - 0.89 > 0.03 in floats)
+WORKERS = 2       # methods measured at once (threads)
 RULE = 2          # the rule's version: a remembered choice made under another rule is measured again
 
 
@@ -121,12 +124,18 @@ def measure(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: 
         return Choice("none", {}, {}, lazy("No adaptation: no method applies to this strategy."),
                       time.perf_counter() - started)
     data = _Data(train_x, train_y, val_x, val_y, target_x)
-    scores = {}
-    for name in methods:
+
+    def score(name: str) -> dict[str, float]:
         try:
-            scores[name] = data.score(name, seed, scorers)
+            return data.score(name, seed, scorers)
         except (np.linalg.LinAlgError, ValueError, FloatingPointError) as error:  # a method that cannot align
-            scores[name] = {"failed": str(error)[:200]}
+            return {"failed": str(error)[:200]}
+
+    # Two methods at a time, each on one BLAS thread: many small products, where BLAS's own threads mostly wait
+    # on each other (measured on 2 cores: 1.6-2 times faster, the same scores).
+    with threadpool_limits(1), warnings.catch_warnings(), ThreadPoolExecutor(WORKERS) as pool:
+        warnings.simplefilter("ignore")  # here, not in the threads: the filters are the process's
+        scores = dict(zip(methods, pool.map(score, methods)))
     if any(check not in scores["none"] for check in CHECKS):
         return Choice("none", scores, {}, lazy("No adaptation: these features could not be measured."),
                       time.perf_counter() - started)
@@ -227,8 +236,7 @@ class _Data:
 
         from core.adaptation.scoring import SoftmaxHead, MapsAdapter, scorer
 
-        with sklearn.config_context(enable_metadata_routing=True), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with sklearn.config_context(enable_metadata_routing=True):  # per thread
             pipeline = make_da_pipeline(MapsAdapter(method, seed),
                                         SoftmaxHead().set_score_request(sample_weight=True))
             pipeline.fit(self.X, self.y, sample_domain=self.domain)

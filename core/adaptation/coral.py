@@ -8,6 +8,8 @@ eigenvalues are floored before the roots.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from core.adaptation import Adaptation, Affine, register
@@ -20,6 +22,7 @@ def _power(rows: np.ndarray, exponent: float) -> np.ndarray:
 
 
 _EIGEN: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+_EIGEN_LOCK = threading.Lock()  # measured in threads (choose.py), and the app may measure for two people at once
 
 
 def _eigen(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -28,12 +31,16 @@ def _eigen(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import hashlib
 
     key = hashlib.blake2b(np.ascontiguousarray(rows).view(np.uint8), digest_size=16).digest() + str(rows.shape).encode()
-    if key not in _EIGEN:
+    with _EIGEN_LOCK:
+        found = _EIGEN.get(key)
+    if found is None:
         values, vectors = np.linalg.eigh(_covariance(rows))
-        _EIGEN[key] = np.maximum(values, max(values.max(), 1e-12) * 1e-6), vectors
-        while len(_EIGEN) > 4:
-            _EIGEN.pop(next(iter(_EIGEN)))
-    return _EIGEN[key]
+        found = np.maximum(values, max(values.max(), 1e-12) * 1e-6), vectors
+        with _EIGEN_LOCK:
+            _EIGEN[key] = found
+            while len(_EIGEN) > 4:
+                _EIGEN.pop(next(iter(_EIGEN)))
+    return found
 
 
 def _covariance(rows: np.ndarray) -> np.ndarray:

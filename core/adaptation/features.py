@@ -65,8 +65,12 @@ def fit_aligned(session: loop.Session, feature_set: features.FeatureSet) -> dict
         return result
     head.load_state_dict(result["best_state"])
     result["best_state"] = adaptation.fold(head, target_map)
-    mapped_source = np.concatenate([source_map(train_x), source_map(val_x)])
-    outcome_extra["domain_gap_after"] = round(domains.domain_gap(mapped_source, target_map(target_x), config.seed), 4)
+    if method.name == "none":  # the identity: the gap is the one measured before
+        outcome_extra["domain_gap_after"] = outcome_extra["domain_gap"]
+    else:
+        mapped_source = np.concatenate([source_map(train_x), source_map(val_x)])
+        outcome_extra["domain_gap_after"] = round(domains.domain_gap(mapped_source, target_map(target_x), config.seed),
+                                                  4)
     outcome_extra.update(_target_scores(target, target_x, result["best_state"], ""))
     result.update(outcome_extra, frozen_params=session.spec.num_params)
     return result
