@@ -12,7 +12,9 @@ GPUs that have it, none on CPU).
   zero_grad / forward / loss / backward / step over a shuffled DataLoader. Timed from the start of the
   second batch to the start of batch N+2 (the first batch warms up allocators and kernels), the device
   synchronised at both ends only.
-- features: `features.compute_features` against a plain `model.eval()` pass under inference_mode.
+- features: `features.compute_features` (on a CPU through core/engine.py's inference engine, exported in an
+  untimed warm-up) against a plain `model.eval()` pass under inference_mode; on a CPU also ours on PyTorch
+  (TRANSFERLAB_ENGINE=torch) and a bare onnxruntime loop over the same export (what a plain script would do).
 Runs alternate (ours, bare, ours, bare...) and the median of each is printed, with the ratio
 (target: ours at least 0.9x the bare loop). Texts: the bare loop pads each batch to its longest text
 in random order; ours groups texts of similar length (core/loaders.py), so ours may beat it.
@@ -36,7 +38,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
-from core import backbones, data, features, loaders, strategies, train  # noqa: E402
+from core import backbones, data, engine, features, loaders, strategies, train  # noqa: E402
 from core.config import TrainConfig  # noqa: E402
 from core.device import autocast, describe_device, pick_device  # noqa: E402
 
@@ -137,12 +139,56 @@ def bare_loader(report, items, spec, config: TrainConfig, train: bool) -> DataLo
                       generator=torch.Generator().manual_seed(config.seed))
 
 
-def ours_features(config: TrainConfig, report, device: torch.device) -> float:
+def ours_features(config: TrainConfig, report, device: torch.device, engine_name: str = "") -> float:
+    """``features.compute_features`` as a run calls it: on a CPU through core/engine.py's engine (exported once
+    into the workspace's cache before the timing: the untimed warm-up), or ``engine_name`` ("torch": PyTorch)."""
+    import os
+
     spec = backbones.get(config.backbone)
-    synchronize(device)
+    previous = os.environ.get("TRANSFERLAB_ENGINE")
+    if engine_name:
+        os.environ["TRANSFERLAB_ENGINE"] = engine_name
+    try:
+        warm_up = report.at_most_per_class(1, 0)
+        warm_up.val, warm_up.set_aside = [], []
+        features.compute_features(warm_up, spec, device, 32, max_length=config.max_length, cache_dir=config.cache_dir)
+        synchronize(device)
+        started = time.perf_counter()
+        features.compute_features(report, spec, device, 32, max_length=config.max_length, cache_dir=config.cache_dir)
+        synchronize(device)
+        return len(report.all_items()) / (time.perf_counter() - started)
+    finally:
+        if previous is None:
+            os.environ.pop("TRANSFERLAB_ENGINE", None)
+        else:
+            os.environ["TRANSFERLAB_ENGINE"] = previous
+
+
+def bare_onnxruntime(config: TrainConfig, report, workspace: Path) -> float:
+    """What a plain script does with an inference engine: the backbone exported to ONNX (untimed), then
+    onnxruntime over a DataLoader of the same transform or tokenizer, batch 32."""
+    import numpy as np
+    import onnxruntime
+
+    spec = backbones.get(config.backbone)
+    model = backbones.create_backbone(spec, pretrained=True).eval()
+    loader = bare_loader(report, report.all_items(), spec, TrainConfig(**{**config.to_dict(), "batch_size": 32}),
+                         train=False)
+    example = next(iter(loader))[0]
+    inputs = tuple(example) if isinstance(example, (tuple, list)) else (example,)
+    names = ["pixels"] if len(inputs) == 1 else ["input_ids", "attention_mask"]
+    path = workspace / f"bare-{spec.name}.onnx"
+    with torch.no_grad():
+        torch.onnx.export(model, inputs, str(path), dynamo=False, input_names=names, output_names=["features"],
+                          dynamic_axes={name: {0: "batch", 1: "tokens"} if len(inputs) > 1 else {0: "batch"}
+                                        for name in names}, opset_version=17)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     started = time.perf_counter()
-    features.compute_features(report, spec, device, 32, max_length=config.max_length)
-    synchronize(device)
+    for batch, _ in loader:
+        arrays = tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
+        session.run(None, {name: np.ascontiguousarray(x.numpy()) for name, x in zip(names, arrays)})
     return len(report.all_items()) / (time.perf_counter() - started)
 
 
@@ -217,13 +263,24 @@ def main() -> None:
             if "features" in args.parts:
                 subset = report.at_most_per_class(max(1, args.feature_items // len(report.classes)), config.seed)
                 subset.val, subset.set_aside = [], []
-                mine, bare = [], []
+                mine, bare, plain, engine_bare = [], [], [], []
+                on_cpu = device.type == "cpu"
                 for _ in range(args.repeats):
                     mine.append(ours_features(config, subset, device))
                     bare.append(bare_features(config, subset, device))
-                    print(f"  feature pass ({len(subset.all_items())}): ours {mine[-1]:.1f}/s, "
-                          f"bare {bare[-1]:.1f}/s", flush=True)
-                rows.append((modality, "feature pass", statistics.median(mine), statistics.median(bare)))
+                    line = f"  feature pass ({len(subset.all_items())}): ours {mine[-1]:.1f}/s, bare {bare[-1]:.1f}/s"
+                    if on_cpu:
+                        plain.append(ours_features(config, subset, device, "torch"))
+                        engine_bare.append(bare_onnxruntime(config, subset, workspace))
+                        line += f", ours on PyTorch {plain[-1]:.1f}/s, bare onnxruntime {engine_bare[-1]:.1f}/s"
+                    print(line, flush=True)
+                what = f"feature pass ({engine.chosen()})" if on_cpu else "feature pass"
+                rows.append((modality, what, statistics.median(mine), statistics.median(bare)))
+                if on_cpu:
+                    rows.append((modality, f"feature pass ({engine.chosen()}) vs a bare onnxruntime loop",
+                                 statistics.median(mine), statistics.median(engine_bare)))
+                    rows.append((modality, "feature pass on PyTorch (TRANSFERLAB_ENGINE=torch)",
+                                 statistics.median(plain), statistics.median(bare)))
     print("\n| data | what | ours (examples/s) | bare loop | ours / bare |\n|---|---|---|---|---|")
     for modality, what, mine, bare in rows:
         print(f"| {modality} | {what} | {mine:.1f} | {bare:.1f} | {mine / bare:.2f}x |")

@@ -194,9 +194,12 @@ def out_of_sample_probabilities(vectors: np.ndarray, labels: np.ndarray, seed: i
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from threadpoolctl import threadpool_limits
+
     folds = min(FOLDS, int(np.bincount(labels).min()))
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300, C=0.1))
-    with warnings.catch_warnings():  # a fold that does not converge fully still ranks the examples
+    # one BLAS thread: small products, many of them (as domains.domain_gap: 2 cores' threads wait on each other)
+    with warnings.catch_warnings(), threadpool_limits(1):  # a fold that does not converge fully still ranks
         warnings.simplefilter("ignore")
         return cross_val_predict(model, vectors, labels, cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
                                  method="predict_proba")

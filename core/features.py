@@ -74,7 +74,8 @@ def load_or_compute(report: DataReport, spec: BackboneSpec, cache_dir: str | Pat
     return _cached_or_computed(
         cache_path(cache_dir, report, spec, max_length), report.all_items(), spec, device, on_progress, on_notice,
         world, lambda mine, progress: compute_features(report, spec, device, batch_size, progress, should_stop,
-                                                       max_length, items=mine), should_stop)
+                                                       max_length, items=mine, cache_dir=cache_dir,
+                                                       on_notice=on_notice), should_stop)
 
 
 def cached(report: DataReport, spec: BackboneSpec, cache_dir: str | Path, max_length: int = 128) -> FeatureSet | None:
@@ -122,7 +123,7 @@ def load_or_compute_views(report: DataReport, spec: BackboneSpec, cache_dir: str
         views_path(cache_dir, report, spec, views, horizontal_flip, seed), view_items(report, views), spec, device,
         on_progress, on_notice, world,
         lambda mine, progress: compute_features(report, spec, device, batch_size, progress, should_stop, items=mine,
-                                                loader=views_loader(report, mine, spec,
+                                                cache_dir=cache_dir, on_notice=on_notice, loader=views_loader(report, mine, spec,
                                                                     feature_batch_size(batch_size, "image", device),
                                                                     seed, horizontal_flip, device)), should_stop)
 
@@ -186,7 +187,8 @@ class BackgroundPass:
                 self.result = _read_or_compute(
                     self.path, self.items, spec, device, self._progress, None, distributed.SINGLE,
                     lambda mine, progress: compute_features(report, spec, device, batch_size, progress,
-                                                            self._cancelled.is_set, max_length, items=mine))
+                                                            self._cancelled.is_set, max_length, items=mine,
+                                                            cache_dir=cache_dir))
             except BaseException as error:  # the run that joins computes again and reports it in its own words
                 self.error = error
             finally:
@@ -326,28 +328,43 @@ def compute_features(report: DataReport, spec: BackboneSpec, device: torch.devic
                      on_progress: Callable[[int, int], None] | None = None,
                      should_stop: Callable[[], bool] = lambda: False, max_length: int = 128,
                      backbone: torch.nn.Module | None = None, items: list[tuple[str, int]] | None = None,
-                     loader=None) -> torch.Tensor | None:
-    """Features of ``items`` (default: all) through ``backbone`` (default: the pretrained one); ``loader``:
-    the items' inputs when they are not the plain validation transform's (augmented views)."""
+                     loader=None, cache_dir: str | Path | None = None,
+                     on_notice: Callable[[str], None] | None = None) -> torch.Tensor | None:
+    """Features of ``items`` (default: all) through ``backbone`` (default: the pretrained one, on a CPU through
+    the inference engine of core/engine.py, exported into ``cache_dir`` the first time); ``loader``: the items'
+    inputs when they are not the plain validation transform's (augmented views)."""
+    from core import engine
+
     batch_size = feature_batch_size(batch_size, report.modality, device)  # no gradients: only speed depends on it
-    backbone = (backbone or create_backbone(spec, pretrained=True)).eval().to(device)
-    images = report.modality == "image"
-    if images:
-        backbone = image_layout(backbone, device)
     items = report.all_items() if items is None else items
     loader = loader or make_loader(report, items, spec, batch_size, train=False, seed=0, device=device,
                                    max_length=max_length)
-    chunks, done = [], 0
+    chunks, done, run = [], 0, None
     for inputs, labels in loader:
         if should_stop():
             return None
-        inputs = to_device(inputs, device)
-        with autocast(device):
-            chunks.append((backbone(*inputs) if isinstance(inputs, tuple) else backbone(inputs)).float().cpu())
+        if run is None:  # the first batch decides: it is what an export is traced with
+            with torch.inference_mode(False):
+                run = engine.pass_for(spec, device, cache_dir, inputs, max_length, on_notice) \
+                    if backbone is None else None
+            run = run or _torch_pass(backbone or create_backbone(spec, pretrained=True), report.modality, device)
+        chunks.append(run(inputs))
         done += len(labels)
         if on_progress:
             on_progress(done, len(items))
     return in_item_order(torch.cat(chunks), loader)  # text batches come by length
+
+
+def _torch_pass(backbone: torch.nn.Module, modality: str, device: torch.device) -> Callable:
+    backbone = backbone.eval().to(device)
+    if modality == "image":
+        backbone = image_layout(backbone, device)
+
+    def run(inputs) -> torch.Tensor:
+        inputs = to_device(inputs, device)
+        with autocast(device):
+            return (backbone(*inputs) if isinstance(inputs, tuple) else backbone(inputs)).float().cpu()
+    return run
 
 
 def _save_atomically(path: Path, features: torch.Tensor, paths: list[str], metadata: dict[str, str]) -> None:

@@ -267,8 +267,8 @@ class Supervisor:
                 if self._child is None:
                     waiting = self._queued()
                     if not waiting:
-                        if self._warm and self._worker is None:
-                            self._send_preparation()  # warm again for the next Start
+                        if self._warm:
+                            self._send_preparation()  # warm again for the next Start (the spare, or a new one)
                         self._thread = None
                         return
                     if not any(r.recorded_status == "running" and r.is_alive() for r in runs.list_runs(self.runs_dir)):
@@ -280,11 +280,28 @@ class Supervisor:
         worker, self._worker = self._worker, None
         if worker is not None and worker.alive() and worker.send("run", str(run.dir)):
             self._child, self._child_run = worker.process, run  # trains exactly as the child below would
+            self._keep_spare()
             return
         if worker is not None:
             worker.close()
+        self._cold_launch(run)
+        self._keep_spare()
+
+    def _keep_spare(self) -> None:
+        """(lock held, a run just launched) A warm process for the run after this one, started now: another
+        run waits in line (a comparison's members, a curve's points) or the pages keep one warm. It imports
+        while this run trains and then waits on its input, so the next run starts warm instead of paying the
+        seconds of a new process's imports (and for a feature-extraction run, building the backbone)."""
+        if self._child is None or self._worker is not None or not (self._warm or len(self._queued()) > 1):
+            return
+        try:
+            self._worker = _Worker()
+        except OSError:  # no process can start now: the next run starts the ordinary way
+            self._worker = None
+
+    def _cold_launch(self, run: runs.Run) -> None:
         command = [sys.executable, "-m", "core", "train", "--run", str(run.dir), "--stop-with-parent", "--quiet"]
-        env = _child_environment()
+        env = {**_child_environment(), "TRANSFERLAB_LAUNCHED_AT": f"{time.time():.3f}", "TRANSFERLAB_WARM": "0"}
         try:
             with open(run.log_path, "ab") as log:
                 self._child = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,

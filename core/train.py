@@ -134,6 +134,21 @@ def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler
         return _fit_in(session, resume, started)
 
 
+def _launch() -> dict:
+    """How this run's process began (core/jobs.py says so in its environment): ``warm``, in a process that had
+    imported everything before the run was handed to it (core/worker.py); ``launch_seconds``, from the
+    supervisor handing the run over to this moment."""
+    import os
+
+    launched = os.environ.get("TRANSFERLAB_LAUNCHED_AT")
+    if not launched:
+        return {}
+    try:
+        return {"warm": os.environ.get("TRANSFERLAB_WARM") == "1", "launch_seconds": round(time.time() - float(launched), 3)}
+    except ValueError:
+        return {}
+
+
 def _fit_in(session: loop.Session, resume: bool, started: float) -> dict:
     """fit(), with the run folder locked by this process."""
     run, config, spec, report, device, emit = (session.run, session.config, session.spec, session.report,
@@ -151,7 +166,7 @@ def _fit_in(session: loop.Session, resume: bool, started: float) -> dict:
     run.write_data(report.to_dict())
     try:
         seed_everything(config.seed)
-        emit("start", run_dir=str(run.dir), device=describe_device(device), strategy=config.strategy,
+        emit("start", run_dir=str(run.dir), device=describe_device(device), strategy=config.strategy, **_launch(),
              backbone=config.backbone, epochs=config.epochs, classes=report.classes, modality=report.modality,
              train_images=len(report.train), val_images=len(report.val), columns=report.details.get("guessed")
              and {"text": report.details["text_column"], "label": report.details["label_column"]},

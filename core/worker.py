@@ -188,6 +188,7 @@ def _train(run_dir: Path, preparation: Preparation | None, silent: threading.Eve
     from core import strategies
     from core.config import TrainConfig
 
+    launched = time.time()
     if preparation is not None:
         preparation.settle()
         try:
@@ -196,6 +197,7 @@ def _train(run_dir: Path, preparation: Preparation | None, silent: threading.Eve
             uses_features = False  # train says what is wrong with the run; nothing must compete with it
         if not uses_features:
             preparation.cancel()  # a run that computes no features: the CPU is all its own
+    os.environ.update(TRANSFERLAB_LAUNCHED_AT=f"{launched:.3f}", TRANSFERLAB_WARM="1")  # the run's start event says so
     silent.set()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -160,3 +160,18 @@ def test_cancelling_the_preparation_frees_the_cpu_and_the_run_computes_its_own(t
         assert passes[0]["ahead_seconds"] == 0 and not passes[0]["cache_hit"]  # computed by the run itself
     finally:
         supervisor.close()
+
+
+def test_every_run_of_a_queue_after_the_first_starts_in_a_warm_process(colors_folder):
+    """A comparison's members, a curve's points: while one run trains, a spare process imports, so the next
+    one starts warm (the first of a queue nobody prepared for starts the ordinary way)."""
+    supervisor = jobs.supervisor()
+    try:
+        queued = [jobs.submit(_feature_extraction(colors_folder, epochs=1, seed=seed)) for seed in range(3)]
+        assert supervisor.wait_idle(180)
+        starts = [next(e for e in run.events() if e["kind"] == "start") for run in queued]
+        assert [run.status for run in queued] == ["finished"] * 3, (queued[0].dir / "log.txt").read_text()
+        assert [start["warm"] for start in starts] == [False, True, True]
+        assert all(start["launch_seconds"] >= 0 for start in starts)
+    finally:
+        supervisor.close()
