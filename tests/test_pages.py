@@ -106,6 +106,14 @@ def test_the_dataset_doctor_finds_a_copy_across_the_split_and_excludes_it_in_one
     assert report.excluded[0] not in {key for key, _ in report.val}
     at.button(key="doctor_include_0").click().run()  # the Excluded list puts it back
     assert not at.exception and at.session_state.report.excluded == []
+    # again: the features are cached now, so it runs in a thread of the server (no process to start)
+    at.button(key="doctor_run").click().run()
+    found = at.session_state["doctor"]
+    assert found["process"] is None and found["thread"] is not None
+    found["thread"].join(60)
+    at.run()
+    assert not at.exception and at.session_state["doctor"]["thread"] is None
+    assert any("validation examples have a copy" in w.value for w in at.warning)
 
 
 def test_a_broken_zip_is_explained_not_crashed():

@@ -1,7 +1,11 @@
 """A `python -m core ...` command in a child process, followed by a page: the work never runs on the script
 thread (a range test or a dataset examination takes seconds to minutes on a laptop). The child prints its
 progress on stderr and one JSON object, last, on stdout; ``settle`` reads the answer once it has ended.
-Used by the learning-rate finder (ui/lr_finder.py) and the dataset doctor (ui/doctor_view.py)."""
+Used by the learning-rate finder (ui/lr_finder.py) and the dataset doctor (ui/doctor_view.py).
+
+Work that takes a second or two once its features are cached (the doctor) may instead run in a thread of
+this server (``start_thread``): a new process would spend longer importing PyTorch and the libraries than
+the work takes. The page follows both the same way (``running``, ``settle``, ``last_count``)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
+from typing import Callable
 
 from core import i18n
 from core.i18n import N_, _
@@ -35,9 +41,39 @@ def start(arguments: list[str], prefix: str, files: dict[str, str] | None = None
     return {"folder": str(folder), "process": process, "result": None, "error": None, **meta}
 
 
+def start_thread(work: Callable[[Callable[[int, int], None]], dict], **meta) -> dict:
+    """Run ``work(progress)`` in a thread of this server; what the page keeps, as ``start`` returns it. ``work``
+    returns the answer (a dict, as the command's JSON); ``progress(done, total)`` feeds ``last_count``."""
+    found = {"folder": None, "process": None, "result": None, "error": None, "count": None, "failure": None, **meta}
+
+    def progress(done: int, total: int) -> None:
+        found["count"] = (done, total)
+
+    def target() -> None:
+        try:
+            found["answer"] = work(progress)
+        except Exception as error:  # said by settle, on the script thread, in the page's language
+            found["failure"] = error
+
+    found["thread"] = thread = threading.Thread(target=target, name="transferlab-work", daemon=True)
+    thread.start()
+    return found
+
+
 def settle(found: dict, what: str = N_("the command")) -> None:
     """Once the child has ended: its JSON answer into ``found["result"]``, else its reason into ``error`` (in the
     current language; ``what``: what the child did, as a noun, marked for the catalogue where it is written)."""
+    thread = found.get("thread")
+    if thread is not None:
+        if thread.is_alive():
+            return
+        failure, found["thread"] = found.pop("failure", None), None
+        found["result"] = found.pop("answer", None)
+        if failure is not None:
+            from core.errors import UserError
+
+            found["error"] = str(failure) if isinstance(failure, UserError) else f"{type(failure).__name__}: {failure}"
+        return
     process = found["process"]
     if process is None or process.poll() is None:
         return
@@ -64,12 +100,16 @@ def _error_prefixes() -> tuple[str, ...]:
 
 
 def progress_lines(found: dict) -> list[str]:
+    if found.get("folder") is None:
+        return []
     log = Path(found["folder"]) / "progress.log"
     return [line for line in log.read_text(errors="replace").splitlines() if line.strip()] if log.is_file() else []
 
 
 def last_count(found: dict, prefix: str) -> tuple[int, int] | None:
     """(done, total) from the child's last "<prefix> done/total" line, None before the first."""
+    if found.get("folder") is None:  # a thread: its last progress call
+        return found.get("count")
     counted = [line for line in progress_lines(found) if line.startswith(prefix + " ")]
     if not counted:
         return None
@@ -81,4 +121,4 @@ def last_count(found: dict, prefix: str) -> tuple[int, int] | None:
 
 
 def running(found: dict | None) -> bool:
-    return bool(found) and found["process"] is not None
+    return bool(found) and (found["process"] is not None or found.get("thread") is not None)

@@ -1,4 +1,5 @@
-"""The Data page's dataset doctor: `python -m core doctor ... --json` in a child process (ui/child.py), then
+"""The Data page's dataset doctor: `python -m core doctor ... --json` in a child process (ui/child.py; in a
+thread of the server when the features are cached), then
 each finding with its images or texts and a button that excludes it (core/exclusions.py), and the excluded
 items with a button that includes them again."""
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import backbones, doctor, exclusions, i18n, images
+from core import backbones, doctor, exclusions, features, i18n, images, paths
 from core.i18n import N_, _, ngettext
 from core.report import DataReport
 from ui import child, state
@@ -48,6 +49,25 @@ def _arguments(report: DataReport, backbone: str) -> list[str]:
     return arguments
 
 
+def _start(report: DataReport, backbone: str) -> dict:
+    """The examination: in a thread of this server when the features are cached (a second or two of work, where
+    a new process would first spend seconds importing), else in a child process (the feature pass may take
+    minutes and memory: apart from the server)."""
+    identity = _identity(report, backbone)
+    spec = backbones.get(backbone)
+    length = 128
+    if not features.cache_path(paths.cache_dir(), report, spec, length).is_file():
+        return child.start(_arguments(report, backbone), "doctor", identity=identity)
+    details, source = report.details, str(st.session_state.data)
+    settings = dict(val_fraction=st.session_state.val_fraction, seed=st.session_state.split_seed)
+    if report.modality == "text":
+        settings.update(text_column=details["text_column"], label_column=details["label_column"],
+                        encoding=details["encoding"] if details.get("encoding_chosen_by") == "you" else None)
+    return child.start_thread(lambda progress: doctor.examine(source, backbone, on_progress=progress,
+                                                               max_length=length, **settings).to_dict(),
+                              identity=identity)
+
+
 def _reload(report: DataReport) -> None:
     """Read the data again (what is excluded leaves the split), as the Data page read it."""
     details = report.details
@@ -77,8 +97,7 @@ def section(report: DataReport, waiting: str | None = None) -> None:
         st.caption(waiting)
     if st.button(_("Examine the data"), key="doctor_run", icon=":material/stethoscope:",
                  disabled=bool(waiting) or child.running(found)):
-        st.session_state[KEY] = found = child.start(_arguments(report, backbone), "doctor",
-                                                    identity=_identity(report, backbone))
+        st.session_state[KEY] = found = _start(report, backbone)
         st.session_state.doctor_shown = {}
     excluded_section(report)
     if not found:
