@@ -16,6 +16,7 @@ from ui.widgets import guarded, unexpected_errors
 st.set_page_config(page_title="TransferLab", page_icon=":material/science:", layout="wide")
 language.choose()  # first: every word below is in the session's language
 state.init()
+state.warm_up()  # before the data loads: the warm process imports meanwhile
 state.preload_from_command_line()
 
 navigation = st.navigation([

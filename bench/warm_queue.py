@@ -6,7 +6,8 @@ A fresh workspace; the features computed once first (so that every run reads the
 comparison's members do after the first); then ``--runs`` feature-extraction runs submitted at once to the
 app's supervisor (core/jobs.py), as the Compare page does. Printed per run: whether it started in a warm
 process (core/worker.py), the seconds from the supervisor handing it over to its start event
-(``launch_seconds``), to its first epoch on the chart, and its whole length. ``--prepare``: the pages'
+(``launch_seconds``), to its first epoch on the chart, its whole length, and its median epoch (a spare
+process importing beside it must not slow it). ``--prepare``: the pages'
 preparation on (a warm process waits before the first run too).
 """
 
@@ -36,7 +37,7 @@ def main() -> None:
         from core.train import fit
 
         def config(seed: int) -> TrainConfig:
-            return TrainConfig.for_strategy(args.data, "feature_extract", seed=seed, epochs=5)
+            return TrainConfig.for_strategy(args.data, "feature_extract", seed=seed)
 
         fit(config(100))  # the features, once: every run below reads them from the cache
         supervisor = jobs.supervisor()
@@ -47,14 +48,17 @@ def main() -> None:
         queued = [jobs.submit(config(seed)) for seed in range(args.runs)]
         supervisor.wait_idle(900)
         supervisor.close()
-        print(f"{'run':<5}{'warm':>6}{'launch -> start':>17}{'launch -> first epoch':>23}{'whole run':>11}")
+        print(f"{'run':<5}{'warm':>6}{'launch -> start':>17}{'launch -> first epoch':>23}{'whole run':>11}"
+              f"{'epochs (median s)':>19}")
         for index, run in enumerate(queued):
             events = run.events()
             start = next(e for e in events if e["kind"] == "start")
             epoch = next(e for e in events if e["kind"] == "epoch")
             launched = start["time"] - start["launch_seconds"]
+            epochs = sorted(e["seconds"] for e in events if e["kind"] == "epoch")
             print(f"{index + 1:<5}{'yes' if start['warm'] else 'no':>6}{start['launch_seconds']:>16.1f}s"
-                  f"{epoch['time'] - launched:>22.1f}s{events[-1]['time'] - launched:>10.1f}s")
+                  f"{epoch['time'] - launched:>22.1f}s{events[-1]['time'] - launched:>10.1f}s"
+                  f"{epochs[len(epochs) // 2]:>18.3f}s")
         print(f"all {args.runs} runs: {queued[-1].events()[-1]['time'] - submitted:.1f} s from submitting")
 
 

@@ -46,7 +46,8 @@ def embedding_map(predictor: Predictor, method: str = "pca") -> dict:
     length = usable_length(spec, config.max_length) if report.modality == "text" else 128
     device = torch.device("cpu")
     before = features.compute_features(report, spec, device, items=report.val, max_length=length,
-                                       backbone=create_backbone(spec, pretrained=spec.pretrained))
+                                       backbone=None if spec.pretrained else create_backbone(spec, pretrained=False),
+                                       cache_dir=config.cache_dir)  # None: the pretrained one, on the engine
     same = not strategies.get(config.strategy).changes_backbone
     after = before if same else features.compute_features(report, spec, device, items=report.val, max_length=length,
                                                           backbone=predictor.model.backbone)
@@ -94,10 +95,10 @@ def domain_map(predictor: Predictor, limit: int = 300) -> dict:
                                                                replace=False))]
 
     def through(backbone, part, items):
-        return features.compute_features(part, spec, device, items=items, max_length=length,
-                                         backbone=backbone).double().numpy()
+        return features.compute_features(part, spec, device, items=items, max_length=length, backbone=backbone,
+                                         cache_dir=config.cache_dir).double().numpy()
 
-    pretrained = create_backbone(spec, pretrained=spec.pretrained)
+    pretrained = None if spec.pretrained else create_backbone(spec, pretrained=False)  # None: the engine's pass
     before = (through(pretrained, report, source_items), through(pretrained, target.report, target_items))
     learner = strategies.get(config.strategy)
     if learner.changes_backbone:

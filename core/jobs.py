@@ -72,8 +72,10 @@ class Preparation:
 class _Worker:
     """One ``python -m core worker`` process and a thread that reads what it says."""
 
-    def __init__(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "core", "worker"], cwd=ROOT, env=_child_environment(),
+    def __init__(self, spare: bool = False) -> None:
+        """``spare``: started while a run trains (it imports at the lowest priority, core/worker.py)."""
+        env = {**_child_environment(), **({"TRANSFERLAB_SPARE": "1"} if spare else {})}
+        self.process = subprocess.Popen([sys.executable, "-m", "core", "worker"], cwd=ROOT, env=env,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True, encoding="utf-8", errors="replace", bufsize=1)
         self.state = Preparation("starting")
@@ -139,6 +141,17 @@ class Supervisor:
             self._prepared, self._prepared_key, self._cancelled, self._warm = config, key, False, True
             if self._child is None:
                 self._send_preparation()
+
+    def warm(self) -> None:
+        """Start the warm process now, if none is there and nothing trains, before any settings are known (the
+        server's first page, before it loads the data): its imports overlap the page's work, and the
+        preparation that follows goes to it. Changes nothing about what is prepared."""
+        with self._lock:
+            if self._worker is None and self._child is None:
+                try:
+                    self._worker = _Worker()
+                except OSError:  # no process can start now: the preparation will try again
+                    self._worker = None
 
     def cancel_preparation(self) -> None:
         """Stop the background pass (the warm process stays, idle); the same settings are not prepared again."""
@@ -290,12 +303,13 @@ class Supervisor:
     def _keep_spare(self) -> None:
         """(lock held, a run just launched) A warm process for the run after this one, started now: another
         run waits in line (a comparison's members, a curve's points) or the pages keep one warm. It imports
-        while this run trains and then waits on its input, so the next run starts warm instead of paying the
-        seconds of a new process's imports (and for a feature-extraction run, building the backbone)."""
+        while this run trains, at the lowest priority (measured: imported at normal priority beside a run on
+        cached features, it made that run's epochs 20 times slower: PyTorch's threads wait for a core), then
+        waits on its input, so the next run starts warm instead of paying the seconds of a new process's imports."""
         if self._child is None or self._worker is not None or not (self._warm or len(self._queued()) > 1):
             return
         try:
-            self._worker = _Worker()
+            self._worker = _Worker(spare=True)
         except OSError:  # no process can start now: the next run starts the ordinary way
             self._worker = None
 

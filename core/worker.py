@@ -138,7 +138,11 @@ def _failure(error: BaseException | None) -> dict:
 def serve(train: Callable[[list[str]], int], commands: TextIO = sys.stdin, replies: TextIO = sys.stdout) -> int:
     """Follow the commands until a run has been trained (its exit code) or the input ends. ``train``: the
     command line's entry point (core/__main__.py's main), given the arguments of a training child."""
-    importlib.import_module("core.features")  # torch and the backbones: what a preparation needs first
+    spare = os.environ.get("TRANSFERLAB_SPARE") == "1"
+    if spare:  # beside a training run: import at the lowest priority, in a thread, while this one reads commands
+        threading.Thread(target=_import_quietly, name="import", daemon=True).start()
+    else:
+        importlib.import_module("core.features")  # torch and the backbones: what a preparation needs first
     from core.config import TrainConfig
 
     lock, silent = threading.Lock(), threading.Event()
@@ -151,7 +155,7 @@ def serve(train: Callable[[list[str]], int], commands: TextIO = sys.stdin, repli
 
     say({"state": "idle"})
     preparation: Preparation | None = None
-    warmed = False
+    warmed = spare  # a spare's importing thread takes care of core.train too
     while True:
         if not warmed and not _waiting(commands):  # nothing to do yet: pay for the rest of a run's imports
             importlib.import_module("core.train")
@@ -171,6 +175,19 @@ def serve(train: Callable[[list[str]], int], commands: TextIO = sys.stdin, repli
             preparation.cancel()
         elif command == "run":
             return _train(Path(argument), preparation, silent, train)
+
+
+def _import_quietly() -> None:
+    """What a run needs, imported by a thread at the lowest priority (Linux: a thread's own nice value; elsewhere
+    as it comes): a spare process starts while another run trains, and must not take its cores. Once that run
+    has ended, nothing competes, and the priority no longer matters. The threads PyTorch starts later for this
+    process's own run are started by the main thread, at normal priority."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):
+        pass
+    for module in ("core.features", "core.train"):
+        importlib.import_module(module)
 
 
 def _waiting(commands: TextIO) -> bool:

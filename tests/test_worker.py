@@ -175,3 +175,19 @@ def test_every_run_of_a_queue_after_the_first_starts_in_a_warm_process(colors_fo
         assert all(start["launch_seconds"] >= 0 for start in starts)
     finally:
         supervisor.close()
+
+
+def test_the_first_page_starts_the_warm_process_before_the_data_is_known(colors_folder):
+    """app.py asks for warmth before it loads the data; the preparation that follows goes to that process."""
+    supervisor = jobs.supervisor()
+    try:
+        supervisor.warm()
+        worker = supervisor._worker
+        assert worker is not None and worker.alive()
+        supervisor.warm()  # already warm: nothing new
+        assert supervisor._worker is worker
+        supervisor.prepare(_feature_extraction(colors_folder))
+        wait_for(lambda: getattr(supervisor.preparation(), "state", None) == "ready", what="the prepared features")
+        assert supervisor._worker is worker  # the same process prepared the run
+    finally:
+        supervisor.close()

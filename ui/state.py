@@ -221,6 +221,15 @@ def next_run_config():
         return None
 
 
+def warm_up() -> None:
+    """A warm training process started as the first page begins, before the data loads (core/jobs.py:
+    Supervisor.warm): Start pressed at once then finds it already importing. Off with TRANSFERLAB_PREPARE=0."""
+    if os.environ.get("TRANSFERLAB_PREPARE", "1") != "0" and st.session_state.get("prepared_for") is None:
+        from core import jobs
+
+        jobs.supervisor().warm()
+
+
 def prepare_next_run():
     """Let the supervisor get the next run ready (core/jobs.py: a warm process computing the loaded data's
     features for the chosen backbone and strategy; without data, just warm), so that Start shows a first
