@@ -366,7 +366,8 @@ def show_curve(known: list[str]) -> None:
         st.dataframe(shown([{
             "strategy": strategies.title(p["strategy"]),
             "per class": _("all") if p["per_class"] == "all" else str(p["per_class"]),
-            "training examples": p["train_examples"], "validation accuracy": percent(p["val_acc"]),
+            "training examples": "–" if p["train_examples"] is None else f"{p['train_examples']:,}",
+            "validation accuracy": percent(p["val_acc"]),
             **({"target accuracy": percent(p.get("target_acc"))} if p.get("target") else {}),
             "time": p["time"], "status": runs.status_words(p["status"])} for p in found]), hide_index=True,
             key="curve_table")

@@ -324,7 +324,7 @@ def test_compare_draws_the_data_efficiency_curve_and_opens_a_points_results(tmp_
     table = at.dataframe[0].value
     assert list(table["per class"]) == ["2", "5", "all"] * 2 and set(table["status"]) == {"finished"}
     assert list(table["strategy"]) == ["Feature extraction"] * 3 + ["From scratch (baseline)"] * 3  # as queued
-    assert list(table["training examples"]) == [6, 15, 33] * 2  # nested, stratified: 2 and 5 of each of 3 classes
+    assert list(table["training examples"]) == ["6", "15", "33"] * 2  # nested, stratified: 2 and 5 of each of 3 classes
     assert at.get("plotly_chart")
     assert any(s.value.startswith("With 2 per class") for s in at.success)
     group = at.session_state.curve_group

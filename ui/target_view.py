@@ -101,11 +101,14 @@ def _gap(report, target: domains.Target) -> None:
     key = (report.fingerprint, target.report.fingerprint, spec.name)
     result = st.session_state.get("target_gap")
     if result is None or result[0] != key:
-        st.caption(_("How far apart are the two? Both go through **{backbone}** once (the features are cached, so "
-                     "training reuses them).", backbone=spec.title))
-        if not st.button(_("Measure the domain gap"), key="measure_gap", icon=":material/straighten:",
-                         help=help_for("domain_gap")):
-            return
+        asking = st.empty()  # the question and its button leave once it is answered
+        with asking.container():
+            st.caption(_("How far apart are the two? Both go through **{backbone}** once (the features are cached, "
+                         "so training reuses them).", backbone=spec.title))
+            if not st.button(_("Measure the domain gap"), key="measure_gap", icon=":material/straighten:",
+                             help=help_for("domain_gap")):
+                return
+        asking.empty()
         bar = st.progress(0.0, text=_("Computing features..."))
         progress = both_domains_progress(bar)
 
