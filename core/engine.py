@@ -13,6 +13,9 @@ pass"): EfficientNet-Lite0 55 images/s in PyTorch, 134 in onnxruntime, 160 in Op
 - it runs on OpenVINO when that is installed, else onnxruntime (both CPU, 32-bit floats: OpenVINO would
   otherwise choose bfloat16 on CPUs that have it, 0.1 away); ``TRANSFERLAB_ENGINE`` (``openvino``,
   ``onnxruntime``, ``torch``) forces one;
+- used by every frozen pass of a pretrained backbone: ``features.compute_features`` (the feature cache, the
+  views, a target, the domain gap, the doctor, embedding maps) and a feature-extraction run's predictions
+  (``inference.Predictor``: Try it, ``python -m core predict``);
 - PyTorch stays for training, for gradients (Grad-CAM, token importance), for a backbone given as a
   module (a fine-tuned one), and on GPUs. A backbone that does not export, or whose export disagrees,
   falls back to PyTorch, and ``pass_for`` says why once per backbone and process.

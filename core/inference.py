@@ -104,12 +104,36 @@ class Predictor:
 
     # -- images -----------------------------------------------------------------------------------
     @torch.inference_mode()
-    def predict_images(self, images: list[Image.Image]) -> np.ndarray:
-        """[N, classes] probabilities; each image preprocessed on its own (any sizes)."""
+    def predict_images(self, images: list[Image.Image], batch_size: int = 16) -> np.ndarray:
+        """[N, classes] probabilities; each image preprocessed on its own (any sizes). A head on a frozen
+        backbone (feature extraction) reads its features from the inference engine on a CPU, as training did."""
         self._expect("image")
-        model = self.classifier()
-        return np.concatenate([model(pixels(image)[None]).numpy() for image in images]) if images \
-            else np.zeros((0, len(self.labels)), dtype=np.float32)
+        if not images:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        batches = (torch.cat([self.preprocess(pixels(image)[None]) for image in images[start:start + batch_size]])
+                   for start in range(0, len(images), batch_size))
+        first = next(batches) if self._on_features() else None
+        frozen = self._engine(first) if first is not None else None
+        if frozen is None:
+            model = self.classifier()
+            return np.concatenate([model(pixels(image)[None]).numpy() for image in images])
+        return np.concatenate([self.model.head(frozen(batch)).softmax(1).numpy() for batch in (first, *batches)])
+
+    def _on_features(self) -> bool:
+        """A head trained on cached features, on a CPU: its backbone is the frozen pretrained one."""
+        return strategies.get(self.config.strategy).on_features and self.spec is not None \
+            and next(self.model.parameters()).device.type == "cpu"
+
+    def _engine(self, example):
+        """The inference engine's pass of this run's frozen backbone (a head trained on cached features reads
+        the pretrained backbone's features) on a CPU, or None where the PyTorch model answers."""
+        from core import engine
+
+        if not self._on_features():
+            return None
+        with torch.inference_mode(False):
+            return engine.pass_for(self.spec, torch.device("cpu"), self.config.cache_dir, example,
+                                   self.max_length if self.modality == "text" else 128)
 
     # -- texts ------------------------------------------------------------------------------------
     @property
@@ -137,10 +161,14 @@ class Predictor:
         # longest first, in batches of similar length (little padding); then back in the order given
         lengths = tokens_kept(tokenizer_for(self.spec), list(texts), self.max_length)
         order = sorted(range(len(texts)), key=lambda i: (-lengths[i], i))
-        model, chunks = self.classifier(), []
+        model, chunks, frozen = self.classifier(), [], None
         for start in range(0, len(order), batch_size):
             encoded = self.tokenize([texts[i] for i in order[start:start + batch_size]])
-            chunks.append(model(encoded["input_ids"], encoded["attention_mask"]).numpy())
+            inputs = (encoded["input_ids"], encoded["attention_mask"])
+            if start == 0:
+                frozen = self._engine(inputs)
+            chunks.append((self.model.head(frozen(inputs)).softmax(1) if frozen is not None
+                           else model(*inputs)).numpy())
         probabilities = np.empty((len(texts), len(self.labels)), dtype=np.float32)
         probabilities[order] = np.concatenate(chunks)
         return probabilities

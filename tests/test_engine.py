@@ -113,3 +113,44 @@ def test_an_export_that_disagrees_with_pytorch_is_not_kept(monkeypatch, tiny_bac
     features.compute_features(report, tiny_backbone, CPU, on_notice=notices.append)
     assert len(notices) == 1 and "differ from PyTorch" in str(notices[0])
     assert not list((tmp_path / "engines").rglob("*.onnx"))
+
+
+def test_predictions_of_a_head_on_frozen_features_come_from_the_engine_with_the_same_probabilities(
+        monkeypatch, tiny_backbone, colors_folder, tmp_path):
+    from PIL import Image
+
+    from core import inference
+    from core.config import TrainConfig
+    from core.train import fit
+
+    monkeypatch.setenv("TRANSFERLAB_ENGINE", "onnxruntime")
+    summary = fit(TrainConfig.for_strategy(str(colors_folder), "feature_extract", backbone=tiny_backbone.name,
+                                           epochs=2, out_dir=str(tmp_path / "runs")))
+    images = [Image.open(path).convert("RGB") for path in sorted(colors_folder.rglob("*.png"))[:5]]
+    images.append(images[0].resize((50, 20)))  # any size: each image is preprocessed on its own
+    predictor = inference.load(summary["run_dir"])
+    calls = []
+    original = engine.Engine.__call__
+    monkeypatch.setattr(engine.Engine, "__call__", lambda self, inputs: calls.append(1) or original(self, inputs))
+    on_engine = predictor.predict_images(images)
+    assert calls  # the engine answered
+    monkeypatch.setenv("TRANSFERLAB_ENGINE", "torch")
+    on_torch = predictor.predict_images(images)
+    assert on_engine.shape == (6, 2) and abs(on_engine - on_torch).max() <= engine.TOLERANCE
+
+
+def test_text_predictions_of_a_head_on_frozen_features_match_pytorch(monkeypatch, reviews_csv, tmp_path):
+    from core import inference
+    from core.config import TrainConfig
+    from core.train import fit
+    from tests.helpers import TINY_BERT
+
+    monkeypatch.setenv("TRANSFERLAB_ENGINE", "onnxruntime")
+    summary = fit(TrainConfig.for_strategy(str(reviews_csv), "feature_extract", backbone=TINY_BERT, epochs=2,
+                                           out_dir=str(tmp_path / "runs")))
+    predictor = inference.load(summary["run_dir"])
+    texts = ["the movie was good", "awful, really bad and sad, a dreadful film from start to end", "这部电影很好看"]
+    on_engine = predictor.predict_texts(texts, batch_size=2)
+    monkeypatch.setenv("TRANSFERLAB_ENGINE", "torch")
+    on_torch = predictor.predict_texts(texts, batch_size=2)
+    assert on_engine.shape == (3, 2) and abs(on_engine - on_torch).max() <= engine.TOLERANCE
