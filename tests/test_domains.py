@@ -316,3 +316,14 @@ def test_a_target_with_one_class_is_scored(source, tmp_path):
     assert target.labelled and {label for _, label in target.items} == {_report(source).classes.index("red")}
     summary = _train(source, only_red, "coral")
     assert summary["target_acc"] is not None and summary["target_items"] == 8
+
+
+def test_the_methods_auto_did_not_try_are_named_in_the_readers_language():
+    from core import i18n
+    from core.adaptation.end_to_end import _named
+    from core.i18n import Text
+
+    named = Text.from_json(__import__("json").loads(__import__("json").dumps(_named(["adabn", "dann"]).to_json())))
+    assert str(named) == "AdaBN and DANN"  # carried through a run's events, then read
+    with i18n.language("zh_CN"):
+        assert str(named) == "AdaBN和DANN"

@@ -55,7 +55,7 @@ def start_thread(work: Callable[[Callable[[int, int], None]], dict], **meta) -> 
         except Exception as error:  # said by settle, on the script thread, in the page's language
             found["failure"] = error
 
-    found["thread"] = thread = threading.Thread(target=target, name="transferlab-work", daemon=True)
+    found["thread"] = thread = threading.Thread(target=target, name="transferlab-work", daemon=True)  # not-translated: a thread name
     thread.start()
     return found
 

@@ -81,9 +81,10 @@ class Choice:
 
 
 def remembered(cache_dir, train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
-               target_x: np.ndarray, candidates: list[str], seed: int = 0) -> Choice:
+               target_x: np.ndarray, candidates: list[str], seed: int = 0, on_measuring=None) -> Choice:
     """:func:`measure`, remembered in ``cache_dir`` for these very features, labels, candidates and seed (like the
-    features themselves): measured once (on the Model page, or by the first run), read back in milliseconds."""
+    features themselves): measured once (on the Model page, or by the first run), read back in milliseconds.
+    ``on_measuring()`` is called before measuring, only when nothing was remembered."""
     import hashlib
     import json
 
@@ -102,6 +103,8 @@ def remembered(cache_dir, train_x: np.ndarray, train_y: np.ndarray, val_x: np.nd
             return Choice.from_json(found)
     except (OSError, ValueError, KeyError, TypeError):
         pass  # not measured yet, or a damaged file: measure
+    if on_measuring is not None:
+        on_measuring()
     choice = measure(train_x, train_y, val_x, val_y, target_x, candidates, seed)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

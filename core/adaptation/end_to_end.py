@@ -41,7 +41,7 @@ def fit_network(session: "Session") -> dict:
         reason = lazy("No adaptation: {methods} change the network itself, so measuring them would mean training it "
                       "again, and they were not tried. Choose one on the Model page (or --adapt) to try it; Results "
                       "then shows the target accuracy with it.",
-                      methods=", ".join(adaptation.get(name).short for name in untried))
+                      methods=_named(untried))
         session.emit("notice", message=reason)
     method = adaptation.get("none" if auto else session.config.adapt)
     step, groups, extras = method.prepare(session)
@@ -52,6 +52,14 @@ def fit_network(session: "Session") -> dict:
         result.update(adapt_auto=True, adapt_untried=untried, adapt_reason=str(reason),
                       adapt_reason_text=reason.to_json())
     return result
+
+
+def _named(methods: list[str]):
+    """The methods' short names as one phrase ("AdaBN and DANN"; "AdaBN 和 DANN"), translated when shown."""
+    named = adaptation.get(methods[0]).short_text
+    for name in methods[1:]:
+        named = lazy("{first} and {second}", first=named, second=adaptation.get(name).short_text)
+    return named
 
 
 def finish(session: "Session", model: nn.Module, result: dict, method: adaptation.Adaptation) -> dict:

@@ -80,10 +80,11 @@ def _choose(session: loop.Session, train_x: np.ndarray, val_x: np.ndarray, targe
     """``auto``: every feature-level method measured on these features without the target's labels
     (core/adaptation/choose.py); the person hears what was chosen and why before the head trains."""
     report, config = session.report, session.config
-    session.emit("stage", message=lazy("Measuring which adaptation fits these data (without the target's labels)..."))
     labels = [np.array([label for _key, label in items]) for items in (report.train, report.val)]
     choice = choose.remembered(config.cache_dir, train_x, labels[0], val_x, labels[1], target_x,
-                               adaptation.measured_here(session.strategy, session.spec), config.seed)
+                               adaptation.measured_here(session.strategy, session.spec), config.seed,
+                               on_measuring=lambda: session.emit("stage", message=lazy(
+                                   "Measuring which adaptation fits these data (without the target's labels)...")))
     session.emit("notice", message=choice.reason)
     return choice
 
