@@ -27,7 +27,6 @@ import hashlib
 import json
 import os
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -50,7 +49,6 @@ class Engine:
     name: str                                   # openvino | onnxruntime
     path: Path
     run: Callable[[tuple[np.ndarray, ...]], np.ndarray]
-    seconds: float                              # what getting it took now (exporting, compiling)
     exported: bool                              # exported now (not read from the engines folder)
 
     def __call__(self, inputs) -> torch.Tensor:
@@ -59,7 +57,7 @@ class Engine:
         return torch.from_numpy(np.asarray(self.run(arrays), np.float32))
 
 
-_compiled: dict[tuple[str, str], Engine] = {}
+_compiled: dict[tuple[str, str], Engine | None] = {}   # None: it failed here; PyTorch runs it in this process
 _lock = threading.Lock()
 _said: set[str] = set()
 
@@ -104,26 +102,25 @@ def pass_for(spec, device: torch.device, cache_dir: str | Path | None, example, 
     from core import paths
 
     path = engine_path(cache_dir or paths.cache_dir(), spec, max_length)
+    key = (name, str(path))
     with _lock:
-        found = _compiled.get((name, str(path)))
-        if found is not None:
-            return found
-        started = time.perf_counter()
+        if key in _compiled:  # compiled before, or failed before (not tried again in this process)
+            return _compiled[key]
         try:
             model = None if path.is_file() else _export(spec, path, example)
-            engine = Engine(name, path, _compile(name, path), 0.0, model is not None)
+            engine = Engine(name, path, _compile(name, path), model is not None)
             if model is not None:
-                _check(model, engine, example, path)
+                _check(model, engine, example)
         except Exception as error:  # the export or the engine failed: PyTorch runs it, said once
             path.unlink(missing_ok=True)
+            _compiled[key] = engine = None
             if on_notice and spec.name not in _said:
                 _said.add(spec.name)
                 on_notice(lazy("{backbone} runs on PyTorch here ({engine} could not run it: {problem}); the features "
                                "are the same, only slower.", backbone=spec.title_text, engine=name,
                                problem=f"{type(error).__name__}: {str(error)[:160]}"))
-            return None
-        engine.seconds = time.perf_counter() - started
-        _compiled[(name, str(path))] = engine
+        else:
+            _compiled[key] = engine
         return engine
 
 
@@ -183,13 +180,13 @@ def _compile(name: str, path: Path) -> Callable[[tuple[np.ndarray, ...]], np.nda
     return lambda arrays: session.run(None, dict(zip(names, arrays)))[0]
 
 
-def _check(model: torch.nn.Module, engine: Engine, example, path: Path, rows: int = 4) -> None:
+def _check(model: torch.nn.Module, engine: Engine, example, rows: int = 4) -> None:
     """The export against PyTorch on the first ``rows`` examples of the batch it was traced with (a few: the
-    PyTorch pass costs as much as a batch of the engine's); raises (and nothing is kept) beyond ``TOLERANCE``."""
+    PyTorch pass costs as much as a batch of the engine's); raises beyond ``TOLERANCE`` (pass_for then removes
+    the file)."""
     few = tuple(x[:rows] for x in _inputs(example))
     with torch.inference_mode():
         expected = model(*few).float()
     difference = float((engine(few if len(few) > 1 else few[0]) - expected).abs().max())
     if not difference <= TOLERANCE:
-        path.unlink(missing_ok=True)
         raise ValueError(f"its features differ from PyTorch's by {difference:.2g}")

@@ -122,10 +122,10 @@ def load_or_compute_views(report: DataReport, spec: BackboneSpec, cache_dir: str
     return _cached_or_computed(
         views_path(cache_dir, report, spec, views, horizontal_flip, seed), view_items(report, views), spec, device,
         on_progress, on_notice, world,
-        lambda mine, progress: compute_features(report, spec, device, batch_size, progress, should_stop, items=mine,
-                                                cache_dir=cache_dir, on_notice=on_notice, loader=views_loader(report, mine, spec,
-                                                                    feature_batch_size(batch_size, "image", device),
-                                                                    seed, horizontal_flip, device)), should_stop)
+        lambda mine, progress: compute_features(
+            report, spec, device, batch_size, progress, should_stop, items=mine, cache_dir=cache_dir,
+            on_notice=on_notice, loader=views_loader(report, mine, spec, feature_batch_size(batch_size, "image", device),
+                                                     seed, horizontal_flip, device)), should_stop)
 
 
 def _cached_or_computed(path: Path, items: list[tuple[str, int]], spec: BackboneSpec, device: torch.device,

@@ -273,6 +273,7 @@ class Supervisor:
         self._wake.set()
 
     def _loop(self) -> None:
+        woken = False
         while True:
             with self._lock:
                 if self._child is not None and self._child.poll() is not None:
@@ -286,7 +287,9 @@ class Supervisor:
                         return
                     if not any(r.recorded_status == "running" and r.is_alive() for r in runs.list_runs(self.runs_dir)):
                         self._launch(waiting[0])
-            self._wake.wait(POLL_SECONDS)
+                elif woken:  # a run submitted while this one trains: it will start warm too
+                    self._keep_spare()
+            woken = self._wake.wait(POLL_SECONDS)
             self._wake.clear()
 
     def _launch(self, run: runs.Run) -> None:
@@ -301,12 +304,14 @@ class Supervisor:
         self._keep_spare()
 
     def _keep_spare(self) -> None:
-        """(lock held, a run just launched) A warm process for the run after this one, started now: another
-        run waits in line (a comparison's members, a curve's points) or the pages keep one warm. It imports
+        """(lock held, a run training or just launched) A warm process for the run after this one, started now:
+        another run waits in line (a comparison's members, a curve's points) or the pages keep one warm. It imports
         while this run trains, at the lowest priority (measured: imported at normal priority beside a run on
         cached features, it made that run's epochs 20 times slower: PyTorch's threads wait for a core), then
         waits on its input, so the next run starts warm instead of paying the seconds of a new process's imports."""
-        if self._child is None or self._worker is not None or not (self._warm or len(self._queued()) > 1):
+        if self._child is None or self._worker is not None:
+            return
+        if not self._warm and not any(run.dir != self._child_run.dir for run in self._queued()):
             return
         try:
             self._worker = _Worker(spare=True)

@@ -144,7 +144,8 @@ def _launch() -> dict:
     if not launched:
         return {}
     try:
-        return {"warm": os.environ.get("TRANSFERLAB_WARM") == "1", "launch_seconds": round(time.time() - float(launched), 3)}
+        return {"warm": os.environ.get("TRANSFERLAB_WARM") == "1",
+                "launch_seconds": round(time.time() - float(launched), 3)}
     except ValueError:
         return {}
 

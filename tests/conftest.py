@@ -1,4 +1,6 @@
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -11,7 +13,9 @@ os.environ["TRANSFERLAB_OFFLINE"] = "1"       # never probe the network from tes
 os.environ["TRANSFERLAB_NO_WORKERS"] = "1"    # no decoding processes: tiny data, fast start
 os.environ["TRANSFERLAB_PREPARE"] = "0"       # no warm training process per page test (tests that want one ask)
 os.environ["TRANSFERLAB_LANG"] = "en"          # the tests read English unless one asks for another language
-os.environ.setdefault("TRANSFERLAB_ENGINES", tempfile.mkdtemp(prefix="transferlab-engines-"))  # exported once
+if not os.environ.get("TRANSFERLAB_ENGINES"):  # each backbone exported once for the whole session, then removed
+    os.environ["TRANSFERLAB_ENGINES"] = tempfile.mkdtemp(prefix="transferlab-engines-")
+    atexit.register(shutil.rmtree, os.environ["TRANSFERLAB_ENGINES"], True)
 os.environ["TRANSFERLAB_PLUGINS"] = "tests.helpers:register_test_backbones"  # also in training children
 
 from tests.helpers import TINY, TINY_BERT, make_image_folder, register_tiny, register_tiny_bert, write_text_csv  # noqa: E402
