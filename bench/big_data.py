@@ -78,9 +78,9 @@ def step(name: str, args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     result: dict = {}
     if name == "scan":
-        from core import data_images
+        from core.data import image_folders
 
-        report = data_images.scan(args.path)
+        report = image_folders.scan(args.path)
         result = {"images": report.num_items, "classes": len(report.classes)}
     elif name == "csv":
         from core import data

@@ -44,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from shifts import image_shifts, text_shifts  # noqa: E402
-from core import adaptation, backbones, data, domains, features, strategies  # noqa: E402
+from core import adaptation, backbones, data, features, strategies  # noqa: E402
+from core.data import domains
 from core.adaptation import choose  # noqa: E402
 from core.config import TrainConfig  # noqa: E402
 from core.device import pick_device  # noqa: E402

@@ -5,7 +5,7 @@ A table counts as read right only when every character comes back exactly.
 
     python bench/encodings.py [--seeds 5] [--out bench/out]
 
-Compares TransferLab's detector (core/encodings.py: chardet 7 over the whole file, Excel's variant of the
+Compares TransferLab's detector (core/data/encodings.py: chardet 7 over the whole file, Excel's variant of the
 code page it names, CJK names in Latin text) with the one it replaced (charset-normalizer's cleanest
 reading, the most common of those about as clean). Prints the accuracy of each, every miss, and the
 seconds per table.
@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.checks import report as checks_report  # noqa: E402
-from core import encodings  # noqa: E402
+from core.data import encodings  # noqa: E402
 from core.errors import UserError  # noqa: E402
 
 # Sentences as people write them in reviews, and the code pages Excel saves each language in.

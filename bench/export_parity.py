@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.checks import report as checks_report  # noqa: E402
 from core.config import TrainConfig  # noqa: E402
 from core.data import modality_of  # noqa: E402
-from core.export import export_run, validation_inputs  # noqa: E402
+from core.inference.export import export_run, validation_inputs  # noqa: E402
 from core.inference import load  # noqa: E402
 from core.train import fit  # noqa: E402
 
@@ -42,7 +42,7 @@ def main() -> None:
     print(f"export (ONNX + torch.export + files): {export_seconds:.1f}s; model.onnx "
           f"{(scratch / 'export' / 'model.onnx').stat().st_size / 1e6:.1f} MB")
 
-    from core.export import check_parity
+    from core.inference.export import check_parity
 
     predictor = load(summary["run_dir"])
     inputs = validation_inputs(predictor)

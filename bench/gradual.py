@@ -19,12 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core import train  # noqa: E402
+from core import backbones, train  # noqa: E402
 from core.config import TrainConfig  # noqa: E402
 from core.data import modality_of  # noqa: E402
 from core.device import keep_freed_memory  # noqa: E402
 
-BACKBONE = {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}
 
 
 def main() -> None:
@@ -39,7 +38,7 @@ def main() -> None:
     print(f"{'data':<14} {'strategy':<18} {'epochs':>6} {'accuracy':>9} {'best epoch':>10} {'seconds':>8}", flush=True)
     for source in args.data.split(","):
         for strategy in ("fine_tune", "gradual_unfreeze"):
-            config = TrainConfig.for_strategy(source, strategy, backbone=BACKBONE[modality_of(source)], out_dir=str(out),
+            config = TrainConfig.for_strategy(source, strategy, backbone=backbones.default_for(modality_of(source)), out_dir=str(out),
                                               per_class=args.per_class, seed=args.seed, horizontal_flip=False,
                                               patience=0, epochs=args.epochs)
             began = time.perf_counter()

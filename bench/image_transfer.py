@@ -26,7 +26,9 @@ import torch  # noqa: E402
 
 from bench.checks import report as checks_report  # noqa: E402
 
-from core import backbones, data_images, samples  # noqa: E402
+from core import backbones  # noqa: E402
+from core.data import samples  # noqa: E402
+from core.data import image_folders
 from core.config import TrainConfig  # noqa: E402
 from core.device import pick_device  # noqa: E402
 from core.loaders import eval_transform, image_loader  # noqa: E402
@@ -48,7 +50,7 @@ def stand_in_dataset(root: Path) -> Path:
 @torch.inference_mode()
 def plain_forward_seconds(data: str) -> float:
     spec = backbones.get("efficientnet_lite0")
-    report = data_images.load_dataset(data)
+    report = image_folders.load_dataset(data)
     device = pick_device()
     model = backbones.create_backbone(spec).eval().to(device).to(memory_format=torch.channels_last)
     started = time.perf_counter()
@@ -66,7 +68,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="transferlab-bench-"))
     data = args.data or str(stand_in_dataset(scratch / "digits-3-vs-8"))
     cache = scratch / "cache"  # cold on purpose
-    report = data_images.load_dataset(data)
+    report = image_folders.load_dataset(data)
     print(f"data: {data} ({'given' if args.data else 'stand-in: MNIST 3 vs 8, not photos'}); "
           f"{len(report.train)} train / {len(report.val)} val images, classes {report.classes}")
     print(f"device: {pick_device()}, torch threads: {torch.get_num_threads()}")

@@ -21,13 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core import audit, strategies, train  # noqa: E402
+from core import audit, backbones, strategies, train  # noqa: E402
 from core.config import TrainConfig  # noqa: E402
 from core.data import modality_of  # noqa: E402
 from core.device import keep_freed_memory  # noqa: E402
 
 
-BACKBONE = {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}
 
 
 def main() -> None:
@@ -51,7 +50,7 @@ def main() -> None:
             for name in (["recipe"] if budget is None else args.lrs.split(",")):
                 lr = rates.get(name) or float(name)
                 config = TrainConfig.for_strategy(source, "feature_extract", out_dir=str(out), epochs=args.epochs,
-                                                  backbone=BACKBONE[modality],
+                                                  backbone=backbones.default_for(modality),
                                                   horizontal_flip=False, dp_epsilon=budget, lr=lr)
                 began = time.perf_counter()
                 summary = train.fit(config)

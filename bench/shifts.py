@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageFilter
 
-from core import samples
+from core.data import samples
 
 PER_CLASS = 100
 

@@ -26,7 +26,7 @@ from bench.text_transfer import default_data  # noqa: E402
 from core import backbones, data, features  # noqa: E402
 from core.backbones import create_backbone  # noqa: E402
 from core.loaders import usable_length  # noqa: E402
-from core.text_backbones import tokenizer_for  # noqa: E402
+from core.backbones.text_backbones import tokenizer_for  # noqa: E402
 
 
 @torch.inference_mode()

@@ -12,7 +12,7 @@ GPUs that have it, none on CPU).
   zero_grad / forward / loss / backward / step over a shuffled DataLoader. Timed from the start of the
   second batch to the start of batch N+2 (the first batch warms up allocators and kernels), the device
   synchronised at both ends only.
-- features: `features.compute_features` (on a CPU through core/engine.py's inference engine, exported in an
+- features: `features.compute_features` (on a CPU through core/backbones/engine.py's inference engine, exported in an
   untimed warm-up) against a plain `model.eval()` pass under inference_mode; on a CPU also ours on PyTorch
   (TRANSFERLAB_ENGINE=torch) and a bare onnxruntime loop over the same export (what a plain script would do).
 Runs alternate (ours, bare, ours, bare...) and the median of each is printed, with the ratio
@@ -38,7 +38,8 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
-from core import backbones, data, engine, features, loaders, strategies, train  # noqa: E402
+from core import backbones, data, features, loaders, strategies, train  # noqa: E402
+from core.backbones import engine
 from core.config import TrainConfig  # noqa: E402
 from core.device import autocast, describe_device, pick_device  # noqa: E402
 
@@ -127,7 +128,7 @@ def on_device(inputs, device: torch.device, layout: bool = False):
 def bare_loader(report, items, spec, config: TrainConfig, train: bool) -> DataLoader:
     """What a plain script uses: the same transform or tokenizer, a DataLoader, nothing else."""
     if report.modality == "text":
-        from core.text_backbones import tokenizer_for
+        from core.backbones.text_backbones import tokenizer_for
 
         collate = loaders.Tokenize(tokenizer_for(spec), loaders.usable_length(spec, config.max_length))
         return DataLoader(loaders.TextListDataset(report.texts, items), batch_size=config.batch_size, shuffle=train,
@@ -140,7 +141,7 @@ def bare_loader(report, items, spec, config: TrainConfig, train: bool) -> DataLo
 
 
 def ours_features(config: TrainConfig, report, device: torch.device, engine_name: str = "") -> float:
-    """``features.compute_features`` as a run calls it: on a CPU through core/engine.py's engine (exported once
+    """``features.compute_features`` as a run calls it: on a CPU through core/backbones/engine.py's engine (exported once
     into the workspace's cache before the timing: the untimed warm-up), or ``engine_name`` ("torch": PyTorch)."""
     import os
 

@@ -25,6 +25,7 @@ from typing import Iterator
 from core import i18n
 from core.errors import UserError
 from core.i18n import N_, _, lazy, ngettext
+from core.runs import Summary
 
 # argparse's own words (Python 3.11's), through the catalogue while the CLI parses its arguments
 ARGPARSE_WORDS = (
@@ -368,7 +369,7 @@ def _lr_find_config(args: argparse.Namespace):
     from core.config import TrainConfig
     from core.data import modality_of
 
-    backbone = args.backbone or {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}[modality_of(args.data)]
+    backbone = args.backbone or backbones.default_for(modality_of(args.data))
     return TrainConfig.for_strategy(
         args.data, args.strategy, backbone=backbone, seed=args.seed, batch_size=args.batch_size,
         max_length=args.max_length, optimizer=args.optimizer, val_fraction=args.val_fraction,
@@ -452,8 +453,8 @@ def list_strategies(args: argparse.Namespace) -> int:
 def _start_lines(event: dict, guessed_given: bool) -> list[str]:
     """What a run's ``start`` event says: the run, the data, and what was guessed or detected about it."""
     texts = event.get("modality") == "text"
-    numbers = dict(run=event["run_dir"], device=event["device"], train=event["train_images"],
-                   val=event["val_images"])
+    numbers = dict(run=event["run_dir"], device=event["device"], train=event[Summary.TRAIN_IMAGES],
+                   val=event[Summary.VAL_IMAGES])
     if texts:
         lines = [ngettext("run {run} on {device}: {train} train / {val} val texts, {n} class",
                           "run {run} on {device}: {train} train / {val} val texts, {n} classes",
@@ -540,7 +541,7 @@ def _config_from_args(args: argparse.Namespace):
     from core.config import TrainConfig
     from core.data import modality_of
 
-    backbone = args.backbone or {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}[modality_of(args.data)]
+    backbone = args.backbone or backbones.default_for(modality_of(args.data))
     return TrainConfig.for_strategy(
         args.data, args.strategy, backbone=backbone, epochs=args.epochs, out_dir=args.out, seed=args.seed,
         text_column=args.text_col, label_column=args.label_col, encoding=args.encoding, max_length=args.max_length,
@@ -566,8 +567,8 @@ def _prepared_run(folder: str):
 
 
 def train(args: argparse.Namespace) -> int:
-    """One training; under torchrun, one of its processes (core/distributed.py: rank 0 prints and writes)."""
-    from core import distributed
+    """One training; under torchrun, one of its processes (core/device/distributed.py: rank 0 prints and writes)."""
+    from core.device import distributed
     from core.train import fit
 
     run, resume = None, False
@@ -627,7 +628,7 @@ def curve(args: argparse.Namespace) -> int:
 
     sizes = curves.parse_sizes(args.per_class)
     modality = data.modality_of(args.data)
-    backbone = args.backbone or {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}[modality]
+    backbone = args.backbone or backbones.default_for(modality)
     shared = {key: value for key, value in dict(
         seed=args.seed, val_fraction=args.val_fraction, text_column=args.text_col, label_column=args.label_col,
         encoding=args.encoding, device=args.device, out_dir=args.out,
@@ -651,11 +652,11 @@ def curve(args: argparse.Namespace) -> int:
     for index, config in enumerate(configs, 1):
         summary = fit(config, should_stop=should_stop)
         size = config.per_class or "all"
-        point = {"strategy": config.strategy, "per_class": size, "val_acc": summary.get("best_val_acc"),
-                 "seconds": summary.get("seconds"), "train_examples": summary.get("train_images"),
-                 "val_images": summary.get("val_images"), "status": summary["status"],
+        point = {"strategy": config.strategy, "per_class": size, "val_acc": summary.get(Summary.BEST_VAL_ACC),
+                 "seconds": summary.get("seconds"), "train_examples": summary.get(Summary.TRAIN_IMAGES),
+                 Summary.VAL_IMAGES: summary.get(Summary.VAL_IMAGES), "status": summary["status"],
                  "run_dir": summary["run_dir"], "backbone": summary.get("backbone"),
-                 "target_acc": summary.get("target_acc"), "target": config.target}
+                 Summary.TARGET_ACC: summary.get(Summary.TARGET_ACC), "target": config.target}
         found.append(point)
         accuracy = "-" if point["val_acc"] is None else f"{point['val_acc']:.1%}"
         said = dict(index=index, total=len(configs), strategy=config.strategy, accuracy=accuracy,
@@ -688,7 +689,7 @@ def list_runs(args: argparse.Namespace) -> int:
         print(as_json(rows))
         return 0
     for row in rows:
-        accuracy = f"{row['best_val_acc']:.3f}" if isinstance(row["best_val_acc"], (int, float)) else "-"
+        accuracy = f"{row[Summary.BEST_VAL_ACC]:.3f}" if isinstance(row[Summary.BEST_VAL_ACC], (int, float)) else "-"
         status = _(STATUS_LABELS[row["status"]]) if row["status"] in STATUS_LABELS else row["status"]
         print(f"{row['id']:<52} {status:<11} {accuracy:>6}  {costs.of(row).words():<36} {row['data']}")
         if row["damage"]:
@@ -699,7 +700,7 @@ def list_runs(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    from core.export import export_run
+    from core.inference.export import export_run
 
     result = export_run(args.run, args.out, check=not args.no_check)
     parity = result["parity"]
@@ -714,7 +715,7 @@ def export(args: argparse.Namespace) -> int:
 
 
 def predict(args: argparse.Namespace) -> int:
-    from core import images
+    from core.data import images
     from core.inference import load
 
     predictor = load(args.run)

@@ -21,7 +21,7 @@ import torch
 from core import inference, metrics, runs
 from core.errors import UserError
 from core.i18n import _, lazy
-from core.report import DataReport
+from core.data.report import DataReport
 
 PER_SIDE = 500  # examples of each kind scored (a seeded sample when there are more)
 BATCH = 32
@@ -129,7 +129,7 @@ def _losses_on_cached_features(predictor: inference.Predictor, report: DataRepor
 
 def _losses(predictor: inference.Predictor, report: DataReport, items: list[tuple[str, int]]) -> np.ndarray:
     """Cross-entropy of the saved model on each item."""
-    from core import images
+    from core.data import images
 
     found = []
     for start in range(0, len(items), BATCH):

@@ -15,7 +15,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
 from core.i18n import _
-from core.report import DataReport
+from core.data.report import DataReport
+from core.runs import Summary
 
 
 def fit_tfidf(report: DataReport, emit, run) -> dict:
@@ -44,11 +45,11 @@ def fit_tfidf(report: DataReport, emit, run) -> dict:
                       "coef": torch.tensor(classifier.coef_, dtype=torch.float32),
                       "intercept": torch.tensor(classifier.intercept_, dtype=torch.float32),
                       "classes": torch.tensor(classifier.classes_)})
-    return {"status": "finished", "best_val_acc": record["val_acc"], "best_epoch": 1, "final_val_acc": record["val_acc"],
+    return {"status": "finished", Summary.BEST_VAL_ACC: record["val_acc"], Summary.BEST_EPOCH: 1, Summary.FINAL_VAL_ACC: record["val_acc"],
             "epochs": 1, "best_val_loss": record["val_loss"], "best_state": None,
             "best_predictions": {"probabilities": torch.tensor(val_p, dtype=torch.float32),
                                  "labels": torch.tensor(val_y)},
-            "trainable_params": int(classifier.coef_.size + classifier.intercept_.size), "frozen_params": 0,
+            Summary.TRAINABLE_PARAMS: int(classifier.coef_.size + classifier.intercept_.size), "frozen_params": 0,
             "cache_hit": None, "vocabulary_size": len(vocabulary), "tfidf_analyzer": settings["analyzer"],
             "tfidf_reason": settings["reason"]}
 
@@ -66,7 +67,7 @@ def tfidf_settings(language: dict | None) -> dict:
     characters). Accents are not stripped where that would break letters apart (Korean syllables
     decompose into jamo, Japanese kana lose their voicing marks). ``reason``: why, in the current language
     (plain text: the settings are saved with a run's vocabulary)."""
-    from core.languages import language_name
+    from core.data.languages import language_name
 
     if language and language.get("unspaced"):
         name = language_name(language["code"])

@@ -13,6 +13,7 @@ from core import adaptation, backbones, costs, i18n, jobs, metrics, runs, strate
 from core.config import TrainConfig
 from core.data import modality_of
 from core.i18n import _, ngettext
+from core.runs import Summary
 
 OVERFIT_GAP = 0.1  # training accuracy this far above validation accuracy: memorising, not learning
 LEVEL_POINTS = 1.0  # without a count of validation examples, gaps this small are called "about the same"
@@ -81,7 +82,7 @@ def reading(rows: list[dict]) -> list[str]:
     adapted = [row for row in rows if _adapted(row)]
     private = [row for row in rows if row.get("dp_epsilon") is not None]
     by_strategy = {row["strategy"]: row for row in rows if not _adapted(row) and row.get("dp_epsilon") is None}
-    done = {s: r for s, r in by_strategy.items() if r["status"] == "finished" and r["best_val_acc"] is not None}
+    done = {s: r for s, r in by_strategy.items() if r["status"] == "finished" and r[Summary.BEST_VAL_ACC] is not None}
     sentences = [_("{strategy} did not finish ({status}), so it is left out.", strategy=strategies.title(s),
                    status=runs.status_words(r["status"]))
                  for s, r in by_strategy.items() if s not in done and r["status"] not in ("queued", "running")]
@@ -97,13 +98,13 @@ def reading(rows: list[dict]) -> list[str]:
             said = _why_behind(tune, -gap)
         else:
             said = _("Fine-tuning and feature extraction are about the same ({tune:.1%} vs {extract:.1%}; {margin}): "
-                     "the frozen features already do the job.", tune=tune["best_val_acc"],
-                     extract=extract["best_val_acc"], margin=_margin(low, high, tune))
+                     "the frozen features already do the job.", tune=tune[Summary.BEST_VAL_ACC],
+                     extract=extract[Summary.BEST_VAL_ACC], margin=_margin(low, high, tune))
         cost = _times(tune, extract)
         sentences.append(_("{sentence} {next_sentence}", sentence=said, next_sentence=cost) if cost else said)
     sentences += _on_the_target(by_strategy, adapted)
     sentences += [_privacy_price(row, done[row["strategy"]]) for row in private
-                  if row["status"] == "finished" and row.get("best_val_acc") is not None and row["strategy"] in done]
+                  if row["status"] == "finished" and row.get(Summary.BEST_VAL_ACC) is not None and row["strategy"] in done]
     if len(done) >= 2 and not any(r["status"] in ("queued", "running") for r in rows):
         sentences.append(_best(list(done.values())))
     return sentences
@@ -113,9 +114,9 @@ def _extraction_against_baseline(extract: dict, baseline: dict) -> str:
     """Feature extraction against the comparison's baseline: ahead, behind, or level."""
     gap, low, high = versus(extract, baseline)
     name = strategies.short(baseline["strategy"])
-    accuracies = {"extract": extract["best_val_acc"], "baseline": baseline["best_val_acc"]}
+    accuracies = {"extract": extract[Summary.BEST_VAL_ACC], "baseline": baseline[Summary.BEST_VAL_ACC]}
     if low > 0:
-        mine, theirs = extract.get("trainable_params"), baseline.get("trainable_params")
+        mine, theirs = extract.get(Summary.TRAINABLE_PARAMS), baseline.get(Summary.TRAINABLE_PARAMS)
         if mine and theirs and theirs > mine:
             return _("Feature extraction beat {name} by {gap:.1f} points ({extract:.1%} vs {baseline:.1%}), "
                      "training {params:,} parameters instead of {baseline_params:,}: the pretrained features already "
@@ -143,10 +144,10 @@ def _privacy_price(row: dict, plain: dict) -> str:
         return _("Privacy cost {gap:.1f} points: private {name} ({spent}) reached {private:.1%} against {plain:.1%} "
                  "without privacy. The noise that hides each training example also blurs what the head learns; a "
                  "larger budget, more data or more epochs narrow the gap.", gap=-gap, name=name, spent=spent,
-                 private=row["best_val_acc"], plain=plain["best_val_acc"])
+                 private=row[Summary.BEST_VAL_ACC], plain=plain[Summary.BEST_VAL_ACC])
     return _("Private {name} ({spent}) is about as accurate as without privacy ({private:.1%} vs {plain:.1%}; "
-             "{margin}): here the guarantee comes almost free.", name=name, spent=spent, private=row["best_val_acc"],
-             plain=plain["best_val_acc"], margin=_margin(low, high, row))
+             "{margin}): here the guarantee comes almost free.", name=name, spent=spent, private=row[Summary.BEST_VAL_ACC],
+             plain=plain[Summary.BEST_VAL_ACC], margin=_margin(low, high, row))
 
 
 def versus(row: dict, other: dict) -> tuple[float, float, float]:
@@ -157,11 +158,11 @@ def versus(row: dict, other: dict) -> tuple[float, float, float]:
     if shared and len(shared) == len(mine) == len(theirs):
         difference, low, high = metrics.paired_difference([mine[k] for k in shared], [theirs[k] for k in shared])
     else:
-        n_a, n_b = row.get("val_images") or 0, other.get("val_images") or 0
+        n_a, n_b = row.get(Summary.VAL_IMAGES) or 0, other.get(Summary.VAL_IMAGES) or 0
         if not n_a or not n_b:  # nothing says how many examples: call only a clear point apart
-            gap = row["best_val_acc"] - other["best_val_acc"]
+            gap = row[Summary.BEST_VAL_ACC] - other[Summary.BEST_VAL_ACC]
             return gap * 100, gap * 100 - LEVEL_POINTS, gap * 100 + LEVEL_POINTS
-        difference, low, high = metrics.unpaired_difference(row["best_val_acc"], other["best_val_acc"], n_a, n_b)
+        difference, low, high = metrics.unpaired_difference(row[Summary.BEST_VAL_ACC], other[Summary.BEST_VAL_ACC], n_a, n_b)
     return difference * 100, low * 100, high * 100
 
 
@@ -177,7 +178,7 @@ def _correct(row: dict) -> dict[str, bool]:
 
 def _margin(low: float, high: float, row: dict) -> str:
     """The 95% interval of a difference, as a clause in brackets."""
-    count = row.get("val_images")
+    count = row.get(Summary.VAL_IMAGES)
     if count:
         return _("the difference is within what {count:,} validation examples can tell apart, {low:+.1f} to "
                  "{high:+.1f} points", count=count, low=low, high=high)
@@ -187,14 +188,14 @@ def _margin(low: float, high: float, row: dict) -> str:
 
 def _best(done: list[dict]) -> str:
     """The best run, or the runs that cannot be told apart from it (then the cheapest of them)."""
-    ranked = sorted(done, key=lambda r: -r["best_val_acc"])
+    ranked = sorted(done, key=lambda r: -r[Summary.BEST_VAL_ACC])
     best = ranked[0]
     level = [best] + [row for row in ranked[1:] if versus(best, row)[1] <= 0]
     if len(level) == 1:
         return _("Best here: {strategy} with {accuracy:.1%} validation accuracy.",
-                 strategy=strategies.short(best["strategy"]), accuracy=best["best_val_acc"])
+                 strategy=strategies.short(best["strategy"]), accuracy=best[Summary.BEST_VAL_ACC])
     names = i18n.listing([strategies.short(r["strategy"]) for r in level])
-    accuracies = i18n.listing([i18n.percent(r["best_val_acc"]) for r in level])
+    accuracies = i18n.listing([i18n.percent(r[Summary.BEST_VAL_ACC]) for r in level])
     timed = [row for row in level if costs.of(row).like_for_like]
     cheapest = min(timed, key=lambda r: costs.of(r).like_for_like) if timed else None
     if cheapest is None:
@@ -207,16 +208,16 @@ def _best(done: list[dict]) -> str:
 
 def _adapted(row: dict) -> bool:
     """A run that adapted to its target, or chose by measurement whether to (``auto``, even if it chose none)."""
-    return row.get("adapt", "none") != "none" or bool(row.get("adapt_auto") and row.get("target"))
+    return row.get("adapt", "none") != "none" or bool(row.get(Summary.ADAPT_AUTO) and row.get("target"))
 
 
 def _on_the_target(plain: dict[str, dict], adapted: list[dict]) -> list[str]:
     """With a target: each strategy's target accuracy, and what adaptation changed."""
-    scored = {s: r for s, r in plain.items() if r.get("target_acc") is not None}
+    scored = {s: r for s, r in plain.items() if r.get(Summary.TARGET_ACC) is not None}
     sentences = []
     if scored:
-        best = max(scored.values(), key=lambda r: r["target_acc"])
-        scores = i18n.listing([_("{strategy} {accuracy:.1%}", strategy=strategies.short(s), accuracy=r["target_acc"])
+        best = max(scored.values(), key=lambda r: r[Summary.TARGET_ACC])
+        scores = i18n.listing([_("{strategy} {accuracy:.1%}", strategy=strategies.short(s), accuracy=r[Summary.TARGET_ACC])
                           for s, r in scored.items()])
         if len(scored) > 1:
             sentences.append(_("On the target, without adaptation: {scores}; {strategy} travels best.", scores=scores,
@@ -231,12 +232,12 @@ def _on_the_target(plain: dict[str, dict], adapted: list[dict]) -> list[str]:
                                    "{strategy} on this target, so its adapted run trained without one.",
                                    strategy=strategies.short(row["strategy"])))
             continue
-        if row.get("target_acc") is None or before is None or before.get("target_acc") is None:
+        if row.get(Summary.TARGET_ACC) is None or before is None or before.get(Summary.TARGET_ACC) is None:
             continue
         gain, low, high = _target_difference(row, before)
         method = adaptation.get(row["adapt"]).short if row["adapt"] in adaptation.names() else row["adapt"]
-        said = {"strategy": strategies.short(row["strategy"]), "method": method, "before": before["target_acc"],
-                "after": row["target_acc"]}
+        said = {"strategy": strategies.short(row["strategy"]), "method": method, "before": before[Summary.TARGET_ACC],
+                "after": row[Summary.TARGET_ACC]}
         if low > 0:
             sentences.append(_("Adapting {strategy} to the target ({method}) raised its target accuracy by {gain:.1f} "
                                "points ({before:.1%} → {after:.1%}).", gain=gain, **said))
@@ -251,11 +252,11 @@ def _on_the_target(plain: dict[str, dict], adapted: list[dict]) -> list[str]:
 
 def _target_difference(row: dict, other: dict) -> tuple[float, float, float]:
     """Target accuracy of row minus other, in points, with the interval the target's size allows."""
-    n = row.get("target_items") or 0
+    n = row.get(Summary.TARGET_ITEMS) or 0
     if not n:
-        gap = (row["target_acc"] - other["target_acc"]) * 100
+        gap = (row[Summary.TARGET_ACC] - other[Summary.TARGET_ACC]) * 100
         return gap, gap - LEVEL_POINTS, gap + LEVEL_POINTS
-    difference, low, high = metrics.unpaired_difference(row["target_acc"], other["target_acc"], n, n)
+    difference, low, high = metrics.unpaired_difference(row[Summary.TARGET_ACC], other[Summary.TARGET_ACC], n, n)
     return difference * 100, low * 100, high * 100
 
 
@@ -266,7 +267,7 @@ def _baselines() -> set[str]:
 def _why_behind(row: dict, loss: float) -> str:
     """Fine-tuning ``loss`` points behind feature extraction, and why: overfitting (training far above
     validation), too few epochs, or neither: different advice."""
-    train, val, epochs = row.get("final_train_acc"), row["best_val_acc"], row.get("epochs") or 0
+    train, val, epochs = row.get("final_train_acc"), row[Summary.BEST_VAL_ACC], row.get("epochs") or 0
     if train is not None and round(train - val, 6) >= OVERFIT_GAP:
         return _("Fine-tuning lost {loss:.1f} points against feature extraction: it fits its training data "
                  "({train:.0%}) far better than the validation data, so updating the whole backbone on this little "

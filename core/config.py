@@ -87,7 +87,7 @@ class TrainConfig:
     micro_batch_size: int = 0                   # >0: accumulate gradients over batch_size / this
     patience: int = 5                           # early stopping: epochs without a lower val loss; 0 = off
     target: str | None = None                   # where the model will be used: a second dataset, scored, never
-                                                # trained on with its labels (core/domains.py)
+                                                # trained on with its labels (core/data/domains.py)
     adapt: str = "none"                         # domain adaptation (core/adaptation/): none, standardize, coral...
     per_class: int | None = None                # train on at most this many examples of each class (a seeded,
                                                 # stratified, nested subset; validation stays whole): the

@@ -21,7 +21,8 @@ from core.config import TrainConfig
 from core.data import modality_of
 from core.errors import UserError
 from core.i18n import _, lazy
-from core.report import DataReport
+from core.data.report import DataReport
+from core.runs import Summary
 
 DEFAULT_PER_CLASS: tuple[int | None, ...] = (5, 10, 20, 50, None)  # None: all
 MIN_STEPS = 100        # small subsets train for more epochs, so that every point gets this many updates...
@@ -108,11 +109,11 @@ def points(runs_dir: str | Path, group: str) -> list[dict]:
         row = runs.describe(run)
         summary = run.summary() or {}
         found.append({"strategy": row["strategy"], "per_class": config.get("per_class") or "all",
-                      "train_examples": summary.get("train_images"), "val_acc": row["best_val_acc"]
-                      if row["status"] == "finished" else None, "val_images": row.get("val_images"),
+                      "train_examples": summary.get(Summary.TRAIN_IMAGES), "val_acc": row[Summary.BEST_VAL_ACC]
+                      if row["status"] == "finished" else None, Summary.VAL_IMAGES: row.get(Summary.VAL_IMAGES),
                       "seconds": row["seconds"], "time": costs.of(row).words(), "status": row["status"],
                       "run_dir": row["dir"], "backbone": row["backbone"], "classes": summary.get("num_classes"),
-                      "target_acc": row.get("target_acc") if row["status"] == "finished" else None,
+                      Summary.TARGET_ACC: row.get(Summary.TARGET_ACC) if row["status"] == "finished" else None,
                       "target": config.get("target")})
     return sorted(found, key=lambda p: (_run_order(p["strategy"]), _size_key(p["per_class"])))
 
@@ -168,9 +169,9 @@ def _on_the_target(by: dict[str, dict]) -> str | None:
     for name, sizes in by.items():
         largest = max(sizes, key=_size_key)
         point = sizes[largest]
-        if point.get("target_acc") is not None:
+        if point.get(Summary.TARGET_ACC) is not None:
             scored.append(_("{strategy} {target:.1%} (validation {val:.1%})", strategy=strategies.short(name),
-                            target=point["target_acc"], val=point["val_acc"]))
+                            target=point[Summary.TARGET_ACC], val=point["val_acc"]))
     if not scored:
         return None
     return _("On the target, with the most examples each strategy had: {scores}. Validation accuracy says how well "
@@ -180,7 +181,7 @@ def _on_the_target(by: dict[str, dict]) -> str | None:
 
 def _as_row(point: dict) -> dict:
     """A point as compare.versus reads a run: paired on its predictions when its run folder is known."""
-    return {"best_val_acc": point["val_acc"], "val_images": point.get("val_images"), "dir": point.get("run_dir")}
+    return {Summary.BEST_VAL_ACC: point["val_acc"], Summary.VAL_IMAGES: point.get(Summary.VAL_IMAGES), "dir": point.get("run_dir")}
 
 
 def _pair(mine: dict, theirs: dict, mine_name: str, theirs_name: str) -> str | None:
@@ -278,7 +279,7 @@ def estimate(configs: list[TrainConfig], counts: list[int], val_items: int, spee
              features_ready=lambda config: False) -> list[float]:
     """Rough seconds of each config's run: ``counts`` are the training examples of each class (all of
     them), ``speed_of(backbone name)`` the forward milliseconds per example on this machine
-    (core/speed.py), ``features_ready(config)`` whether its features are cached. Every run pays its start;
+    (core/backbones/speed.py), ``features_ready(config)`` whether its features are cached. Every run pays its start;
     feature extraction pays one pass over all the data, once per backbone."""
     seconds, featurised = [], set()
     for config in configs:

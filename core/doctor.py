@@ -36,7 +36,7 @@ from core import backbones, data, features
 from core.device import pick_device
 from core.errors import UserError
 from core.i18n import N_, Text, _, lazy, ngettext
-from core.report import DataReport
+from core.data.report import DataReport
 
 NEAR = 0.99            # cosine similarity of two items' features from which they count as near-duplicates
 NEAR_PIXELS = 0.993    # images: correlation of two 32x32 grey thumbnails from which they count as near-duplicates
@@ -144,7 +144,7 @@ def examine(source: str, backbone: str | None = None, val_fraction: float = 0.2,
 
     started = time.perf_counter()
     report = data.load_dataset(source, val_fraction, seed, text_column, label_column, encoding)
-    spec = backbones.get(backbone or {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}[report.modality])
+    spec = backbones.get(backbone or backbones.default_for(report.modality))
     if spec.modality != report.modality:
         if report.modality == "text":
             raise UserError(lazy("{backbone} is an image backbone but the data holds texts.", backbone=spec.title),
@@ -339,7 +339,7 @@ def chosen_for_exclusion(finding: dict, kind: str) -> str:
 
 def reason(finding: dict, kind: str) -> Text:
     """Why an item was excluded, in the words the Data page shows beside it: a lazy Text, kept in the exclusions
-    file as its id and values (core/exclusions.py), so that it is read in the reader's language."""
+    file as its id and values (core/data/exclusions.py), so that it is read in the reader's language."""
     if kind == "label_issues":
         return lazy("labelled '{label}', the others' model says '{suggested}'", label=finding["label"],
                     suggested=finding["suggested"])
@@ -354,8 +354,8 @@ def reason(finding: dict, kind: str) -> Text:
 def exclude_found(checkup: Checkup, source: str, val_fraction: float = 0.2, seed: int = 0,
                   text_column: str | None = None, label_column: str | None = None, encoding: str | None = None,
                   kinds: tuple[str, ...] | list[str] = ("label_issues", "duplicates", "outliers")) -> list[str]:
-    """Exclude every listed finding of ``kinds`` from the data (core/exclusions.py). Returns the keys."""
-    from core import exclusions
+    """Exclude every listed finding of ``kinds`` from the data (core/data/exclusions.py). Returns the keys."""
+    from core.data import exclusions
 
     report = data.load_dataset(source, val_fraction, seed, text_column, label_column, encoding)
     reasons = {}

@@ -12,7 +12,7 @@ import torch
 
 from core import features, strategies
 from core.backbones import create_backbone
-from core.report import DataReport
+from core.data.report import DataReport
 from core.inference import Predictor
 from core.loaders import usable_length
 
@@ -79,7 +79,8 @@ def domain_map(predictor: Predictor, limit: int = 300) -> dict:
     Feature extraction keeps the backbone, so "after" is the features in the space the head was
     trained in: the method's two maps, refitted on the cached features exactly as training fitted
     them. A trained network's "after" is its own backbone's features."""
-    from core import adaptation, domains
+    from core import adaptation
+    from core.data import domains
 
     run, config, spec = predictor.run, predictor.config, predictor.spec
     cached = run.embedding_map("domains")
@@ -124,7 +125,7 @@ def gap_report(report: DataReport, target, spec, cache_dir, device,
     """How far apart the training data and the target are, seen through ``spec``'s features (from the
     feature cache, which training then reuses): the domain gap, and both domains on one 2-D map
     (PCA of the features, at most 600 points of each). ``target``: a domains.Target."""
-    from core import domains
+    from core.data import domains
 
     sets = []
     for index, part in enumerate((report, target.report)):

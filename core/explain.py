@@ -20,7 +20,7 @@ from PIL import Image
 
 from core.i18n import N_
 from core.inference import Predictor
-from core.preprocess import pixels
+from core.backbones.preprocess import pixels
 
 
 @dataclass
@@ -113,7 +113,7 @@ def _token_importance(predictor: Predictor, text: str, class_index: int | None) 
     if predictor.is_tfidf:
         words, separators = _tfidf_words(predictor, text, target)
         return TextExplanation(target, probabilities, words, N_("TF-IDF value x coefficient"), separators)
-    from core.text_backbones import tokenizer_for
+    from core.backbones.text_backbones import tokenizer_for
 
     tokenizer = tokenizer_for(predictor.spec)
     encoded = tokenizer([text], truncation=True, max_length=predictor.max_length, return_tensors="pt",
@@ -178,7 +178,7 @@ def _embedding_layer(backbone) -> torch.nn.Module:
 
 
 def _tokens(predictor: Predictor, ids: list[int]) -> list[str]:
-    from core.text_backbones import tokenizer_for
+    from core.backbones.text_backbones import tokenizer_for
 
     return tokenizer_for(predictor.spec).convert_ids_to_tokens(ids)
 

@@ -21,14 +21,15 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from core import distributed, storage
+from core import storage
+from core.device import distributed
 from core.backbones import BackboneSpec, create_backbone
 from core.device import autocast, feature_batch_size
 from core.i18n import lazy
-from core.report import DataReport
+from core.data.report import DataReport
 from core.loaders import image_layout, in_item_order, make_loader, to_device
 
-FORMAT_VERSION = 2  # 2: validation preprocessing is core.preprocess (torch, antialiased)
+FORMAT_VERSION = 2  # 2: validation preprocessing is core.backbones.preprocess (torch, antialiased)
 
 
 @dataclass
@@ -331,9 +332,9 @@ def compute_features(report: DataReport, spec: BackboneSpec, device: torch.devic
                      loader=None, cache_dir: str | Path | None = None,
                      on_notice: Callable[[str], None] | None = None) -> torch.Tensor | None:
     """Features of ``items`` (default: all) through ``backbone`` (default: the pretrained one, on a CPU through
-    the inference engine of core/engine.py, exported into ``cache_dir`` the first time); ``loader``: the items'
+    the inference engine of core/backbones/engine.py, exported into ``cache_dir`` the first time); ``loader``: the items'
     inputs when they are not the plain validation transform's (augmented views)."""
-    from core import engine
+    from core.backbones import engine
 
     batch_size = feature_batch_size(batch_size, report.modality, device)  # no gradients: only speed depends on it
     items = report.all_items() if items is None else items

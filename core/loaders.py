@@ -13,7 +13,7 @@ from torchvision import transforms as T
 from core.backbones import BackboneSpec
 from core.errors import UserError
 from core.i18n import lazy
-from core.images import load_rgb
+from core.data.images import load_rgb
 
 
 def _interpolation(spec: BackboneSpec) -> T.InterpolationMode:
@@ -22,8 +22,8 @@ def _interpolation(spec: BackboneSpec) -> T.InterpolationMode:
 
 def eval_transform(spec: BackboneSpec):
     """Resize the shorter side, centre-crop, normalise: exactly what the backbone was trained with,
-    and exactly what an exported model does inside its graph (core.preprocess)."""
-    from core.preprocess import EvalTransform
+    and exactly what an exported model does inside its graph (core.backbones.preprocess)."""
+    from core.backbones.preprocess import EvalTransform
 
     return EvalTransform(spec)
 
@@ -190,11 +190,11 @@ def make_loader(report, items: list[tuple[str, int]], spec: BackboneSpec, batch_
                 seed: int, device: torch.device, augment: bool = True, horizontal_flip: bool = True,
                 max_length: int = 128, world=None) -> DataLoader:
     """The right loader for the report's modality: images through the spec's transforms, texts
-    through its tokenizer. ``world`` (core/distributed.py; training loaders): this rank's share of each
+    through its tokenizer. ``world`` (core/device/distributed.py; training loaders): this rank's share of each
     epoch's shuffle."""
     rank, ranks = (world.rank, world.size) if world is not None and world.active and train else (0, 1)
     if report.modality == "text":
-        from core.text_backbones import tokenizer_for
+        from core.backbones.text_backbones import tokenizer_for
 
         generator = torch.Generator().manual_seed(seed)
         tokenizer, length = tokenizer_for(spec), usable_length(spec, max_length)

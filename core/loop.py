@@ -20,18 +20,20 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from core import distributed, features, privacy, runs
+from core import features, privacy, runs
+from core.device import distributed
 from core.backbones import BackboneSpec
 from core.device import autocast, needs_loss_scaling
 from core.divergence import Divergence
 from core.i18n import lazy, lazy_ngettext
 from core.loaders import image_layout, in_item_order, make_loader, to_device
-from core.models import count_parameters
-from core.report import DataReport
+from core.backbones.models import count_parameters
+from core.data.report import DataReport
+from core.runs import Summary
 
 if TYPE_CHECKING:
     from core.config import TrainConfig
-    from core.domains import Target
+    from core.data.domains import Target
     from core.strategies import Strategy
 
 Emit = Callable[..., None]
@@ -53,7 +55,7 @@ class Session:
     run: runs.Run
     checkpoint: dict | None = None
     feature_batch: int = 32          # examples per feature-pass batch (halved after running out of memory)
-    target: "Target | None" = None   # where the model will be used (core/domains.py)
+    target: "Target | None" = None   # where the model will be used (core/data/domains.py)
     feature_passes: list = field(default_factory=list)  # each cached_features call: what it cost (core/costs.py)
     world: distributed.World = field(default_factory=lambda: distributed.SINGLE)  # torchrun's processes
 
@@ -286,7 +288,7 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device,
 
 
 def stopped_before_training(status: str = "stopped") -> dict:
-    return {"status": status, "best_val_acc": None, "final_val_acc": None, "best_epoch": None, "epochs": 0}
+    return {"status": status, Summary.BEST_VAL_ACC: None, Summary.FINAL_VAL_ACC: None, Summary.BEST_EPOCH: None, "epochs": 0}
 
 
 def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val_loader: DataLoader,
@@ -397,8 +399,8 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
     if stopped == "interrupted":
         return {"status": "interrupted", "epochs": len(history)}
     model.load_state_dict(best.state)
-    return {"status": stopped or "finished", "best_val_acc": best.acc, "best_epoch": best.epoch,
-            "final_val_acc": history[-1]["val_acc"], "epochs": len(history), "best_val_loss": best.loss,
+    return {"status": stopped or "finished", Summary.BEST_VAL_ACC: best.acc, Summary.BEST_EPOCH: best.epoch,
+            Summary.FINAL_VAL_ACC: history[-1]["val_acc"], "epochs": len(history), "best_val_loss": best.loss,
             "early_stopped": early, "best_state": best.state,
             "best_predictions": scores(), **(private.summary() if private is not None else {})}
 

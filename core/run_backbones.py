@@ -19,6 +19,7 @@ from core import backbones, runs
 from core.backbones import Availability, BackboneSpec
 from core.errors import UserError
 from core.i18n import lazy
+from core.runs import Summary
 
 PREFIX = "run:"
 
@@ -69,7 +70,7 @@ def _resolve(name: str) -> BackboneSpec | None:
     stat = weights.stat()
     weights_id = _weights_hash(str(weights), stat.st_size, stat.st_mtime_ns)
     summary = run.summary() or {}
-    accuracy = summary.get("best_val_acc")
+    accuracy = summary.get(Summary.BEST_VAL_ACC)
 
     def build(pretrained: bool):
         network = base.build(False)  # the architecture; the run's weights replace any it had
@@ -111,7 +112,7 @@ def describe_runs(runs_dir: str | Path, modality: str) -> list[dict]:
             continue
         found.append({"name": name_for(run.dir), "id": run.id, "data": str(config.get("data", "")),
                       "strategy": config.get("strategy"), "backbone": config.get("backbone"),
-                      "best_val_acc": summary.get("best_val_acc")})
+                      Summary.BEST_VAL_ACC: summary.get(Summary.BEST_VAL_ACC)})
     return found
 
 

@@ -62,6 +62,23 @@ WEIGHTS, CHECKPOINT, PREDICTIONS, SUMMARY = "best.safetensors", "checkpoint.pt",
 LOG, STATUS, STOP, LOCK, TFIDF_VOCABULARY, EXPORT = "log.txt", "status", "stop", ".lock", "tfidf_vocabulary.json", "export"
 
 
+class Summary:
+    """The results keys of a run's summary.json, which are also columns of its row (``run_row``) and, for the
+    accuracy, a field of its epoch events: spelled here only, so that the writer and every reader agree."""
+    BEST_VAL_ACC = "best_val_acc"
+    BEST_VAL_MACRO_F1 = "best_val_macro_f1"
+    FINAL_VAL_ACC = "final_val_acc"
+    BEST_EPOCH = "best_epoch"
+    TARGET_ACC_WITHOUT = "target_acc_without"
+    TARGET_ACC = "target_acc"
+    TARGET_ITEMS = "target_items"
+    ADAPT_AUTO = "adapt_auto"
+    VAL_IMAGES = "val_images"
+    TRAIN_IMAGES = "train_images"
+    TRAINABLE_PARAMS = "trainable_params"
+    EPOCHS_PLANNED = "epochs_planned"
+
+
 class DamagedRun(UserError):
     """A run folder whose files cannot be read (cut off by a crash or a full disk, edited by hand)."""
 
@@ -388,13 +405,13 @@ class Run:
 
     def class_titles(self) -> list[str]:
         """The classes as shown, in index order: the names a person gave them when the run trained
-        (core/class_names.py, kept in data.json), else the labels themselves."""
+        (core/data/class_names.py, kept in data.json), else the labels themselves."""
         titles = self.data().get("class_titles") or {}
         return [str(titles.get(label) or label) for label in self.labels()]
 
 
 class FollowerRun(Run):
-    """The run as a distributed training's other processes see it (core/distributed.py): the same
+    """The run as a distributed training's other processes see it (core/device/distributed.py): the same
     folder, read (a resumed run's checkpoint) but never written; rank 0 writes everything."""
 
     def write_json(self, name: str, value: Any) -> None:
@@ -546,7 +563,7 @@ def _describe(run: Run) -> dict:
     if files and status not in ("queued", "running"):  # events.jsonl's problems alone leave the run usable
         status = "damaged"
     accuracies = [e["val_acc"] for e in history if isinstance(e.get("val_acc"), (int, float))]
-    best = summary.get("best_val_acc") if summary else max(accuracies, default=None)
+    best = summary.get(Summary.BEST_VAL_ACC) if summary else max(accuracies, default=None)
     try:
         started = times[0] if times else run.dir.stat().st_mtime
     except OSError:
@@ -557,15 +574,15 @@ def _describe(run: Run) -> dict:
         "backbone": _backbone_shown(config),
         "strategy": str(config.get("strategy", "")), "group": config.get("group"),
         "adapt": summary.get("adapt") or config.get("adapt") or "none", "target": config.get("target"),
-        "adapt_auto": bool(summary.get("adapt_auto")) or config.get("adapt") == "auto",
-        "target_acc": summary.get("target_acc"), "target_acc_without": summary.get("target_acc_without"),
+        Summary.ADAPT_AUTO: bool(summary.get(Summary.ADAPT_AUTO)) or config.get("adapt") == "auto",
+        Summary.TARGET_ACC: summary.get(Summary.TARGET_ACC), Summary.TARGET_ACC_WITHOUT: summary.get(Summary.TARGET_ACC_WITHOUT),
         "dp_epsilon": config.get("dp_epsilon"), "epsilon": summary.get("epsilon"),  # private training: budget, spent
-        "epochs": len(history), "epochs_planned": config.get("epochs"),
-        "best_val_acc": best, "best_val_macro_f1": summary.get("best_val_macro_f1"),
+        "epochs": len(history), Summary.EPOCHS_PLANNED: config.get("epochs"),
+        Summary.BEST_VAL_ACC: best, Summary.BEST_VAL_MACRO_F1: summary.get(Summary.BEST_VAL_MACRO_F1),
         "final_train_acc": history[-1].get("train_acc") if history else None,
         "seconds": summary.get("seconds", round(times[-1] - times[0], 3) if len(times) > 1 else None),
         # what the time includes (core/costs.py): the one-time feature pass, and the time when repeated
         **{key: summary.get(key) for key in ("cache_hit", "feature_pass_seconds", "feature_pass_first_seconds",
                                              "first_time_seconds", "repeat_seconds", "feature_seconds")},
-        "val_images": summary.get("val_images"), "target_items": summary.get("target_items"),
-        "trainable_params": summary.get("trainable_params"), "can_resume": status != "damaged" and run.can_resume()}
+        Summary.VAL_IMAGES: summary.get(Summary.VAL_IMAGES), Summary.TARGET_ITEMS: summary.get(Summary.TARGET_ITEMS),
+        Summary.TRAINABLE_PARAMS: summary.get(Summary.TRAINABLE_PARAMS), "can_resume": status != "damaged" and run.can_resume()}

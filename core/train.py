@@ -18,12 +18,15 @@ from typing import Callable
 import numpy as np
 import torch
 
-from core import backbones, costs, data, distributed, domains, i18n, inference, loop, metrics, runs, strategies
+from core import backbones, costs, data, i18n, inference, loop, metrics, runs, strategies
+from core.device import distributed
+from core.data import domains
 from core.config import TrainConfig
 from core.device import describe_device, pick_device
 from core.errors import UserError
 from core.i18n import lazy
-from core.report import DataReport
+from core.data.report import DataReport
+from core.runs import Summary
 
 EventHandler = Callable[[dict], None]
 
@@ -92,7 +95,7 @@ def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler
     ``run``: a prepared run folder (else a new one is made). ``resume``: continue from the run's
     checkpoint (the last finished epoch), or start it over when it has none. ``should_stop`` is
     polled between batches; a string it returns becomes the final status (e.g. "interrupted").
-    ``world``: the processes of a distributed training (core/distributed.py); rank 0 owns the run folder.
+    ``world``: the processes of a distributed training (core/device/distributed.py); rank 0 owns the run folder.
     """
     started = time.perf_counter()
     config.validated()
@@ -210,8 +213,8 @@ def _fit_in(session: loop.Session, resume: bool, started: float) -> dict:
         if session.target is not None:
             outcome.setdefault("adapt", config.adapt)
             outcome["target"] = config.target
-            if "target_acc" not in outcome and outcome.get("best_val_acc") is not None:
-                outcome["target_acc"] = inference.score_target(run.dir, session.target)
+            if Summary.TARGET_ACC not in outcome and outcome.get(Summary.BEST_VAL_ACC) is not None:
+                outcome[Summary.TARGET_ACC] = inference.score_target(run.dir, session.target)
         run.write_summary(outcome)
         if outcome["status"] == "finished":
             run.drop_checkpoint()
@@ -231,7 +234,7 @@ def _fit_in(session: loop.Session, resume: bool, started: float) -> dict:
 
 def language_warning(spec: backbones.BackboneSpec, report: data.DataReport, strategy: str) -> str | None:
     """Said before training: an encoder trained on English alone will read texts in another language poorly."""
-    from core import languages
+    from core.data import languages
 
     learner = strategies.get(strategy)
     if report.modality != "text" or not (learner.uses_backbone and learner.pretrained):

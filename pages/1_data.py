@@ -5,10 +5,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import backbones, encodings, i18n, images, jobs, languages, samples, strategies
+from core import backbones, i18n, jobs, strategies
+from core.data import encodings, images, languages, samples
 from core.baselines import tfidf_settings
 from core.i18n import N_, _, ngettext
-from core.text_backbones import token_lengths
+from core.backbones.text_backbones import token_lengths
 from ui import access, charts, class_names_view, doctor_view, state, target_view
 from ui.terms import help_for
 from ui.widgets import show_error
@@ -183,7 +184,7 @@ if report.modality == "text":
                 st.text(_("{start}… ({length:,} characters in all)", start=text[:600], length=len(text))
                         if len(text) > 600 else text)
     chosen_backbone = st.session_state.backbone if backbones.get(st.session_state.backbone).modality == "text" \
-        else state.DEFAULT_BACKBONE["text"]
+        else backbones.default_for("text")
     sample_texts = [report.texts[key] for key, _label in report.all_items()[:2000]]
     try:
         lengths = lengths_for(report.fingerprint, chosen_backbone, sample_texts)

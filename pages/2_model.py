@@ -5,10 +5,13 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import backbones, i18n, languages, paths, run_backbones, speed, strategies
+from core import backbones, i18n, paths, run_backbones, strategies
+from core.data import languages
+from core.backbones import speed
 from core.device import device_label, pick_device
 from core.errors import UserError
 from core.i18n import N_, _, lazy
+from core.runs import Summary
 from ui import access, adapt_view, state
 from ui.terms import help_for, what_is
 from ui.widgets import millions, show_error
@@ -97,7 +100,7 @@ if yours:
             chosen = mine["name"] == st.session_state.backbone
             with column.container(border=True):
                 st.markdown(f"**{mine['id']}**" + ("  :material/check_circle:" if chosen else ""))
-                accuracy = i18n.percent(mine["best_val_acc"]) if isinstance(mine["best_val_acc"], (int, float)) \
+                accuracy = i18n.percent(mine[Summary.BEST_VAL_ACC]) if isinstance(mine[Summary.BEST_VAL_ACC], (int, float)) \
                     else "–"
                 st.caption(_("{strategy} of `{backbone}` on {data} · {accuracy} validation accuracy",
                              strategy=strategies.title(mine["strategy"]), backbone=mine["backbone"],
@@ -136,7 +139,7 @@ if modality == "text":
 
 spec = backbones.get(st.session_state.backbone)
 if spec.modality != modality:
-    spec = backbones.get(state.DEFAULT_BACKBONE[modality])
+    spec = backbones.get(backbones.default_for(modality))
     st.session_state.backbone = spec.name
 st.subheader(_("Strategy"))
 allowed = [s for s in strategies.for_modality(modality) if (spec.pretrained or not s.pretrained)

@@ -7,13 +7,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import costs, images, metrics, paths, progress, runs, strategies
+from core import costs, metrics, paths, progress, runs, strategies
+from core.data import images
 from core.audit import audit as privacy_audit
 from core.audit import words as audit_words
 from core.embeddings import embedding_map, separation
 from core.explain import grad_cam, overlay, token_importance
-from core.export import export_run, zip_folder
+from core.inference.export import export_run, zip_folder
 from core.i18n import N_, _, ngettext
+from core.runs import Summary
 from ui import charts, run_view, state, target_view
 from ui.terms import help_for, what_is
 from ui.widgets import highlighted_text, percent, show_error
@@ -61,7 +63,7 @@ modality = summary.get("modality", "image")
 noun = "texts" if modality == "text" else "images"  # a code (charts), never shown as it is
 texts_run = modality == "text"
 described = dict(strategy=run_view.strategy_label(summary["strategy"]), backbone=summary["backbone"],
-                 train=summary["train_images"], val=summary["val_images"], device=progress.device_words(summary["device"]),
+                 train=summary[Summary.TRAIN_IMAGES], val=summary[Summary.VAL_IMAGES], device=progress.device_words(summary["device"]),
                  folder=str(run.dir))
 st.caption(_("{strategy} · backbone `{backbone}` · {train:,} training / {val:,} validation texts · {device} · "
              "folder `{folder}`", **described) if texts_run else
@@ -69,23 +71,23 @@ st.caption(_("{strategy} · backbone `{backbone}` · {train:,} training / {val:,
              "folder `{folder}`", **described))
 
 columns = st.columns(5)
-interval = metrics.accuracy_interval(summary["best_val_acc"], summary["val_images"]) \
-    if summary["best_val_acc"] is not None and summary["val_images"] else None
+interval = metrics.accuracy_interval(summary[Summary.BEST_VAL_ACC], summary[Summary.VAL_IMAGES]) \
+    if summary[Summary.BEST_VAL_ACC] is not None and summary[Summary.VAL_IMAGES] else None
 measured = _("Measured on {n:,} validation texts: the true accuracy is likely (95%) inside the interval (Wilson). "
-             "Fewer examples, wider interval.", n=summary["val_images"]) if texts_run else \
+             "Fewer examples, wider interval.", n=summary[Summary.VAL_IMAGES]) if texts_run else \
     _("Measured on {n:,} validation images: the true accuracy is likely (95%) inside the interval (Wilson). "
-      "Fewer examples, wider interval.", n=summary["val_images"])
-reached = _("Reached in epoch {epoch}; these weights are the ones kept.", epoch=summary["best_epoch"]) \
-    if summary["best_epoch"] else ""
-columns[0].metric(_("Best validation accuracy"), percent(summary["best_val_acc"]),
+      "Fewer examples, wider interval.", n=summary[Summary.VAL_IMAGES])
+reached = _("Reached in epoch {epoch}; these weights are the ones kept.", epoch=summary[Summary.BEST_EPOCH]) \
+    if summary[Summary.BEST_EPOCH] else ""
+columns[0].metric(_("Best validation accuracy"), percent(summary[Summary.BEST_VAL_ACC]),
                   _("95% CI {low:.1%} – {high:.1%}", low=interval[0], high=interval[1]) if interval else None,
                   delta_color="off", delta_arrow="off",
                   help="\n\n".join(part for part in (reached, measured, help_for("accuracy", "validation_set"))
                                    if part))
-columns[1].metric(_("Final validation accuracy"), percent(summary["final_val_acc"]),
+columns[1].metric(_("Final validation accuracy"), percent(summary[Summary.FINAL_VAL_ACC]),
                   help=_("The validation accuracy after the last epoch trained."))
-columns[2].metric(_("Macro-F1"), percent(summary.get("best_val_macro_f1")), help=help_for("macro_f1"))
-columns[3].metric(_("Epochs"), f"{summary['epochs']}/{summary['epochs_planned']}", help=help_for("epoch"))
+columns[2].metric(_("Macro-F1"), percent(summary.get(Summary.BEST_VAL_MACRO_F1)), help=help_for("macro_f1"))
+columns[3].metric(_("Epochs"), f"{summary['epochs']}/{summary[Summary.EPOCHS_PLANNED]}", help=help_for("epoch"))
 cost = costs.of(summary)
 repeat = cost.feature_pass and cost.first_time is not None and cost.words() != costs.duration(cost.first_time)
 columns[4].metric(_("Time, first time") if repeat else _("Time"),
@@ -96,7 +98,7 @@ if summary["status"] == "stopped":
     st.warning(_("This run was stopped early; the numbers are for the best epoch reached."))
 elif summary.get("early_stopped"):
     st.info(_("Early stopping ended this run after epoch {epoch}: the validation loss had stopped improving. The "
-              "weights kept are those of epoch {best}.", epoch=summary["epochs"], best=summary["best_epoch"]),
+              "weights kept are those of epoch {best}.", epoch=summary["epochs"], best=summary[Summary.BEST_EPOCH]),
             icon=":material/info:")
 
 target_view.results_block(summary)

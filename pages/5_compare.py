@@ -7,10 +7,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import backbones, compare, costs, curve, i18n, jobs, paths, privacy, runs, speed, strategies
+from core import backbones, compare, costs, curve, i18n, jobs, paths, privacy, runs, strategies
+from core.backbones import speed
 from core.device import pick_device
 from core.errors import UserError
 from core.i18n import N_, _, ngettext
+from core.runs import Summary
 from ui import charts, run_view, state
 from ui.terms import help_for, what_is
 from ui.widgets import guarded, millions, percent, show_error
@@ -198,33 +200,33 @@ def show_group(known: list[str]) -> None:
                                      stop_help=stop_one("comparison"))
         table_slot.dataframe(shown([{
             "strategy": run_view.strategy_label(row["strategy"], row.get("adapt"), row.get("dp_epsilon"),
-                                                row.get("adapt_auto")),
+                                                row.get(Summary.ADAPT_AUTO)),
             "backbone": row["backbone"],
-            "status": runs.status_words(row["status"]), "best accuracy": percent(row["best_val_acc"]),
-            "macro-F1": "–" if row["best_val_macro_f1"] is None else f"{row['best_val_macro_f1']:.3f}",
+            "status": runs.status_words(row["status"]), "best accuracy": percent(row[Summary.BEST_VAL_ACC]),
+            "macro-F1": "–" if row[Summary.BEST_VAL_MACRO_F1] is None else f"{row[Summary.BEST_VAL_MACRO_F1]:.3f}",
             "time": costs.of(row).words(),
-            "trainable parameters": millions(row["trainable_params"]) if row["trainable_params"] else "–",
+            "trainable parameters": millions(row[Summary.TRAINABLE_PARAMS]) if row[Summary.TRAINABLE_PARAMS] else "–",
             "epochs": row["epochs"],
             **({"privacy spent (ε)": "–" if row.get("epsilon") is None else f"{row['epsilon']:.2f}"}
                if any(r.get("dp_epsilon") is not None for r in rows) else {}),
-            **({"target accuracy": percent(row.get("target_acc"))} if row.get("target") else {})}
+            **({"target accuracy": percent(row.get(Summary.TARGET_ACC))} if row.get("target") else {})}
             for row in rows]), hide_index=True,
             column_config={_("time"): st.column_config.TextColumn(
                 width="large", help=_("Feature extraction: the first time includes the one-time pass that computes "
                                       "the backbone's features; a repeat reads them from the cache.")),
                 _("macro-F1"): st.column_config.TextColumn(help=help_for("macro_f1"))})
         labels = {row["dir"]: run_view.strategy_label(row["strategy"], row.get("adapt"), row.get("dp_epsilon"),
-                                                       row.get("adapt_auto")) for row in rows}
+                                                       row.get(Summary.ADAPT_AUTO)) for row in rows}
         histories = {labels[str(run.dir)]: run.history() for run in members}
         histories = {name: history for name, history in histories.items() if history}
-        scored = [row for row in rows if row.get("target") and row.get("target_acc") is not None]
+        scored = [row for row in rows if row.get("target") and row.get(Summary.TARGET_ACC) is not None]
         if histories:
             with chart_slot.container():
                 if scored:  # with a target: where it will be used, beside validation
                     left, right = st.columns(2)
                     left.plotly_chart(charts.overlay(histories, "val_acc"), key="compare_curves")
                     right.plotly_chart(charts.source_and_target(
-                        [(labels[row["dir"]], row["best_val_acc"], row["target_acc"]) for row in scored]),
+                        [(labels[row["dir"]], row[Summary.BEST_VAL_ACC], row[Summary.TARGET_ACC]) for row in scored]),
                         key="compare_target")
                 else:
                     st.plotly_chart(charts.overlay(histories, "val_acc"), key="compare_curves")
@@ -355,9 +357,9 @@ def show_curve(known: list[str]) -> None:
                 x = curve.x_value(point)
                 tick = _("all") if point["per_class"] == "all" else str(point["per_class"])
                 lines.setdefault(strategies.title(point["strategy"]), []).append((x, point["val_acc"], tick))
-                if point.get("target_acc") is not None:
+                if point.get(Summary.TARGET_ACC) is not None:
                     target_lines.setdefault(strategies.title(point["strategy"]), []).append(
-                        (x, point["target_acc"], tick))
+                        (x, point[Summary.TARGET_ACC], tick))
         if lines:
             st.plotly_chart(charts.data_curve(lines, target_lines), key="curve_chart")
         sentences = curve.reading(found)
@@ -368,7 +370,7 @@ def show_curve(known: list[str]) -> None:
             "per class": _("all") if p["per_class"] == "all" else str(p["per_class"]),
             "training examples": "–" if p["train_examples"] is None else f"{p['train_examples']:,}",
             "validation accuracy": percent(p["val_acc"]),
-            **({"target accuracy": percent(p.get("target_acc"))} if p.get("target") else {}),
+            **({"target accuracy": percent(p.get(Summary.TARGET_ACC))} if p.get("target") else {}),
             "time": p["time"], "status": runs.status_words(p["status"])} for p in found]), hide_index=True,
             key="curve_table")
         if live and not any(p["status"] in ("queued", "running") for p in found):

@@ -7,6 +7,7 @@ import streamlit as st
 from core import costs, jobs, paths, runs, strategies
 from core.config import TrainConfig
 from core.i18n import N_, _, ngettext
+from core.runs import Summary
 from ui import charts, run_view, state
 from ui.terms import help_for
 from ui.widgets import show_error
@@ -41,9 +42,9 @@ table = pd.DataFrame([{
     "strategy": strategies.title(row["strategy"]), "backbone": row["backbone"],
     "data": state.display_name(row["data"]),
     # in points, shown with one decimal as on every other page ("98.0%", not "98%")
-    "best accuracy": None if row["best_val_acc"] is None else row["best_val_acc"] * 100,
-    "macro-F1": row["best_val_macro_f1"],
-    "epochs": f"{row['epochs']}/{row['epochs_planned']}" if row["epochs_planned"] else "",
+    "best accuracy": None if row[Summary.BEST_VAL_ACC] is None else row[Summary.BEST_VAL_ACC] * 100,
+    "macro-F1": row[Summary.BEST_VAL_MACRO_F1],
+    "epochs": f"{row['epochs']}/{row[Summary.EPOCHS_PLANNED]}" if row[Summary.EPOCHS_PLANNED] else "",
     "time": costs.of(row).words(short=True), "run": row["id"]} for row in rows])
 table = table.rename(columns=lambda column: _(COLUMNS[column]) if column in COLUMNS else column)
 if damaged:

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from core import images, paths, runs
+from core import paths, runs
+from core.data import images
 from core.explain import grad_cam, overlay, token_importance
 from core.i18n import _, ngettext
 from ui import charts, run_view, state

@@ -115,7 +115,7 @@ def write_text_csv(path: Path, per_class: int = 20) -> Path:
 def _build_tiny_bert(pretrained: bool) -> nn.Module:
     from transformers import BertConfig, BertModel
 
-    from core.text_backbones import TextEncoder
+    from core.backbones.text_backbones import TextEncoder
 
     state = torch.random.get_rng_state()
     torch.manual_seed(4321 if pretrained else 0)
@@ -128,7 +128,7 @@ def _build_tiny_bert(pretrained: bool) -> nn.Module:
 
 def register_tiny_bert() -> backbones.BackboneSpec:
     """A 2-layer, 32-wide BERT built from a config in the test (no download), with MiniLM's tokenizer."""
-    from core.text_backbones import minilm_dir
+    from core.backbones.text_backbones import minilm_dir
 
     return backbones.register(backbones.BackboneSpec(
         name=TINY_BERT, title="Tiny BERT (test)", modality="text", family="test", feature_dim=32,

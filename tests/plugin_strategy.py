@@ -4,7 +4,7 @@ fine-tune only the top of the backbone (its last layer group) with the new head;
 from __future__ import annotations
 
 from core import strategies
-from core.models import _layer_groups, freeze
+from core.backbones.models import _layer_groups, freeze
 from core.strategies.fine_tune import FineTuning
 
 NAME = "top_block"

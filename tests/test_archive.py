@@ -3,7 +3,7 @@ import zipfile
 
 import pytest
 
-from core import archive
+from core.data import archive
 from core.errors import UserError
 
 

@@ -118,7 +118,7 @@ def test_only_finished_runs_are_audited(tmp_path):
 def test_a_run_whose_images_were_moved_is_refused_with_where_to_put_them(tmp_path):
     """The audit (without a feature cache) and the export's check read the images again: moved since the
     run, they are asked for back, not a FileNotFoundError traceback; the export leaves no folder behind."""
-    from core import export as exporting
+    from core.inference import export as exporting
     from tests.helpers import make_image_folder
 
     data = make_image_folder(tmp_path / "colors", {"red": 10, "blue": 10})

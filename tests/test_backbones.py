@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from core import backbones, image_backbones
+from core import backbones
+from core.backbones import image_backbones
 from core.errors import UserError
 from core.loaders import eval_transform
 

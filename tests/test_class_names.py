@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import class_names, data, inference
+from core import data, inference
+from core.data import class_names
 from core.config import TrainConfig
 from core.errors import UserError
-from core.export import export_run
+from core.inference.export import export_run
 from core.runs import Run
 from core.train import fit
 

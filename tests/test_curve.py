@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core import curve, data_images, features
+from core import curve, features
+from core.data import image_folders
 from core.errors import UserError
 from tests.helpers import TINY, make_image_folder
 
@@ -20,7 +21,7 @@ def three_colours(tmp_path):
 
 
 def test_subsets_are_seeded_stratified_nested_and_leave_validation_alone(three_colours):
-    report = data_images.load_dataset(three_colours)
+    report = image_folders.load_dataset(three_colours)
     small, large = report.at_most_per_class(3, seed=0), report.at_most_per_class(8, seed=0)
     assert [row["train"] for row in small.counts()] == [3, 3, 3]
     assert [row["train"] for row in large.counts()] == [8, 8, 8]
@@ -38,7 +39,7 @@ def test_sizes_parse_and_sizes_beyond_the_data_mean_all(three_colours):
     for bad in ("five", "0", "", "-3"):
         with pytest.raises(UserError):
             curve.parse_sizes(bad)
-    report = data_images.load_dataset(three_colours)  # 16, 11, 16 training examples
+    report = image_folders.load_dataset(three_colours)  # 16, 11, 16 training examples
     assert curve.usable_sizes(report, [5, 10, 20, 50, None]) == [5, 10, None]
     assert curve.usable_sizes(report, [5, 10]) == [5, 10]
     assert curve.epochs_for(10, train_examples=15, batch_size=32) == 40       # 1 batch an epoch: 4x, the cap
@@ -47,7 +48,7 @@ def test_sizes_parse_and_sizes_beyond_the_data_mean_all(three_colours):
 
 
 def test_plan_orders_cheap_points_first_and_shares_the_split(three_colours):
-    report = data_images.load_dataset(three_colours)
+    report = image_folders.load_dataset(three_colours)
     configs = curve.plan(str(three_colours), report, TINY, ["fine_tune", "scratch", "feature_extract"], [2, None],
                          {"fine_tune": 2, "scratch": 3, "feature_extract": 5}, val_fraction=0.2)
     assert [(c.strategy, c.per_class) for c in configs] == [
@@ -62,7 +63,7 @@ def test_plan_orders_cheap_points_first_and_shares_the_split(three_colours):
 
 
 def test_estimate_counts_one_feature_pass_and_each_runs_epochs(three_colours):
-    report = data_images.load_dataset(three_colours)
+    report = image_folders.load_dataset(three_colours)
     configs = curve.plan(str(three_colours), report, TINY, ["feature_extract", "fine_tune"], [2, None],
                          {"feature_extract": 5, "fine_tune": 1}, min_steps=0)
     counts = [row["train"] for row in report.counts()]
@@ -122,7 +123,7 @@ def test_with_a_target_every_point_is_scored_on_it_and_read_beside_validation(th
     from core.train import fit
 
     target = make_image_folder(tmp_path / "elsewhere", {"red": 6, "blue": 6, "green": 6}, size=24)
-    report = data_images.load_dataset(three_colours)
+    report = image_folders.load_dataset(three_colours)
     configs = curve.plan(str(three_colours), report, TINY, ["feature_extract"], [2, None], {"feature_extract": 2},
                          target=str(target), out_dir=str(tmp_path / "runs"))
     assert all(c.target == str(target) and c.adapt == "none" for c in configs)  # scored, not adapted

@@ -1,4 +1,4 @@
-"""Training on several processes (core/distributed.py): the sharding arithmetic, the ranks' agreement,
+"""Training on several processes (core/device/distributed.py): the sharding arithmetic, the ranks' agreement,
 and real torchrun runs with gloo on this CPU against one process."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch
 import torch.multiprocessing as mp
 from safetensors.torch import load_file
 
-from core import distributed
+from core.device import distributed
 from core.loaders import LengthBatches
 from tests.helpers import make_image_folder, write_text_csv
 

@@ -1,4 +1,4 @@
-"""The dataset doctor (core/doctor.py) and exclusions (core/exclusions.py), on tiny data with planted faults."""
+"""The dataset doctor (core/doctor.py) and exclusions (core/data/exclusions.py), on tiny data with planted faults."""
 
 import csv
 import json
@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import data, doctor, exclusions
+from core import data, doctor
+from core.data import exclusions
 from core.config import TrainConfig
 from core.train import fit
 from tests.helpers import COLORS, TINY, TINY_BERT, make_image, make_image_folder, make_text_rows

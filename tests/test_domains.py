@@ -9,7 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from core import adaptation, backbones, domains, inference, strategies
+from core import adaptation, backbones, inference, strategies
+from core.data import domains
 from core.config import TrainConfig
 from core.errors import UserError
 from core.train import fit
@@ -107,7 +108,7 @@ def test_bad_targets_and_methods_are_refused_with_the_reason(source, tmp_path):
 def test_fold_puts_the_map_inside_the_head():
     import torch
 
-    from core.models import Head
+    from core.backbones.models import Head
 
     rng = np.random.default_rng(0)
     source, target = rng.normal(size=(50, 6)), rng.normal(size=(40, 6)) * 3 + 2
@@ -125,10 +126,11 @@ def test_the_pages_take_a_target_from_data_to_results(source, target):
     target accuracy beside the same head without adaptation."""
     from streamlit.testing.v1 import AppTest
 
-    from core import data_images, jobs
+    from core import jobs
+    from core.data import image_folders
 
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
-    at.session_state["report"] = data_images.load_dataset(source)
+    at.session_state["report"] = image_folders.load_dataset(source)
     at.session_state["data"] = str(source)
     at.session_state["backbone"] = TINY
     at.run().switch_page("pages/1_data.py").run()
@@ -270,7 +272,7 @@ def test_text_targets_labelled_under_other_column_names_or_unlabelled(reviews_cs
 
 
 def test_an_adapted_run_exports_and_the_card_names_its_target(source, target, tmp_path):
-    from core.export import export_run
+    from core.inference.export import export_run
 
     summary = _train(source, target, "coral")
     result = export_run(summary["run_dir"], tmp_path / "export")

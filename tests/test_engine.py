@@ -1,11 +1,12 @@
-"""Frozen passes on an inference engine (core/engine.py): the same features as PyTorch's pass, on real
+"""Frozen passes on an inference engine (core/backbones/engine.py): the same features as PyTorch's pass, on real
 images and real texts in two languages, with either engine; PyTorch where the engine cannot run it, said once."""
 
 import pytest
 import torch
 
-from core import backbones, data, engine, features
-from core.report import DataReport
+from core import backbones, data, features
+from core.backbones import engine
+from core.data.report import DataReport
 
 CPU = torch.device("cpu")
 

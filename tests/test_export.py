@@ -6,9 +6,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from core import images, metrics
+from core import metrics
+from core.data import images
 from core.config import TrainConfig
-from core.export import export_run, zip_folder
+from core.inference.export import export_run, zip_folder
 from core.inference import load
 from core.train import fit
 from tests.helpers import TINY, TINY_BERT

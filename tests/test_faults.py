@@ -119,7 +119,7 @@ def test_disk_full_writing_weights(colors_folder, monkeypatch, tmp_path):
 
 
 def test_disk_full_unpacking_an_upload(tmp_path, monkeypatch):
-    from core import archive
+    from core.data import archive
     from tests.helpers import zip_folder
 
     content = zip_folder(make_image_folder(tmp_path / "src", {"red": 3, "blue": 3}))
@@ -150,7 +150,7 @@ def test_disk_full_storing_an_uploaded_table(monkeypatch, isolated_home):
 
 
 def test_disk_full_exporting(colors_folder, monkeypatch, tmp_path):
-    from core import export
+    from core.inference import export
 
     summary = fit(_config(colors_folder, epochs=2))
     monkeypatch.setattr(export, "_write_side_files", _full)

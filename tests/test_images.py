@@ -1,7 +1,7 @@
 import numpy as np
 from PIL import Image
 
-from core.images import load_rgb, probe
+from core.data.images import load_rgb, probe
 
 
 def test_cmyk_jpeg_becomes_rgb(tmp_path):

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from core import data, encodings, languages
+from core import data
+from core.data import encodings, languages
 from core.config import TrainConfig
 from core.errors import UserError
 
@@ -215,7 +216,7 @@ def _chinese_reviews(path: Path, per_class: int = 30) -> Path:
 
 
 def test_tfidf_counts_characters_for_chinese_and_exports_the_same_counting(tmp_path):
-    from core.export import export_run
+    from core.inference.export import export_run
     from core.explain import token_importance
     from core.inference import load
     from core.train import fit

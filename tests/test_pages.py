@@ -8,7 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 import dataclasses
 
-from core import compare, data, data_images, jobs, paths, runs
+from core import compare, data, jobs, paths, runs
+from core.data import image_folders
 from core.config import TrainConfig
 from tests.helpers import TINY, TINY_BERT, make_image_folder, zip_folder
 
@@ -128,7 +129,7 @@ def test_a_broken_zip_is_explained_not_crashed():
 
 def test_model_page_shows_cards_strategy_and_trainable_table(colors_folder):
     at = _app()
-    at.session_state["report"] = data_images.load_dataset(colors_folder)
+    at.session_state["report"] = image_folders.load_dataset(colors_folder)
     at.session_state["data"] = str(colors_folder)
     at.run().switch_page("pages/2_model.py").run()
     assert not at.exception
@@ -142,7 +143,7 @@ def test_model_page_shows_cards_strategy_and_trainable_table(colors_folder):
 def _train_page(folder) -> AppTest:
     """The Train page with ``folder`` loaded and the tiny backbone chosen."""
     at = _app()
-    at.session_state["report"] = data_images.load_dataset(folder)
+    at.session_state["report"] = image_folders.load_dataset(folder)
     at.session_state["data"] = str(folder)
     at.session_state["backbone"] = TINY
     return at.run().switch_page("pages/3_train.py").run()
@@ -201,7 +202,7 @@ def test_private_training_from_the_train_page_reports_the_budget_spent(colors_fo
 
 def test_a_second_start_queues_and_stop_cancels_or_stops(colors_folder):
     at = _app()
-    at.session_state["report"] = data_images.load_dataset(colors_folder)
+    at.session_state["report"] = image_folders.load_dataset(colors_folder)
     at.session_state["data"] = str(colors_folder)
     at.session_state["backbone"] = "small_cnn"
     at.session_state["strategy"] = "scratch"
@@ -272,7 +273,7 @@ def test_runs_page_lists_overlays_reruns_and_deletes(colors_folder):
 def _compare_page(folder: Path) -> AppTest:
     """The Compare page with ``folder`` loaded and the tiny backbone chosen."""
     at = _app()
-    at.session_state["report"] = data_images.load_dataset(folder)
+    at.session_state["report"] = image_folders.load_dataset(folder)
     at.session_state["data"] = str(folder)
     at.session_state["data_name"] = folder.name
     at.session_state["backbone"] = TINY

@@ -10,7 +10,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from core import backbones, data_images, features, run_backbones
+from core import backbones, features, run_backbones
+from core.data import image_folders
 from core.config import TrainConfig
 from core.errors import UserError
 from core.train import fit
@@ -50,7 +51,7 @@ def test_a_finished_run_is_a_backbone_with_its_own_weights(pretrained_run, color
     other = fit(TrainConfig.for_strategy(str(colors_folder), "scratch", backbone=TINY, epochs=2, batch_size=8,
                                          seed=5, lr=0.05))
     other_spec = backbones.get(run_backbones.name_for(other["run_dir"]))
-    report = data_images.load_dataset(small)
+    report = image_folders.load_dataset(small)
     assert features.cache_key(report, other_spec) != features.cache_key(report, spec)
 
 
@@ -76,7 +77,7 @@ def test_the_cli_and_the_model_page_offer_your_models(pretrained_run, colors_fol
     assert json.loads(result.stdout.strip().splitlines()[-1])["backbone"] == name
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["report"] = data_images.load_dataset(colors_folder)
+    at.session_state["report"] = image_folders.load_dataset(colors_folder)
     at.session_state["data"] = str(colors_folder)
     at.run().switch_page("pages/2_model.py").run()
     assert not at.exception

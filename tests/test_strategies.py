@@ -12,7 +12,8 @@ import torch
 from safetensors.torch import load_file
 from streamlit.testing.v1 import AppTest
 
-from core import backbones, compare, data_images, plugins, strategies
+from core import backbones, compare, plugins, strategies
+from core.data import image_folders
 from core.config import TrainConfig
 from core.errors import UserError
 from tests.helpers import TINY
@@ -53,7 +54,7 @@ def test_the_layer_table_opens_a_wrapper_around_a_stack_and_counts_loose_paramet
     gradual unfreezing has blocks to unfreeze one by one), and the loose parameters have a row too."""
     from torch import nn
 
-    from core.models import TransferModel, describe, layer_groups
+    from core.backbones.models import TransferModel, describe, layer_groups
 
     class Encoder(nn.Module):
         def __init__(self):
@@ -114,7 +115,7 @@ def test_a_plugin_strategy_appears_in_the_cli_trains_and_shows_on_the_model_page
     assert frozen and all(torch.equal(weights[k], pretrained[k]) for k in frozen)
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["report"] = data_images.load_dataset(colors_folder)
+    at.session_state["report"] = image_folders.load_dataset(colors_folder)
     at.session_state["data"] = str(colors_folder)
     at.run().switch_page("pages/2_model.py").run()
     assert not at.exception
@@ -129,7 +130,7 @@ def test_a_plugin_strategy_appears_in_the_cli_trains_and_shows_on_the_model_page
 
 
 def test_a_strategy_that_needs_a_target_waits_for_one(colors_folder, tmp_path):
-    from core import domains
+    from core.data import domains
     from core.strategies.feature_extract import FeatureExtraction
 
     class SelfTraining(FeatureExtraction):
@@ -140,7 +141,7 @@ def test_a_strategy_that_needs_a_target_waits_for_one(colors_folder, tmp_path):
         with pytest.raises(UserError, match="needs a target dataset"):
             TrainConfig.for_strategy(str(colors_folder), "self_training_test", backbone=TINY)
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        report = data_images.load_dataset(colors_folder)
+        report = image_folders.load_dataset(colors_folder)
         at.session_state["report"], at.session_state["data"] = report, str(colors_folder)
         at.run().switch_page("pages/2_model.py").run()
         assert "Self-training (test)" not in at.radio[0].options

@@ -91,7 +91,7 @@ def test_models_needing_remote_code_are_refused(tmp_path):
 def test_a_local_model_folder_can_be_used(tmp_path, reviews_csv):
     from transformers import BertConfig, BertModel
 
-    from core.text_backbones import load_tokenizer, minilm_dir
+    from core.backbones.text_backbones import load_tokenizer, minilm_dir
 
     folder = tmp_path / "my-bert"
     BertModel(BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,

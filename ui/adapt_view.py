@@ -14,6 +14,7 @@ from core.adaptation import choose
 from core.device import pick_device
 from core.i18n import N_, _
 from core.terms import TERMS
+from core.runs import Summary
 from ui import target_view
 from ui.terms import help_for, what_is
 from ui.widgets import percent, show_error
@@ -141,7 +142,7 @@ def scores_table(scores: dict, expected: dict, chosen: str) -> None:
 
 def results_choice(summary: dict) -> None:
     """Results: how ``auto`` chose (the run's own measurement), when it did."""
-    if not summary.get("adapt_auto"):
+    if not summary.get(Summary.ADAPT_AUTO):
         return
     reason = i18n.render(summary.get("adapt_reason_text") or summary.get("adapt_reason"))
     st.markdown(_("**How the adaptation was chosen.** {reason}", reason=reason))

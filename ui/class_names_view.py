@@ -1,12 +1,12 @@
 """The Data page's "Name the classes": a display name for each label (0 -> 差评, 1 -> 好评), kept with the
-data (core/class_names.py) and every run trained on it."""
+data (core/data/class_names.py) and every run trained on it."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from core import class_names
+from core.data import class_names
 from core.i18n import _
 from ui.widgets import show_error
 

@@ -1,6 +1,6 @@
 """The Data page's dataset doctor: `python -m core doctor ... --json` in a child process (ui/child.py; in a
 thread of the server when the features are cached), then
-each finding with its images or texts and a button that excludes it (core/exclusions.py), and the excluded
+each finding with its images or texts and a button that excludes it (core/data/exclusions.py), and the excluded
 items with a button that includes them again."""
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import backbones, doctor, exclusions, features, i18n, images, paths
+from core import backbones, doctor, features, i18n, paths
+from core.data import exclusions, images
 from core.i18n import N_, _, ngettext
-from core.report import DataReport
+from core.data.report import DataReport
 from ui import child, state
 from ui.terms import what_is
 
@@ -29,7 +30,7 @@ def backbone_for(report: DataReport) -> str:
             return spec.name
     except Exception:
         pass
-    return state.DEFAULT_BACKBONE[report.modality]
+    return backbones.default_for(report.modality)
 
 
 def _identity(report: DataReport, backbone: str) -> tuple:

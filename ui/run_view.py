@@ -14,6 +14,7 @@ from pathlib import Path
 
 from core import jobs, progress, runs, strategies
 from core.i18n import Text, _, ngettext
+from core.runs import Summary
 from ui import charts
 from ui.terms import help_for
 from ui.widgets import percent, show_error
@@ -54,7 +55,7 @@ def status_line(run: runs.Run, view: progress.Progress, slot, controls, key: str
             st.toast(_("Stopping after this batch; the best weights so far are kept."))
     elif status == "finished":
         summary = view.summary or {}
-        accuracy = percent(summary.get("best_val_acc"))
+        accuracy = percent(summary.get(Summary.BEST_VAL_ACC))
         slot.success(_("Finished: best validation accuracy {accuracy}. Stopped early after epoch {epoch} (validation "
                        "loss no longer improving).", accuracy=accuracy, epoch=summary.get("epochs"))
                      if summary.get("early_stopped") else
@@ -99,7 +100,7 @@ def epoch_numbers(view: progress.Progress) -> None:
     columns[1].metric(_("Validation accuracy"), percent(last["val_acc"]),
                       _("{points:+.1f} pts", points=change * 100) if abs(change) >= 0.0005 else None,
                       help=help_for("accuracy", "validation_set"))
-    columns[2].metric(_("Best so far"), percent(last.get("best_val_acc")),
+    columns[2].metric(_("Best so far"), percent(last.get(Summary.BEST_VAL_ACC)),
                       help=_("The best validation accuracy of any epoch so far: its weights are the ones kept."))
     columns[3].metric(_("Seconds per epoch"), f"{last['seconds']:.2f}")
     if private:
@@ -168,10 +169,10 @@ def run_label(folder: str | Path) -> str:
     from ui.state import display_name
 
     row = runs.describe(runs.Run(Path(folder)))
-    what = strategy_label(row["strategy"], row.get("adapt"), row.get("dp_epsilon"), row.get("adapt_auto"))
+    what = strategy_label(row["strategy"], row.get("adapt"), row.get("dp_epsilon"), row.get(Summary.ADAPT_AUTO))
     size = runs.Run(Path(folder)).config().get("per_class")
     parts = [_("{strategy} ({size} per class)", strategy=what, size=size) if size else what, row["backbone"],
-             percent(row["best_val_acc"]),
+             percent(row[Summary.BEST_VAL_ACC]),
              row["started"][5:16].replace("T", " "), display_name(row["data"]) if row["data"] else ""]
     return " · ".join(part for part in parts if part)
 

@@ -5,7 +5,7 @@
     report        the DataReport of that data (classes, split, warnings)
     backbone      registry name of the chosen backbone
     strategy      a registry name (core/strategies/): feature_extract, fine_tune, scratch, tfidf...
-    target        where the model will be used (core.domains.Target), or None; target_source: its address
+    target        where the model will be used (core.data.domains.Target), or None; target_source: its address
     adapt         the domain-adaptation method (core/adaptation/), "auto" for the measured default
     private_training   the Train page's switch: the next run trains with differential privacy (core/privacy.py)
     run_dir       folder of the run this session started or opened last
@@ -21,12 +21,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import backbones, data, samples
+from core import backbones, data
+from core.data import samples
 from core.i18n import _
 from ui.widgets import show_error
 
-DEFAULT_BACKBONE = {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}
-DEFAULTS = {"data": None, "data_name": None, "report": None, "backbone": "efficientnet_lite0", "strategy": "feature_extract",
+DEFAULTS = {"data": None, "data_name": None, "report": None, "backbone": backbones.default_for("image"), "strategy": "feature_extract",
             "run_dir": None, "val_fraction": 0.2, "split_seed": 0, "target": None, "target_source": None,
             "adapt": "auto", "private_training": False}
 
@@ -70,7 +70,7 @@ def load_data(source: str, name: str | None = None, text_column: str | None = No
             report = data.load_dataset(source, st.session_state.val_fraction, st.session_state.split_seed,
                                        text_column, label_column, encoding)
         if backbones.get(st.session_state.backbone).modality != report.modality:  # images <-> texts
-            st.session_state.backbone = DEFAULT_BACKBONE[report.modality]
+            st.session_state.backbone = backbones.default_for(report.modality)
             st.session_state.strategy = "feature_extract"
         st.session_state.report, st.session_state.data = report, source
         st.session_state.data_name = name or display_name(source)
@@ -89,7 +89,8 @@ def new_upload(upload, seen_key: str) -> str | None:
     if upload is None or st.session_state.get(seen_key) == upload.file_id:
         return None
     st.session_state[seen_key] = upload.file_id
-    from core import archive, paths
+    from core import paths
+    from core.data import archive
 
     with st.spinner(_("Unpacking {file}...", file=upload.name)):
         if upload.name.lower().endswith(".zip"):
@@ -98,9 +99,9 @@ def new_upload(upload, seen_key: str) -> str | None:
 
 
 def load_target(source: str, name: str | None = None) -> bool:
-    """Open ``source`` as the target of the loaded data (core.domains); a problem is shown and the
+    """Open ``source`` as the target of the loaded data (core.data.domains); a problem is shown and the
     target loaded before stays. True if loaded."""
-    from core import domains
+    from core.data import domains
 
     try:
         with st.spinner(_("Reading the target data...")):

@@ -1,5 +1,5 @@
 """The Data page's second dataset: where the model will be used (the target), and how far it is from
-the training data. Loading goes through ui.state.load_target; the gap is core.domains.gap_report's."""
+the training data. Loading goes through ui.state.load_target; the gap is core.data.domains.gap_report's."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import backbones, domains, embeddings, i18n, paths, samples
+from core import backbones, embeddings, i18n, paths
+from core.data import domains, samples
 from core.device import pick_device
 from core.i18n import N_, _, ngettext
+from core.runs import Summary
 from ui import access, charts, state
 from ui.terms import help_for, what_is
 from ui.widgets import show_error
@@ -97,7 +99,7 @@ def both_domains_progress(bar):
 def _gap(report, target: domains.Target) -> None:
     spec = backbones.get(st.session_state.backbone)
     if spec.modality != report.modality or not spec.pretrained or not spec.availability().available:
-        spec = backbones.get(state.DEFAULT_BACKBONE[report.modality])
+        spec = backbones.get(backbones.default_for(report.modality))
     key = (report.fingerprint, target.report.fingerprint, spec.name)
     result = st.session_state.get("target_gap")
     if result is None or result[0] != key:
@@ -145,17 +147,17 @@ def results_block(summary: dict) -> None:
     title = adaptation.title(method)
     st.subheader(_("Where it will be used: the target"))
     name = Path(str(summary["target"])).name if not str(summary["target"]).startswith("sample:") else summary["target"][7:]
-    count = summary.get("target_items")
+    count = summary.get(Summary.TARGET_ITEMS)
     st.caption(_("Target **{name}** ({count} examples); adaptation: **{method}**. Its labels were used only for these "
                  "scores.", name=name, count=i18n.number(count) if isinstance(count, int) else "?", method=title))
     adapt_view.results_choice(summary)
-    target_acc, without = summary.get("target_acc"), summary.get("target_acc_without")
+    target_acc, without = summary.get(Summary.TARGET_ACC), summary.get(Summary.TARGET_ACC_WITHOUT)
     val_without = summary.get("val_acc_without")
     if method != "none" and (without is not None or val_without is not None):
         trade_off(summary, adaptation.get(method).short if method in adaptation.names() else method)
     else:
         columns = st.columns(2)
-        columns[0].metric(_("Source validation accuracy"), percent(summary["best_val_acc"]))
+        columns[0].metric(_("Source validation accuracy"), percent(summary[Summary.BEST_VAL_ACC]))
         columns[1].metric(_("Target accuracy"), percent(target_acc),
                           help=None if target_acc is not None else _("The target has no labels to score with."))
     if summary.get("domain_gap") is not None:
@@ -185,9 +187,9 @@ def trade_off(summary: dict, method: str) -> None:
 
     how, source, target = _("how it was trained"), _("source validation accuracy"), _("target accuracy")
     rows = [{how: _("without adaptation"), source: percent(summary.get("val_acc_without")),
-             target: percent(summary.get("target_acc_without"))},
-            {how: _("with {method}", method=method), source: percent(summary.get("best_val_acc")),
-             target: percent(summary.get("target_acc"))}]
+             target: percent(summary.get(Summary.TARGET_ACC_WITHOUT))},
+            {how: _("with {method}", method=method), source: percent(summary.get(Summary.BEST_VAL_ACC)),
+             target: percent(summary.get(Summary.TARGET_ACC))}]
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="target_trade_off")
     st.caption(_("The same head on the same features, trained once without and once with the adaptation. Aligning the "
                  "training data to the target can cost some accuracy on the training data's own validation set: "

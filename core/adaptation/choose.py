@@ -37,6 +37,7 @@ from threadpoolctl import threadpool_limits
 from core import adaptation
 from core.errors import UserError
 from core.i18n import Text, lazy, lazy_ngettext
+from core.runs import Summary
 
 GUARD = 0.03      # at most 3 points of source validation accuracy lost
 MARGIN = 0.02     # at least 2 points better than none on a check
@@ -72,7 +73,7 @@ class Choice:
     def summary(self) -> dict:
         """The keys a run's summary gains. ``adapt_scores``: per method tried (``none`` included) its checks
         (circular validation, MixVal) and source validation accuracy, as fractions."""
-        return {"adapt_auto": True, "adapt_checks": list(CHECKS),
+        return {Summary.ADAPT_AUTO: True, "adapt_checks": list(CHECKS),
                 "adapt_scores": {method: {key: round(value, 4) if isinstance(value, float) else value
                                           for key, value in found.items()} for method, found in self.scores.items()},
                 "adapt_expected": self.expected, "adapt_reason": str(self.reason),

@@ -16,6 +16,7 @@ from torch import nn
 from core import adaptation
 from core.i18n import lazy
 from core.loaders import make_loader
+from core.runs import Summary
 
 if TYPE_CHECKING:
     from core.loop import Session
@@ -68,15 +69,15 @@ def finish(session: "Session", model: nn.Module, result: dict, method: adaptatio
     from core.loop import cpu_state, evaluate
 
     target = session.target
-    scores = {"adapt": method.name, "target_items": len(target.items), "target_labelled": target.labelled}
+    scores = {"adapt": method.name, Summary.TARGET_ITEMS: len(target.items), "target_labelled": target.labelled}
     loader = target_loader(session, train=False) if target.labelled else None
     before = evaluate(model, loader, session.device)["acc"] if loader is not None else None
     if method.finish(session, model):
         result["best_state"] = cpu_state(model)
-        scores["target_acc_without"] = before
-        scores["target_acc"] = evaluate(model, loader, session.device)["acc"] if loader is not None else None
+        scores[Summary.TARGET_ACC_WITHOUT] = before
+        scores[Summary.TARGET_ACC] = evaluate(model, loader, session.device)["acc"] if loader is not None else None
     else:
-        scores["target_acc"] = before
+        scores[Summary.TARGET_ACC] = before
     scores["domain_gap_after"] = trained_gap(session, model)
     return {key: (round(value, 6) if isinstance(value, float) else value) for key, value in scores.items()}
 
@@ -84,7 +85,8 @@ def finish(session: "Session", model: nn.Module, result: dict, method: adaptatio
 @torch.no_grad()
 def trained_gap(session: "Session", model: nn.Module, limit: int = 500) -> float:
     """The domain gap seen through the trained network's features (source training items vs the target)."""
-    from core import domains, features
+    from core import features
+    from core.data import domains
 
     report = session.report
     source = features.compute_features(report, session.spec, session.device, items=report.train[:limit],

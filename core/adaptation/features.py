@@ -19,11 +19,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core import adaptation, domains, features, loop, runs
+from core import adaptation, features, loop, runs
+from core.data import domains
 from core.adaptation import choose
 from core.errors import UserError
 from core.i18n import lazy
-from core.models import Head
+from core.backbones.models import Head
+from core.runs import Summary
 
 
 def fit_aligned(session: loop.Session, feature_set: features.FeatureSet) -> dict:
@@ -35,7 +37,7 @@ def fit_aligned(session: loop.Session, feature_set: features.FeatureSet) -> dict
     val_x = feature_set.rows(report.val).double().numpy()
     target_x = target_set.rows(target.items).double().numpy()
     classes, dropout = len(report.classes), config.head_dropout
-    outcome_extra = {"target_items": len(target.items), "target_labelled": target.labelled,
+    outcome_extra = {Summary.TARGET_ITEMS: len(target.items), "target_labelled": target.labelled,
                      "domain_gap": round(domains.domain_gap(np.concatenate([train_x, val_x]), target_x, config.seed), 4)}
     name = config.adapt
     if name == adaptation.AUTO:
@@ -50,7 +52,7 @@ def fit_aligned(session: loop.Session, feature_set: features.FeatureSet) -> dict
             plain = loop.fit_on_features(session.quiet(runs.Run(Path(scratch))), Head(train_x.shape[1], classes, dropout),
                                          torch.from_numpy(train_x).float(), torch.from_numpy(val_x).float(), feature_set)
         if plain.get("best_state") is not None:
-            outcome_extra.update(val_acc_without=plain["best_val_acc"],
+            outcome_extra.update(val_acc_without=plain[Summary.BEST_VAL_ACC],
                                  **_target_scores(target, target_x, plain["best_state"], "_without"))
 
     source_map, target_map = method.maps(train_x, target_x, config.seed)

@@ -21,7 +21,7 @@ from core import plugins
 from core.backbones import BackboneSpec, create_backbone
 from core.errors import UserError
 from core.i18n import Shown, Text, _, lazy
-from core.models import TransferModel, describe, freeze
+from core.backbones.models import TransferModel, describe, freeze
 
 # The registry sits below config.py and loop.py, which import it: hooks get a TrainConfig (config), a
 # loop.Session (session) and a DataReport (report), named in words here to keep the imports one-way.

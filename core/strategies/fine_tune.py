@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from core.i18n import N_
-from core.models import TransferModel
+from core.backbones.models import TransferModel
 from core.strategies import register
 from core.strategies.network import NetworkStrategy
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from torch import nn
 
 from core.i18n import N_, _, lazy, lazy_ngettext
-from core.models import TransferModel, layer_groups, outside_groups
+from core.backbones.models import TransferModel, layer_groups, outside_groups
 from core.strategies import register
 from core.strategies.fine_tune import freeze_batchnorm_statistics
 from core.strategies.network import NetworkStrategy
@@ -97,7 +97,7 @@ class GradualUnfreezing(NetworkStrategy):
 
     def layers(self, spec, num_classes: int, stages: int = 4, decay: float = 2.6) -> list[dict]:
         """The layer table with when each block starts training, and how fast ("stage 3 on, at lr / 2.6")."""
-        from core.models import describe
+        from core.backbones.models import describe
 
         model = self.build(spec, num_classes, pretrained=False)
         start = {name: (k + 2, k) for k, part in enumerate(parts(model, stages)) for name, _ in part}

@@ -57,7 +57,7 @@ class LanguageReport:
     def sentence(self) -> str:
         """What was found, in one sentence in the current language."""
         if self.others:
-            from core.encodings import listing
+            from core.data.encodings import listing
 
             others = str(listing([_("{language} ({share:.0%})", language=language_name(code), share=share)
                                   for code, share in self.others.items()]))
@@ -140,7 +140,7 @@ def encoder_warning(title: str | Text, languages: tuple[str, ...] | None,
     (shown on the Model page now, and kept in a run's events by training)."""
     if reads(languages, language) is not False or language.share < 0.5 or language.code == "zxx":
         return None
-    from core.encodings import listing
+    from core.data.encodings import listing
 
     trained = listing([name_text(code) for code in languages[:3]])
     encoder = title if isinstance(title, Text) else Text(title)

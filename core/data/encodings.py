@@ -38,7 +38,7 @@ TITLES = {
     "cp1253": N_("Windows-1253 (Greek)"), "cp1254": N_("Windows-1254 (Turkish)"), "cp1255": N_("Windows-1255 (Hebrew)"),
     "cp1256": N_("Windows-1256 (Arabic)"), "cp1257": N_("Windows-1257 (Baltic)"),
     "cp1258": N_("Windows-1258 (Vietnamese)"), "cp874": N_("Windows-874 (Thai)"), "mac_roman": "Mac Roman",
-    "xlsx": N_("Excel workbook"),   # not an encoding: what data_texts records for a workbook
+    "xlsx": N_("Excel workbook"),   # not an encoding: what text_tables records for a workbook
 }
 # what the Data page and --encoding offer (any Python codec name works too)
 CHOICES = ("utf_8", "utf_8_sig", "utf_16", "gb18030", "cp950", "big5hkscs", "cp932", "euc_jp", "cp949", "cp1251", "koi8_r",

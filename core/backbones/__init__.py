@@ -100,6 +100,15 @@ class BackboneSpec:
 _REGISTRY: dict[str, BackboneSpec] = {}
 
 
+# The backbone a person gets without choosing, per modality: named here only (the CLI, the pages, the doctor).
+DEFAULTS = {"image": "efficientnet_lite0", "text": "all_minilm_l6_v2"}
+
+
+def default_for(modality: str) -> str:
+    """The name of the backbone used when none is chosen, for ``"image"`` or ``"text"``."""
+    return DEFAULTS[modality]
+
+
 def register(spec: BackboneSpec) -> BackboneSpec:
     _REGISTRY[spec.name] = spec
     return spec
@@ -109,7 +118,7 @@ def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-BUILT_IN = ("core.image_backbones", "core.text_backbones", "core.run_backbones")
+BUILT_IN = ("core.backbones.image_backbones", "core.backbones.text_backbones", "core.run_backbones")
 _resolvers: list[Callable[[str], "BackboneSpec | None"]] = []
 
 

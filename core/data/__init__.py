@@ -1,5 +1,5 @@
 """The one entry point that opens any dataset: ImageFolders (folder, .zip, sample:mnist) or tables
-of texts (.csv, .tsv, .xlsx, sample:bbc), into a DataReport (core.report). The report's sentences (layout,
+of texts (.csv, .tsv, .xlsx, sample:bbc), into a DataReport (core.data.report). The report's sentences (layout,
 warnings, skipped items' reasons, a table's notes) are lazy Texts (core/i18n.py), shown in the reader's language.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from core import paths, storage
 from core.i18n import lazy
-from core.report import DataReport
+from core.data.report import DataReport
 
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xls"}
 TEXT_SAMPLES = {"bbc"}
@@ -39,15 +39,15 @@ def modality_of(source: str | Path) -> str:
 def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0, text_column: str | None = None,
                  label_column: str | None = None, encoding: str | None = None, min_classes: int = 2) -> DataReport:
     """Open any dataset TransferLab understands, scan it, split it and report on it (``encoding``: of a
-    table of texts; detected when None), without the items excluded from it (core/exclusions.py)."""
-    from core import class_names, exclusions
+    table of texts; detected when None), without the items excluded from it (core/data/exclusions.py)."""
+    from core.data import class_names, exclusions
 
     if modality_of(source) == "text":
-        from core import data_texts
+        from core.data import text_tables
 
-        report = data_texts.load_dataset(source, val_fraction, seed, text_column, label_column, encoding, min_classes)
+        report = text_tables.load_dataset(source, val_fraction, seed, text_column, label_column, encoding, min_classes)
     else:
-        from core import data_images
+        from core.data import image_folders
 
-        report = data_images.load_dataset(source, val_fraction, seed, min_classes)
+        report = image_folders.load_dataset(source, val_fraction, seed, min_classes)
     return class_names.apply(exclusions.apply(report))  # what the person excluded leaves every split

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.report import DataReport, balance_warnings, stratified_split
-from core import encodings, languages
+from core.data.report import DataReport, balance_warnings, stratified_split
+from core.data import encodings, languages
 from core.errors import UserError
 from core.i18n import Text, lazy, lazy_ngettext
 
@@ -138,7 +138,7 @@ def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0, t
                  label_column: str | None = None, encoding: str | None = None, min_classes: int = 2) -> DataReport:
     text_source = str(source)
     if text_source.startswith("sample:"):
-        from core import samples
+        from core.data import samples
 
         path = samples.ensure_text_sample(text_source.split(":", 1)[1])
     else:

@@ -34,7 +34,7 @@ class DataReport:
     details: dict = field(default_factory=dict)          # text only: encoding, delimiter, columns...
     set_aside: list[tuple[str, int]] = field(default_factory=list)  # training items a run leaves out
                                                                     # (at_most_per_class, or excluded); still featurised
-    excluded: list[str] = field(default_factory=list)  # item keys the person excluded (core/exclusions.py)
+    excluded: list[str] = field(default_factory=list)  # item keys the person excluded (core/data/exclusions.py)
     class_titles: dict[str, str] = field(default_factory=dict)  # label -> the name a person gave it (class_names.py)
 
     @property

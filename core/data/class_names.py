@@ -16,9 +16,9 @@ from pathlib import Path
 
 from core import paths, storage
 from core.errors import UserError
-from core.exclusions import dataset_id
+from core.data.exclusions import dataset_id
 from core.i18n import lazy
-from core.report import DataReport
+from core.data.report import DataReport
 
 MAX_LENGTH = 60
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from core import paths, storage
 from core.i18n import Text, lazy, ngettext
-from core.report import DataReport
+from core.data.report import DataReport
 
 
 def dataset_id(report: DataReport) -> str:

@@ -23,11 +23,11 @@ from core import backbones, runs, strategies
 from core.config import TrainConfig
 from core.errors import UserError
 from core.i18n import lazy
-from core.models import TransferModel
-from core.preprocess import ImagePreprocess, pixels
+from core.backbones.models import TransferModel
+from core.backbones.preprocess import ImagePreprocess, pixels
 
 if TYPE_CHECKING:
-    from core.domains import Target
+    from core.data.domains import Target
 
 
 class ImageClassifier(nn.Module):
@@ -127,7 +127,7 @@ class Predictor:
     def _engine(self, example):
         """The inference engine's pass of this run's frozen backbone (a head trained on cached features reads
         the pretrained backbone's features) on a CPU, or None where the PyTorch model answers."""
-        from core import engine
+        from core.backbones import engine
 
         if not self._on_features():
             return None
@@ -143,7 +143,7 @@ class Predictor:
         return usable_length(self.spec, self.config.max_length)
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        from core.text_backbones import tokenizer_for
+        from core.backbones.text_backbones import tokenizer_for
 
         return tokenizer_for(self.spec)(list(texts), padding=True, truncation=True, max_length=self.max_length,
                                         return_tensors="pt")
@@ -156,7 +156,7 @@ class Predictor:
         if self.is_tfidf:
             return self._tfidf_probabilities(texts)
         from core.loaders import tokens_kept
-        from core.text_backbones import tokenizer_for
+        from core.backbones.text_backbones import tokenizer_for
 
         # longest first, in batches of similar length (little padding); then back in the order given
         lengths = tokens_kept(tokenizer_for(self.spec), list(texts), self.max_length)
@@ -240,7 +240,7 @@ def score_target(run_dir: str | Path, target: "Target", batch_size: int = 32) ->
     Try it and the export use, so what is scored is what is shipped."""
     if not target.labelled:
         return None
-    from core import images
+    from core.data import images
 
     predictor = load(run_dir)
     correct = 0

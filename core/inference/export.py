@@ -32,12 +32,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core import images, metrics, storage, strategies
+from core import metrics, storage, strategies
+from core.data import images
 from core.errors import UserError
 from core.i18n import Text, _, lazy, ngettext
 from core.inference import Predictor, load
-from core.preprocess import pixels
-from core.report import DataReport
+from core.backbones.preprocess import pixels
+from core.data.report import DataReport
+from core.runs import Summary
 
 PARITY_TOLERANCE = 1e-4
 PREDICT_SCRIPT = Path(__file__).with_name("predict_template.py")
@@ -111,7 +113,7 @@ def _write_side_files(predictor: Predictor, folder: Path) -> None:
         preprocessing = {"modality": "image", **predictor.preprocess.describe()}
         requirements = ["onnxruntime>=1.16", "numpy", "pillow"]
     else:
-        from core.text_backbones import tokenizer_for
+        from core.backbones.text_backbones import tokenizer_for
 
         tokenizer_for(predictor.spec).save_pretrained(str(folder))
         if not (folder / "tokenizer.json").is_file():
@@ -126,7 +128,7 @@ def _write_side_files(predictor: Predictor, folder: Path) -> None:
 
 
 def predict_script() -> str:
-    """predict.py: the template with the app's own image decoding (core.images.to_rgb) pasted in at
+    """predict.py: the template with the app's own image decoding (core.data.images.to_rgb) pasted in at
     its ``# TO_RGB`` line, so an exported model sees the pixels the app sees."""
     import inspect
     import re
@@ -197,8 +199,8 @@ def model_card(predictor: Predictor, parity: dict | None) -> str:
     run, config = predictor.run, predictor.config
     summary = run.summary() or {}
     data = run.data()
-    n_val = summary.get("val_images") or len(data.get("val", []))
-    accuracy = summary.get("best_val_acc")
+    n_val = summary.get(Summary.VAL_IMAGES) or len(data.get("val", []))
+    accuracy = summary.get(Summary.BEST_VAL_ACC)
     low, high = metrics.accuracy_interval(accuracy, n_val) if accuracy is not None and n_val else (None, None)
     image = predictor.modality == "image"
     labels = predictor.labels
@@ -208,12 +210,12 @@ def model_card(predictor: Predictor, parity: dict | None) -> str:
         what = ngettext("Classifies images into {n} class: {classes}.", "Classifies images into {n} classes: "
                         "{classes}.", len(labels), classes=", ".join(labels))
         data_line = _("Data: `{data}`: {train} training and {val} validation images.", data=config.data,
-                      train=summary.get("train_images", "?"), val=n_val)
+                      train=summary.get(Summary.TRAIN_IMAGES, "?"), val=n_val)
     else:
         what = ngettext("Classifies texts into {n} class: {classes}.", "Classifies texts into {n} classes: "
                         "{classes}.", len(labels), classes=", ".join(labels))
         data_line = _("Data: `{data}`: {train} training and {val} validation texts.", data=config.data,
-                      train=summary.get("train_images", "?"), val=n_val)
+                      train=summary.get(Summary.TRAIN_IMAGES, "?"), val=n_val)
     if predictor.spec:
         model_line = _("Backbone: {title} (`{name}`, {source} weights).", title=predictor.spec.title,
                        name=config.backbone, source=predictor.spec.source)
@@ -233,7 +235,7 @@ def model_card(predictor: Predictor, parity: dict | None) -> str:
         "- " + model_line,
         "- " + _("Strategy: {strategy}; {epochs} epochs (best: epoch {best}); seed {seed}.",
                  strategy=_shown(strategies.title(config.strategy)), epochs=summary.get("epochs", "?"),
-                 best=summary.get("best_epoch", "?"), seed=config.seed),
+                 best=summary.get(Summary.BEST_EPOCH, "?"), seed=config.seed),
         "- " + _("Run: `{run}`; the full training config is in config.json.", run=run.id),
         "",
         "## " + _("How good (validation split)"),
@@ -241,11 +243,11 @@ def model_card(predictor: Predictor, parity: dict | None) -> str:
     if accuracy is not None:
         lines.append("- " + _("Accuracy {accuracy:.1%} (95% confidence interval {low:.1%} to {high:.1%}, Wilson).",
                               accuracy=accuracy, low=low, high=high))
-    if summary.get("best_val_macro_f1") is not None:
-        lines.append("- " + _("Macro-F1 {f1:.3f}.", f1=summary["best_val_macro_f1"]))
+    if summary.get(Summary.BEST_VAL_MACRO_F1) is not None:
+        lines.append("- " + _("Macro-F1 {f1:.3f}.", f1=summary[Summary.BEST_VAL_MACRO_F1]))
     if summary.get("target"):
         method = summary.get("adapt", "none")
-        target, count = summary["target"], summary.get("target_items", "?")
+        target, count = summary["target"], summary.get(Summary.TARGET_ITEMS, "?")
         if method != "none":
             line = _("Target: `{target}` ({count} images; its labels only scored). Adapted to it with {method}.",
                      target=target, count=count, method=method) if image else \
@@ -257,11 +259,11 @@ def model_card(predictor: Predictor, parity: dict | None) -> str:
                 _("Target: `{target}` ({count} texts; its labels only scored). Not adapted to it.",
                   target=target, count=count)
         lines += ["", "## " + _("Where it will be used (the target)"), "- " + line]
-        if summary.get("target_acc") is not None:
-            without = summary.get("target_acc_without")
+        if summary.get(Summary.TARGET_ACC) is not None:
+            without = summary.get(Summary.TARGET_ACC_WITHOUT)
             lines.append("- " + (_("Target accuracy {accuracy:.1%} (without adaptation {without:.1%}).",
-                                   accuracy=summary["target_acc"], without=without) if without is not None else
-                                 _("Target accuracy {accuracy:.1%}.", accuracy=summary["target_acc"])))
+                                   accuracy=summary[Summary.TARGET_ACC], without=without) if without is not None else
+                                 _("Target accuracy {accuracy:.1%}.", accuracy=summary[Summary.TARGET_ACC])))
         if method != "none":
             lines.append("- " + _("The model is adapted for the target: on data like the training data it may do a "
                                   "little worse than the validation numbers above."))

@@ -20,7 +20,7 @@ LABELS = json.loads((HERE / "labels.json").read_text())
 PREPROCESSING = json.loads((HERE / "preprocessing.json").read_text())
 
 
-# TO_RGB: export.py puts TransferLab's own core.images.to_rgb here, so images decode exactly as in the app
+# TO_RGB: export.py puts TransferLab's own core.data.images.to_rgb here, so images decode exactly as in the app
 
 
 def load_rgb(path):

@@ -18,7 +18,7 @@ import numpy as np
 
 from core.errors import UserError
 from core.i18n import _, lazy
-from core.report import DataReport
+from core.data.report import DataReport
 
 UNLABELLED = -1
 
@@ -84,20 +84,21 @@ def _text_target(source: str, report: DataReport, text_column: str | None, label
                  encoding: str | None) -> "DataReport | Target":
     """A labelled table (the source's column names, or guessed ones whose labels are the source's
     classes), else an unlabelled one: its text column, no labels."""
-    from core import data, data_texts, samples
+    from core import data
+    from core.data import text_tables, samples
 
     path = samples.ensure_text_sample(source[7:]) if source.startswith("sample:") else Path(source).expanduser()
     if not path.is_file():
         raise UserError(lazy("No file at {path}.", path=str(path)),
                         lazy("Check the path, or upload the target table instead."))
-    table = data_texts.read_table(path, encoding)
+    table = text_tables.read_table(path, encoding)
     columns = list(table.frame.columns)
     text_column = text_column or (report.details.get("text_column") if report.details.get("text_column") in columns
                                   else None)
     label_column = label_column or (report.details.get("label_column")
                                     if report.details.get("label_column") in columns else None)
     if label_column is None and len(columns) >= 2:
-        guessed_text, guessed_label = data_texts.guess_columns(table.frame)
+        guessed_text, guessed_label = text_tables.guess_columns(table.frame)
         values = set(table.frame[guessed_label].astype(str).str.strip()) - {""}
         if values and values <= set(report.classes):
             text_column, label_column = text_column or guessed_text, guessed_label
@@ -119,14 +120,15 @@ def _text_target(source: str, report: DataReport, text_column: str | None, label
 
 def _unlabelled_images(source: str) -> Target | None:
     """A folder (or .zip) of images without class folders: every image, no labels."""
-    from core import archive, data_images, paths
+    from core import paths
+    from core.data import archive, image_folders
 
     path = Path(source).expanduser()
     if not path.exists():
         return None
     folder = archive.import_zip(path, paths.data_dir() / "uploads") if path.is_file() else path
-    root = data_images.find_root(folder)
-    files = sorted(p for p in root.rglob("*") if p.is_file() and data_images._is_image(p)
+    root = image_folders.find_root(folder)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and image_folders._is_image(p)
                    and not any(part.startswith(".") for part in p.relative_to(root).parts))
     if not files:
         return None

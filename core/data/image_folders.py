@@ -14,11 +14,12 @@ import hashlib
 import json
 from pathlib import Path
 
-from core import archive, paths, samples
-from core.report import DataReport, balance_warnings, stratified_split
+from core import paths
+from core.data import archive, samples
+from core.data.report import DataReport, balance_warnings, stratified_split
 from core.errors import UserError
 from core.i18n import Text, lazy, lazy_ngettext
-from core.images import IMAGE_EXTENSIONS, UNREADABLE, probe
+from core.data.images import IMAGE_EXTENSIONS, UNREADABLE, probe
 
 TRAIN_NAMES = ("train", "training")
 VAL_NAMES = ("val", "valid", "validation")
