@@ -3,7 +3,7 @@
 A strategy (core/strategies/) decides what trains and how; this module does the epochs:
 ``Session`` (what one training needs), ``Stepper`` (optimizer, gradient scaling, accumulation,
 schedule), ``BestWeights``, ``EarlyStopping``, ``train_epoch``, ``evaluate``, and ``fit_epochs``, which
-strings them together and checkpoints every epoch so an interrupted run continues where it was.
+strings them together and saves a ``Checkpoint`` every epoch so an interrupted run continues where it was.
 ``fit_end_to_end`` trains a whole network on images or tokenised texts; ``fit_on_features`` trains a
 head on the backbone's cached features (milliseconds per epoch).
 """
@@ -53,7 +53,7 @@ class Session:
     emit: Emit
     stop_reason: Callable[[], "str | None"]
     run: runs.Run
-    checkpoint: dict | None = None
+    checkpoint: "Checkpoint | None" = None  # where a resumed run continues
     feature_batch: int = 32          # examples per feature-pass batch (halved after running out of memory)
     target: "Target | None" = None   # where the model will be used (core/data/domains.py)
     feature_passes: list = field(default_factory=list)  # each cached_features call: what it cost (core/costs.py)
@@ -291,100 +291,170 @@ def stopped_before_training(status: str = "stopped") -> dict:
     return {"status": status, Summary.BEST_VAL_ACC: None, Summary.FINAL_VAL_ACC: None, Summary.BEST_EPOCH: None, "epochs": 0}
 
 
+@dataclass
+class Checkpoint:
+    """What ``fit_epochs`` saves after every epoch and restores on resume: the weights and everything that
+    decides how the next epoch trains, so that a resumed run trains exactly as an uninterrupted one would.
+    ``runs.Run`` writes it to checkpoint.pt as ``to_dict()`` (the layout older runs have, so they resume)."""
+
+    epoch: int
+    model: dict
+    stepper: dict                    # optimizer, gradient scaler, schedule (Stepper.state_dict)
+    best: dict                       # BestWeights.state_dict
+    watch: dict                      # EarlyStopping.state_dict
+    history: list
+    start_loss: float | None = None  # the first loss, which Divergence compares with
+    privacy: dict | None = None      # private training's accountant
+    extras: dict = field(default_factory=dict)  # modules trained beside the model (DANN's domain classifier)
+
+    def to_dict(self) -> dict:
+        return {"epoch": self.epoch, "model": self.model, **self.stepper, "best": self.best, "watch": self.watch,
+                "history": self.history, "start_loss": self.start_loss, "privacy": self.privacy,
+                "extras": self.extras}
+
+    @classmethod
+    def from_dict(cls, saved: dict) -> "Checkpoint":
+        return cls(epoch=saved["epoch"], model=saved["model"],
+                   stepper={key: saved.get(key) for key in ("optimizer", "scaler", "scheduler")},
+                   best=saved["best"], watch=saved["watch"], history=list(saved["history"]),
+                   start_loss=saved.get("start_loss"), privacy=saved.get("privacy"), extras=saved.get("extras") or {})
+
+    @classmethod
+    def read(cls, run: runs.Run) -> "Checkpoint | None":
+        saved = run.load_checkpoint()
+        return cls.from_dict(saved) if saved else None
+
+
+@dataclass
+class Progress:
+    """The state of ``fit_epochs`` that carries from epoch to epoch: what is checkpointed and restored."""
+
+    stepper: Stepper
+    best: BestWeights
+    stopping: EarlyStopping
+    divergence: Divergence
+    private: "privacy.Private | None" = None
+    history: list = field(default_factory=list)
+    stage: object = None             # gradual unfreezing's current stage
+
+    def checkpoint(self, epoch: int, model: nn.Module, extras: dict[str, nn.Module]) -> Checkpoint:
+        return Checkpoint(epoch=epoch, model=cpu_state(model), stepper=self.stepper.state_dict(),
+                          best=self.best.state_dict(), watch=self.stopping.state_dict(), history=self.history,
+                          start_loss=self.divergence.start_loss,
+                          privacy=self.private.state_dict() if self.private is not None else None,
+                          extras={name: cpu_state(module) for name, module in extras.items()})
+
+    def restore(self, saved: Checkpoint, model: nn.Module, extras: dict[str, nn.Module],
+                load_weights: Callable[[], dict]) -> int:
+        """Everything back as it was after ``saved.epoch``; returns the epoch to train next."""
+        model.load_state_dict(saved.model)
+        for name, module in extras.items():
+            if name in saved.extras:
+                module.load_state_dict(saved.extras[name])
+        self.stepper.load_state_dict(saved.stepper)
+        self.best.load_state_dict(saved.best, load_weights)
+        self.stopping.load_state_dict(saved.watch)
+        self.divergence.start_loss = saved.start_loss
+        if self.private is not None:
+            self.private.load_state_dict(saved.privacy or {})
+        self.history = list(saved.history)
+        self.stage = self.history[-1].get("stage") if self.history else None
+        return saved.epoch + 1
+
+
+def _go_private(session: Session, trainer: nn.Module, model: nn.Module, stepper: Stepper, train_loader: DataLoader,
+                train_mode: Callable[[nn.Module], None], step: Step):
+    """DP-SGD (core/privacy.py): per-example clipping, noise, Poisson batches. Returns (the accountant, the
+    model as it trains, the loader) and says which layers stay as pretrained."""
+    config = session.config
+    first_inputs, first_labels = next(iter(train_loader))
+    private, trainer, train_loader = privacy.Private.attach(config, trainer, stepper, train_loader, config.epochs,
+                                                            len(train_loader.dataset))
+    trainer.train()
+    train_mode(model)  # the trial step below must not touch frozen BatchNorm statistics
+    two = lambda x: tuple(part[:2] for part in x) if isinstance(x, tuple) else x[:2]  # noqa: E731
+    shared = private.freeze_shared(trainer, stepper.optimizer, lambda: step(
+        trainer, to_device(two(first_inputs), session.device), first_labels[:2].to(session.device))[1],
+        examples=len(first_labels[:2]))
+    if shared:
+        session.emit("notice", message=lazy("Private training keeps {layers} as pretrained: every example of a "
+                                            "batch shares them, so they have no gradient of their own to clip.",
+                                            layers=", ".join(shared)))
+    return private, trainer, train_loader
+
+
+def _seed_epoch(config: "TrainConfig", epoch: int, rank: int, train_loader: DataLoader) -> None:
+    """Each epoch is seeded by its number, so a resumed run trains exactly as an uninterrupted one would."""
+    torch.manual_seed(config.seed * 1000 + epoch + 1_000_003 * rank)  # this epoch's augmentation, dropout
+    if train_loader.generator is not None:
+        train_loader.generator.manual_seed(config.seed * 1000 + epoch)  # this epoch's shuffle (every rank's)
+    if hasattr(train_loader.sampler, "set_epoch"):  # DistributedSampler: this epoch's shuffle, sharded
+        train_loader.sampler.set_epoch(epoch)  # (the sampler holds the seed)
+
+
+def _epoch_record(epoch: int, config: "TrainConfig", stats: EpochStats, val: dict, state: Progress,
+                  trained: float, elapsed: float) -> dict:
+    rates = state.stepper.rates()
+    record = {"epoch": epoch, "epochs": config.epochs, "train_loss": stats.loss, "train_acc": stats.acc,
+              "val_loss": val["loss"], "val_acc": val["acc"], "lr": rates.get("head", rates.get("all")),
+              "backbone_lr": rates.get("backbone"), "seconds": round(elapsed, 3),
+              "examples_per_second": round(stats.seen / max(trained, 1e-9), 2)}
+    if state.private is not None:
+        record["epsilon"] = round(state.private.epsilon(), 4)  # the budget spent so far
+    if state.stage is not None:
+        record["stage"] = state.stage
+    return record
+
+
 def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val_loader: DataLoader,
                groups: list[dict], save_best: bool, train_mode: Callable[[nn.Module], None] = lambda model: None,
                step: Step = cross_entropy_step, extras: dict[str, nn.Module] | None = None,
                wrapped: nn.Module | None = None, val_count: int | None = None,
                epoch_start: Callable[[int], "dict | None"] = lambda epoch: None) -> dict:
     """Epochs of train + validate. Keeps the best weights; stops early after ``config.patience``
-    epochs without a lower validation loss; checkpoints every epoch (each epoch is seeded by its
-    number, so a resumed run trains exactly as an uninterrupted one would). ``train_mode(model)``
+    epochs without a lower validation loss; checkpoints every epoch (a ``Checkpoint``). ``train_mode(model)``
     runs after ``model.train()`` each epoch (a strategy keeps frozen parts in eval mode there).
     ``extras``: modules trained beside the model (DANN's domain classifier), checkpointed with it.
     ``wrapped``: the model as it trains (inside DistributedDataParallel); ``val_count``: validation examples
     in all (each rank's ``val_loader`` holds its shard). ``epoch_start(epoch)``: the strategy's change of what
     trains (gradual unfreezing); a dict it returns starts a stage (a "stage" event, the epochs' ``stage``)."""
-    world = session.world
+    config, run, emit, extras = session.config, session.run, session.emit, extras or {}
     trainer = wrapped or model
-    scores = lambda: evaluate(model, val_loader, session.device, world, val_count)  # noqa: E731
-    config, run, emit = session.config, session.run, session.emit
+    scores = lambda: evaluate(model, val_loader, session.device, session.world, val_count)  # noqa: E731
     stepper = Stepper(groups, config, len(train_loader), session.device)
     private = None
-    if config.dp_epsilon is not None:  # DP-SGD (core/privacy.py): per-example clipping, noise, Poisson batches
-        first_inputs, first_labels = next(iter(train_loader))
-        private, trainer, train_loader = privacy.Private.attach(config, trainer, stepper, train_loader, config.epochs,
-                                                                len(train_loader.dataset))
-        trainer.train()
-        train_mode(model)  # the trial step below must not touch frozen BatchNorm statistics
-        two = lambda x: tuple(part[:2] for part in x) if isinstance(x, tuple) else x[:2]  # noqa: E731
-        shared = private.freeze_shared(trainer, stepper.optimizer, lambda: step(
-            trainer, to_device(two(first_inputs), session.device), first_labels[:2].to(session.device))[1],
-            examples=len(first_labels[:2]))
-        if shared:
-            emit("notice", message=lazy("Private training keeps {layers} as pretrained: every example of a batch "
-                                        "shares them, so they have no gradient of their own to clip.",
-                                        layers=", ".join(shared)))
-    best = BestWeights(save=run.save_weights if save_best else None)
-    stopping = EarlyStopping(config.patience)
-    divergence = Divergence(config.lr)
-    history, first_epoch, stopped, early, stage = [], 1, None, False, None
-    if session.checkpoint:
-        checkpoint = session.checkpoint
-        model.load_state_dict(checkpoint["model"])
-        for name, module in (extras or {}).items():
-            if name in checkpoint.get("extras", {}):
-                module.load_state_dict(checkpoint["extras"][name])
-        stepper.load_state_dict(checkpoint)
-        best.load_state_dict(checkpoint["best"], run.load_weights)
-        stopping.load_state_dict(checkpoint["watch"])
-        divergence.start_loss = checkpoint.get("start_loss")
-        if private is not None:
-            private.load_state_dict(checkpoint.get("privacy", {}))
-        history, first_epoch = list(checkpoint["history"]), checkpoint["epoch"] + 1
-        stage = history[-1].get("stage") if history else None
+    if config.dp_epsilon is not None:
+        private, trainer, train_loader = _go_private(session, trainer, model, stepper, train_loader, train_mode, step)
+    state = Progress(stepper, BestWeights(save=run.save_weights if save_best else None),
+                     EarlyStopping(config.patience), Divergence(config.lr), private)
+    first_epoch = state.restore(session.checkpoint, model, extras, run.load_weights) if session.checkpoint else 1
+    stopped, early = None, False
     for epoch in range(first_epoch, config.epochs + 1):
         epoch_started = time.perf_counter()
-        torch.manual_seed(config.seed * 1000 + epoch + 1_000_003 * world.rank)  # this epoch's augmentation, dropout
-        if train_loader.generator is not None:
-            train_loader.generator.manual_seed(config.seed * 1000 + epoch)  # this epoch's shuffle (every rank's)
-        if hasattr(train_loader.sampler, "set_epoch"):  # DistributedSampler: this epoch's shuffle, sharded
-            train_loader.sampler.set_epoch(epoch)  # (the sampler holds the seed)
+        _seed_epoch(config, epoch, session.world.rank, train_loader)
         began = epoch_start(epoch)
         if began:
-            stage = began["stage"]
+            state.stage = began["stage"]
             emit("stage", epoch=epoch, **began)
         trainer.train()
         train_mode(model)
-        for module in (extras or {}).values():
+        for module in extras.values():
             module.train()
-        stats = train_epoch(trainer, train_loader, stepper, session, epoch, divergence, step)
+        stats = train_epoch(trainer, train_loader, stepper, session, epoch, state.divergence, step)
         trained = time.perf_counter() - epoch_started  # the speed shown is training's, validation apart
         if stats.stopped:
             stopped = stats.stopped
             break
         val = scores()
-        rates = stepper.rates()
-        elapsed = time.perf_counter() - epoch_started
-        record = {"epoch": epoch, "epochs": config.epochs, "train_loss": stats.loss, "train_acc": stats.acc,
-                  "val_loss": val["loss"], "val_acc": val["acc"], "lr": rates.get("head", rates.get("all")),
-                  "backbone_lr": rates.get("backbone"), "seconds": round(elapsed, 3),
-                  "examples_per_second": round(stats.seen / max(trained, 1e-9), 2)}
-        if private is not None:
-            record["epsilon"] = round(private.epsilon(), 4)  # the budget spent so far
-        if stage is not None:
-            record["stage"] = stage
-        history.append(record)
-        divergence.check_epoch(stats.loss, epoch)
+        record = _epoch_record(epoch, config, stats, val, state, trained, time.perf_counter() - epoch_started)
+        state.history.append(record)
+        state.divergence.check_epoch(stats.loss, epoch)
         stepper.end_epoch()
-        best.offer(epoch, val["acc"], val["loss"], model)
-        stopping.update(val["loss"])
-        emit("epoch", **record, best_val_acc=best.acc)
-        run.save_checkpoint({"epoch": epoch, "model": cpu_state(model), **stepper.state_dict(),
-                             "best": best.state_dict(), "watch": stopping.state_dict(), "history": history,
-                             "start_loss": divergence.start_loss,
-                             "privacy": private.state_dict() if private is not None else None,
-                             "extras": {name: cpu_state(module) for name, module in (extras or {}).items()}})
-        if stopping.should_stop and epoch < config.epochs:
+        state.best.offer(epoch, val["acc"], val["loss"], model)
+        state.stopping.update(val["loss"])
+        emit("epoch", **record, best_val_acc=state.best.acc)
+        run.save_checkpoint(state.checkpoint(epoch, model, extras).to_dict())
+        if state.stopping.should_stop and epoch < config.epochs:
             early = True
             emit("early_stop", epoch=epoch, patience=config.patience, message=lazy_ngettext(
                 "Stopped early after epoch {epoch}: the validation loss has not improved for {n} epoch, so more "
@@ -394,6 +464,11 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
             break
     if private is not None:
         private.detach(trainer)
+    return _fit_outcome(state, stopped, early, model, scores)
+
+
+def _fit_outcome(state: Progress, stopped: str | None, early: bool, model: nn.Module, scores: Callable[[], dict]):
+    best, history = state.best, state.history
     if best.state is None:
         return stopped_before_training(stopped or "stopped")
     if stopped == "interrupted":
@@ -401,8 +476,8 @@ def fit_epochs(session: Session, model: nn.Module, train_loader: DataLoader, val
     model.load_state_dict(best.state)
     return {"status": stopped or "finished", Summary.BEST_VAL_ACC: best.acc, Summary.BEST_EPOCH: best.epoch,
             Summary.FINAL_VAL_ACC: history[-1]["val_acc"], "epochs": len(history), "best_val_loss": best.loss,
-            "early_stopped": early, "best_state": best.state,
-            "best_predictions": scores(), **(private.summary() if private is not None else {})}
+            "early_stopped": early, "best_state": best.state, "best_predictions": scores(),
+            **(state.private.summary() if state.private is not None else {})}
 
 
 def fit_end_to_end(session: Session, step: Step | None = None, extra_groups: list[dict] | None = None,

@@ -159,7 +159,7 @@ def _fit_in(session: loop.Session, resume: bool, started: float) -> dict:
                                                session.device, session.emit)
     run.clear_stop()
     run.set_status("running")
-    checkpoint = session.checkpoint = run.load_checkpoint() if resume else None
+    checkpoint = session.checkpoint = loop.Checkpoint.read(run) if resume else None
     if not resume:
         run.drop_checkpoint()
     write_config = lambda: run.write_config({  # noqa: E731
@@ -180,7 +180,7 @@ def _fit_in(session: loop.Session, resume: bool, started: float) -> dict:
              language=report.details.get("language"),
              target=session.target and {"name": session.target.name, "items": len(session.target.items),
                                         "labelled": session.target.labelled, "adapt": config.adapt},
-             resumed_from_epoch=checkpoint["epoch"] if checkpoint else None)
+             resumed_from_epoch=checkpoint.epoch if checkpoint else None)
         warning = language_warning(spec, report, config.strategy)
         if warning:
             emit("notice", message=warning)
@@ -194,7 +194,7 @@ def _fit_in(session: loop.Session, resume: bool, started: float) -> dict:
                 _smaller_batches(session)
                 config = session.config
                 write_config()
-                session.checkpoint = run.load_checkpoint()
+                session.checkpoint = loop.Checkpoint.read(run)
         if not session.world.main:  # rank 0 writes the results; the others are done
             return {"status": outcome["status"], "run_dir": str(run.dir), "rank": session.world.rank}
         if outcome["status"] == "interrupted":  # the process is going away: keep the checkpoint, be quick

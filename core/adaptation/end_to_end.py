@@ -30,12 +30,10 @@ def target_loader(session: "Session", train: bool, batch_size: int | None = None
 
 
 def fit_network(session: "Session") -> dict:
-    """A whole network trained on the source; with a target, the run's method added to the training
-    (DANN) or applied afterwards (AdaBN), and the target's scores."""
+    """A whole network trained on the source with a target: the run's method added to the training (DANN) or
+    applied afterwards (AdaBN), and the target's scores. (Without a target, NetworkStrategy trains it alone.)"""
     from core import loop
 
-    if session.target is None:
-        return loop.fit_end_to_end(session)[0]
     auto = session.config.adapt == adaptation.AUTO
     if auto:  # measuring DANN or AdaBN would mean training the network again: not tried, and said so
         untried = [m.name for m in adaptation.for_strategy(session.strategy, session.spec) if m.name != "none"]
