@@ -237,7 +237,7 @@ class Supervisor:
         """The run being trained in this runs folder (by this process's child, or by any other process)."""
         with self._lock:
             child = self._child_run
-        if child is not None and child.recorded_status in ("queued", "running"):
+        if child is not None and child.recorded_status in runs.ACTIVE:
             return child  # starting (queued until it takes its lock) or training; not once it has ended
         return next((r for r in runs.list_runs(self.runs_dir) if r.recorded_status == "running" and r.is_alive()),
                     None)
@@ -341,7 +341,7 @@ class Supervisor:
         if self._child.stdin is not None:  # a warm process that trained: its command pipe
             self._child.stdin.close()
         self._child, self._child_run = None, None
-        if run.recorded_status in ("queued", "running") and not run.is_alive():
+        if run.recorded_status in runs.ACTIVE and not run.is_alive():
             try:
                 run.set_status("failed")
                 run.append_event({"kind": "error", "time": round(time.time(), 3),

@@ -1,4 +1,4 @@
-"""Entry modules and plugins, shared by the registries (backbones, strategies).
+"""Entry modules and plugins, shared by the registries (backbones, strategies, adaptation methods).
 
 Each registry names its built-in entry modules and asks ``load`` for them on first use; then the
 TRANSFERLAB_PLUGINS entries ("module" or "module:function", comma-separated) are imported and the

@@ -39,7 +39,7 @@ from core.errors import UserError
 from core.i18n import N_, _, lazy, ngettext
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
-ENDED = ("finished", "stopped", "failed", "interrupted")
+ACTIVE = ("queued", "running")  # a run that has not ended yet
 # How a status reads in tables and sentences ("damaged": describe()'s, for a folder that cannot be used)
 STATUS_WORDS = {"queued": N_("queued"), "running": N_("running"), "finished": N_("finished"),
                 "stopped": N_("stopped"), "failed": N_("failed"), "interrupted": N_("interrupted"),
@@ -197,7 +197,7 @@ class Run:
 
     def events(self) -> list[dict]:
         """Every readable event, in order. Lines that are not whole events (a last line cut off by a
-        crash, a line edited by hand) are skipped; ``event_problems()`` says how many."""
+        crash, a line edited by hand) are skipped; ``damage()`` says how many."""
         return self._events()[0]
 
     def _events(self) -> tuple[list[dict], list[str], bool]:
@@ -254,12 +254,6 @@ class Run:
         alive = status == "running" and self.is_alive()
         event_problems, cut_off = self._events()[1:]
         return problems, [] if alive and cut_off else event_problems  # a live run writes as we read
-
-    def attempt_events(self) -> list[dict]:
-        """The events since the last start: a resumed run appends a new attempt to the same file."""
-        events = self.events()
-        starts = [i for i, e in enumerate(events) if e["kind"] == "start"]
-        return events[starts[-1]:] if starts else events
 
     def history(self) -> list[dict]:
         """Epoch records in order, one per epoch (an epoch redone after a resume counts once, last wins)."""
@@ -458,6 +452,12 @@ def _tensor_bytes(value: Any) -> int:
     return 64
 
 
+def last_attempt(events: list[dict]) -> list[dict]:
+    """The events since the last start: a resumed run appends a new attempt to the same file."""
+    starts = [i for i, e in enumerate(events) if e["kind"] == "start"]
+    return events[starts[-1]:] if starts else events
+
+
 def epoch_history(events: list[dict]) -> list[dict]:
     by_epoch = {e["epoch"]: e for e in events if e["kind"] == "epoch" and isinstance(e.get("epoch"), int)}
     return [by_epoch[k] for k in sorted(by_epoch)]
@@ -560,7 +560,7 @@ def _describe(run: Run) -> dict:
     files, event_problems = run._damage()
     damage = files + event_problems
     status = run.status
-    if files and status not in ("queued", "running"):  # events.jsonl's problems alone leave the run usable
+    if files and status not in ACTIVE:  # events.jsonl's problems alone leave the run usable
         status = "damaged"
     accuracies = [e["val_acc"] for e in history if isinstance(e.get("val_acc"), (int, float))]
     best = summary.get(Summary.BEST_VAL_ACC) if summary else max(accuracies, default=None)

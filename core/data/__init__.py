@@ -1,4 +1,19 @@
-"""The one entry point that opens any dataset: ImageFolders (folder, .zip, sample:mnist) or tables
+"""Data: every format TransferLab reads, each with one owner module, and what is known about it.
+
+    __init__.py        ``load_dataset``: the one entry point (this file)
+    image_folders.py   ImageFolders: folders, train/val layouts, .zip uploads
+    text_tables.py     tables of texts (.csv, .tsv, .xlsx): columns, labels
+    report.py          ``DataReport``: the exact split, classes, warnings, in plain words
+    encodings.py       which text encoding a file is in (GBK/GB18030, UTF-8, ...), said with confidence
+    languages.py       which language texts are in, and whether a backbone reads it
+    archive.py         unpacking uploads safely (.zip), junk files skipped
+    images.py          decoding images (EXIF rotation, modes, broken files)
+    samples.py         the bundled samples (MNIST digits, BBC News, digits on photos), built on first use
+    exclusions.py      examples a person set aside (the dataset doctor), per dataset
+    class_names.py     the names a person gives the classes
+    domains.py         a target domain: where the model will be used
+
+The entry point opens any dataset: ImageFolders (folder, .zip, sample:mnist) or tables
 of texts (.csv, .tsv, .xlsx, sample:bbc), into a DataReport (core.data.report). The report's sentences (layout,
 warnings, skipped items' reasons, a table's notes) are lazy Texts (core/i18n.py), shown in the reader's language.
 """

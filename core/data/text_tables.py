@@ -161,10 +161,9 @@ def load_dataset(source: str | Path, val_fraction: float = 0.2, seed: int = 0, t
                    min_classes)
 
 
-def _report(path: Path, table: Table, text_column: str, label_column: str, guessed: tuple[str, str],
-            val_fraction: float, seed: int, min_classes: int = 2) -> DataReport:
-    frame = table.frame
-    split_column = next((c for c in frame.columns if c.lower() == "split"), None)
+def _rows(frame, text_column: str, label_column: str, split_column: str | None):
+    """Each usable row's text, label and split (keyed by row), the rows left out and why, and how many of
+    those had an empty text or label."""
     keys = [f"{index:07d}" for index in range(len(frame))]   # whole columns at once: 200,000 rows in a second
     text_missing, label_missing = frame[text_column].isna().to_numpy(), frame[label_column].isna().to_numpy()
     text_values, label_values = frame[text_column].astype(str).tolist(), frame[label_column].astype(str).tolist()
@@ -187,19 +186,13 @@ def _report(path: Path, table: Table, text_column: str, label_column: str, guess
                 continue
             splits[key] = split
         texts[key], labels[key] = text_values[index], label_values[index]
-    classes = sorted(set(labels.values()), key=_natural)
-    if not classes:
-        raise UserError(lazy("No row has both a text and a label."),
-                        lazy("Check the columns '{text}' and '{label}'.", text=text_column, label=label_column))
-    if len(classes) < min_classes:
-        raise UserError(lazy("Every row has the same label ('{label}'); a classifier needs at least two.",
-                             label=classes[0]),
-                        lazy("Check that '{column}' is the label column, or add examples of other labels.",
-                             column=label_column))
+    return texts, labels, splits, skipped, dropped
+
+
+def _split(texts: dict, labels: dict, splits: dict, classes: list[str], split_column: str | None,
+           val_fraction: float, seed: int):
+    """(train, val, layout): the table's own split column when it has one, else a stratified split."""
     index = {name: i for i, name in enumerate(classes)}
-    warnings = [lazy("Label '{label}' has a single example: it can be learned from but not checked on validation "
-                     "data. Add more examples of it, or merge it into another label.", label=str(name))
-                for name, count in pd.Series(list(labels.values())).value_counts().items() if count == 1]
     if split_column is not None:
         train = [(k, index[labels[k]]) for k in texts if splits[k] == "train"]
         val = [(k, index[labels[k]]) for k in texts if splits[k] == "val"]
@@ -219,6 +212,27 @@ def _report(path: Path, table: Table, text_column: str, label_column: str, guess
                                "(seed {seed}).",
                                "{n:,} labelled rows; split {train:.0%} train / {val:.0%} validation per label "
                                "(seed {seed}).", len(texts), train=1 - val_fraction, val=val_fraction, seed=seed)
+    return train, val, layout
+
+
+def _report(path: Path, table: Table, text_column: str, label_column: str, guessed: tuple[str, str],
+            val_fraction: float, seed: int, min_classes: int = 2) -> DataReport:
+    frame = table.frame
+    split_column = next((c for c in frame.columns if c.lower() == "split"), None)
+    texts, labels, splits, skipped, dropped = _rows(frame, text_column, label_column, split_column)
+    classes = sorted(set(labels.values()), key=_natural)
+    if not classes:
+        raise UserError(lazy("No row has both a text and a label."),
+                        lazy("Check the columns '{text}' and '{label}'.", text=text_column, label=label_column))
+    if len(classes) < min_classes:
+        raise UserError(lazy("Every row has the same label ('{label}'); a classifier needs at least two.",
+                             label=classes[0]),
+                        lazy("Check that '{column}' is the label column, or add examples of other labels.",
+                             column=label_column))
+    warnings = [lazy("Label '{label}' has a single example: it can be learned from but not checked on validation "
+                     "data. Add more examples of it, or merge it into another label.", label=str(name))
+                for name, count in pd.Series(list(labels.values())).value_counts().items() if count == 1]
+    train, val, layout = _split(texts, labels, splits, classes, split_column, val_fraction, seed)
     if dropped:
         warnings.append(lazy_ngettext("{n} row with an empty text or label was left out.",
                                       "{n} rows with an empty text or label were left out.", dropped))

@@ -1,4 +1,5 @@
-"""Pick the fastest device present: CUDA (with mixed precision), Apple MPS, else the CPU."""
+"""Where training runs: the fastest device present (CUDA with mixed precision, Apple MPS, else the CPU; this
+file) and several processes, GPUs or machines (distributed.py, started by torchrun)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""A finished run's model, loaded back for predictions, explanations and embeddings.
+"""Using a trained run: predictions (this file), and the export that runs outside the app (export.py, which
+ships predict_template.py as the exported folder's predict.py).
+
+A finished run's model, loaded back for predictions, explanations and embeddings.
 
 ``load(run_dir)`` rebuilds exactly what training kept (best.safetensors over the run's backbone
 and preprocessing), in eval mode on the CPU (or the device asked for). Images go in as decoded RGB

@@ -196,17 +196,24 @@ def _load_script(path: Path):
 
 def model_card(predictor: Predictor, parity: dict | None) -> str:
     """The model card (README.md), written in the current language: the one the export was asked in."""
-    run, config = predictor.run, predictor.config
-    summary = run.summary() or {}
-    data = run.data()
-    n_val = summary.get(Summary.VAL_IMAGES) or len(data.get("val", []))
-    accuracy = summary.get(Summary.BEST_VAL_ACC)
-    low, high = metrics.accuracy_interval(accuracy, n_val) if accuracy is not None and n_val else (None, None)
-    image = predictor.modality == "image"
-    labels = predictor.labels
-    characters = predictor.is_tfidf and predictor.tfidf["settings"]["analyzer"] == "char"
+    summary = predictor.run.summary() or {}
+    n_val = summary.get(Summary.VAL_IMAGES) or len(predictor.run.data().get("val", []))
+    lines = (_card_made(predictor, summary, n_val) + _card_quality(predictor, summary, n_val)
+             + _card_target(predictor, summary) + _card_use(predictor) + _card_limits(predictor, n_val)
+             + _card_parity(predictor, parity))
+    return "\n".join(lines) + "\n"
+
+
+def _characters(predictor: Predictor) -> bool:
+    """A TF-IDF run over runs of characters (Chinese and other unspaced texts) rather than words."""
+    return predictor.is_tfidf and predictor.tfidf["settings"]["analyzer"] == "char"
+
+
+def _card_made(predictor: Predictor, summary: dict, n_val: int) -> list[str]:
+    """The title, what the model does, and how it was made."""
+    run, config, labels = predictor.run, predictor.config, predictor.labels
     shown = ", ".join(labels[:6]) + ("..." if len(labels) > 6 else "")
-    if image:
+    if predictor.modality == "image":
         what = ngettext("Classifies images into {n} class: {classes}.", "Classifies images into {n} classes: "
                         "{classes}.", len(labels), classes=", ".join(labels))
         data_line = _("Data: `{data}`: {train} training and {val} validation images.", data=config.data,
@@ -219,59 +226,70 @@ def model_card(predictor: Predictor, parity: dict | None) -> str:
     if predictor.spec:
         model_line = _("Backbone: {title} (`{name}`, {source} weights).", title=predictor.spec.title,
                        name=config.backbone, source=predictor.spec.source)
-    elif characters:
+    elif _characters(predictor):
         model_line = _("Model: TF-IDF of runs of 1-3 characters ({count:,} of them) + logistic regression.",
                        count=len(predictor.tfidf["vocabulary"]))
     else:
         model_line = _("Model: TF-IDF of words and word pairs ({count:,} of them) + logistic regression.",
                        count=len(predictor.tfidf["vocabulary"]))
-    lines = [
-        "# " + _("{classes}: a TransferLab classifier", classes=shown),
-        "",
-        what,
-        "",
-        "## " + _("How it was made"),
-        "- " + data_line,
-        "- " + model_line,
-        "- " + _("Strategy: {strategy}; {epochs} epochs (best: epoch {best}); seed {seed}.",
-                 strategy=_shown(strategies.title(config.strategy)), epochs=summary.get("epochs", "?"),
-                 best=summary.get(Summary.BEST_EPOCH, "?"), seed=config.seed),
-        "- " + _("Run: `{run}`; the full training config is in config.json.", run=run.id),
-        "",
-        "## " + _("How good (validation split)"),
-    ]
-    if accuracy is not None:
+    return ["# " + _("{classes}: a TransferLab classifier", classes=shown), "", what, "",
+            "## " + _("How it was made"), "- " + data_line, "- " + model_line,
+            "- " + _("Strategy: {strategy}; {epochs} epochs (best: epoch {best}); seed {seed}.",
+                     strategy=_shown(strategies.title(config.strategy)), epochs=summary.get("epochs", "?"),
+                     best=summary.get(Summary.BEST_EPOCH, "?"), seed=config.seed),
+            "- " + _("Run: `{run}`; the full training config is in config.json.", run=run.id)]
+
+
+def _card_quality(predictor: Predictor, summary: dict, n_val: int) -> list[str]:
+    """The validation scores, with the accuracy's interval and a table per class."""
+    lines = ["", "## " + _("How good (validation split)")]
+    accuracy = summary.get(Summary.BEST_VAL_ACC)
+    if accuracy is not None and n_val:
+        low, high = metrics.accuracy_interval(accuracy, n_val)
         lines.append("- " + _("Accuracy {accuracy:.1%} (95% confidence interval {low:.1%} to {high:.1%}, Wilson).",
                               accuracy=accuracy, low=low, high=high))
     if summary.get(Summary.BEST_VAL_MACRO_F1) is not None:
         lines.append("- " + _("Macro-F1 {f1:.3f}.", f1=summary[Summary.BEST_VAL_MACRO_F1]))
-    if summary.get("target"):
-        method = summary.get("adapt", "none")
-        target, count = summary["target"], summary.get(Summary.TARGET_ITEMS, "?")
-        if method != "none":
-            line = _("Target: `{target}` ({count} images; its labels only scored). Adapted to it with {method}.",
-                     target=target, count=count, method=method) if image else \
-                _("Target: `{target}` ({count} texts; its labels only scored). Adapted to it with {method}.",
-                  target=target, count=count, method=method)
-        else:
-            line = _("Target: `{target}` ({count} images; its labels only scored). Not adapted to it.",
-                     target=target, count=count) if image else \
-                _("Target: `{target}` ({count} texts; its labels only scored). Not adapted to it.",
-                  target=target, count=count)
-        lines += ["", "## " + _("Where it will be used (the target)"), "- " + line]
-        if summary.get(Summary.TARGET_ACC) is not None:
-            without = summary.get(Summary.TARGET_ACC_WITHOUT)
-            lines.append("- " + (_("Target accuracy {accuracy:.1%} (without adaptation {without:.1%}).",
-                                   accuracy=summary[Summary.TARGET_ACC], without=without) if without is not None else
-                                 _("Target accuracy {accuracy:.1%}.", accuracy=summary[Summary.TARGET_ACC])))
-        if method != "none":
-            lines.append("- " + _("The model is adapted for the target: on data like the training data it may do a "
-                                  "little worse than the validation numbers above."))
     if summary.get("per_class"):
         lines += ["", _("| class | precision | recall | F1 | support |"), "|---|---|---|---|---|"]
         shown = dict(zip(predictor.run.labels(), predictor.labels))  # the names given to the classes, where given
-        lines += [f"| {shown.get(row['class'], row['class'])} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | "
-                  f"{row['support']} |" for row in summary["per_class"]]
+        lines += [f"| {shown.get(row['class'], row['class'])} | {row['precision']:.3f} | {row['recall']:.3f} | "
+                  f"{row['f1']:.3f} | {row['support']} |" for row in summary["per_class"]]
+    return lines
+
+
+def _card_target(predictor: Predictor, summary: dict) -> list[str]:
+    """Where the model will be used, when the run had a target: adapted or not, and its scores there."""
+    if not summary.get("target"):
+        return []
+    image, lines = predictor.modality == "image", []
+    method = summary.get("adapt", "none")
+    target, count = summary["target"], summary.get(Summary.TARGET_ITEMS, "?")
+    if method != "none":
+        line = _("Target: `{target}` ({count} images; its labels only scored). Adapted to it with {method}.",
+                 target=target, count=count, method=method) if image else \
+            _("Target: `{target}` ({count} texts; its labels only scored). Adapted to it with {method}.",
+              target=target, count=count, method=method)
+    else:
+        line = _("Target: `{target}` ({count} images; its labels only scored). Not adapted to it.",
+                 target=target, count=count) if image else \
+            _("Target: `{target}` ({count} texts; its labels only scored). Not adapted to it.",
+              target=target, count=count)
+    lines += ["", "## " + _("Where it will be used (the target)"), "- " + line]
+    if summary.get(Summary.TARGET_ACC) is not None:
+        without = summary.get(Summary.TARGET_ACC_WITHOUT)
+        lines.append("- " + (_("Target accuracy {accuracy:.1%} (without adaptation {without:.1%}).",
+                               accuracy=summary[Summary.TARGET_ACC], without=without) if without is not None else
+                             _("Target accuracy {accuracy:.1%}.", accuracy=summary[Summary.TARGET_ACC])))
+    if method != "none":
+        lines.append("- " + _("The model is adapted for the target: on data like the training data it may do a "
+                              "little worse than the validation numbers above."))
+    return lines
+
+
+def _card_use(predictor: Predictor) -> list[str]:
+    """How to run the exported model, and what it takes."""
+    image, characters = predictor.modality == "image", _characters(predictor)
     if image:
         takes = _("`model.onnx` takes raw 8-bit RGB pixels [N, H, W, 3] of any size: resizing, cropping and "
                   "normalising are inside the model (preprocessing.json says how).")
@@ -284,13 +302,15 @@ def model_card(predictor: Predictor, parity: dict | None) -> str:
     else:
         takes = _("`model.onnx` takes token ids and attention masks from tokenizer.json, cut at {max_length} tokens.",
                   max_length=predictor.max_length)
-    lines += ["", "## " + _("Use"), "```bash", "pip install -r requirements.txt",
-              "python predict.py " + ("photo.jpg other.png" if image else _('"some text to classify" "another one"')),
-              "```",
-              _("Prints one JSON object per input: `label` and `probabilities` (class name -> probability)."),
-              takes,
-              _("`model.pt2` is the same program for PyTorch: `torch.export.load('model.pt2').module()`."),
-              "", "## " + _("Intended use and limits")]
+    example = "photo.jpg other.png" if image else _('"some text to classify" "another one"')
+    return ["", "## " + _("Use"), "```bash", "pip install -r requirements.txt", "python predict.py " + example, "```",
+            _("Prints one JSON object per input: `label` and `probabilities` (class name -> probability)."), takes,
+            _("`model.pt2` is the same program for PyTorch: `torch.export.load('model.pt2').module()`.")]
+
+
+def _card_limits(predictor: Predictor, n_val: int) -> list[str]:
+    """What the model is for, and what it is not."""
+    image, labels, lines = predictor.modality == "image", predictor.labels, ["", "## " + _("Intended use and limits")]
     if image:
         lines += ["- " + _("For prototyping and teaching: sorting images into the {n} classes above, like the ones "
                            "it was trained on.", n=len(labels)),
@@ -308,25 +328,31 @@ def model_card(predictor: Predictor, parity: dict | None) -> str:
                            "from elsewhere (other cameras, lighting, writers, topics) may do worse. Test on your own "
                            "before relying on it.", n=n_val)]
     lines.append("- " + _("Not for decisions about people, health, money or safety."))
-    if parity is not None:
-        numbers = dict(n=parity["examples"], different=parity["disagreements"],
-                       difference=parity["max_probability_difference"], tolerance=parity["tolerance"])
-        if parity["labels_agree"]:
-            said = _("On all {n} validation images, this export's predictions agree with the app's ({different} "
-                     "different labels); largest probability difference {difference:.1e} (tolerance "
-                     "{tolerance:.0e}).", **numbers) if image else \
-                _("On all {n} validation texts, this export's predictions agree with the app's ({different} "
-                  "different labels); largest probability difference {difference:.1e} (tolerance "
-                  "{tolerance:.0e}).", **numbers)
-        else:
-            said = _("On all {n} validation images, this export's predictions DISAGREE with the app's ({different} "
-                     "different labels); largest probability difference {difference:.1e} (tolerance "
-                     "{tolerance:.0e}).", **numbers) if image else \
-                _("On all {n} validation texts, this export's predictions DISAGREE with the app's ({different} "
-                  "different labels); largest probability difference {difference:.1e} (tolerance "
-                  "{tolerance:.0e}).", **numbers)
-        lines += ["", "## " + _("Parity with the app"), said]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _card_parity(predictor: Predictor, parity: dict | None) -> list[str]:
+    """Whether the export predicts as the app does, on the validation examples."""
+    if parity is None:
+        return []
+    image = predictor.modality == "image"
+    numbers = dict(n=parity["examples"], different=parity["disagreements"],
+                   difference=parity["max_probability_difference"], tolerance=parity["tolerance"])
+    if parity["labels_agree"]:
+        said = _("On all {n} validation images, this export's predictions agree with the app's ({different} "
+                 "different labels); largest probability difference {difference:.1e} (tolerance "
+                 "{tolerance:.0e}).", **numbers) if image else \
+            _("On all {n} validation texts, this export's predictions agree with the app's ({different} "
+              "different labels); largest probability difference {difference:.1e} (tolerance "
+              "{tolerance:.0e}).", **numbers)
+    else:
+        said = _("On all {n} validation images, this export's predictions DISAGREE with the app's ({different} "
+                 "different labels); largest probability difference {difference:.1e} (tolerance "
+                 "{tolerance:.0e}).", **numbers) if image else \
+            _("On all {n} validation texts, this export's predictions DISAGREE with the app's ({different} "
+              "different labels); largest probability difference {difference:.1e} (tolerance "
+              "{tolerance:.0e}).", **numbers)
+    return ["", "## " + _("Parity with the app"), said]
 
 
 def _shown(text) -> str:
