@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +123,9 @@ class TrainConfig:
     def validated(self) -> "TrainConfig":
         """Return self if every value makes sense, else raise UserError saying which and why (in lazy Texts:
         read in the reader's language, also when a training process raised it)."""
+        wrong = self._wrong_types()
+        if wrong:  # a hand-edited or older config.json: said before any comparison could fail on it
+            raise UserError(lazy("Invalid training settings: {problems}.", problems=_listed(wrong)))
         known = strategies.names()
         checks = [
             (self.strategy in known, lazy("strategy must be one of {names}", names=", ".join(known))),
@@ -170,6 +173,16 @@ class TrainConfig:
         if problems:
             raise UserError(lazy("Invalid training settings: {problems}.", problems=_listed(problems)))
         return self
+
+    def _wrong_types(self) -> list[Text]:
+        """Fields whose default is a number but whose value is not one (True and False are not numbers)."""
+        problems = []
+        for spec in fields(self):
+            default, value = spec.default, getattr(self, spec.name)
+            if isinstance(default, (int, float)) and not isinstance(default, bool):
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    problems.append(lazy("{name} must be a number, not {value}", name=spec.name, value=repr(value)))
+        return problems
 
     def _modality_check(self, known: list[str]) -> tuple[bool, Text]:
         modality = modality_of(self.data)
