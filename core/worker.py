@@ -138,7 +138,7 @@ def _failure(error: BaseException | None) -> dict:
 
 def serve(train: Callable[[list[str]], int], commands: TextIO = sys.stdin, replies: TextIO = sys.stdout) -> int:
     """Follow the commands until a run has been trained (its exit code) or the input ends. ``train``: the
-    command line's entry point (core/__main__.py's main), given the arguments of a training child."""
+    command line's entry point (core.cli.main), given the arguments of a training child."""
     spare = os.environ.get("TRANSFERLAB_SPARE") == "1"
     if spare:  # beside a training run: import at the lowest priority, in a thread, while this one reads commands
         threading.Thread(target=_import_quietly, name="import", daemon=True).start()

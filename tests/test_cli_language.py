@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core import i18n
-from core.__main__ import main
+from core.cli import main
 from core.divergence import Divergence
 from core.errors import UserError
 

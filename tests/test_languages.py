@@ -277,7 +277,7 @@ def test_cjk_token_explanations_show_each_character_as_written(tmp_path):
 
 
 def test_cli_prints_the_detected_encoding_and_language_and_takes_encoding(tmp_path, capsys, monkeypatch):
-    from core.__main__ import main
+    from core.cli import main
 
     monkeypatch.setattr("signal.signal", lambda *args: None)  # the command's Ctrl+C handling: not in pytest
     path = _chinese_reviews(tmp_path / "reviews.csv")
