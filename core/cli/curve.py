@@ -17,7 +17,7 @@ def curve_command_parser(subparsers, parents: Parents) -> None:
     parser = add_command(subparsers, parents, "curve", _("the data-efficiency curve: each strategy trained on 5, 10, "
                                                          "20... examples per class, scored on the same validation "
                                                          "split"),
-                         parents.dataset, parents.reading, parents.encoding, parents.no_flip, parents.device,
+                         parents.dataset, parents.columns_and_split, parents.encoding, parents.no_flip, parents.device,
                          parents.runs_out, parents.json_report)
     parser.add_argument("--backbone", help=_("the pretrained backbone (default: efficientnet_lite0 for images, "
                                              "all_minilm_l6_v2 for texts); baselines use their own"))

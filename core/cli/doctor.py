@@ -16,7 +16,7 @@ def doctor_command_parser(subparsers, parents: Parents) -> None:
     parser = add_command(subparsers, parents, "doctor", _("the dataset doctor: suspected label errors, duplicates "
                                                           "(also between training and validation) and outliers, on "
                                                           "the backbone's cached features"),
-                         parents.dataset, parents.reading, parents.encoding, parents.device, parents.cache,
+                         parents.dataset, parents.columns_and_split, parents.encoding, parents.device, parents.cache,
                          parents.json_report)
     parser.add_argument("--backbone", help=_("the pretrained backbone whose features are examined (default: "
                                              "efficientnet_lite0 for images, all_minilm_l6_v2 for texts)"))
@@ -39,15 +39,15 @@ def examine_data(args: argparse.Namespace) -> int:
         print(_("features {done}/{total}", done=done, total=total), file=sys.stderr, flush=True)
 
     # the split and device not given: doctor's defaults (the same as training's)
-    reading = given(val_fraction=args.val_fraction, seed=args.seed, text_column=args.text_col,
+    read_as = given(val_fraction=args.val_fraction, seed=args.seed, text_column=args.text_col,
                     label_column=args.label_col, encoding=args.encoding)
     checkup = doctor.examine(args.data, args.backbone, max_length=args.max_length, cache_dir=args.cache_dir,
                              on_progress=progress, near=args.near or doctor.NEAR,
                              near_pixels=args.near_pixels or doctor.NEAR_PIXELS, **given(device=args.device),
-                             **reading)
+                             **read_as)
     if args.exclude:
         kinds = EXCLUDABLE if args.exclude == "all" else [args.exclude]
-        excluded = doctor.exclude_found(checkup, args.data, kinds=kinds, **reading)
+        excluded = doctor.exclude_found(checkup, args.data, kinds=kinds, **read_as)
         print(ngettext("excluded {n} item from every later split of this data",
                        "excluded {n} items from every later split of this data", len(excluded)), file=sys.stderr)
     if not args.json:

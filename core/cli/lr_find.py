@@ -17,7 +17,7 @@ def lr_find_command_parser(subparsers, parents: Parents) -> None:
     parser = add_command(subparsers, parents, "lr-find", _("the learning-rate range test: a copy of the model "
                                                            "trained while the rate grows; the loss against the "
                                                            "rate, and a suggestion"),
-                         _source(), parents.backbone, parents.recipe, parents.reading, parents.encoding,
+                         _source(), parents.backbone, parents.recipe, parents.columns_and_split, parents.encoding,
                          parents.no_flip, parents.device, parents.cache, parents.json_report)
     parser.add_argument("--steps", type=int, default=100, help=_("training steps, one rate each (default 100)"))
     parser.add_argument("--start-lr", type=float, default=1e-7, help=_("the first learning rate (default 1e-7)"))

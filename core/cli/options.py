@@ -22,7 +22,7 @@ class Parents:
     """One parent parser per family of shared options; beside each, the commands that take it."""
     language: argparse.ArgumentParser  # --lang: the top level and every command
     dataset: argparse.ArgumentParser  # --data (required): curve, doctor
-    reading: argparse.ArgumentParser  # --text-col --label-col --val-fraction --seed: train, curve, lr-find, doctor
+    columns_and_split: argparse.ArgumentParser  # --text-col --label-col --val-fraction --seed: train, curve, lr-find, doctor
     encoding: argparse.ArgumentParser  # --encoding: curve, lr-find, doctor (train's help says more)
     no_flip: argparse.ArgumentParser  # --no-flip: train, curve, lr-find
     device: argparse.ArgumentParser  # --device: train, curve, lr-find, doctor
@@ -41,7 +41,7 @@ def shared_parents() -> Parents:
                          help=_("the language of the messages, e.g. zh or en (default: from TRANSFERLAB_LANG, "
                                 "LANGUAGE, LC_ALL or LANG)")),
         dataset=_parent("--data", required=True, help=_("the same data as train --data")),
-        reading=_reading(),
+        columns_and_split=_columns_and_split(),
         encoding=_parent("--encoding", help=_("texts: the table's encoding (default: detected)")),
         no_flip=_parent("--no-flip", action="store_true", help=_("no horizontal flips (digits, text)")),
         device=_parent("--device", choices=DEVICES, help=_("where to compute (default auto)")),
@@ -69,16 +69,16 @@ def _parent(*flags: str, **keywords) -> argparse.ArgumentParser:
     return made
 
 
-def _reading() -> argparse.ArgumentParser:
+def _columns_and_split() -> argparse.ArgumentParser:
     """How the data is read (a table's columns) and split (the validation share, the seed)."""
-    reading = _parent()
-    reading.add_argument("--text-col", help=_("texts: the column holding the text (default: guessed)"))
-    reading.add_argument("--label-col", help=_("texts: the column holding the label (default: guessed)"))
-    reading.add_argument("--val-fraction", type=float,
-                         help=_("share of the data kept apart for validation when it has no validation split "
-                                "(default 0.2)"))
-    reading.add_argument("--seed", type=int, help=_("the random seed: the same seed, the same run (default 0)"))
-    return reading
+    parser = _parent()
+    parser.add_argument("--text-col", help=_("texts: the column holding the text (default: guessed)"))
+    parser.add_argument("--label-col", help=_("texts: the column holding the label (default: guessed)"))
+    parser.add_argument("--val-fraction", type=float,
+                        help=_("share of the data kept apart for validation when it has no validation split "
+                               "(default 0.2)"))
+    parser.add_argument("--seed", type=int, help=_("the random seed: the same seed, the same run (default 0)"))
+    return parser
 
 
 def _recipe() -> argparse.ArgumentParser:

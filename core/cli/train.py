@@ -18,7 +18,7 @@ def train_command_parser(subparsers, parents: Parents) -> None:
     from core import adaptation
 
     parser = add_command(subparsers, parents, "train", _("train one model and print its summary as JSON"),
-                         _source(), parents.backbone, parents.recipe, parents.reading, parents.runs_out,
+                         _source(), parents.backbone, parents.recipe, parents.columns_and_split, parents.runs_out,
                          parents.no_flip, parents.device, parents.cache)
     parser.add_argument("--stop-with-parent", action="store_true",
                         help=_("end as 'interrupted' (resumable) when the process that started this one exits"))
