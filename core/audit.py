@@ -7,6 +7,11 @@ seeded sample of its training examples (members) and of its validation examples 
 lower the loss, the likelier "member". Reported as the attack's ROC AUC: 50% means the model gives away
 nothing about who was in its training data; 100% means it tells every member from every stranger.
 Nothing is written; the run is read only.
+
+Its mean losses are not the loss curves' last points, and ``basis`` says so beside them: the audit scores the
+kept weights (the best epoch's) in evaluation mode, example by example; the curves' training loss is the
+running mean of each epoch while the weights still changed, in training mode (augmentation, dropout). Only
+the validation curve at the kept epoch measures the same thing (``epoch_val_loss``).
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core import inference, metrics, runs
+from core import i18n, inference, metrics, runs
 from core.errors import UserError
-from core.i18n import _, lazy
+from core.i18n import _, lazy, ngettext
 from core.data.report import DataReport
+from core.runs import Summary
 
 PER_SIDE = 500  # examples of each kind scored (a seeded sample when there are more)
 BATCH = 32
@@ -40,6 +46,9 @@ class Audit:
     advantage: float               # the best threshold's true-positive minus false-positive rate (0 = none)
     words: str                     # what the AUC says, in the language current when audited (see ``words``)
     losses: dict[str, list[float]] = field(default_factory=dict, repr=False)  # "members", "non_members"
+    epoch: int | None = None       # the epoch whose weights were scored (the kept, best one)
+    epoch_val_loss: float | None = None  # the validation loss curve at that epoch (all validation examples)
+    validation_examples: int | None = None  # how many the curve's point was measured on
 
     def to_dict(self) -> dict:
         return {key: value for key, value in asdict(self).items() if key != "losses"}
@@ -94,10 +103,42 @@ def audit(run_dir: str | Path, per_side: int = PER_SIDE, seed: int = 0) -> Audit
         _losses(predictor, report, members), _losses(predictor, report, strangers))
     auc, advantage = auc_and_advantage(member_losses, stranger_losses)
     interval = metrics.auc_interval(auc, len(members), len(strangers))
+    epoch = (run.summary() or {}).get(Summary.BEST_EPOCH)
+    on_curve = next((record.get("val_loss") for record in run.history() if record.get("epoch") == epoch), None)
     return Audit(str(run.dir), round(auc, 6), (round(interval[0], 6), round(interval[1], 6)), len(members),
                  len(strangers), round(float(member_losses.mean()), 6), round(float(stranger_losses.mean()), 6),
                  round(advantage, 6), words(auc, interval),
-                 {"members": member_losses.round(6).tolist(), "non_members": stranger_losses.round(6).tolist()})
+                 {"members": member_losses.round(6).tolist(), "non_members": stranger_losses.round(6).tolist()},
+                 epoch, None if on_curve is None else round(float(on_curve), 6), len(report.val))
+
+
+def basis(found: Audit) -> str:
+    """What the mean losses are, in plain words beside them (in the current language): which weights, which
+    examples, which mode, and why they are not the loss curves' numbers; the validation curve's point that
+    measures the same thing, where there is one."""
+    counted = dict(members=found.members, others=found.non_members)
+    scored = (_("These mean losses come from the kept weights (epoch {epoch}, the best one) in evaluation mode (no "
+                "augmentation, no dropout), one example at a time: {members:,} training examples (members) and "
+                "{others:,} validation examples (never seen).", epoch=found.epoch, **counted)
+              if found.epoch else
+              _("These mean losses come from the kept weights in evaluation mode (no augmentation, no dropout), one "
+                "example at a time: {members:,} training examples (members) and {others:,} validation examples "
+                "(never seen).", **counted))
+    curves = _("The loss curves measure something else: their training loss is the average over each epoch while "
+               "the weights were still changing, in training mode (with augmentation and dropout where the run used "
+               "them), and their last points are the last epoch's, not the kept one's.")
+    if found.epoch_val_loss is None or not found.epoch:
+        return i18n.join(scored, curves)
+    if found.non_members == found.validation_examples:
+        same = _("Their validation loss at epoch {epoch} measures the same thing, on the same {count:,} examples: "
+                 "{loss:.3f}.", epoch=found.epoch, count=found.validation_examples, loss=found.epoch_val_loss)
+    else:
+        same = ngettext("Their validation loss at epoch {epoch}, on all {n:,} validation example, is {loss:.3f} (the "
+                        "audit scored a sample of them).",
+                        "Their validation loss at epoch {epoch}, on all {n:,} validation examples, is {loss:.3f} (the "
+                        "audit scored a sample of them).", found.validation_examples or 0, epoch=found.epoch,
+                        loss=found.epoch_val_loss)
+    return i18n.join(scored, curves, same)
 
 
 def _sample(items: list[tuple[str, int]], size: int, chooser: random.Random) -> list[tuple[str, int]]:

@@ -125,10 +125,9 @@ def _extraction_against_baseline(extract: dict, baseline: dict) -> str:
         return _("Feature extraction beat {name} by {gap:.1f} points ({extract:.1%} vs {baseline:.1%}): the "
                  "pretrained features already carry much of what this task needs.", name=name, gap=gap, **accuracies)
     if high < 0:
-        return _("{name} beat feature extraction by {gap:.1f} points ({baseline:.1%} vs {extract:.1%}): with this many "
-                 "examples of this data, learning from them beats reusing pretrained features. Fewer examples per "
-                 "class (the data-efficiency curve) show where transfer pays.", name=_capitalised(name), gap=-gap,
-                 **accuracies)
+        return _("Feature extraction lost to {name} by {gap:.1f} points ({extract:.1%} vs {baseline:.1%}): with this "
+                 "many examples of this data, learning from them beats reusing pretrained features. Fewer examples "
+                 "per class (the data-efficiency curve) show where transfer pays.", name=name, gap=-gap, **accuracies)
     return _("Feature extraction and {name} are about the same ({extract:.1%} vs {baseline:.1%}; {margin}): with "
              "this much data, reusing pretrained features buys no measurable accuracy here. Fewer examples per class "
              "(the data-efficiency curve) show where it does.", name=name, margin=_margin(low, high, extract),
@@ -287,11 +286,6 @@ def _why_behind(row: dict, loss: float) -> str:
              "as they are; feature extraction is the better deal here.", loss=loss)
 
 
-def _capitalised(name: str) -> str:
-    """A name that opens a sentence ("the TF-IDF baseline" -> "The TF-IDF baseline"; Chinese is unchanged)."""
-    return name[:1].upper() + name[1:]
-
-
 def _times(row: dict, other: dict) -> str:
     """A sentence on how ``row``'s time compares with ``other``'s, first time with first time (the feature pass
     included); empty when either time is unknown."""
@@ -299,12 +293,14 @@ def _times(row: dict, other: dict) -> str:
     if not mine.like_for_like or not theirs.like_for_like:
         return ""
     ratio = mine.like_for_like / theirs.like_for_like
-    said = {"strategy": _capitalised(strategies.short(row["strategy"])), "other": strategies.short(other["strategy"]),
+    # a name never opens the sentence: names are written for the middle of one ("the TF-IDF baseline"), and
+    # capitalising them in code breaks wherever a translation moves them ("so The TF-IDF baseline")
+    said = {"strategy": strategies.short(row["strategy"]), "other": strategies.short(other["strategy"]),
             "time": costs.duration(mine.like_for_like), "other_time": theirs.words()}
     if ratio >= 1.5:
-        return _("{strategy} took {ratio:.0f}x as long as {other} ({time}; {other}: {other_time}).", ratio=ratio,
-                 **said)
+        return _("Time: {strategy} took {ratio:.0f}x as long as {other} ({time}; {other}: {other_time}).",
+                 ratio=ratio, **said)
     if ratio > 0.67:
-        return _("{strategy} took about as long as {other} ({time}; {other}: {other_time}).", **said)
-    return _("{strategy} took {ratio:.0f}x less time than {other} ({time}; {other}: {other_time}).", ratio=1 / ratio,
-             **said)
+        return _("Time: {strategy} took about as long as {other} ({time}; {other}: {other_time}).", **said)
+    return _("Time: {strategy} took {ratio:.0f}x less time than {other} ({time}; {other}: {other_time}).",
+             ratio=1 / ratio, **said)

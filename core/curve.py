@@ -16,7 +16,7 @@ import math
 from datetime import datetime
 from pathlib import Path
 
-from core import backbones, compare, costs, runs, strategies
+from core import backbones, compare, costs, i18n, runs, strategies
 from core.config import TrainConfig
 from core.data import modality_of
 from core.errors import UserError
@@ -144,8 +144,10 @@ def x_value(point: dict) -> float:
 
 
 def reading(found: list[dict]) -> list[str]:
-    """In the current language, where transfer pays: the pretrained strategy against the baseline, smallest subset first; then
-    fine-tuning against feature extraction. Differences inside the 95% interval are 'about the same'."""
+    """In the current language, where transfer pays: the pretrained strategy against the baseline, smallest subset
+    first; then fine-tuning against feature extraction. One text per pair, saying at each size it names who is
+    ahead and by how many points; a difference inside the 95% interval is "about the same", and the one ahead
+    is still named."""
     done = [p for p in found if p["val_acc"] is not None]
     by = {}
     for point in done:
@@ -163,15 +165,13 @@ def reading(found: list[dict]) -> list[str]:
 
 def _on_the_target(by: dict[str, dict]) -> str | None:
     """With a target: each strategy's target accuracy beside its validation accuracy, at its largest size."""
-    from core import i18n
-
     scored = []
     for name, sizes in by.items():
         largest = max(sizes, key=_size_key)
         point = sizes[largest]
         if point.get(Summary.TARGET_ACC) is not None:
-            scored.append(_("{strategy} {target:.1%} (validation {val:.1%})", strategy=strategies.short(name),
-                            target=point[Summary.TARGET_ACC], val=point["val_acc"]))
+            scored.append(_("{strategy} {target} (validation {val})", strategy=strategies.short(name),
+                            target=i18n.percent(point[Summary.TARGET_ACC]), val=i18n.percent(point["val_acc"])))
     if not scored:
         return None
     return _("On the target, with the most examples each strategy had: {scores}. Validation accuracy says how well "
@@ -184,95 +184,76 @@ def _as_row(point: dict) -> dict:
     return {Summary.BEST_VAL_ACC: point["val_acc"], Summary.VAL_IMAGES: point.get(Summary.VAL_IMAGES), "dir": point.get("run_dir")}
 
 
+def verdict(mine: dict, theirs: dict) -> int:
+    """1: ``mine`` is ahead, -1: ``theirs`` is, 0: the 95% interval of the difference holds zero (about the same),
+    as Compare decides it."""
+    _gap, low, high = compare.versus(_as_row(mine), _as_row(theirs))
+    return 1 if low > 0 else (-1 if high < 0 else 0)
+
+
 def _pair(mine: dict, theirs: dict, mine_name: str, theirs_name: str) -> str | None:
-    """One sentence on two strategies' points: who leads at the smallest shared size, and whether that holds
-    up to the largest or changes (they meet, or the other pulls ahead), and from which size on."""
+    """Two strategies' points in a few sentences: who is ahead, by how many points, at the smallest shared size,
+    at each size where that changes (one pulls ahead, they meet), and at the largest."""
     shared = sorted(set(mine) & set(theirs), key=_size_key)
     if not shared:
         return None
-
-    def verdict(size) -> int:  # 1: mine ahead, -1: theirs ahead, 0: about the same (as Compare decides it)
-        _, low, high = compare.versus(_as_row(mine[size]), _as_row(theirs[size]))
-        return 1 if low > 0 else (-1 if high < 0 else 0)
-
-    first = shared[0]
-    start = verdict(first)
-    later = next((size for size in shared[1:] if verdict(size) != start), None)
-    # the leader (when there is one) is named first: "a", with its accuracy "a_acc"
-    leader, follower = (mine, theirs) if start >= 0 else (theirs, mine)
-    names = {"a": strategies.short(mine_name if start >= 0 else theirs_name),
-             "b": strategies.short(theirs_name if start >= 0 else mine_name),
-             "a_acc": leader[first]["val_acc"], "b_acc": follower[first]["val_acc"]}
-    if later is None:
-        last = shared[-1]
-        end = {"a_last": leader[last]["val_acc"], "b_last": follower[last]["val_acc"]}
-        if len(shared) == 1:
-            return _opening(first, start, names)
-        return _held(first, last, start, names, end)
-    change = verdict(later)
-    after = {"a_later": leader[later]["val_acc"], "b_later": follower[later]["val_acc"],
-             "mine_later": mine[later]["val_acc"], "theirs_later": theirs[later]["val_acc"],
-             "mine": strategies.short(mine_name), "theirs": strategies.short(theirs_name)}
-    return _changed(first, later, start, change, names, after)
+    verdicts = {size: verdict(mine[size], theirs[size]) for size in shared}
+    changes = [size for before, size in zip(shared, shared[1:]) if verdicts[size] != verdicts[before]]
+    told = [shared[0], *changes] + ([shared[-1]] if shared[-1] not in changes and len(shared) > 1 else [])
+    names = {"mine": strategies.short(mine_name), "theirs": strategies.short(theirs_name)}
+    sentences = [_at(size, verdicts[size], mine[size], theirs[size], names,
+                     since=size in changes and size != shared[-1]) for size in told]
+    level = {size for size in told if i18n.percent(mine[size]["val_acc"]) == i18n.percent(theirs[size]["val_acc"])}
+    if any(verdicts[size] == 0 and (size not in level or size in changes) for size in told):  # "about the same" said
+        count = mine[shared[0]].get(Summary.VAL_IMAGES)
+        sentences.append(_("\"About the same\" means a gap within what {count:,} validation examples can tell apart "
+                           "(95% interval).", count=count) if count else
+                         _("\"About the same\" means a gap within what the validation set can tell apart (95% "
+                           "interval)."))
+    return i18n.join(*sentences)
 
 
-def _opening(first, start: int, said: dict) -> str:
-    """Only one size in common: who leads there."""
-    if start == 0:
-        if first == "all":
-            return _("With all the examples, {a} and {b} are about the same ({a_acc:.0%} vs {b_acc:.0%}).", **said)
-        return _("With {size} per class, {a} and {b} are about the same ({a_acc:.0%} vs {b_acc:.0%}).", size=first,
-                 **said)
-    if first == "all":
-        return _("With all the examples, {a} reaches {a_acc:.0%} where {b} gets {b_acc:.0%}.", **said)
-    return _("With {size} per class, {a} reaches {a_acc:.0%} where {b} gets {b_acc:.0%}.", size=first, **said)
+def _at(size, said: int, mine: dict, theirs: dict, names: dict, since: bool) -> str:
+    """One sentence on a size: one ahead (``said`` 1 or -1), about the same with the one ahead named, or level.
+    ``since``: the state holds from this size on (a change), else it is the state at this size."""
+    first, second = (mine, theirs) if mine["val_acc"] >= theirs["val_acc"] else (theirs, mine)
+    ahead, behind = (names["mine"], names["theirs"]) if first is mine else (names["theirs"], names["mine"])
+    words = dict(size=size, ahead=ahead, behind=behind, ahead_acc=i18n.percent(first["val_acc"]),
+                 behind_acc=i18n.percent(second["val_acc"]), gap=i18n.points(first["val_acc"], second["val_acc"]))
+    if said == 0 and words["ahead_acc"] == words["behind_acc"]:
+        return _level(size, since, words)
+    if said == 0:
+        return _close(size, since, words)
+    if since:
+        return _("From {size} per class on, {ahead} is ahead of {behind}: by {gap} points at {size} per class "
+                 "({ahead_acc} vs {behind_acc}).", **words)
+    if size == "all":
+        return _("With all the examples, {ahead} is ahead of {behind} by {gap} points ({ahead_acc} vs {behind_acc}).",
+                 **words)
+    return _("With {size} per class, {ahead} is ahead of {behind} by {gap} points ({ahead_acc} vs {behind_acc}).",
+             **words)
 
 
-def _held(first, last, start: int, said: dict, end: dict) -> str:
-    """The same verdict from the smallest size to the largest."""
-    said = {**said, **end, "size": first, "last": last}
-    if start == 0:
-        if last == "all":
-            return _("With {size} per class, {a} and {b} are about the same ({a_acc:.0%} vs {b_acc:.0%}); they stay "
-                     "about the same with all the examples too.", **said)
-        return _("With {size} per class, {a} and {b} are about the same ({a_acc:.0%} vs {b_acc:.0%}); they stay about "
-                 "the same up to {last} per class.", **said)
-    if last == "all":
-        return _("With {size} per class, {a} reaches {a_acc:.0%} where {b} gets {b_acc:.0%}; {a} stays ahead with all "
-                 "the examples too ({a_last:.0%} vs {b_last:.0%}).", **said)
-    return _("With {size} per class, {a} reaches {a_acc:.0%} where {b} gets {b_acc:.0%}; {a} stays ahead up to "
-             "{last} per class ({a_last:.0%} vs {b_last:.0%}).", **said)
+def _close(size, since: bool, words: dict) -> str:
+    """About the same, within the uncertainty: the one ahead is named all the same."""
+    if since:
+        return _("From {size} per class on, {ahead} and {behind} are about the same: at {size} per class {ahead} is "
+                 "{gap} points ahead ({ahead_acc} vs {behind_acc}).", **words)
+    if size == "all":
+        return _("With all the examples, {ahead} and {behind} are about the same: {ahead} is {gap} points ahead "
+                 "({ahead_acc} vs {behind_acc}).", **words)
+    return _("With {size} per class, {ahead} and {behind} are about the same: {ahead} is {gap} points ahead "
+             "({ahead_acc} vs {behind_acc}).", **words)
 
 
-def _changed(first, later, start: int, change: int, said: dict, after: dict) -> str:
-    """The verdict at the smallest size, and the size from which it changes: they meet, or one is ahead."""
-    said = {**said, "size": first, "later": later}
-    if change == 0:  # in the opening's order
-        said.update(a_later=after["a_later"], b_later=after["b_later"])
-    else:  # the one ahead from ``later`` on, first
-        ahead = change == 1
-        said.update(ahead=after["mine"] if ahead else after["theirs"],
-                    ahead_acc=after["mine_later"] if ahead else after["theirs_later"],
-                    behind_acc=after["theirs_later"] if ahead else after["mine_later"])
-    if start == 0:
-        if change == 0:  # cannot happen: a change from "about the same" is one side ahead
-            return ""
-        if later == "all":
-            return _("With {size} per class, {a} and {b} are about the same ({a_acc:.0%} vs {b_acc:.0%}); with all "
-                     "the examples, {ahead} is ahead ({ahead_acc:.0%} vs {behind_acc:.0%}).", **said)
-        return _("With {size} per class, {a} and {b} are about the same ({a_acc:.0%} vs {b_acc:.0%}); from {later} "
-                 "per class on, {ahead} is ahead ({ahead_acc:.0%} vs {behind_acc:.0%}).", **said)
-    if change == 0:
-        if later == "all":
-            return _("With {size} per class, {a} reaches {a_acc:.0%} where {b} gets {b_acc:.0%}; with all the "
-                     "examples, they meet ({a_later:.0%} vs {b_later:.0%}).", **said)
-        return _("With {size} per class, {a} reaches {a_acc:.0%} where {b} gets {b_acc:.0%}; from {later} per class "
-                 "on, they meet ({a_later:.0%} vs {b_later:.0%}).", **said)
-    if later == "all":
-        return _("With {size} per class, {a} reaches {a_acc:.0%} where {b} gets {b_acc:.0%}; with all the examples, "
-                 "{ahead} is ahead ({ahead_acc:.0%} vs {behind_acc:.0%}).", **said)
-    return _("With {size} per class, {a} reaches {a_acc:.0%} where {b} gets {b_acc:.0%}; from {later} per class on, "
-             "{ahead} is ahead ({ahead_acc:.0%} vs {behind_acc:.0%}).", **said)
+def _level(size, since: bool, words: dict) -> str:
+    """The same accuracy, as shown."""
+    if since:
+        return _("From {size} per class on, {ahead} and {behind} are about the same; at {size} per class they are "
+                 "level ({ahead_acc} each).", **words)
+    if size == "all":
+        return _("With all the examples, {ahead} and {behind} are level ({ahead_acc} each).", **words)
+    return _("With {size} per class, {ahead} and {behind} are level ({ahead_acc} each).", **words)
 
 
 def estimate(configs: list[TrainConfig], counts: list[int], val_items: int, speed_of,
@@ -330,21 +311,33 @@ def _shape_of(data_file: str, modified: int) -> tuple[list[int], int]:
     return counts, len(report.val)
 
 
-def time_left(found: list[dict], speed_of) -> float | None:
-    """Seconds until the curve is drawn: the estimate of the points still to come, scaled by how the
-    estimate fared on the points done (None before anything has started)."""
+def time_left(found: list[dict], speed_of, current_eta: float | None = None) -> float | None:
+    """Seconds until the curve is drawn: the point training now (``current_eta``, its own countdown from its
+    pace, where known), then the estimates of the points still waiting, scaled by how the estimate fared on
+    the points done (None before anything has started)."""
     known = shape(found)
     if known is None:
         return None
     counts, val_items = known
     configs = [TrainConfig.load(runs.Run(Path(p["run_dir"])).config_path) for p in found]
     guesses = estimate(configs, counts, val_items, speed_of, lambda config: True)
-    done = [(p["seconds"], g) for p, g in zip(found, guesses) if p["status"] not in ("queued", "running") and p["seconds"]]
+    return remaining(found, guesses, current_eta)
+
+
+def remaining(found: list[dict], guesses: list[float], current_eta: float | None = None) -> float:
+    """Seconds left of a group of runs (``found``: their statuses and seconds so far; ``guesses``: each one's
+    estimate): the running one's ``current_eta`` when known (else its estimate less the time it has run) plus
+    every queued one's estimate, scaled by how the estimates fared on the runs done. Never less than the
+    running one's own countdown: the whole cannot end before its part."""
+    done = [(p["seconds"], g) for p, g in zip(found, guesses)
+            if p["status"] not in ("queued", "running") and p["seconds"]]
     scale = min(3.0, max(0.3, sum(s for s, _ in done) / sum(g for _, g in done))) if done else 1.0
     left = 0.0
     for point, guess in zip(found, guesses):
         if point["status"] == "queued":
             left += scale * guess
+        elif point["status"] == "running" and current_eta is not None:
+            left += current_eta
         elif point["status"] == "running":  # part of it is done
             left += max(0.1 * scale * guess, scale * guess - (point["seconds"] or 0))
     return left

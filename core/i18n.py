@@ -316,22 +316,49 @@ def _locale():
     return Locale.parse(current())
 
 
+def _half_up(value: float, digits: int, scale: int = 0) -> "Decimal":
+    """``value`` times 10**``scale`` rounded to ``digits`` decimals, halves away from zero, as people round
+    (80.5 -> 81, 76.5 -> 77). Babel and Python's format round halves to even (80.5 -> 80) and Python rounds
+    the float's binary value (0.145 * 100 is 14.4999...); scaling the decimal ``repr`` rounds what a person reads.
+    Accuracies come from float32 tensors (153/200 arrives as 0.76499998...): the value is first snapped to four
+    more decimals than shown, so that such a half is still a half."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    exact = Decimal(repr(float(value))).scaleb(scale)
+    if not exact.is_finite():
+        return exact
+    snapped = exact.quantize(Decimal(1).scaleb(-digits - 4), rounding=ROUND_HALF_UP)
+    return snapped.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
 def number(value: float, digits: int | None = None) -> str:
-    """1234567 -> "1,234,567"; ``digits``: decimals shown (exactly)."""
+    """1234567 -> "1,234,567"; ``digits``: decimals shown (exactly), halves rounded up."""
     from babel.numbers import format_decimal
 
     if digits is None:
         return format_decimal(value, locale=_locale())
-    return format_decimal(value, format=f"#,##0.{'0' * digits}" if digits else "#,##0", locale=_locale())
+    return format_decimal(_half_up(value, digits), format=f"#,##0.{'0' * digits}" if digits else "#,##0",
+                          locale=_locale())
 
 
 def percent(value: float | None, digits: int = 1) -> str:
-    """0.9234 -> "92.3%"; None -> "–"."""
+    """0.9234 -> "92.3%", 0.805 -> "80.5%" (``digits`` 0: "81%", halves rounded up); None -> "–"."""
     if value is None:
         return "–"
     from babel.numbers import format_percent
 
-    return format_percent(value, format=f"#,##0.{'0' * digits}%" if digits else "#,##0%", locale=_locale())
+    shown = _half_up(value, digits, scale=2).scaleb(-2)  # exact: Babel has nothing left to round
+    return format_percent(shown, format=f"#,##0.{'0' * digits}%" if digits else "#,##0%", locale=_locale())
+
+
+def points(value: float | None, other: float | None, digits: int = 1) -> str:
+    """How many percentage points apart two shares (0..1) are, as their ``percent``s read: 0.915 and 0.865 ->
+    "5.0", what a reader computes from "91.5%" and "86.5%" ("–" if either is None). Never negative: the sentence
+    around it says which one is ahead."""
+    if value is None or other is None:
+        return "–"
+    gap = abs(_half_up(value, digits, scale=2) - _half_up(other, digits, scale=2))
+    return number(float(gap), digits)
 
 
 def listing(items: list[str]) -> str:

@@ -332,8 +332,9 @@ def show_curve(known: list[str]) -> None:
         found = curve.points(folder, group)
         done = [p for p in found if p["status"] not in ("queued", "running")]
         current = next((runs.Run(Path(p["run_dir"])) for p in found if p["status"] == "running"), None)
+        view = run_view.follow(current) if current is not None else None  # read once: its bar and the whole's
         if len(done) < len(found):
-            left = curve.time_left(found, lambda name: forward_ms(name, "auto"))
+            left = curve.time_left(found, lambda name: forward_ms(name, "auto"), view.eta_seconds if view else None)
             if left is not None:
                 text = ngettext("{done} of {n} point drawn · about {left} left",
                                 "{done} of {n} points drawn · about {left} left", len(found), done=len(done),
@@ -349,7 +350,7 @@ def show_curve(known: list[str]) -> None:
                                  size=config["per_class"]))
                 else:
                     st.caption(_("Now: {strategy}, all the examples", strategy=strategies.title(config["strategy"])))
-                run_view.status_line(current, run_view.follow(current), st.empty(), st.empty(),
+                run_view.status_line(current, view, st.empty(), st.empty(),
                                      key="curve_now", stop_label=_("Stop this point"), stop_help=stop_one("curve"))
         lines, target_lines = {}, {}
         for point in found:

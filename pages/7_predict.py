@@ -10,51 +10,48 @@ from ui import charts, run_view, state
 from ui.terms import help_for, what_is
 from ui.widgets import highlighted_text, show_error
 
-state.init()
-st.title(_("5 · Try it"))
-st.caption(_("New inputs the model has never seen: what it answers, how sure it is, and what it looked at."))
 
-listed = runs.list_runs(paths.runs_dir())
-usable = [run for run in listed if run.has_weights() and run.summary() is not None]
-unreadable = [run for run in listed if run.summary_damaged()]
-if unreadable:
-    st.caption(ngettext("{n} run with a damaged summary.json is not listed here: the Runs page says what is wrong "
-                        "with it.",
-                        "{n} runs with a damaged summary.json are not listed here: the Runs page says what is wrong "
-                        "with each.", len(unreadable)))
-if not usable:
-    st.info(_("No trained model yet. Train one first."))
-    st.page_link("pages/3_train.py", label=_("Go to Train"), icon=":material/model_training:")
-    st.stop()
-
-
-folders = [str(run.dir) for run in usable]
-current = st.session_state.run_dir
-if current not in folders:
-    current = str(run_view.latest_finished(usable).dir)
-chosen = st.selectbox(_("Model (a trained run)"), folders, index=folders.index(current),
-                      format_func=run_view.run_label, key="predict_run")
-
-
-try:
-    predictor = run_view.trained_model(chosen)
-except Exception as error:
-    show_error(error)
-    st.stop()
-labels = predictor.labels
+def pick_model():
+    """The trained model chosen (the session's run, else the one that finished last); stops the page when there
+    is none or it cannot be loaded."""
+    listed = runs.list_runs(paths.runs_dir())
+    usable = [run for run in listed if run.has_weights() and run.summary() is not None]
+    unreadable = [run for run in listed if run.summary_damaged()]
+    if unreadable:
+        st.caption(ngettext("{n} run with a damaged summary.json is not listed here: the Runs page says what is wrong "
+                            "with it.",
+                            "{n} runs with a damaged summary.json are not listed here: the Runs page says what is "
+                            "wrong with each.", len(unreadable)))
+    if not usable:
+        st.info(_("No trained model yet. Train one first."))
+        st.page_link("pages/3_train.py", label=_("Go to Train"), icon=":material/model_training:")
+        st.stop()
+    folders = [str(run.dir) for run in usable]
+    current = st.session_state.run_dir
+    if current not in folders:
+        current = str(run_view.latest_finished(usable).dir)
+    chosen = st.selectbox(_("Model (a trained run)"), folders, index=folders.index(current),
+                          format_func=run_view.run_label, key="predict_run")
+    try:
+        return run_view.trained_model(chosen)
+    except Exception as error:
+        show_error(error)
+        st.stop()
 
 
-def explained_class(index: int) -> str:
-    return _("the predicted class") if index == -1 else _("the class '{label}'", label=labels[index])
+def explained(labels: list[str], modality: str) -> int | None:
+    """The class the explanations are for: None for the predicted one."""
+    def label(index: int) -> str:
+        return _("the predicted class") if index == -1 else _("the class '{label}'", label=labels[index])
+
+    # -1, not None, for "the predicted class": a selectbox showing None reads as empty, as if cleared
+    chosen = st.selectbox(_("Explain"), [-1] + list(range(len(labels))), key="explain_class", format_func=label,
+                          help=help_for("grad_cam") if modality == "image" else help_for("word_importance"))
+    return None if chosen in (-1, None) else chosen
 
 
-# -1, not None, for "the predicted class": a selectbox showing None reads as empty, as if cleared
-chosen_class = st.selectbox(_("Explain"), [-1] + list(range(len(labels))), key="explain_class",
-                            format_func=explained_class,
-                            help=help_for("grad_cam") if predictor.modality == "image" else help_for("word_importance"))
-target = None if chosen_class in (-1, None) else chosen_class
-
-if predictor.modality == "image":
+def try_images(predictor, target: int | None) -> None:
+    """Uploaded images and a camera photo: each one's top classes and a Grad-CAM heat map."""
     uploads = st.file_uploader(_("Images"), type=sorted(e.lstrip(".") for e in images.IMAGE_EXTENSIONS),
                                accept_multiple_files=True, key="predict_images")
     inputs = []
@@ -71,23 +68,31 @@ if predictor.modality == "image":
         st.warning(_("Showing the first 24 of {n} images.", n=len(inputs)))
     for index, (name, upload) in enumerate(inputs[:24]):
         with st.container(border=True):
-            try:
-                image = images.load_rgb(upload)
-                probabilities = predictor.predict_images([image])[0]
-                explanation = grad_cam(predictor, image, target)
-            except Exception as error:
-                show_error(error if not isinstance(error, OSError) else
-                           ValueError(_("{name} is not a readable image ({error}).", name=name, error=error)))
-                continue
-            best = int(probabilities.argmax())
-            left, middle, right = st.columns([1, 1.4, 1])
-            left.image(image, caption=name if name != "camera" else _("camera"), width="stretch")
-            middle.markdown(_("**{label}** ({probability:.1%})", label=labels[best], probability=probabilities[best]))
-            middle.plotly_chart(charts.top_classes(probabilities, labels), key=f"bars_{index}")
-            right.image(overlay(explanation), width="stretch",
-                        caption=_("{method}: where it sees '{label}' (red)", method=_(explanation.method),
-                                  label=labels[explanation.class_index]))
-else:
+            one_image(predictor, target, index, name, upload)
+
+
+def one_image(predictor, target: int | None, index: int, name: str, upload) -> None:
+    labels = predictor.labels
+    try:
+        image = images.load_rgb(upload)
+        probabilities = predictor.predict_images([image])[0]
+        explanation = grad_cam(predictor, image, target)
+    except Exception as error:
+        show_error(error if not isinstance(error, OSError) else
+                   ValueError(_("{name} is not a readable image ({error}).", name=name, error=error)))
+        return
+    best = int(probabilities.argmax())
+    left, middle, right = st.columns([1, 1.4, 1])
+    left.image(image, caption=name if name != "camera" else _("camera"), width="stretch")
+    middle.markdown(_("**{label}** ({probability:.1%})", label=labels[best], probability=probabilities[best]))
+    middle.plotly_chart(charts.top_classes(probabilities, labels), key=f"bars_{index}")
+    right.image(overlay(explanation), width="stretch",
+                caption=_("{method}: where it sees '{label}' (red)", method=_(explanation.method),
+                          label=labels[explanation.class_index]))
+
+
+def try_texts(predictor, target: int | None) -> None:
+    """Typed texts, one per line: each one's top classes, its words coloured by their pull."""
     text = st.text_area(_("Text to classify (one per line to try several)"), key="predict_text", height=140,
                         placeholder=_("Type or paste a sentence, a review, a message..."))
     lines = [line.strip() for line in text.splitlines() if line.strip()][:20]
@@ -95,6 +100,7 @@ else:
         st.info(_("Type a text above: the model's top classes appear, with each word coloured by how much it "
                   "pushed towards the class (green) or away from it (red)."))
         what_is("word_importance")
+    labels = predictor.labels
     for index, line in enumerate(lines):
         with st.container(border=True):
             try:
@@ -110,3 +116,14 @@ else:
             left.caption(_("Word colours: {method}, for the class '{label}'.", method=_(explanation.method),
                            label=labels[explanation.class_index]))
             right.plotly_chart(charts.top_classes(probabilities, labels), key=f"bars_{index}")
+
+
+state.init()
+st.title(_("5 · Try it"))
+st.caption(_("New inputs the model has never seen: what it answers, how sure it is, and what it looked at."))
+model = pick_model()
+chosen_class = explained(model.labels, model.modality)
+if model.modality == "image":
+    try_images(model, chosen_class)
+else:
+    try_texts(model, chosen_class)

@@ -15,8 +15,8 @@ def test_reading_states_gains_and_costs_in_points_and_times():
                          _row("fine_tune", 0.93, 200, 4_000_000)])
     assert sentences[0].startswith("Feature extraction beat the from-scratch baseline by 30.0 points (90.0% vs 60.0%)")
     assert "training 2,570 parameters instead of 1,200,000" in sentences[0]
-    assert sentences[1] == ("Fine-tuning gained 3.0 points over feature extraction. Fine-tuning took 20x as long as "
-                            "feature extraction (3 min 20 s; feature extraction: 10 s).")
+    assert sentences[1] == ("Fine-tuning gained 3.0 points over feature extraction. Time: fine-tuning took 20x as "
+                            "long as feature extraction (3 min 20 s; feature extraction: 10 s).")
     assert sentences[2] == "Best here: fine-tuning with 93.0% validation accuracy."
 
 
@@ -32,8 +32,8 @@ def test_reading_when_fine_tuning_loses_or_a_run_did_not_finish():
     overfit = reading([_row("feature_extract", 0.95, 10), _row("fine_tune", 0.90, 100, train_acc=1.0)])
     assert overfit[0].startswith("Fine-tuning lost 5.0 points against feature extraction: it fits "
                                  "its training data (100%) far better") and "overfits" in overfit[0]
-    assert overfit[0].endswith(" Fine-tuning took 10x as long as feature extraction (1 min 40 s; feature extraction: "
-                               "10 s).")
+    assert overfit[0].endswith(" Time: fine-tuning took 10x as long as feature extraction (1 min 40 s; feature "
+                               "extraction: 10 s).")
     early = reading([_row("feature_extract", 0.92, 30), _row("fine_tune", 0.60, 95, train_acc=0.55, epochs=1)])
     assert ("after 1 epoch it is still learning (training accuracy 55%); give it more epochs "
             "to see whether it catches up.") in early[0]

@@ -85,14 +85,20 @@ def test_reading_says_where_transfer_pays_and_where_the_lines_meet():
     found = _points("feature_extract", {5: 0.86, 10: 0.90, 50: 0.94, "all": 0.95}) + \
         _points("scratch", {5: 0.41, 10: 0.55, 50: 0.93, "all": 0.96})
     assert curve.reading(found) == [
-        "With 5 per class, feature extraction reaches 86% where the from-scratch baseline gets 41%; "
-        "from 50 per class on, they meet (94% vs 93%)."]
+        "With 5 per class, feature extraction is ahead of the from-scratch baseline by 45.0 points (86.0% vs 41.0%). "
+        "From 50 per class on, feature extraction and the from-scratch baseline are about the same: at 50 per class "
+        "feature extraction is 1.0 points ahead (94.0% vs 93.0%). With all the examples, the from-scratch baseline "
+        "and feature extraction are about the same: the from-scratch baseline is 1.0 points ahead (96.0% vs 95.0%). "
+        "\"About the same\" means a gap within what 400 validation examples can tell apart (95% interval)."]
     ahead = _points("feature_extract", {5: 0.80, "all": 0.95}) + _points("scratch", {5: 0.30, "all": 0.70})
-    assert curve.reading(ahead)[0].endswith("feature extraction stays ahead with all the examples too (95% vs 70%).")
+    assert curve.reading(ahead)[0].endswith("With all the examples, feature extraction is ahead of the from-scratch "
+                                            "baseline by 25.0 points (95.0% vs 70.0%).")
     tuned = _points("feature_extract", {5: 0.80, 20: 0.85}) + _points("fine_tune", {5: 0.79, 20: 0.95})
     assert curve.reading(tuned) == [
-        "With 5 per class, fine-tuning and feature extraction are about the same (79% vs 80%); "
-        "from 20 per class on, fine-tuning is ahead (95% vs 85%)."]
+        "With 5 per class, feature extraction and fine-tuning are about the same: feature extraction is 1.0 points "
+        "ahead (80.0% vs 79.0%). With 20 per class, fine-tuning is ahead of feature extraction by 10.0 points (95.0% "
+        "vs 85.0%). \"About the same\" means a gap within what 400 validation examples can tell apart (95% "
+        "interval)."]
     assert curve.reading(_points("feature_extract", {5: 0.8})) == []
 
 

@@ -15,7 +15,7 @@ from core.device import pick_device
 from core.i18n import N_, _
 from core.terms import TERMS
 from core.runs import Summary
-from ui import target_view
+from ui.feature_pass import both_domains_progress
 from ui.terms import help_for, what_is
 from ui.widgets import percent, show_error
 
@@ -86,7 +86,7 @@ def _measured_choice(report, target, spec, learner) -> choose.Choice | None:
                              help=help_for("domain_adaptation")):
                 return None
         bar = st.progress(0.0, text=_("Computing features..."))
-        progress = target_view.both_domains_progress(bar)
+        progress = both_domains_progress(bar)
 
         try:
             with st.spinner(_("Trying each method on the features...")):

@@ -18,6 +18,20 @@ TARGET_COLOR = "#2ca02c"  # the target (where the model will be used)
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
            "#393b79"]
 SYMBOLS = ["circle", "diamond", "square", "triangle-up", "x", "cross"]
+# Plotly's toolbar (the modebar: zoom, pan, download) appears in the top right corner of a chart under the
+# pointer, over whatever is drawn there. Every figure keeps this band at its top free for it: titles, subplot
+# titles and legends start below (``_below_toolbar``).
+TOOLBAR = 30  # pixels: the toolbar's height and its gap to the edge
+
+
+def _below_toolbar(figure: go.Figure) -> go.Figure:
+    """The figure with its top margin (and height: the plot keeps its size) grown by the toolbar's band, and its
+    title placed just under that band."""
+    margin = figure.layout.margin.t if figure.layout.margin.t is not None else 80  # Plotly's default: 80
+    figure.update_layout(margin_t=margin + TOOLBAR, height=(figure.layout.height or 450) + TOOLBAR)
+    if figure.layout.title.text:
+        figure.update_layout(title=dict(yref="container", y=1, yanchor="top", pad=dict(t=TOOLBAR)))
+    return figure
 
 
 def _texts(noun: str) -> bool:
@@ -35,7 +49,7 @@ def class_counts(counts: list[dict], noun: str = "images") -> go.Figure:
                          yaxis_title=_("texts") if texts else _("images"),
                          xaxis_type="category", legend=dict(orientation="h", x=1, xanchor="right", y=1.02,
                                                             yanchor="bottom"))
-    return figure
+    return _below_toolbar(figure)
 
 
 def learning_curves(history: list[dict]) -> go.Figure:
@@ -61,7 +75,7 @@ def learning_curves(history: list[dict]) -> go.Figure:
     figure.update_xaxes(title_text=_("epoch"), dtick=1 if len(epochs) <= 15 else None)
     figure.update_yaxes(range=[0, 1.02], row=1, col=2)
     figure.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h", legend_y=-0.25)
-    return figure
+    return _below_toolbar(figure)
 
 
 def confusion_matrix(matrix: list[list[int]], classes: list[str], marked: tuple[int, int] | None = None) -> go.Figure:
@@ -87,7 +101,7 @@ def confusion_matrix(matrix: list[list[int]], classes: list[str], marked: tuple[
         true, predicted = marked
         figure.add_shape(type="rect", x0=predicted - 0.5, x1=predicted + 0.5, y0=true - 0.5, y1=true + 0.5,
                          line=dict(color=VAL_COLOR, width=4), fillcolor="rgba(0,0,0,0)")
-    return figure
+    return _below_toolbar(figure)
 
 
 def token_lengths(lengths: list[int], max_length: int) -> go.Figure:
@@ -101,7 +115,7 @@ def token_lengths(lengths: list[int], max_length: int) -> go.Figure:
     figure.update_layout(height=320, margin=dict(l=10, r=10, t=70, b=10), xaxis_title=_("tokens per text"),
                          yaxis_title=_("texts"),
                          title=_("Text lengths in tokens ({cut:.0%} longer than the max length)", cut=cut))
-    return figure
+    return _below_toolbar(figure)
 
 
 def overlay(histories: dict[str, list[dict]], metric: str = "val_acc") -> go.Figure:
@@ -115,7 +129,7 @@ def overlay(histories: dict[str, list[dict]], metric: str = "val_acc") -> go.Fig
                          xaxis_title=_("epoch"), legend_orientation="h", legend_y=-0.25)
     if metric.endswith("acc"):
         figure.update_yaxes(range=[0, 1.02])
-    return figure
+    return _below_toolbar(figure)
 
 
 def top_classes(probabilities, labels: list[str], k: int = 5) -> go.Figure:
@@ -128,7 +142,7 @@ def top_classes(probabilities, labels: list[str], k: int = 5) -> go.Figure:
     figure.update_layout(height=60 + 36 * len(order), margin=dict(l=10, r=40, t=10, b=10),
                          xaxis=dict(range=[0, 1.18], tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1]),
                          yaxis_type="category", uniformtext=dict(minsize=11, mode="show"))
-    return figure
+    return _below_toolbar(figure)
 
 
 def embedding_scatter(points: list[list[float]], labels: list[int], classes: list[str], title: str) -> go.Figure:
@@ -142,7 +156,7 @@ def embedding_scatter(points: list[list[float]], labels: list[int], classes: lis
                                                                line=dict(width=0.5, color="#333333"))))
     figure.update_layout(height=380, title=title, margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h",
                          legend_y=-0.1, xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False))
-    return figure
+    return _below_toolbar(figure)
 
 
 def data_curve(lines: dict[str, list[tuple[float, float, str]]],
@@ -175,7 +189,7 @@ def data_curve(lines: dict[str, list[tuple[float, float, str]]],
                          yaxis=dict(title=_("accuracy (solid: validation; dashed: target)") if target_lines
                                     else _("validation accuracy"), range=[0, 1.02], tickformat=".0%"),
                          legend=dict(orientation="h", y=-0.25))
-    return figure
+    return _below_toolbar(figure)
 
 
 def source_and_target(rows: list[tuple[str, float | None, float | None]]) -> go.Figure:
@@ -191,7 +205,7 @@ def source_and_target(rows: list[tuple[str, float | None, float | None]]) -> go.
     figure.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10), barmode="group",
                          title=_("On the training data and on the target"),
                          yaxis=dict(range=[0, 1.1], tickformat=".0%"), legend=dict(orientation="h", y=-0.35))
-    return figure
+    return _below_toolbar(figure)
 
 
 def lr_range(rates: list[float], losses: list[float], suggested: float | None, current: float | None) -> go.Figure:
@@ -210,7 +224,7 @@ def lr_range(rates: list[float], losses: list[float], suggested: float | None, c
     figure.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), showlegend=False,
                          xaxis=dict(type="log", title=_("learning rate")),
                          yaxis=dict(title=_("training loss"), range=[lowest * 0.9, start * 1.6]))
-    return figure
+    return _below_toolbar(figure)
 
 
 def membership_losses(members: list[float], others: list[float], noun: str) -> go.Figure:
@@ -228,4 +242,4 @@ def membership_losses(members: list[float], others: list[float], noun: str) -> g
     figure.update_layout(barmode="overlay", height=300, margin=dict(l=10, r=10, t=30, b=10),
                          xaxis_title=_("loss on the example (log10)"), yaxis_title=_("% of the group"),
                          legend=dict(orientation="h", y=-0.3))
-    return figure
+    return _below_toolbar(figure)

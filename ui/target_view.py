@@ -8,14 +8,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import backbones, embeddings, i18n, paths
+from core import adaptation, backbones, embeddings, i18n, paths
 from core.data import domains, samples
 from core.device import pick_device
 from core.i18n import N_, _, ngettext
 from core.runs import Summary
-from ui import access, charts, state
+from ui import access, adapt_view, charts, state
+from ui.feature_pass import both_domains_progress
 from ui.terms import help_for, what_is
-from ui.widgets import show_error
+from ui.widgets import percent, show_error
 
 SOURCES = {"sample": N_("Bundled stand-in"), "upload": N_("Upload a file"), "path": N_("Path on this machine")}
 
@@ -85,17 +86,6 @@ def _describe(report, target: domains.Target) -> None:
     _gap(report, target)
 
 
-def both_domains_progress(bar):
-    """A progress callback ``(index, done, total)`` for a feature pass over the training data (index 0), then
-    the target (1), shown on the progress ``bar``."""
-    def progress(index: int, done: int, total: int) -> None:
-        text = _("Computing features of the training data: {done}/{total}", done=done, total=total) if index == 0 \
-            else _("Computing features of the target: {done}/{total}", done=done, total=total)
-        bar.progress(min(done / max(total, 1), 1.0), text=text)
-
-    return progress
-
-
 def _gap(report, target: domains.Target) -> None:
     spec = backbones.get(st.session_state.backbone)
     if spec.modality != report.modality or not spec.pretrained or not spec.availability().available:
@@ -137,10 +127,6 @@ def _gap(report, target: domains.Target) -> None:
 def results_block(summary: dict) -> None:
     """Results page: the run on its target, with and without adaptation side by side, source validation beside
     target accuracy (adapting may trade one for the other), and how ``auto`` chose."""
-    from core import adaptation
-    from ui import adapt_view
-    from ui.widgets import percent
-
     if not summary.get("target"):
         return
     method = summary.get("adapt", "none")
@@ -163,7 +149,8 @@ def results_block(summary: dict) -> None:
     if summary.get("domain_gap") is not None:
         after = summary.get("domain_gap_after")
         st.caption(_("Domain gap (a classifier telling the two domains apart; 50% = alike): {gap}.",
-                     gap=f"{summary['domain_gap']:.0%}" + (f" → {after:.0%}" if after is not None else "")),
+                     gap=i18n.percent(summary["domain_gap"], 0)
+                     + (" → " + i18n.percent(after, 0) if after is not None else "")),
                    help=help_for("domain_gap"))
     if without is None or target_acc is None:
         return
@@ -183,8 +170,6 @@ def results_block(summary: dict) -> None:
 
 def trade_off(summary: dict, method: str) -> None:
     """The same head with and without adaptation: source validation accuracy beside target accuracy."""
-    from ui.widgets import percent
-
     how, source, target = _("how it was trained"), _("source validation accuracy"), _("target accuracy")
     rows = [{how: _("without adaptation"), source: percent(summary.get("val_acc_without")),
              target: percent(summary.get(Summary.TARGET_ACC_WITHOUT))},
@@ -198,15 +183,13 @@ def trade_off(summary: dict, method: str) -> None:
 
 def domain_maps(run, predictor) -> None:
     """Results page: the training data and the target on one map, before and after, by domain."""
-    from core.embeddings import domain_map
-
     st.markdown(_("**Training data and target**, coloured by domain: adaptation should bring the two clouds together."))
     if not (run.has_embedding_map("domains") or st.button(_("Draw both domains"), key="draw_domains",
                                                           icon=":material/join_inner:")):
         return
     try:
         with st.spinner(_("Computing features of both domains...")):
-            result = domain_map(predictor)
+            result = embeddings.domain_map(predictor)
     except Exception as error:
         show_error(error)
         return
