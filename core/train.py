@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from core import backbones, costs, data, i18n, inference, loop, metrics, runs, strategies
+from core import adaptation, backbones, costs, data, i18n, inference, loop, metrics, runs, strategies
 from core.device import distributed
 from core.data import domains
 from core.config import TrainConfig
@@ -117,8 +117,9 @@ def fit(config: TrainConfig, run: runs.Run | None = None, on_event: EventHandler
         raise UserError(lazy("{strategy} does not train on several processes yet (it changes what trains between "
                              "epochs, and the processes fix that when they start).", strategy=strategy.title_text),
                         lazy("Run it as one process."))
-    if world.active and config.adapt == "dann":
-        raise UserError(lazy("DANN does not train on several processes yet (its domain classifier is not shared)."),
+    if world.active and config.adapt in adaptation.names() and not adaptation.get(config.adapt).distributed:
+        raise UserError(lazy("{method} does not train on several processes yet (what it adds to the training is not "
+                             "shared between them).", method=adaptation.get(config.adapt).short_text),
                         lazy("Run it as one process (python -m core train ...), or pick another adaptation."))
     if world.main:
         run = run or runs.create_run(config.out_dir, config.model_label, config.strategy

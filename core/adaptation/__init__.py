@@ -71,6 +71,7 @@ class Adaptation:
     level: ClassVar[str] = "features"     # features: maps fitted on cached features (feature extraction);
                                           # training: changes each training step (DANN); statistics:
                                           # changes the trained network afterwards (AdaBN)
+    distributed: ClassVar[bool] = True    # trains on several processes (torchrun); False: refused, said why
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

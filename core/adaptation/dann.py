@@ -44,6 +44,7 @@ class Dann(Adaptation):
                      "the target.")
     order = 50
     level = "training"
+    distributed = False  # its domain classifier is not shared between processes yet
     weight = 1.0       # the domain loss's final weight; it ramps up from 0 as in the paper
 
     def applies(self, strategy, spec=None) -> bool:
