@@ -85,9 +85,9 @@ def reading(rows: list[dict]) -> list[str]:
     done = {s: r for s, r in by_strategy.items() if r["status"] == "finished" and r[Summary.BEST_VAL_ACC] is not None}
     sentences = [_("{strategy} did not finish ({status}), so it is left out.", strategy=strategies.title(s),
                    status=runs.status_words(r["status"]))
-                 for s, r in by_strategy.items() if s not in done and r["status"] not in ("queued", "running")]
+                 for s, r in by_strategy.items() if s not in done and r["status"] not in runs.ACTIVE]
     baseline = next((row for s, row in done.items() if s in _baselines()), None)
-    extract, tune = done.get("feature_extract"), done.get("fine_tune")
+    extract, tune = done.get(strategies.FEATURE_EXTRACTION), done.get(strategies.FINE_TUNING)
     if baseline and extract:
         sentences.append(_extraction_against_baseline(extract, baseline))
     if extract and tune:
@@ -105,7 +105,7 @@ def reading(rows: list[dict]) -> list[str]:
     sentences += _on_the_target(by_strategy, adapted)
     sentences += [_privacy_price(row, done[row["strategy"]]) for row in private
                   if row["status"] == "finished" and row.get(Summary.BEST_VAL_ACC) is not None and row["strategy"] in done]
-    if len(done) >= 2 and not any(r["status"] in ("queued", "running") for r in rows):
+    if len(done) >= 2 and not any(r["status"] in runs.ACTIVE for r in rows):
         sentences.append(_best(list(done.values())))
     return sentences
 

@@ -55,7 +55,7 @@ class TrainConfig:
 
     data: str                                   # folder, .zip, or "sample:mnist"
     backbone: str = "efficientnet_lite0"
-    strategy: str = "feature_extract"
+    strategy: str = strategies.FEATURE_EXTRACTION
     epochs: int = 25
     batch_size: int = 32
     optimizer: str = "adamw"                    # adamw | sgd

@@ -154,7 +154,8 @@ def reading(found: list[dict]) -> list[str]:
         by.setdefault(point["strategy"], {})[point["per_class"]] = point
     sentences = []
     baseline = next((name for name in by if strategies.find(name) and strategies.get(name).baseline), None)
-    for mine, theirs in (("feature_extract", baseline), ("fine_tune", "feature_extract")):
+    extract, tune = strategies.FEATURE_EXTRACTION, strategies.FINE_TUNING
+    for mine, theirs in ((extract, baseline), (tune, extract)):
         if mine in by and theirs in by:
             sentence = _pair(by[mine], by[theirs], mine, theirs)
             if sentence:
@@ -330,7 +331,7 @@ def remaining(found: list[dict], guesses: list[float], current_eta: float | None
     every queued one's estimate, scaled by how the estimates fared on the runs done. Never less than the
     running one's own countdown: the whole cannot end before its part."""
     done = [(p["seconds"], g) for p, g in zip(found, guesses)
-            if p["status"] not in ("queued", "running") and p["seconds"]]
+            if p["status"] not in runs.ACTIVE and p["seconds"]]
     scale = min(3.0, max(0.3, sum(s for s, _ in done) / sum(g for _, g in done))) if done else 1.0
     left = 0.0
     for point, guess in zip(found, guesses):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from core import i18n
 from core.i18n import N_, _
-from core.runs import epoch_history
+from core.runs import epoch_history, last_attempt
 
 # shown as _(ENDED_MESSAGES[status]): translated when read, in the reader's language
 ENDED_MESSAGES = {"finished": N_("Finished"), "stopped": N_("Stopped: the best weights so far were kept"),
@@ -36,9 +36,8 @@ class Progress:
 
 def follow(events: list[dict], status: str, now: float) -> Progress:
     """Summarise ``events`` (in order; a resumed run holds several attempts) for a run whose status is ``status``."""
-    starts = [i for i, e in enumerate(events) if e["kind"] == "start"]
-    attempt = events[starts[-1]:] if starts else events
-    start = attempt[0] if starts else None
+    attempt = last_attempt(events)
+    start = attempt[0] if attempt and attempt[0]["kind"] == "start" else None
     history = epoch_history(events)
     batches = [e for e in attempt if e["kind"] == "batch"]
     error = next((i18n.event_text(e) for e in reversed(attempt) if e["kind"] == "error"), None)

@@ -60,7 +60,9 @@ def _resolve(name: str) -> BackboneSpec | None:
         hint = lazy("Pick a finished fine-tuning or from-scratch run.")
         if run.status != "finished":
             raise UserError(lazy("Run {run} cannot serve as a backbone: it has not finished.", run=run.id), hint)
-        if learner == "feature_extract":
+        from core import strategies
+
+        if strategies.find(learner) and strategies.get(learner).on_features:  # the backbone left as it was
             raise UserError(lazy("Run {run} cannot serve as a backbone: feature extraction leaves the backbone as it "
                                  "was: use that backbone itself.", run=run.id), hint)
         raise UserError(lazy("Run {run} cannot serve as a backbone: its strategy ({strategy}) trains no network to "

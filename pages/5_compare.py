@@ -233,7 +233,7 @@ def show_group(known: list[str]) -> None:
         sentences = compare.reading(rows)
         if sentences:
             reading_slot.success("  \n".join(sentences), icon=":material/school:")
-        if live and not any(row["status"] in ("queued", "running") for row in rows):
+        if live and not any(row["status"] in runs.ACTIVE for row in rows):
             st.rerun()
 
     comparison()
@@ -330,7 +330,7 @@ def show_curve(known: list[str]) -> None:
     @guarded
     def drawing() -> None:
         found = curve.points(folder, group)
-        done = [p for p in found if p["status"] not in ("queued", "running")]
+        done = [p for p in found if p["status"] not in runs.ACTIVE]
         current = next((runs.Run(Path(p["run_dir"])) for p in found if p["status"] == "running"), None)
         view = run_view.follow(current) if current is not None else None  # read once: its bar and the whole's
         if len(done) < len(found):
@@ -374,7 +374,7 @@ def show_curve(known: list[str]) -> None:
             **({"target accuracy": percent(p.get(Summary.TARGET_ACC))} if p.get("target") else {}),
             "time": p["time"], "status": runs.status_words(p["status"])} for p in found]), hide_index=True,
             key="curve_table")
-        if live and not any(p["status"] in ("queued", "running") for p in found):
+        if live and not any(p["status"] in runs.ACTIVE for p in found):
             st.rerun()
 
     drawing()

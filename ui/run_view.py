@@ -21,7 +21,7 @@ from ui.widgets import percent, show_error
 
 
 def is_live(run: runs.Run) -> bool:
-    return run.status in ("queued", "running")
+    return run.status in runs.ACTIVE
 
 
 def status_line(run: runs.Run, view: progress.Progress, slot, controls, key: str, stop_label: str | None = None,

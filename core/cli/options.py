@@ -86,7 +86,7 @@ def _recipe() -> argparse.ArgumentParser:
     from core import strategies
 
     recipe = _parent()
-    recipe.add_argument("--strategy", default="feature_extract", choices=strategies.names(),
+    recipe.add_argument("--strategy", default=strategies.FEATURE_EXTRACTION, choices=strategies.names(),
                         help=_("how the model learns (`python -m core strategies` explains each)"))
     recipe.add_argument("--max-length", type=int, help=_("texts: tokens kept per text"))
     recipe.add_argument("--batch-size", type=int, help=_("examples per training step"))

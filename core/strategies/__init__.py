@@ -23,6 +23,10 @@ from core.errors import UserError
 from core.i18n import Shown, Text, _, lazy
 from core.backbones.models import TransferModel, describe, freeze
 
+# The two transfer strategies that every comparison reads against each other and against the baseline
+# (Compare's reading, the curve's, the default of a new run): their names, written here and in their modules.
+FEATURE_EXTRACTION, FINE_TUNING = "feature_extract", "fine_tune"
+
 # The registry sits below config.py and loop.py, which import it: hooks get a TrainConfig (config), a
 # loop.Session (session) and a DataReport (report), named in words here to keep the imports one-way.
 Config = Session = Report = Any

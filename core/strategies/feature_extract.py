@@ -7,12 +7,12 @@ import torch
 from core import loop
 from core.i18n import N_
 from core.loaders import view_key
-from core.strategies import Strategy, register
+from core.strategies import FEATURE_EXTRACTION, Strategy, register
 
 
 @register
 class FeatureExtraction(Strategy):
-    name = "feature_extract"
+    name = FEATURE_EXTRACTION
     title = N_("Feature extraction")
     short = N_("feature extraction")
     explanation = N_("The pretrained backbone stays frozen and only a new final layer (the head) learns. "

@@ -6,7 +6,7 @@ from torch import nn
 
 from core.i18n import N_
 from core.backbones.models import TransferModel
-from core.strategies import register
+from core.strategies import FINE_TUNING, register
 from core.strategies.network import NetworkStrategy
 
 
@@ -22,7 +22,7 @@ def freeze_batchnorm_statistics(module: nn.Module) -> None:
 
 @register
 class FineTuning(NetworkStrategy):
-    name = "fine_tune"
+    name = FINE_TUNING
     title = N_("Fine-tuning")
     short = N_("fine-tuning")
     explanation = N_("Every layer trains: the backbone gently (a small learning rate) and the new head faster. "
