@@ -10,7 +10,7 @@ import streamlit as st
 
 from core import jobs, strategies
 from core.i18n import _, ngettext
-from ui import language, run_view, state
+from ui import language, run_view, session_status, state
 from ui.widgets import guarded, unexpected_errors
 
 st.set_page_config(page_title="TransferLab", page_icon=":material/science:", layout="wide")
@@ -18,6 +18,8 @@ language.choose()  # first: every word below is in the session's language
 state.init()
 state.warm_up()  # before the data loads: the warm process imports meanwhile
 state.preload_from_command_line()
+state.prepare_next_run()
+status = session_status.observe()  # this run's one reading of the data and its features: the sidebar's and the page's
 
 navigation = st.navigation([
     st.Page("pages/0_home.py", title=_("Start"), icon=":material/home:", default=True),
@@ -32,26 +34,20 @@ navigation = st.navigation([
 
 
 @guarded
-def sidebar() -> None:
+def sidebar(status: session_status.DataStatus) -> None:
     language.switch()
-    report = st.session_state.report
     st.caption(_("Your choices so far"))
-    if report is None:
+    if status.data is None:
         st.markdown(_("**Data:** not loaded yet"))
-    else:
-        # sample titles already give the counts, unless the dataset doctor's exclusions changed them
-        titled = str(st.session_state.data).startswith("sample:") and not report.excluded
-        st.markdown(_("**Data:** {name}", name=st.session_state.data_name or "")
-                    + ("" if titled else "  \n" + data_counts(report)))
-    st.markdown(_("**Backbone:** `{backbone}`  \n**Strategy:** `{strategy}`", backbone=st.session_state.backbone,
-                  strategy=strategies.title(st.session_state.strategy)))
+    else:  # a sample's title gives the counts already, unless the dataset doctor's exclusions changed them
+        st.markdown(_("**Data:** {name}", name=status.name) + ("" if status.counted_in_name else "  \n" + status.counts))
+    st.markdown(_("**Backbone:** `{backbone}`  \n**Strategy:** `{strategy}`", backbone=status.backbone,
+                  strategy=strategies.title(status.strategy)))
     if st.session_state.target is not None:
         st.markdown(_("**Target:** {target}  \n**Adaptation:** `{method}`", target=st.session_state.target.name,
                       method=adaptation_words(st.session_state.adapt)))
-    config = state.prepare_next_run()
-    if config is not None:
-        preparing(config)
-    training_now(bool(jobs.supervisor().queue()))
+    session_status.follow(status, features_line)
+    training_now(status.training)
 
 
 def adaptation_words(name: str) -> str:
@@ -61,75 +57,61 @@ def adaptation_words(name: str) -> str:
     return adaptation.title(name)
 
 
-def data_counts(report) -> str:
-    classes = ngettext("{n} class", "{n} classes", len(report.classes))
-    if report.modality == "text":
-        items = ngettext("{n:,} text", "{n:,} texts", report.num_items)
-    else:
-        items = ngettext("{n:,} image", "{n:,} images", report.num_items)
-    counts = _("{classes}, {items}", classes=classes, items=items)
-    if report.excluded:
-        counts = _("{counts} ({excluded:,} excluded)", counts=counts, excluded=len(report.excluded))
-    return counts
-
-
-def preparing(config) -> None:
-    """The next run's features, computed in the background while the person looks around: shown with a
-    bar and a Cancel button, redrawn every second while it works."""
-    now = jobs.supervisor().preparation(config)
-
-    @st.fragment(run_every=1.0 if now is not None and now.busy else None)
-    def line() -> None:
-        supervisor = jobs.supervisor()
-        what = supervisor.preparation(config)
-        if now is not None and now.busy and (what is None or not what.busy):
-            st.rerun()  # the whole page once: what waited for the features (the Train page) can go on; no more ticks
-        if what is None:
-            return
-        if what.state == "starting":
-            st.caption(_("Getting a training process ready..."))
-        elif what.state in ("loading", "computing"):
-            st.caption(_("Computing the **{backbone}** features of this data in the background, so that a "
-                         "feature-extraction run starts in seconds: {done:,} of {total:,}", backbone=what.title,
-                         done=what.done, total=what.total) if what.total else
-                       _("Reading the data for the **{backbone}** features...", backbone=what.title))
-            st.progress(what.done / what.total if what.total else 0.0)
-            if st.button(_("Cancel"), key="cancel_preparation", icon=":material/close:",
-                         help=_("Frees the CPU now; the first feature-extraction run then computes them itself.")):
-                supervisor.cancel_preparation()
-                st.rerun(scope="fragment")
-        elif what.state == "ready":
-            how = _("found in the cache") if what.cached else _("computed in {seconds:.0f} s", seconds=what.seconds)
-            st.caption(_(":material/check_circle: The **{backbone}** features of this data are ready ({how}): "
-                         "feature extraction starts in seconds.", backbone=what.title, how=how))
-        elif what.state == "cancelled":
-            st.caption(_("Background pass of **{backbone}** cancelled at {done:,} of {total:,}: the first "
-                         "feature-extraction run computes the features itself.", backbone=what.title, done=what.done,
-                         total=what.total))
-
-    line()
+def features_line(status: session_status.DataStatus) -> None:
+    """Where the next run's features stand (computed in the background while the person looks around, so that
+    feature extraction starts in seconds): a bar and a Cancel button while they are computed."""
+    what = status.features
+    if what == session_status.STARTING:
+        st.caption(_("Getting a training process ready..."))
+    elif what == session_status.LOADING:
+        st.caption(_("Reading the data for the **{backbone}** features...", backbone=status.backbone_title))
+    elif what == session_status.COMPUTING:
+        st.caption(_("Computing the **{backbone}** features of this data in the background, so that a "
+                     "feature-extraction run starts in seconds: {done:,} of {total:,}", backbone=status.backbone_title,
+                     done=status.done, total=status.total))
+        st.progress(status.done / status.total if status.total else 0.0)
+        if st.button(_("Cancel"), key="cancel_preparation", icon=":material/close:",
+                     help=_("Frees the CPU now; the first feature-extraction run then computes them itself.")):
+            jobs.supervisor().cancel_preparation()
+            st.rerun(scope="fragment")
+    elif what == session_status.READY:
+        how = _("found in the cache") if status.seconds is None else \
+            _("computed in {seconds:.0f} s", seconds=status.seconds)
+        st.caption(_(":material/check_circle: The **{backbone}** features of this data are ready ({how}): "
+                     "feature extraction starts in seconds.", backbone=status.backbone_title, how=how))
+    elif what == session_status.CANCELLED:
+        st.caption(_("Background pass of **{backbone}** cancelled at {done:,} of {total:,}: the first "
+                     "feature-extraction run computes the features itself.", backbone=status.backbone_title,
+                     done=status.done, total=status.total))
 
 
 def training_now(busy: bool) -> None:
     """What trains now and how many wait: redrawn every 2 s while anything is queued, so it follows a
-    comparison from run to run (a page's own fragments do not redraw the sidebar)."""
+    comparison from run to run (a page's own fragments do not redraw the sidebar); the whole app once the line
+    is empty (the next run's features are then prepared, and every page should see it)."""
 
     @st.fragment(run_every=2.0 if busy else None)
     def line() -> None:
         queue = jobs.supervisor().queue()
+        if busy and not queue:
+            session_status.observe()
+            st.rerun()
         if queue:
             if len(queue) > 1:
                 st.caption(ngettext("Training now: **{run}**, {n} waiting", "Training now: **{run}**, {n} waiting",
                                     len(queue) - 1, run=run_view.short_label(queue[0])))
             else:
                 st.caption(_("Training now: **{run}**", run=run_view.short_label(queue[0])))
-            st.page_link("pages/3_train.py", label=_("Follow it"), icon=":material/model_training:")
+            if queue[0].config().get("group"):  # a comparison's or a curve's run: followed on the Compare page
+                st.page_link("pages/5_compare.py", label=_("Follow it"), icon=":material/compare_arrows:")
+            else:
+                st.page_link("pages/3_train.py", label=_("Follow it"), icon=":material/model_training:")
 
     line()
 
 
 with st.sidebar:
-    sidebar()
+    sidebar(status)
 state.remember_in_url()   # before the page too: a page may end with st.stop()
 with unexpected_errors():  # never a traceback: a short explanation, the details folded away
     navigation.run()

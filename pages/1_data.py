@@ -5,38 +5,54 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import backbones, i18n, jobs, strategies
+from core import backbones, i18n, strategies
 from core.data import encodings, images, languages, samples
 from core.baselines import tfidf_settings
 from core.i18n import N_, _, ngettext
 from core.backbones.text_backbones import token_lengths
-from ui import access, charts, class_names_view, doctor_view, state, target_view
+from ui import access, charts, class_names_view, doctor_view, session_status, state, target_view
 from ui.terms import help_for
 from ui.widgets import show_error
-
-state.init()
-st.title(_("1 · Data"))
-st.caption(_("Images: one folder per class (`cats/`, `dogs/`...), optionally inside `train/` and `val/` folders, "
-             "as a .zip or a folder. Texts: a CSV, TSV or Excel sheet with a text column and a label column."))
 
 SOURCES = {"sample": N_("Bundled sample"), "upload": N_("Upload a file"), "path": N_("Path on this machine")}
 ALL_SAMPLES = {**{f"sample:{n}": s.title for n, s in samples.SAMPLES.items() if n not in samples.TARGET_SAMPLES},
                **{f"sample:{n}": s.title for n, s in samples.TEXT_SAMPLES.items()}}  # English, marked in samples.py
-source = st.radio(_("Where is your data?"), list(SOURCES), format_func=lambda code: _(SOURCES[code]), horizontal=True,
-                  key="data_source")
 
-with st.expander(_("Validation split (used when the data has no val/ folder or split column)")):
-    # the values live in val_fraction and split_seed: Streamlit drops a widget's own key when its page is left,
-    # and these must persist (the widgets' keys only keep them the same widgets in every language)
-    st.session_state.val_fraction = st.slider(_("Share of each class kept for validation"), 0.05, 0.5,
-                                              value=st.session_state.val_fraction, step=0.05,
-                                              key="val_fraction_slider", help=help_for("validation_set"))
-    st.session_state.split_seed = st.number_input(_("Split seed (same seed, same split)"), 0, 10_000,
-                                                  value=st.session_state.split_seed, step=1, key="split_seed_input",
-                                                  help=_("The seed decides which examples go to validation: the "
-                                                         "same seed always gives the same split."))
 
-if source == "sample":
+def choose_source() -> None:
+    """Where the data comes from: a bundled sample, an upload, or a path on this machine (when allowed)."""
+    source = st.radio(_("Where is your data?"), list(SOURCES), format_func=lambda code: _(SOURCES[code]),
+                      horizontal=True, key="data_source")
+    split_settings()
+    if source == "sample":
+        sample_source()
+    elif source == "upload":
+        upload_source()
+    elif not access.server_paths_allowed():
+        st.warning(access.why_paths_are_off(), icon=":material/lock:")
+    else:
+        folder = st.text_input(_("Folder, .zip or table path"), placeholder="/home/me/datasets/flowers",
+                               key="folder_path")
+        if st.button(_("Load"), key="load_folder", type="primary", disabled=not folder) and state.load_data(folder):
+            st.rerun()
+
+
+def split_settings() -> None:
+    """How data without a val/ folder is split."""
+    with st.expander(_("Validation split (used when the data has no val/ folder or split column)")):
+        # the values live in val_fraction and split_seed: Streamlit drops a widget's own key when its page is left,
+        # and these must persist (the widgets' keys only keep them the same widgets in every language)
+        st.session_state.val_fraction = st.slider(_("Share of each class kept for validation"), 0.05, 0.5,
+                                                  value=st.session_state.val_fraction, step=0.05,
+                                                  key="val_fraction_slider", help=help_for("validation_set"))
+        st.session_state.split_seed = st.number_input(_("Split seed (same seed, same split)"), 0, 10_000,
+                                                      value=st.session_state.split_seed, step=1,
+                                                      key="split_seed_input",
+                                                      help=_("The seed decides which examples go to validation: the "
+                                                             "same seed always gives the same split."))
+
+
+def sample_source() -> None:
     options = list(ALL_SAMPLES)
     # picking another sample loads it (on_change: only a person's pick, never the page opening on a default)
     chosen = st.selectbox(_("Sample"), options, format_func=lambda code: _(ALL_SAMPLES[code]), key="sample_pick",
@@ -48,7 +64,9 @@ if source == "sample":
             sample_picked=True))
     if picked and state.load_data(chosen):
         st.rerun()  # the sidebar was drawn before this: draw it again with the new data
-elif source == "upload":
+
+
+def upload_source() -> None:
     upload = st.file_uploader(_("An ImageFolder .zip, or a table of texts"), key="upload_zip",
                               type=["zip", "csv", "tsv", "txt", "xlsx", "xls"],
                               help=_("Images: zip the folder that holds one sub-folder per class. "
@@ -59,30 +77,28 @@ elif source == "upload":
             st.rerun()
     except Exception as error:
         show_error(error)
-elif not access.server_paths_allowed():
-    st.warning(access.why_paths_are_off(), icon=":material/lock:")
-else:
-    folder = st.text_input(_("Folder, .zip or table path"), placeholder="/home/me/datasets/flowers", key="folder_path")
-    if st.button(_("Load"), key="load_folder", type="primary", disabled=not folder) and state.load_data(folder):
-        st.rerun()
 
-report = st.session_state.report
-if report is None:
-    st.info(_("No data loaded yet. Try a bundled sample: it is one click."))
-    st.stop()
-noun = "texts" if report.modality == "text" else "images"  # a code (charts.class_counts), never shown as such
 
-st.divider()
-st.subheader(_("What was found in {name}", name=st.session_state.data_name or st.session_state.data))
-columns = st.columns(4)
-columns[0].metric(_("Classes"), len(report.classes))
-columns[1].metric(_("Texts") if report.modality == "text" else _("Images"), f"{report.num_items:,}")
-columns[2].metric(_("Train / validation"), f"{len(report.train):,} / {len(report.val):,}",
-                  help=help_for("validation_set"))
-columns[3].metric(_("Skipped"), len(report.skipped))
-st.caption(i18n.render(report.layout))
+def overview(report, status: session_status.DataStatus) -> None:
+    """The heading and the counts, from the same reading as the sidebar; with exclusions the heading says the
+    counts there are now (a sample's title, which gives the counts it ships with, is cut to its name then)."""
+    if status.excluded:
+        st.subheader(_("What was found in {name}: {counts}", name=status.name, counts=status.counts))
+    else:
+        st.subheader(_("What was found in {name}", name=status.name))
+    columns = st.columns(4)
+    columns[0].metric(_("Classes"), len(report.classes))
+    excluded = _("{n:,} excluded", n=status.excluded) if status.excluded else None
+    columns[1].metric(_("Texts") if report.modality == "text" else _("Images"), i18n.number(report.num_items),
+                      delta=excluded, delta_color="off", delta_arrow="off")
+    columns[2].metric(_("Train / validation"), f"{i18n.number(len(report.train))} / {i18n.number(len(report.val))}",
+                      help=help_for("validation_set"))
+    columns[3].metric(_("Skipped"), len(report.skipped))
+    st.caption(i18n.render(report.layout))
 
-if report.modality == "text":
+
+def text_reading(report) -> None:
+    """Texts: how the table was read (its encoding, its language, which columns), each changeable."""
     details = report.details
     # widgets that read this data: new ones when it is read differently (another file, encoding or columns)
     reading = f"{report.fingerprint}-{details['encoding']}-{details.get('encoding_chosen_by')}"
@@ -90,38 +106,48 @@ if report.modality == "text":
         st.info(i18n.render(note), icon=":material/info:")
     language = languages.from_dict(details.get("language"))
     if details["encoding"] != "xlsx":
-        chosen_encoding = details["encoding_chosen_by"] == "you"
-        options = ["auto"] + list(dict.fromkeys(details.get("encoding_alternatives", []) + list(encodings.CHOICES)
-                                                + [details["encoding"]]))
-
-        def encoding_label(code: str) -> str:
-            if code != "auto":
-                return _(encodings.title(code))
-            if chosen_encoding:
-                return _("Detect automatically")
-            return _("Detect automatically (now {encoding}, {confidence:.0%} confidence)",
-                     encoding=_(details["encoding_title"]), confidence=details["encoding_confidence"])
-
-        picked = st.selectbox(
-            _("Encoding of the file"), options, index=options.index(details["encoding"]) if chosen_encoding else 0,
-            format_func=encoding_label, key=f"encoding_pick_{reading}",
-            help=help_for("encoding") + "\n\n" + _(
-                "Excel saves CSVs in the computer's code page: GB18030/GBK (mainland China), Big5 (Taiwan, Hong "
-                "Kong), Shift-JIS (Japan), EUC-KR (Korea), Windows-1251 (Cyrillic), Windows-1252 (Western Europe). "
-                "If the example texts look garbled, pick the right one."))
-        wanted = None if picked == "auto" else picked
-        if wanted != (details["encoding"] if chosen_encoding else None):  # changed: read the file again
-            if state.load_data(st.session_state.data, st.session_state.data_name, details["text_column"],
-                               details["label_column"], wanted):
-                st.rerun()
-        read = _("Read as **{encoding}** (as you chose).", encoding=_(details["encoding_title"])) if chosen_encoding \
-            else _("Read as **{encoding}**, detected with {confidence:.0%} confidence.",
-                   encoding=_(details["encoding_title"]), confidence=details["encoding_confidence"])
-        st.caption(i18n.join(read, language.sentence() if language else ""))
+        encoding_picker(report, reading, language)
     elif language:
         st.caption(language.sentence())
     if language is not None:
         st.caption(tfidf_settings(details.get("language"))["reason"])  # how the TF-IDF baseline would read them
+    column_pickers(report, reading)
+
+
+def encoding_picker(report, reading: str, language) -> None:
+    details = report.details
+    chosen_encoding = details["encoding_chosen_by"] == "you"
+    options = ["auto"] + list(dict.fromkeys(details.get("encoding_alternatives", []) + list(encodings.CHOICES)
+                                            + [details["encoding"]]))
+
+    def encoding_label(code: str) -> str:
+        if code != "auto":
+            return _(encodings.title(code))
+        if chosen_encoding:
+            return _("Detect automatically")
+        return _("Detect automatically (now {encoding}, {confidence:.0%} confidence)",
+                 encoding=_(details["encoding_title"]), confidence=details["encoding_confidence"])
+
+    picked = st.selectbox(
+        _("Encoding of the file"), options, index=options.index(details["encoding"]) if chosen_encoding else 0,
+        format_func=encoding_label, key=f"encoding_pick_{reading}",
+        help=help_for("encoding") + "\n\n" + _(
+            "Excel saves CSVs in the computer's code page: GB18030/GBK (mainland China), Big5 (Taiwan, Hong "
+            "Kong), Shift-JIS (Japan), EUC-KR (Korea), Windows-1251 (Cyrillic), Windows-1252 (Western Europe). "
+            "If the example texts look garbled, pick the right one."))
+    wanted = None if picked == "auto" else picked
+    if wanted != (details["encoding"] if chosen_encoding else None):  # changed: read the file again
+        if state.load_data(st.session_state.data, st.session_state.data_name, details["text_column"],
+                           details["label_column"], wanted):
+            st.rerun()
+    read = _("Read as **{encoding}** (as you chose).", encoding=_(details["encoding_title"])) if chosen_encoding \
+        else _("Read as **{encoding}**, detected with {confidence:.0%} confidence.",
+               encoding=_(details["encoding_title"]), confidence=details["encoding_confidence"])
+    st.caption(i18n.join(read, language.sentence() if language else ""))
+
+
+def column_pickers(report, reading: str) -> None:
+    details = report.details
     left, right = st.columns(2)
     columns_read = f"{reading}-{details['text_column']}-{details['label_column']}"
     text_column = left.selectbox(_("Text column"), details["columns"],
@@ -135,29 +161,25 @@ if report.modality == "text":
                                           column=details["guessed"]["label"]))
     if (text_column, label_column) != (details["text_column"], details["label_column"]):
         if state.load_data(st.session_state.data, st.session_state.data_name, text_column, label_column,
-                           report.reading()["encoding"] if details.get("encoding_chosen_by") == "you" else None):
+                           report.read_settings()["encoding"] if details.get("encoding_chosen_by") == "you" else None):
             st.rerun()
 
-for warning in report.warnings:
-    st.warning(i18n.render(warning), icon=":material/warning:")
-if not report.warnings:
-    st.success(_("No problems found: every class has enough examples and the classes are balanced."),
-               icon=":material/check_circle:")
 
-st.plotly_chart(charts.class_counts(report.counts(), noun), key="class_counts_chart")
-class_names_view.editor()
-
-if report.skipped:
-    with st.expander(_("Skipped ({count}) and why", count=len(report.skipped))):
-        st.dataframe(pd.DataFrame({_("File"): [row.get("path", "") for row in report.skipped],
-                                   _("Why"): [i18n.render(row.get("reason")) for row in report.skipped]}),
-                     hide_index=True)
-
-by_class: dict[int, list[str]] = {}
-for key, label in report.train + report.val:
-    if len(by_class.setdefault(label, [])) < 8:
-        by_class[label].append(key)
-totals = {row["class"]: row["train"] + row["val"] for row in report.counts()}
+def problems(report) -> None:
+    """The warnings (or that there are none), the classes' chart and names, what was skipped and why."""
+    for warning in report.warnings:
+        st.warning(i18n.render(warning), icon=":material/warning:")
+    if not report.warnings:
+        st.success(_("No problems found: every class has enough examples and the classes are balanced."),
+                   icon=":material/check_circle:")
+    noun = "texts" if report.modality == "text" else "images"  # a code (charts.class_counts), never shown as such
+    st.plotly_chart(charts.class_counts(report.counts(), noun), key="class_counts_chart")
+    class_names_view.editor()
+    if report.skipped:
+        with st.expander(_("Skipped ({count}) and why", count=len(report.skipped))):
+            st.dataframe(pd.DataFrame({_("File"): [row.get("path", "") for row in report.skipped],
+                                       _("Why"): [i18n.render(row.get("reason")) for row in report.skipped]}),
+                         hide_index=True)
 
 
 @st.cache_data(max_entries=2000, show_spinner=False)
@@ -170,7 +192,18 @@ def lengths_for(fingerprint: str, backbone: str, _texts: list[str]) -> list[int]
     return token_lengths(backbones.get(backbone), _texts)
 
 
-if report.modality == "text":
+def examples_by_class(report) -> tuple[dict[int, list[str]], dict[str, int]]:
+    """Up to 8 item keys of each class index, and each class's number of examples."""
+    by_class: dict[int, list[str]] = {}
+    for key, label in report.train + report.val:
+        if len(by_class.setdefault(label, [])) < 8:
+            by_class[label].append(key)
+    return by_class, {row["class"]: row["train"] + row["val"] for row in report.counts()}
+
+
+def text_examples(report) -> None:
+    """A few texts of each label, then how long the texts are in tokens."""
+    by_class, totals = examples_by_class(report)
     st.subheader(_("Examples per label"))
     shown = st.selectbox(_("Label"), range(len(report.classes)), format_func=report.titles.__getitem__,
                          key="example_label") if len(report.classes) > 8 else None
@@ -183,12 +216,16 @@ if report.modality == "text":
                 text = report.texts[key]
                 st.text(_("{start}… ({length:,} characters in all)", start=text[:600], length=len(text))
                         if len(text) > 600 else text)
+    token_histogram(report)
+
+
+def token_histogram(report) -> None:
     chosen_backbone = st.session_state.backbone if backbones.get(st.session_state.backbone).modality == "text" \
         else backbones.default_for("text")
     sample_texts = [report.texts[key] for key, _label in report.all_items()[:2000]]
     try:
         lengths = lengths_for(report.fingerprint, chosen_backbone, sample_texts)
-        strategy = st.session_state.strategy if st.session_state.strategy in strategies.names("text") else "fine_tune"
+        strategy = st.session_state.strategy if st.session_state.strategy in strategies.names("text") else strategies.FINE_TUNING
         max_length = {**strategies.get(strategy).recipe("text"),
                       **st.session_state.get("train_settings", {}).get(("text", strategy), {})}.get("max_length", 128)
         st.plotly_chart(charts.token_lengths(lengths, max_length), key="token_lengths")
@@ -197,7 +234,11 @@ if report.modality == "text":
                      "trains slower.", backbone=chosen_backbone))
     except Exception as error:
         show_error(error)
-else:
+
+
+def image_examples(report) -> None:
+    """A row of thumbnails for each class."""
+    by_class, totals = examples_by_class(report)
     st.subheader(_("Examples per class"))
     for label, name in enumerate(report.classes):
         row = st.columns([1, 8])
@@ -206,9 +247,32 @@ else:
         files = [report.absolute(f) for f in by_class.get(label, [])]
         row[1].image([thumbnail(str(f), Path(f).stat().st_mtime) for f in files], width=72)
 
-ahead = jobs.supervisor().preparation(state.next_run_config())
-doctor_view.section(report, waiting=_("Available once the features being computed in the background are ready "
-                                      "(the sidebar shows how far): the examination then reads them from the cache.")
-                    if ahead is not None and ahead.busy else None)
-target_view.target_section(report)
-st.page_link("pages/2_model.py", label=_("Next: choose a model"), icon=":material/arrow_forward:")
+
+def main() -> None:
+    state.init()
+    st.title(_("1 · Data"))
+    st.caption(_("Images: one folder per class (`cats/`, `dogs/`...), optionally inside `train/` and `val/` folders, "
+                 "as a .zip or a folder. Texts: a CSV, TSV or Excel sheet with a text column and a label column."))
+    choose_source()
+    report = st.session_state.report
+    if report is None:
+        st.info(_("No data loaded yet. Try a bundled sample: it is one click."))
+        return
+    status = session_status.current()  # the sidebar's reading: the same counts, the same state of the features
+    st.divider()
+    overview(report, status)
+    if report.modality == "text":
+        text_reading(report)
+    problems(report)
+    if report.modality == "text":
+        text_examples(report)
+    else:
+        image_examples(report)
+    doctor_view.section(report, waiting=_("Available once the features being computed in the background are ready "
+                                          "(the sidebar shows how far): the examination then reads them from the "
+                                          "cache.") if status.busy else None)
+    target_view.target_section(report)
+    st.page_link("pages/2_model.py", label=_("Next: choose a model"), icon=":material/arrow_forward:")
+
+
+main()

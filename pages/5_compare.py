@@ -107,7 +107,7 @@ def pretrained_or_explain():
 
 
 def shared_settings() -> dict:
-    return dict(val_fraction=st.session_state.val_fraction, **report.reading(),
+    return dict(val_fraction=st.session_state.val_fraction, **report.read_settings(),
                 horizontal_flip=False if str(st.session_state.data).startswith("sample:mnist") else None)
 
 

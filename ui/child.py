@@ -22,7 +22,7 @@ from core import i18n
 from core.i18n import N_, _
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI_ERROR = "error: {message}"  # how the command line starts its last words (core/__main__.py), translated there
+CLI_ERROR = "error: {message}"  # how the command line starts its last words (core/cli/__init__.py), translated there
 
 
 def start(arguments: list[str], prefix: str, files: dict[str, str] | None = None, **meta) -> dict:

@@ -8,7 +8,9 @@
     target        where the model will be used (core.data.domains.Target), or None; target_source: its address
     adapt         the domain-adaptation method (core/adaptation/), "auto" for the measured default
     private_training   the Train page's switch: the next run trains with differential privacy (core/privacy.py)
-    run_dir       folder of the run this session started or opened last
+    run_dir       folder of the run this session started or opened last, on any page (what Results opens)
+    own_run       folder of the run this person last started from the Train form: the Train page shows it
+                  rather than a comparison's or a curve's run (train_page_run)
     val_fraction, split_seed   how data without a val/ folder is split
 """
 
@@ -17,18 +19,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 import streamlit as st
 
-from core import backbones, data
+from core import backbones, data, strategies
 from core.data import samples
 from core.i18n import _
 from ui.widgets import show_error
 
-DEFAULTS = {"data": None, "data_name": None, "report": None, "backbone": backbones.default_for("image"), "strategy": "feature_extract",
+DEFAULTS = {"data": None, "data_name": None, "report": None, "backbone": backbones.default_for("image"), "strategy": strategies.FEATURE_EXTRACTION,
             "run_dir": None, "val_fraction": 0.2, "split_seed": 0, "target": None, "target_source": None,
-            "adapt": "auto", "private_training": False}
+            "adapt": "auto", "private_training": False, "own_run": None}
 
 
 def init() -> None:
@@ -71,7 +74,7 @@ def load_data(source: str, name: str | None = None, text_column: str | None = No
                                        text_column, label_column, encoding)
         if backbones.get(st.session_state.backbone).modality != report.modality:  # images <-> texts
             st.session_state.backbone = backbones.default_for(report.modality)
-            st.session_state.strategy = "feature_extract"
+            st.session_state.strategy = strategies.FEATURE_EXTRACTION
         st.session_state.report, st.session_state.data = report, source
         st.session_state.data_name = name or display_name(source)
         if st.session_state.target is not None:  # the target's labels are in the old data's classes: read it again
@@ -217,7 +220,7 @@ def next_run_config():
         remembered = {"dp_epsilon": privacy.DEFAULT_EPSILON, **remembered}
     try:
         return TrainConfig.for_strategy(st.session_state.data, strategy, backbone=st.session_state.backbone,
-                                        val_fraction=st.session_state.val_fraction, **report.reading(), **remembered)
+                                        val_fraction=st.session_state.val_fraction, **report.read_settings(), **remembered)
     except Exception:  # Start says why, in its own words
         return None
 
@@ -247,5 +250,47 @@ def prepare_next_run():
     key = json.dumps(config.to_dict(), sort_keys=True) if config is not None else "warm"
     if st.session_state.get("prepared_for") != key:
         st.session_state.prepared_for = key
-        jobs.supervisor().prepare(config)
+        supervisor = jobs.supervisor()
+        # until the warm process says a new word, what it says is about the settings before (ui/session_status.py);
+        # unless it prepares these already (another tab asked for them)
+        already = config is not None and supervisor.preparation(config) is not None
+        st.session_state.prepare_asked = None if already else (time.time(), supervisor.preparation())
+        supervisor.prepare(config)
     return config
+
+
+def train_page_run():
+    """The run the Train page shows under its form: the one this session started or opened last; but when that
+    is a member of a comparison or a curve (started on the Compare page, with other settings than the form's),
+    the run last started from the form, if any. In a fresh tab: the one training (or waiting) now; after a
+    restart, one that was interrupted, to resume. None: nothing to show."""
+    from core import jobs, paths, runs
+
+    opened, own = _existing_run(st.session_state.run_dir), _existing_run(st.session_state.own_run)
+    if opened is not None:
+        return own if own is not None and group_of(opened) else opened
+    if own is not None:
+        return own
+    line = jobs.supervisor().queue()
+    if line:
+        st.session_state.run_dir = str(line[0].dir)
+        return line[0]
+    latest = runs.list_runs(paths.runs_dir())[:1]
+    if latest and latest[0].status == "interrupted":  # the app restarted mid-run: offer to resume it
+        st.session_state.run_dir = str(latest[0].dir)
+        return latest[0]
+    return None
+
+
+def _existing_run(folder: str | None):
+    from core import runs
+
+    return runs.Run(Path(folder)) if folder and Path(folder).is_dir() else None
+
+
+def group_of(run) -> str | None:
+    """The comparison ("compare-...") or curve ("curve-...") that ``run`` belongs to; None for a run of its own."""
+    try:
+        return run.config().get("group") or None
+    except Exception:  # no readable config yet: a run of its own as far as anyone can tell
+        return None

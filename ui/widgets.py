@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import traceback
 from contextlib import contextmanager
 from typing import Callable, Iterator
@@ -64,6 +65,21 @@ def guarded(function: Callable) -> Callable:
 def percent(value: float | None) -> str:
     """0.9234 -> "92.3%" (the current language's way); None -> "–"."""
     return i18n.percent(value)
+
+
+def share(part: float, whole: float) -> str:
+    """``part`` of ``whole`` as a percent that says something even when tiny: two significant digits below 10%
+    ("0.0034%" for 770 of 22.7 million, where two decimals said "0.00%"), "less than 0.0001%" below that; the
+    current language's way."""
+    if whole <= 0 or part <= 0 or part >= whole:
+        return i18n.percent(0.0 if whole <= 0 or part <= 0 else 1.0, 0)
+    percent_value = 100 * part / whole
+    if percent_value < 1e-4:
+        return _("less than {share}", share=i18n.percent(1e-6, 4))
+    if percent_value >= 99.95:
+        return _("more than {share}", share=i18n.percent(0.999, 1))
+    digits = min(4, max(1, 1 - math.floor(math.log10(percent_value))))
+    return i18n.percent(part / whole, digits)
 
 
 def millions(count: int) -> str:

@@ -74,7 +74,7 @@ class DataReport:
             aside += items[per_class:]
         return replace(self, train=sorted(kept), set_aside=sorted(aside + self.set_aside))
 
-    def reading(self) -> dict:
+    def read_settings(self) -> dict:
         """How to read this data again exactly so: TrainConfig's text_column, label_column, encoding."""
         if self.modality != "text":
             return {}
