@@ -20,7 +20,7 @@ import os
 import sys
 
 from core import i18n
-from core.cli import audit, curve, doctor, export, lr_find, registries, runs, train, worker
+from core.cli import audit, curve, doctor, export, lessons, lr_find, registries, runs, train, worker
 from core.cli.options import shared_parents
 from core.cli.parsing import Parser, argparse_in_language, language_asked
 from core.errors import UserError
@@ -30,7 +30,8 @@ from core.i18n import _
 COMMAND_PARSERS = (registries.backbones_command_parser, registries.strategies_command_parser,
                    train.train_command_parser, curve.curve_command_parser, runs.runs_command_parser,
                    export.export_command_parser, export.predict_command_parser, lr_find.lr_find_command_parser,
-                   audit.audit_command_parser, doctor.doctor_command_parser, worker.worker_command_parser)
+                   audit.audit_command_parser, doctor.doctor_command_parser, lessons.lessons_command_parser,
+                   worker.worker_command_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:

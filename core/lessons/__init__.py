@@ -1,0 +1,258 @@
+"""Lessons: the field's classic experiments, each a few steps that set up the app, train, and read the numbers.
+
+A lesson (one module per lesson, like the other registries) declares its goal, its steps, a question for the
+class and ``conclude(numbers)``: the conclusion is computed from this machine's numbers, never written in
+advance, so where they disagree with the textbook story the lesson says so and why. Each step plans the runs
+it needs (``TrainConfig``s, tagged with the group ``lesson-<lesson>-<step>``) and measures numbers from them.
+
+``run(lesson_id)`` trains what is missing and reuses every finished run whose config is the same, so a lesson
+prepared before class (``python -m core lessons prepare``) shows each step's result at once; its results are
+kept in ``<workspace>/lessons/<id>.json``. ``Setup`` holds what a lesson runs on (the bundled samples and the
+default backbones; tests and "try it yourself" change them).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+from core import backbones, compare, i18n, paths, plugins, runs, storage
+from core.config import TrainConfig
+from core.errors import UserError
+from core.i18n import Shown, Text, lazy
+from core.runs import Summary
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What the lessons run on: the bundled samples and the default backbones, unless told otherwise."""
+
+    images: str = "sample:mnist"
+    target: str = "sample:mnist-m"
+    texts: str = "sample:bbc"
+    image_backbone: str = field(default_factory=lambda: backbones.default_for("image"))
+    text_backbone: str = field(default_factory=lambda: backbones.default_for("text"))
+    epochs: int | None = None          # every run's epochs (tests: 1); None: each strategy's recipe
+    runs_dir: str = field(default_factory=lambda: str(paths.runs_dir()))
+    shared: dict = field(default_factory=dict)  # more TrainConfig fields for every run (tests: batch_size...)
+
+    def config(self, data: str, strategy: str, group: str, **values) -> TrainConfig:
+        if self.epochs is not None:
+            values.setdefault("epochs", self.epochs)
+        return TrainConfig.for_strategy(data, strategy, group=group, out_dir=self.runs_dir,
+                                        **{**self.shared, **values})
+
+
+@dataclass
+class Step:
+    """One screen of a lesson: what it sets up (the runs it plans) and what it reads from them."""
+
+    id: str
+    title: str                                           # English, marked N_(); read through _()
+    notice: str                                          # "what to notice", English, marked N_()
+    plan: Callable[[Setup, str], list[TrainConfig]]      # (setup, group) -> the runs it needs
+    measure: Callable[[Setup, list[dict]], dict]         # (setup, the runs' rows) -> its numbers
+
+
+class Lesson:
+    """A lesson: subclass, set the class attributes, give ``steps`` and ``conclude``."""
+
+    id: ClassVar[str]
+    order: ClassVar[int] = 50
+    title = Shown()
+    goal = Shown()
+    question = Shown()
+    _title: ClassVar[str] = ""
+    _goal: ClassVar[str] = ""
+    _question: ClassVar[str] = ""
+    variations: ClassVar[tuple[str, ...]] = ()           # "try it yourself", English, marked N_()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("title", "goal", "question"):
+            given = cls.__dict__.get(name)
+            if isinstance(given, str):
+                setattr(cls, "_" + name, given)
+                delattr(cls, name)
+
+    def steps(self, setup: Setup) -> list[Step]:
+        raise NotImplementedError
+
+    def conclude(self, numbers: dict[str, dict]) -> Text:
+        """The conclusion, from every step's numbers (keyed by step id)."""
+        raise NotImplementedError
+
+    def answer(self, numbers: dict[str, dict]) -> Text:
+        """The question's answer, revealed from the numbers; the conclusion unless a lesson says more."""
+        return self.conclude(numbers)
+
+
+_REGISTRY: dict[str, Lesson] = {}
+BUILT_IN = ("core.lessons.pretrained", "core.lessons.extract_or_tune", "core.lessons.how_much_data",
+            "core.lessons.domain_shift", "core.lessons.texts", "core.lessons.privacy")
+
+
+def register(lesson: "Lesson | type[Lesson]"):
+    instance = lesson() if isinstance(lesson, type) else lesson
+    _REGISTRY[instance.id] = instance
+    return lesson
+
+
+def all_lessons() -> list[Lesson]:
+    plugins.load(BUILT_IN)
+    return sorted(_REGISTRY.values(), key=lambda lesson: (lesson.order, lesson.id))
+
+
+def get(lesson_id: str) -> Lesson:
+    plugins.load(BUILT_IN)
+    if lesson_id not in _REGISTRY:
+        raise UserError(lazy("Unknown lesson '{name}'.", name=lesson_id),
+                        lazy("Run `python -m core lessons` to list them."))
+    return _REGISTRY[lesson_id]
+
+
+# -- running a lesson: reuse what is prepared, train what is missing ---------------------------------------
+def group_of(lesson: Lesson, step: Step) -> str:
+    return f"lesson-{lesson.id}-{step.id}"
+
+
+def _same(config: dict, wanted: dict) -> bool:
+    volatile = {"out_dir", "cache_dir"}
+    return {k: v for k, v in config.items() if k not in volatile} == \
+        {k: v for k, v in wanted.items() if k not in volatile}
+
+
+def prepared_run(config: TrainConfig) -> runs.Run | None:
+    """A finished run of exactly ``config`` in its runs folder, the newest; None when there is none."""
+    wanted = config.to_dict()
+    for run in runs.list_runs(config.out_dir):
+        if run.status == "finished" and run.config().get("group") == config.group \
+                and _same(run.config(), wanted):
+            return run
+    return None
+
+
+def _train(config: TrainConfig, say: Say) -> runs.Run:
+    from core import train
+
+    say(i18n._("Training {what}...", what=config.model_label))
+    summary = train.fit(config)
+    if summary.get("status") != "finished":
+        raise UserError(lazy("A lesson's run did not finish ({status}).", status=summary.get("status")),
+                        lazy("Run the lesson again: the finished runs are kept."))
+    return runs.Run(Path(summary["run_dir"]))
+
+
+def planned(lesson: Lesson, setup: Setup) -> list[tuple[Step, list[TrainConfig]]]:
+    return [(step, step.plan(setup, group_of(lesson, step))) for step in lesson.steps(setup)]
+
+
+def is_prepared(lesson: Lesson, setup: Setup | None = None) -> bool:
+    setup = setup or Setup()
+    return all(prepared_run(config) is not None for _, configs in planned(lesson, setup) for config in configs)
+
+
+def run(lesson_id: str, setup: Setup | None = None, say: Say = lambda line: None) -> dict:
+    """Every step of the lesson: its runs (reused when prepared, else trained), its numbers, then the
+    conclusion. Kept in ``<workspace>/lessons/<id>.json``; returned as
+    ``{"id", "title", "steps": [{"id", "title", "runs", "numbers"}], "answer", "conclusion"}``."""
+    lesson, setup = get(lesson_id), setup or Setup()
+    steps, numbers = [], {}
+    for step, configs in planned(lesson, setup):
+        found = []
+        for config in configs:
+            found.append(prepared_run(config) or _train(config, say))
+        rows = [runs.describe(run) for run in found]
+        numbers[step.id] = step.measure(setup, rows)
+        steps.append({"id": step.id, "title": i18n._(step.title), "runs": [str(r.dir) for r in found],
+                      "numbers": numbers[step.id]})
+    result = {"id": lesson.id, "title": lesson.title, "steps": steps,
+              "answer": str(lesson.answer(numbers)), "conclusion": str(lesson.conclude(numbers))}
+    _keep(setup, lesson.id, {**result, "numbers": numbers})
+    return result
+
+
+def kept(lesson_id: str, setup: Setup | None = None) -> dict | None:
+    """The results a ``run`` kept, when every run they name is still there; else None."""
+    path = _results_dir(setup or Setup()) / f"{lesson_id}.json"
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    every = [Path(d) for step in found.get("steps", []) for d in step.get("runs", [])]
+    return found if all((d / runs.SUMMARY).is_file() for d in every) else None
+
+
+def _results_dir(setup: Setup) -> Path:
+    return Path(setup.runs_dir).parent / "lessons"
+
+
+def _keep(setup: Setup, lesson_id: str, result: dict) -> None:
+    folder = _results_dir(setup)
+    folder.mkdir(parents=True, exist_ok=True)
+    storage.write_atomically(folder / f"{lesson_id}.json", json.dumps(result, indent=2, ensure_ascii=False),
+                             lazy("the results of lesson {lesson}", lesson=lesson_id))
+
+
+def estimate_minutes(lesson: Lesson, setup: Setup | None = None) -> float:
+    """Minutes to prepare ``lesson`` on this machine: 0 when prepared; else the runs still missing, each
+    from the measured speed of its backbone where known (core/backbones/speed.py), else a fair guess."""
+    from core.backbones import speed
+
+    setup = setup or Setup()
+    seconds = 0.0
+    for _, configs in planned(lesson, setup):
+        for config in configs:
+            if prepared_run(config) is None:
+                seconds += _run_seconds(config, speed)
+    return round(seconds / 60, 1)
+
+
+def _run_seconds(config: TrainConfig, speed) -> float:
+    """A run's time, roughly: its examples through the backbone (once for feature extraction, every epoch
+    otherwise, three times as slow with gradients), at the remembered speed or one guessed from its size."""
+    import torch
+
+    from core import strategies
+    from core.data import modality_of
+
+    examples = 1000 if modality_of(config.data) == "image" else 2225
+    if config.per_class:
+        examples = min(examples, config.per_class * 10 + 200)
+    try:
+        spec = backbones.get(config.backbone)
+        known = speed.known_speed(spec, torch.device("cpu"), config.cache_dir)
+        guess = min(60.0, max(0.2, spec.num_params / 1e6 * 1.5))  # ms an example, about right on 2 cores
+    except Exception:  # a backbone not on this machine
+        known, guess = None, 20.0
+    per_example = (known or guess) / 1000
+    learner = strategies.get(config.strategy)
+    if learner.on_features or not learner.uses_backbone:
+        return examples * per_example + 5
+    return examples * per_example * 3 * config.epochs + 5
+
+
+# -- reading numbers -------------------------------------------------------------------------------------
+def accuracy(rows: list[dict], strategy: str) -> dict:
+    """The row of ``strategy`` among ``rows`` (the first), as the numbers a conclusion reads."""
+    row = next(r for r in rows if r["strategy"] == strategy)
+    return {"strategy": strategy, "accuracy": row[Summary.BEST_VAL_ACC], "val_images": row.get(Summary.VAL_IMAGES),
+            "seconds": row.get("seconds"), "trainable_params": row.get(Summary.TRAINABLE_PARAMS), "dir": row["dir"]}
+
+
+def ahead(mine: dict, theirs: dict) -> int:
+    """+1 when ``mine`` is ahead beyond the 95% interval, -1 when behind beyond it, 0 when the difference is
+    within what the validation examples can tell apart (compare.versus, unpaired)."""
+    gap, low, high = compare.versus(_as_row(mine), _as_row(theirs))
+    return 1 if low > 0 else -1 if high < 0 else 0
+
+
+def _as_row(numbers: dict) -> dict:
+    return {Summary.BEST_VAL_ACC: numbers["accuracy"], Summary.VAL_IMAGES: numbers.get("val_images"),
+            "dir": numbers.get("dir", "")}
+
+

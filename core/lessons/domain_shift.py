@@ -1,0 +1,68 @@
+"""Lesson 5: when the data moves (the domain gap; adaptation with and without; what was chosen and why)."""
+
+from __future__ import annotations
+
+from core import i18n, strategies
+from core.i18n import N_, lazy
+from core.lessons import Lesson, Setup, Step, accuracy, register
+from core.runs import Summary
+
+
+def _plain(setup: Setup, group: str):
+    return [setup.config(setup.images, strategies.FEATURE_EXTRACTION, group, backbone=setup.image_backbone,
+                         target=setup.target, adapt="none")]
+
+
+def _adapted(setup: Setup, group: str):
+    return [setup.config(setup.images, strategies.FEATURE_EXTRACTION, group, backbone=setup.image_backbone,
+                         target=setup.target, adapt="auto")]
+
+
+def _scores(setup: Setup, rows: list[dict]) -> dict:
+    row = rows[0]
+    return {**accuracy(rows, strategies.FEATURE_EXTRACTION), "target_accuracy": row.get(Summary.TARGET_ACC),
+            "target_items": row.get(Summary.TARGET_ITEMS), "adapt": row.get("adapt") or "none"}
+
+
+@register
+class WhenTheDataMoves(Lesson):
+    id = "domain_shift"
+    order = 50
+    title = N_("When the data moves")
+    goal = N_("Train on one kind of images (the source), use the model on another (the target), and see what "
+              "domain adaptation can and cannot win back.")
+    question = N_("A model that reads clean digits well: how well does it read digits on photos, and does "
+                  "adaptation help?")
+    variations = (N_("Load your own target on the Data page and measure the domain gap."),
+                  N_("Force CORAL or standardisation on the Model page: does a forced method ever hurt?"))
+
+    def steps(self, setup: Setup) -> list[Step]:
+        return [Step("plain", N_("Trained on the source, used on the target"),
+                     N_("Compare the accuracy on the source's validation images with the accuracy on the target: "
+                        "the drop is the price of the domain gap."), _plain, _scores),
+                Step("adapted", N_("The same, with adaptation chosen by measurement"),
+                     N_("auto measures each method without the target's labels and keeps one only when it is "
+                        "expected to help; otherwise it says so and adapts nothing."), _adapted, _scores)]
+
+    def conclude(self, numbers: dict[str, dict]) -> i18n.Text:
+        plain, adapted = numbers["plain"], numbers["adapted"]
+        if plain["target_accuracy"] is None or adapted["target_accuracy"] is None:
+            return lazy("The target has no labels, so its accuracy cannot be measured: the lesson needs a labelled "
+                        "target.")
+        said = dict(source=i18n.percent(plain["accuracy"]), target=i18n.percent(plain["target_accuracy"]),
+                    drop=i18n.points(plain["accuracy"], plain["target_accuracy"]),
+                    adapted=i18n.percent(adapted["target_accuracy"]), method=adapted["adapt"],
+                    gain=i18n.points(adapted["target_accuracy"], plain["target_accuracy"]))
+        gain = adapted["target_accuracy"] - plain["target_accuracy"]
+        if adapted["adapt"] == "none":
+            return lazy("On the source the model reaches {source}, on the target {target}: {drop} points lost to "
+                        "the domain gap. auto measured the methods and kept none (none was expected to help "
+                        "without hurting), so the target accuracy stays {adapted}: adaptation is no free lunch.",
+                        **said)
+        if gain > 0:
+            return lazy("On the source the model reaches {source}, on the target {target}: {drop} points lost to "
+                        "the domain gap. Adapted with {method}, chosen by measurement, it reaches {adapted} on the "
+                        "target: {gain} points won back.", **said)
+        return lazy("On the source the model reaches {source}, on the target {target}: {drop} points lost to the "
+                    "domain gap. {method}, chosen by measurement without the target's labels, did not help here "
+                    "({adapted}, {gain} points lower): the measurement guesses, the labels decide.", **said)
