@@ -121,17 +121,17 @@ def group_of(lesson: Lesson, step: Step) -> str:
 
 
 def _same(config: dict, wanted: dict) -> bool:
-    volatile = {"out_dir", "cache_dir"}
+    volatile = {"out_dir", "cache_dir", "group"}  # where it was kept, and for what: the same settings, the same run
     return {k: v for k, v in config.items() if k not in volatile} == \
         {k: v for k, v in wanted.items() if k not in volatile}
 
 
 def prepared_run(config: TrainConfig) -> runs.Run | None:
-    """A finished run of exactly ``config`` in its runs folder, the newest; None when there is none."""
+    """A finished run of exactly ``config``'s settings in its runs folder (another lesson's or step's, or the
+    person's own), the newest; None when there is none."""
     wanted = config.to_dict()
     for run in runs.list_runs(config.out_dir):
-        if run.status == "finished" and run.config().get("group") == config.group \
-                and _same(run.config(), wanted):
+        if run.status == "finished" and _same(run.config(), wanted):
             return run
     return None
 
