@@ -79,6 +79,8 @@ class _Worker:
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True, encoding="utf-8", errors="replace", bufsize=1)
         self.state = Preparation("starting")
+        self.asked = 0  # prepare commands sent: a report about an earlier one (other settings) is not kept
+        self._said = threading.Lock()
         self.last_words: deque[str] = deque(maxlen=3)
         threading.Thread(target=self._listen, name="worker-reader", daemon=True).start()
 
@@ -86,7 +88,11 @@ class _Worker:
         for line in self.process.stdout:
             try:
                 said = json.loads(line)
-                self.state = Preparation(**{key: said[key] for key in Preparation.__dataclass_fields__ if key in said})
+                with self._said:
+                    if said.get("asked", self.asked) < self.asked:  # about settings asked for before the last
+                        continue
+                    self.state = Preparation(**{key: said[key] for key in Preparation.__dataclass_fields__
+                                                if key in said})
             except (ValueError, TypeError, KeyError):
                 if line.strip():
                     self.last_words.append(line.strip())  # a warning or a traceback: kept for a failed start
@@ -96,6 +102,13 @@ class _Worker:
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def ask(self, config: TrainConfig) -> None:
+        """Prepare for ``config``: until the process reports on it, what it is doing is "starting"."""
+        with self._said:
+            self.asked += 1
+            self.state = Preparation("starting")
+        self.send("prepare", json.dumps(config.to_dict()))
 
     def send(self, *words: str) -> bool:
         try:
@@ -190,7 +203,7 @@ class Supervisor:
             except OSError:  # no process can start now: runs start the ordinary way
                 return
         if self._prepared is not None and not self._cancelled:
-            self._worker.send("prepare", json.dumps(self._prepared.to_dict()))
+            self._worker.ask(self._prepared)
 
     # -- what the UI calls ------------------------------------------------------------------------
     def submit(self, config: TrainConfig) -> runs.Run:

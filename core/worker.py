@@ -22,6 +22,7 @@ away) ends it at once. Only this module and jobs.py know this protocol.
 from __future__ import annotations
 
 import importlib
+import functools
 import json
 import os
 import sys
@@ -156,6 +157,7 @@ def serve(train: Callable[[list[str]], int], commands: TextIO = sys.stdin, repli
 
     say({"state": "idle"})
     preparation: Preparer | None = None
+    asked = 0  # prepare commands so far: every report of a preparation says which one it is about
     warmed = spare  # a spare's importing thread takes care of core.train too
     while True:
         if not warmed and not _waiting(commands):  # nothing to do yet: pay for the rest of a run's imports
@@ -168,10 +170,12 @@ def serve(train: Callable[[list[str]], int], commands: TextIO = sys.stdin, repli
         if command == "prepare":
             if preparation is not None:
                 preparation.abandon()
+            asked += 1
+            about = functools.partial(lambda number, message: say({**message, "asked": number}), asked)
             try:
-                preparation = Preparer(TrainConfig.from_dict(json.loads(argument)), say)
+                preparation = Preparer(TrainConfig.from_dict(json.loads(argument)), about)
             except Exception as error:
-                say({"state": "failed", **_failure(error)})
+                about({"state": "failed", **_failure(error)})
         elif command == "cancel" and preparation is not None:
             preparation.cancel()
         elif command == "run":

@@ -134,3 +134,36 @@ def test_a_file_gone_bad_mid_run_fails_the_run_with_its_name_and_the_queue_goes_
     message = [e for e in doomed.events() if e["kind"] == "error"][-1]["message"]
     assert message.startswith(f"{victim} is not there any more") and "Put it back" in message
     assert doomed.history() and (doomed.dir / "checkpoint.pt").is_file()  # what it learned is kept
+
+
+def test_a_report_about_settings_asked_for_before_is_not_taken_for_the_new_ones():
+    """The warm process may still report on the previous settings after new ones were asked for (the sidebar
+    once said "ready" for them while the page said "computing"): such a report is dropped, and until the
+    process reports on the new settings, what it does reads "starting"."""
+    import io
+    import threading as threads
+    from collections import deque
+
+    from core.jobs import Preparation, _Worker
+
+    worker = _Worker.__new__(_Worker)
+    worker.state, worker.asked, worker._said, worker.last_words = Preparation("idle"), 0, threads.Lock(), deque()
+    sent = []
+    worker.send = lambda *words: sent.append(words) or True
+    worker.ask(TrainConfig(data="sample:mnist"))
+    worker.ask(TrainConfig(data="sample:mnist", backbone="mobilenet_v3_small"))
+    assert worker.state.state == "starting" and sent[0][0] == "prepare" and len(sent) == 2
+
+    class Talking:  # a process still alive that said these lines
+        stdout = io.StringIO('{"state": "ready", "title": "EfficientNet-Lite0", "asked": 1}\n'
+                             '{"state": "computing", "title": "MobileNetV3", "done": 3, "total": 9, "asked": 2}\n')
+
+        def poll(self):
+            return None
+
+    worker.process = Talking()
+    worker._listen()
+    assert (worker.state.state, worker.state.title, worker.state.done) == ("computing", "MobileNetV3", 3)
+    worker.process.stdout = io.StringIO('{"state": "ready", "title": "EfficientNet-Lite0", "asked": 1}\n')
+    worker._listen()
+    assert worker.state.title == "MobileNetV3"
