@@ -30,6 +30,7 @@ navigation = st.navigation([
     st.Page("pages/7_predict.py", title=_("5 · Try it"), icon=":material/touch_app:"),
     st.Page("pages/5_compare.py", title=_("Compare strategies"), icon=":material/compare_arrows:"),
     st.Page("pages/6_runs.py", title=_("Runs"), icon=":material/history:"),
+    st.Page("pages/8_lessons.py", title=_("Lessons"), icon=":material/school:", url_path="lessons"),
 ])
 
 

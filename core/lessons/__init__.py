@@ -8,12 +8,14 @@ it needs (``TrainConfig``s, tagged with the group ``lesson-<lesson>-<step>``) an
 ``run(lesson_id)`` trains what is missing and reuses every finished run whose config is the same, so a lesson
 prepared before class (``python -m core lessons prepare``) shows each step's result at once; its results are
 kept in ``<workspace>/lessons/<id>.json``. ``Setup`` holds what a lesson runs on (the bundled samples and the
-default backbones; tests and "try it yourself" change them).
+default backbones; tests and "try it yourself" change them, and so do ``TRANSFERLAB_LESSON_*`` variables, which a
+server for a class, the Lessons page's "Prepare" child and the browser tests all read the same way).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar
@@ -27,16 +29,38 @@ from core.runs import Summary
 Say = Callable[[str], None]
 
 
+ENVIRONMENT = "TRANSFERLAB_LESSON_"  # + IMAGES, TARGET, TEXTS, IMAGE_BACKBONE, TEXT_BACKBONE, EPOCHS
+
+
+def _environment(name: str, default: Callable[[], Any]) -> Callable[[], Any]:
+    """A field's default: ``TRANSFERLAB_LESSON_<NAME>`` where it is set, else ``default()``. So one setting holds
+    for every process that reads a lesson (the server, the "Prepare" child it starts, the CLI)."""
+    def factory() -> Any:
+        given = os.environ.get(ENVIRONMENT + name.upper(), "").strip()
+        if not given:
+            return default()
+        if name != "epochs":
+            return given
+        try:
+            return int(given)
+        except ValueError:
+            raise UserError(lazy("{variable}={value} is not a number of epochs.", variable=ENVIRONMENT + "EPOCHS",
+                                 value=given), lazy("Give a whole number, e.g. 1, or unset it.")) from None
+    return factory
+
+
 @dataclass(frozen=True)
 class Setup:
-    """What the lessons run on: the bundled samples and the default backbones, unless told otherwise."""
+    """What the lessons run on: the bundled samples and the default backbones, unless told otherwise (here, or
+    by ``TRANSFERLAB_LESSON_IMAGES``, ``_TARGET``, ``_TEXTS``, ``_IMAGE_BACKBONE``, ``_TEXT_BACKBONE``, ``_EPOCHS``)."""
 
-    images: str = "sample:mnist"
-    target: str = "sample:mnist-m"
-    texts: str = "sample:bbc"
-    image_backbone: str = field(default_factory=lambda: backbones.default_for("image"))
-    text_backbone: str = field(default_factory=lambda: backbones.default_for("text"))
-    epochs: int | None = None          # every run's epochs (tests: 1); None: each strategy's recipe
+    images: str = field(default_factory=_environment("images", lambda: "sample:mnist"))
+    target: str = field(default_factory=_environment("target", lambda: "sample:mnist-m"))
+    texts: str = field(default_factory=_environment("texts", lambda: "sample:bbc"))
+    image_backbone: str = field(default_factory=_environment("image_backbone", lambda: backbones.default_for("image")))
+    text_backbone: str = field(default_factory=_environment("text_backbone", lambda: backbones.default_for("text")))
+    # every run's epochs (tests: 1); None: each strategy's recipe
+    epochs: int | None = field(default_factory=_environment("epochs", lambda: None))
     runs_dir: str = field(default_factory=lambda: str(paths.runs_dir()))
     shared: dict = field(default_factory=dict)  # more TrainConfig fields for every run (tests: batch_size...)
 
@@ -178,7 +202,7 @@ def run(lesson_id: str, setup: Setup | None = None, say: Say = lambda line: None
 
 def kept(lesson_id: str, setup: Setup | None = None) -> dict | None:
     """The results a ``run`` kept, when every run they name is still there; else None."""
-    path = _results_dir(setup or Setup()) / f"{lesson_id}.json"
+    path = results_path(lesson_id, setup)
     try:
         found = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -191,6 +215,11 @@ def _results_dir(setup: Setup) -> Path:
     return Path(setup.runs_dir).parent / "lessons"
 
 
+def results_path(lesson_id: str, setup: Setup | None = None) -> Path:
+    """Where ``run`` keeps a lesson's results (a page caches what it read by this file's time)."""
+    return _results_dir(setup or Setup()) / f"{lesson_id}.json"
+
+
 def _keep(setup: Setup, lesson_id: str, result: dict) -> None:
     folder = _results_dir(setup)
     folder.mkdir(parents=True, exist_ok=True)
@@ -198,17 +227,26 @@ def _keep(setup: Setup, lesson_id: str, result: dict) -> None:
                              lazy("the results of lesson {lesson}", lesson=lesson_id))
 
 
+def missing(chosen: list[Lesson], setup: Setup | None = None) -> list[TrainConfig]:
+    """The runs the ``chosen`` lessons still have to train, each once (steps and lessons may share one: lesson
+    1's two steps do): what preparing them trains."""
+    found: dict[str, TrainConfig] = {}
+    for lesson in chosen:
+        for _, configs in planned(lesson, setup or Setup()):
+            for config in configs:
+                key = json.dumps({k: v for k, v in config.to_dict().items() if k != "group"}, sort_keys=True,
+                                 default=str)
+                if key not in found and prepared_run(config) is None:
+                    found[key] = config
+    return list(found.values())
+
+
 def estimate_minutes(lesson: Lesson, setup: Setup | None = None) -> float:
     """Minutes to prepare ``lesson`` on this machine: 0 when prepared; else the runs still missing, each
     from the measured speed of its backbone where known (core/backbones/speed.py), else a fair guess."""
     from core.backbones import speed
 
-    setup = setup or Setup()
-    seconds = 0.0
-    for _, configs in planned(lesson, setup):
-        for config in configs:
-            if prepared_run(config) is None:
-                seconds += _run_seconds(config, speed)
+    seconds = sum(_run_seconds(config, speed) for config in missing([lesson], setup))
     return round(seconds / 60, 1)
 
 
