@@ -15,9 +15,10 @@ from ui.widgets import show_error
 # the table's columns: stable keys in the code, shown in the current language, in the order shown: what a person
 # looks for first (what trained, did it finish, how well) at the left, where a narrow window still shows it
 COLUMNS = {"strategy": N_("strategy"), "status": N_("status"), "problems": N_("problems"),
-           "best accuracy": N_("best accuracy"), "data": N_("data"), "started": N_("started"), "time": N_("time"),
-           "backbone": N_("backbone"), "macro-F1": N_("macro-F1"), "epochs": N_("epochs"), "run": N_("run")}
-MORE = ("backbone", "macro-F1", "epochs", "run")  # shown on request: the table then scrolls sideways
+           "best accuracy": N_("best accuracy"), "backbone": N_("backbone"), "data": N_("data"),
+           "started": N_("started"), "time": N_("time"), "macro-F1": N_("macro-F1"), "epochs": N_("epochs"),
+           "run": N_("run")}
+MORE = ("macro-F1", "epochs", "run")  # shown on request: the table then scrolls sideways
 METRICS = {"val_acc": N_("validation accuracy"), "val_loss": N_("validation loss"),
            "train_acc": N_("training accuracy"), "train_loss": N_("training loss")}
 
@@ -61,7 +62,7 @@ def pick(all_runs: list[runs.Run], rows: list[dict]) -> list[runs.Run]:
                             "is shown where it can be read. Delete them below, or restore the files.", len(damaged),
                             column=_(COLUMNS["problems"])), icon=":material/report:")
     every = st.toggle(_("Show every column"), key="runs_every_column",
-                      help=_("Also the backbone, macro-F1, epochs and the run's folder name."))
+                      help=_("Also macro-F1, the epochs and the run's folder name."))
     shown = [_(label) for key, label in COLUMNS.items()
              if (every or key not in MORE) and (damaged or key != "problems")]
     table_version = st.session_state.setdefault("runs_table_version", 0)  # bumped to clear the selection
