@@ -15,7 +15,7 @@ from tests.helpers import TINY, TINY_BERT, make_image_folder, zip_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["pages/0_home.py", "pages/1_data.py", "pages/2_model.py", "pages/3_train.py", "pages/4_results.py",
-         "pages/5_compare.py", "pages/6_runs.py"]
+         "pages/5_compare.py", "pages/6_runs.py", "pages/8_lessons.py"]
 
 
 def _app() -> AppTest:
