@@ -40,8 +40,8 @@ def sidebar(status: session_status.DataStatus) -> None:
     st.caption(_("Your choices so far"))
     if status.data is None:
         st.markdown(_("**Data:** not loaded yet"))
-    else:  # a sample's title gives the counts already, unless the dataset doctor's exclusions changed them
-        st.markdown(_("**Data:** {name}", name=status.name) + ("" if status.counted_in_name else "  \n" + status.counts))
+    else:  # the name (without counts), then the counts of the data as used (exclusions left out)
+        st.markdown(_("**Data:** {name}", name=status.name) + "  \n" + status.counts)
     st.markdown(_("**Backbone:** `{backbone}`  \n**Strategy:** `{strategy}`", backbone=status.backbone,
                   strategy=strategies.title(status.strategy)))
     if st.session_state.target is not None:

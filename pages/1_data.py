@@ -80,12 +80,8 @@ def upload_source() -> None:
 
 
 def overview(report, status: session_status.DataStatus) -> None:
-    """The heading and the counts, from the same reading as the sidebar; with exclusions the heading says the
-    counts there are now (a sample's title, which gives the counts it ships with, is cut to its name then)."""
-    if status.excluded:
-        st.subheader(_("What was found in {name}: {counts}", name=status.name, counts=status.counts))
-    else:
-        st.subheader(_("What was found in {name}", name=status.name))
+    """The heading and the counts, from the same reading as the sidebar (exclusions left out)."""
+    st.subheader(_("What was found in {name}: {counts}", name=status.name, counts=status.counts))
     columns = st.columns(4)
     columns[0].metric(_("Classes"), len(report.classes))
     excluded = _("{n:,} excluded", n=status.excluded) if status.excluded else None

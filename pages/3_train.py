@@ -311,6 +311,10 @@ def private_switch(learner: strategies.Strategy, spec: backbones.BackboneSpec) -
                                 "cannot memorise any one example."), privacy.explanation(), why_not))
     if why_not:
         st.caption(why_not)
+    elif st.session_state.private_training and st.session_state.target is not None:
+        st.info(_("A private run is not adapted to the target **{target}** (adaptation would learn from the data "
+                  "outside the privacy guarantee): it is scored there as it is, without adaptation.",
+                  target=st.session_state.target.name), icon=":material/info:")
     return st.session_state.private_training
 
 

@@ -177,3 +177,17 @@ def test_no_import_circle_among_the_ui_modules():
                    for name in graph.get(start, ()))
 
     assert not [name for name in graph if reaches(name, name, set())]
+
+
+def test_the_source_and_target_chart_wraps_long_run_names_and_keeps_its_legend_above():
+    """Seen in the browser: a long run name ran diagonally out of Compare's chart and squeezed its plot."""
+    from ui import charts
+
+    long = "Feature extraction + per-domain standardisation (chosen by measurement)"
+    figure = charts.source_and_target([("From scratch (baseline)", 0.9, 0.5), (long, 0.95, 0.6),
+                                       ("特征提取 + 按领域标准化（通过测量选择）", 0.95, 0.6)])
+    names = list(figure.data[0].x)
+    for name in names:
+        assert all(sum(2 if ord(c) > 0x2E80 else 1 for c in line) <= 24 for line in name.split("<br>")), name
+    assert names[1].replace("<br>", " ") == long and figure.layout.xaxis.tickangle == 0
+    assert figure.layout.legend.y >= 1 and list(figure.data[1].text) == ["50.0%", "60.0%", "60.0%"]

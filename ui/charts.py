@@ -9,6 +9,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core import i18n
 from core.i18n import _
 
 TRAIN_COLOR, VAL_COLOR = "#1f77b4", "#ff7f0e"
@@ -193,19 +194,43 @@ def data_curve(lines: dict[str, list[tuple[float, float, str]]],
 
 
 def source_and_target(rows: list[tuple[str, float | None, float | None]]) -> go.Figure:
-    """Each run's best validation accuracy beside its target accuracy: ``rows`` of (name, validation, target)."""
-    names = [name for name, _val, _target in rows]
+    """Each run's best validation accuracy beside its target accuracy: ``rows`` of (name, validation, target). Long
+    run names are wrapped onto lines under their bars; the legend sits above the plot."""
+    names = [_wrapped(name) for name, _val, _target in rows]
+    shown = lambda value: i18n.percent(value) if value is not None else ""  # noqa: E731
     figure = go.Figure([
         go.Bar(x=names, y=[val for _name, val, _target in rows], name=_("validation accuracy (training data)"),
-               marker_color=VAL_COLOR, text=[f"{val:.1%}" if val is not None else "" for _n, val, _t in rows],
-               textposition="outside", cliponaxis=False),
+               marker_color=VAL_COLOR, text=[shown(val) for _n, val, _t in rows], textposition="outside",
+               cliponaxis=False),
         go.Bar(x=names, y=[target for _name, _val, target in rows], name=_("target accuracy"),
-               marker_color=TARGET_COLOR, text=[f"{t:.1%}" if t is not None else "" for _n, _v, t in rows],
-               textposition="outside", cliponaxis=False)])
-    figure.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10), barmode="group",
+               marker_color=TARGET_COLOR, text=[shown(t) for _n, _v, t in rows], textposition="outside",
+               cliponaxis=False)])
+    lines = max((name.count("<br>") + 1 for name in names), default=1)
+    figure.update_layout(height=380 + 18 * lines, margin=dict(l=10, r=10, t=60, b=10), barmode="group",
                          title=_("On the training data and on the target"),
-                         yaxis=dict(range=[0, 1.1], tickformat=".0%"), legend=dict(orientation="h", y=-0.35))
+                         xaxis=dict(tickangle=0, automargin=True),
+                         yaxis=dict(range=[0, 1.15], tickformat=".0%"),
+                         legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
     return _below_toolbar(figure)
+
+
+def _wrapped(name: str, width: int = 22) -> str:
+    """A label broken onto lines of about ``width`` columns: between words, and between the characters of a
+    script written without spaces (each counted two columns wide)."""
+    wide = lambda text: sum(2 if ord(c) > 0x2E80 else 1 for c in text)  # noqa: E731
+    pieces = []  # (text, a space before it)
+    for word in name.split(" "):
+        parts = list(word) if wide(word) > len(word) else [word]
+        pieces += [(part, i == 0 and bool(pieces)) for i, part in enumerate(parts)]
+    lines, line = [], ""
+    for part, spaced in pieces:
+        joined = line + (" " if spaced and line else "") + part
+        if line and wide(joined) > width:
+            lines.append(line)
+            line = part
+        else:
+            line = joined
+    return "<br>".join(lines + [line])
 
 
 def lr_range(rates: list[float], losses: list[float], suggested: float | None, current: float | None) -> go.Figure:

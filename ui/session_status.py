@@ -50,7 +50,6 @@ class DataStatus:
     data: str | None = None        # what TrainConfig.data will be; None: nothing loaded
     name: str = ""                 # how the data is called on screen
     counts: str = ""               # "10 classes, 999 images (1 excluded)"
-    counted_in_name: bool = False  # the name (a sample's title) gives the counts, and they hold
     excluded: int = 0              # examples the person excluded (the dataset doctor)
     backbone: str = ""             # registry name
     backbone_title: str = ""
@@ -112,9 +111,9 @@ def measure() -> DataStatus:
     title = _backbone_title(backbone)
     if report is None:
         return DataStatus(backbone=backbone, backbone_title=title, strategy=strategy, training=training)
-    name, counted_in_name = _name(str(session.get("data")), session.get("data_name"), report)
+    name = session.get("data_name") or str(session.get("data"))  # a name without counts (ui/state.display_name)
     status = DataStatus(data=str(session.get("data")), name=name, counts=counts(report),
-                        counted_in_name=counted_in_name, excluded=len(report.excluded), backbone=backbone, backbone_title=title, strategy=strategy,
+                        excluded=len(report.excluded), backbone=backbone, backbone_title=title, strategy=strategy,
                         features=UNUSED, training=training)
     learner = strategies.find(strategy)
     config = state.next_run_config()
@@ -124,21 +123,6 @@ def measure() -> DataStatus:
         return _features(status, report, config)
     except Exception:  # a backbone gone from the registry, a cache folder unreadable: the run says what is wrong
         return replace(status, features=LATER)
-
-
-def _name(data: str, name: str | None, report) -> tuple[str, bool]:
-    """How to call the data, and whether that name gives its counts already. A sample's title does ("MNIST
-    handwritten digits: 1,000 images, 10 classes"); once the dataset doctor's exclusions changed the counts, only
-    the part before the colon is its name (the counts are said apart, as they are now)."""
-    name = name or data
-    if not data.startswith("sample:"):
-        return name, False
-    if not report.excluded:
-        return name, True
-    for colon in ("：", ": "):  # the titles are "name: counts", in every language (core/data/samples.py)
-        if colon in name:
-            return name.split(colon, 1)[0], False
-    return name, False
 
 
 def _backbone_title(name: str) -> str:

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from core import paths, storage
-from core.i18n import Text, lazy, ngettext
+from core.i18n import Text, lazy, lazy_ngettext
 from core.data.report import DataReport
 
 
@@ -79,9 +79,9 @@ def apply(report: DataReport) -> DataReport:
     out = [item for item in report.train + report.val if item[0] in excluded]
     if not out:
         return report
-    note = ngettext("{n} item is excluded: every run on this data leaves it out (the Data page's dataset doctor "
-                    "lists it and can include it again).",
-                    "{n} items are excluded: every run on this data leaves them out (the Data page's dataset "
-                    "doctor lists them and can include them again).", len(out))
+    note = lazy_ngettext("{n} item is excluded: every run on this data leaves it out (the Data page's dataset doctor "
+                         "lists it and can include it again).",
+                         "{n} items are excluded: every run on this data leaves them out (the Data page's dataset "
+                         "doctor lists them and can include them again).", len(out))
     return replace(report, train=keep(report.train), val=keep(report.val), set_aside=sorted(report.set_aside + out),
                    excluded=sorted(key for key, _ in out), warnings=[*report.warnings, note])

@@ -25,27 +25,37 @@ from core.i18n import N_, _, lazy
 @dataclass(frozen=True)
 class Sample:
     name: str
-    title: str                  # in English, marked with N_: shown through display_title
+    title: str                  # in English, marked with N_: what it is, with its size (the list of samples)
     per_class: int
     skip: int = 0               # digits per class left out first (so that a target shares no image with mnist)
     on_photos: bool = False     # blended onto photo crops (MNIST-M)
+    short: str = ""             # its name alone, marked with N_: once loaded, the counts are the data's own
+                                # (examples a person excluded are left out of them)
 
     @property
     def display_title(self) -> str:
-        """The title in the current language (the sidebar, the Data page's list of samples)."""
+        """The title in the current language (the Data page's list of samples)."""
         return _(self.title)
+
+    @property
+    def display_name(self) -> str:
+        """The name in the current language, without counts (headings, run pickers, tables)."""
+        return _(self.short or self.title)
 
 
 SAMPLES = {
-    "mnist": Sample("mnist", N_("MNIST handwritten digits: 1,000 images, 10 classes"), 100),
-    "mnist-5k": Sample("mnist-5k", N_("MNIST handwritten digits: 5,000 images, 10 classes"), 500),
+    "mnist": Sample("mnist", N_("MNIST handwritten digits: 1,000 images, 10 classes"), 100,
+                    short=N_("MNIST handwritten digits")),
+    "mnist-5k": Sample("mnist-5k", N_("MNIST handwritten digits: 5,000 images, 10 classes"), 500,
+                       short=N_("MNIST handwritten digits (the larger sample)")),
     "mnist-m": Sample("mnist-m", N_("Digits on photos (MNIST-M style): 1,000 images, 10 classes; a domain-adaptation "
-                                    "target for the MNIST sample"), 100, skip=100, on_photos=True),
+                                    "target for the MNIST sample"), 100, skip=100, on_photos=True,
+                      short=N_("Digits on photos (MNIST-M style)")),
 }
 TARGET_SAMPLES = ("mnist-m",)   # offered as "where the model will be used", not as training data
 
 
-TEXT_SAMPLES = {"bbc": Sample("bbc", N_("BBC News: 2,225 articles, 5 topics"), 0)}
+TEXT_SAMPLES = {"bbc": Sample("bbc", N_("BBC News: 2,225 articles, 5 topics"), 0, short=N_("BBC News"))}
 
 
 def _package_dir(package: str, install: str) -> Path:
