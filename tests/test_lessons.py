@@ -96,7 +96,9 @@ def test_the_curve_lesson_says_where_the_baseline_catches_up_or_that_it_does_not
     catches = str(lesson.conclude(curve((5, 0.8, 0.4), (20, 0.9, 0.7), (None, 0.95, 0.95))))
     never = str(lesson.conclude(curve((5, 0.8, 0.4), (None, 0.95, 0.7))))
     contrary = str(lesson.conclude(curve((5, 0.5, 0.6), (None, 0.9, 0.95))))
-    assert "With all the data the network from scratch has caught up" in catches
+    assert "Only with all the data does the network from scratch catch up" in catches
+    midway = str(lesson.conclude(curve((5, 0.8, 0.4), (20, 0.9, 0.9), (None, 0.95, 0.95))))
+    assert "With 20 examples per class the network from scratch has caught up" in midway
     assert "never catches up" in never
     assert "Not the textbook story" in contrary
 
@@ -108,6 +110,7 @@ def test_domain_lesson_says_when_auto_kept_no_method_and_when_adaptation_hurt():
     helped = str(lesson.conclude({"plain": plain, "adapted": {**plain, "target_accuracy": 0.6, "adapt": "coral"}}))
     hurt = str(lesson.conclude({"plain": plain, "adapted": {**plain, "target_accuracy": 0.45, "adapt": "coral"}}))
     assert "kept none" in kept_none and "won back" in helped and "did not help" in hurt
+    assert "chosen by measurement (CORAL)" in helped
 
 
 def test_the_cli_lists_lessons_and_runs_one_on_given_data(setup, tmp_path):

@@ -51,7 +51,7 @@ class WhenTheDataMoves(Lesson):
                         "target.")
         said = dict(source=i18n.percent(plain["accuracy"]), target=i18n.percent(plain["target_accuracy"]),
                     drop=i18n.points(plain["accuracy"], plain["target_accuracy"]),
-                    adapted=i18n.percent(adapted["target_accuracy"]), method=adapted["adapt"],
+                    adapted=i18n.percent(adapted["target_accuracy"]), method=_method(adapted["adapt"]),
                     gain=i18n.points(adapted["target_accuracy"], plain["target_accuracy"]))
         gain = adapted["target_accuracy"] - plain["target_accuracy"]
         if adapted["adapt"] == "none":
@@ -61,8 +61,18 @@ class WhenTheDataMoves(Lesson):
                         **said)
         if gain > 0:
             return lazy("On the source the model reaches {source}, on the target {target}: {drop} points lost to "
-                        "the domain gap. Adapted with {method}, chosen by measurement, it reaches {adapted} on the "
-                        "target: {gain} points won back.", **said)
+                        "the domain gap. Adapted with the method chosen by measurement ({method}), it reaches "
+                        "{adapted} on the target: {gain} points won back.", **said)
         return lazy("On the source the model reaches {source}, on the target {target}: {drop} points lost to the "
-                    "domain gap. {method}, chosen by measurement without the target's labels, did not help here "
-                    "({adapted}, {gain} points lower): the measurement guesses, the labels decide.", **said)
+                    "domain gap. The method chosen by measurement without the target's labels ({method}) did not "
+                    "help here ({adapted}, {gain} points lower): the measurement guesses, the labels decide.", **said)
+
+
+def _method(name: str) -> str:
+    """A method's short name in the reader's language ("CORAL"), or its code when its plugin is gone."""
+    from core import adaptation
+
+    try:
+        return adaptation.get(name).short
+    except Exception:
+        return name

@@ -66,6 +66,11 @@ class HowMuchData(Lesson):
                     transfer_all=i18n.percent(transfer_last["accuracy"]),
                     scratch_all=i18n.percent(scratch_last["accuracy"]),
                     at=_size_words(catch))
+        if ahead(transfer_first, scratch_first) > 0 and caught == sizes[-1:]:
+            return lazy("Transfer pays where data is scarce: with {small} per class it reaches {transfer} against "
+                        "{scratch} from scratch. Only with all the data does the network from scratch catch up "
+                        "({scratch_all} against {transfer_all}, a difference within what the validation images can "
+                        "tell apart). Pretrained features buy the most when labelled examples are few.", **said)
         if ahead(transfer_first, scratch_first) > 0 and caught:
             return lazy("Transfer pays where data is scarce: with {small} per class it reaches {transfer} against "
                         "{scratch} from scratch. With {at} the network from scratch has caught up (with all the "
