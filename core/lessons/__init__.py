@@ -251,29 +251,36 @@ def estimate_minutes(lesson: Lesson, setup: Setup | None = None) -> float:
 
 
 def _run_seconds(config: TrainConfig, speed) -> float:
-    """A run's time, roughly: its examples through the frozen backbone once (feature extraction), or forwards and
-    backwards in PyTorch every epoch (about 12 times a frozen pass on the engine: measured on 2 cores, fine-tuning
-    EfficientNet-Lite0 trains about 11 images/s where its frozen pass runs 134/s), at the remembered speed or one
-    guessed from the backbone's size."""
+    """A run's time, roughly, calibrated on 2 cores (the lessons prepared on the bundled samples): its examples
+    through the frozen backbone once (feature extraction; a target's too, and 30 s to measure which adaptation
+    fits), or forwards and backwards every epoch: a pretrained network about 12 times its frozen pass on the
+    engine (fine-tuning EfficientNet-Lite0 trains about 11 images/s where its frozen pass runs 134/s), the small
+    networks trained from scratch about 1 ms an image and 7 ms a text; validating about a second an epoch."""
     import torch
 
     from core import strategies
     from core.data import modality_of
 
-    examples = 1000 if modality_of(config.data) == "image" else 2225
+    texts = modality_of(config.data) == "text"
+    examples = 2225 if texts else 1000
     if config.per_class:
         examples = min(examples, config.per_class * 10 + 200)
     try:
         spec = backbones.get(config.backbone)
         known = speed.known_speed(spec, torch.device("cpu"), config.cache_dir)
         guess = min(60.0, max(1.0, spec.num_params / 1e6 * 1.5))  # ms an example on the engine, 2 cores
+        pretrained = spec.pretrained
     except Exception:  # a backbone not on this machine
-        known, guess = None, 20.0
+        known, guess, pretrained = None, 20.0, True
     per_example = (known or guess) / 1000
     learner = strategies.get(config.strategy)
-    if learner.on_features or not learner.uses_backbone:
-        return examples * per_example + 5
-    return examples * per_example * 12 * config.epochs + 5
+    if not learner.uses_backbone:
+        return 10.0
+    if learner.on_features:
+        target = (1000 * per_example + 30) if config.target else 0.0
+        return examples * per_example + target + 5
+    per_epoch = examples * (per_example * 12 if pretrained else (0.007 if texts else 0.001)) + 1.0  # + validating
+    return per_epoch * config.epochs + 5
 
 
 # -- reading numbers -------------------------------------------------------------------------------------
