@@ -28,16 +28,16 @@ def setup(tmp_path):
 
 def test_every_lesson_lists_its_steps_and_its_time_to_prepare(setup):
     listed = lessons.all_lessons()
-    assert [lesson.id for lesson in listed] == ["pretrained", "extract_or_tune", "how_much_data", "domain_shift",
-                                                "texts", "privacy"]
+    assert [lesson.id for lesson in listed] == ["pretrained", "extract_or_tune", "how_much_data", "pretrain_transfer",
+                                                "domain_shift", "texts", "look_inside", "privacy"]
     for lesson in listed:
         assert lesson.title and lesson.goal and lesson.question
         assert lesson.steps(setup) and lessons.estimate_minutes(lesson, setup) > 0
         assert not lessons.is_prepared(lesson, setup)
 
 
-@pytest.mark.parametrize("lesson_id", ["pretrained", "extract_or_tune", "how_much_data", "domain_shift", "texts",
-                                       "privacy"])
+@pytest.mark.parametrize("lesson_id", ["pretrained", "extract_or_tune", "how_much_data", "pretrain_transfer",
+                                       "domain_shift", "texts", "look_inside", "privacy"])
 def test_a_lesson_runs_headless_and_concludes_from_its_numbers(setup, lesson_id):
     found = lessons.run(lesson_id, setup)
     lesson = lessons.get(lesson_id)
@@ -136,3 +136,21 @@ def test_an_unknown_lesson_is_a_clear_error(tmp_path):
     done = subprocess.run([sys.executable, "-m", "core", "lessons", "run", "nope"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "Unknown lesson 'nope'" in done.stderr and "python -m core lessons" in done.stderr
+
+
+def test_pretrain_then_transfer_reuses_the_run_it_pretrained_as_the_backbone(setup):
+    found = lessons.run("pretrain_transfer", setup)
+    pretrained_dir = found["steps"][0]["runs"][0]
+    transfer = runs.Run(Path(found["steps"][1]["runs"][0]))
+    assert transfer.config()["backbone"] == "run:" + pretrained_dir
+    assert transfer.config()["data"] == setup.target and transfer.config()["per_class"] == 10
+
+
+def test_look_inside_counts_the_mistakes_and_names_the_most_confused_pair():
+    lesson = lessons.get("look_inside")
+    numbers = {"mistakes": {"accuracy": 0.9, "val_images": 200, "mistakes": 20, "validated": 200,
+                            "confused": [{"true": "4", "predicted": "9", "count": 7}]}}
+    said = str(lesson.conclude(numbers))
+    assert "20 of 200" in said and "answers 9 for a 4 (7 times)" in said
+    none = str(lesson.conclude({"mistakes": {**numbers["mistakes"], "mistakes": 0, "confused": []}}))
+    assert "no mistake" in none

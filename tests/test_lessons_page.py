@@ -19,7 +19,8 @@ from core import lessons
 from tests.helpers import TINY, TINY_BERT, make_image_folder, write_text_csv
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSON_IDS = ["pretrained", "extract_or_tune", "how_much_data", "domain_shift", "texts", "privacy"]
+LESSON_IDS = ["pretrained", "extract_or_tune", "how_much_data", "pretrain_transfer", "domain_shift", "texts",
+              "look_inside", "privacy"]
 
 
 @pytest.fixture(scope="module")

@@ -157,6 +157,27 @@ def _for_projector(figure):
     return figure
 
 
+def _pretrain_transfer(numbers: dict, step_id: str, presenting: bool) -> None:
+    if step_id == "pretrain":
+        scores([numbers[step_id]], presenting, labels=[_("Your network, pretrained on the clean digits")])
+    else:
+        found = numbers[step_id]
+        scores([found["transfer"], found["scratch"]], presenting,
+               labels=[_("Your pretrained network, a new head"), _("The same network from scratch")])
+
+
+def _mistakes(numbers: dict, step_id: str, presenting: bool) -> None:
+    found = numbers[step_id]
+    left, right = st.columns(2)
+    left.metric(_("Validation accuracy"), percent(found["accuracy"]))
+    right.metric(_("Mistakes"), _("{mistakes} of {n}", mistakes=found["mistakes"], n=found["validated"]))
+    if found["confused"]:
+        st.dataframe([{_("true class"): pair["true"], _("answered"): pair["predicted"], _("times"): pair["count"]}
+                      for pair in found["confused"]], hide_index=True)
+    st.page_link("pages/4_results.py", label=_("See each mistake and where the model looked (Results)"),
+                 icon=":material/visibility:", query_params={"run": found["dir"]})
+
+
 def _anything(numbers: dict, step_id: str, presenting: bool) -> None:
     """A step this file does not know: every accuracy in its numbers, else the numbers as they are."""
     found = numbers[step_id]
@@ -174,4 +195,6 @@ DRAWN: dict[tuple[str, str], Drawn] = {
     ("domain_shift", "plain"): _domains, ("domain_shift", "adapted"): _domains,
     ("texts", "three"): _texts,
     ("privacy", "plain"): _audit, ("privacy", "private"): _audit,
+    ("pretrain_transfer", "pretrain"): _pretrain_transfer, ("pretrain_transfer", "transfer"): _pretrain_transfer,
+    ("look_inside", "mistakes"): _mistakes,
 }

@@ -117,7 +117,8 @@ class Lesson:
 
 _REGISTRY: dict[str, Lesson] = {}
 BUILT_IN = ("core.lessons.pretrained", "core.lessons.extract_or_tune", "core.lessons.how_much_data",
-            "core.lessons.domain_shift", "core.lessons.texts", "core.lessons.privacy")
+            "core.lessons.pretrain_transfer", "core.lessons.domain_shift", "core.lessons.texts",
+            "core.lessons.look_inside", "core.lessons.privacy")
 
 
 def register(lesson: "Lesson | type[Lesson]"):
@@ -186,7 +187,8 @@ def run(lesson_id: str, setup: Setup | None = None, say: Say = lambda line: None
     ``{"id", "title", "steps": [{"id", "title", "runs", "numbers"}], "answer", "conclusion"}``."""
     lesson, setup = get(lesson_id), setup or Setup()
     steps, numbers = [], {}
-    for step, configs in planned(lesson, setup):
+    for step in lesson.steps(setup):
+        configs = step.plan(setup, group_of(lesson, step))  # planned when reached: a step may build on the last
         found = []
         for config in configs:
             found.append(prepared_run(config) or _train(config, say))
