@@ -4,7 +4,6 @@ contradict the textbook story), a second run reuses what is prepared, and the CL
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -54,11 +53,10 @@ def test_a_lesson_runs_headless_and_concludes_from_its_numbers(setup, lesson_id)
 def test_a_second_run_reuses_the_prepared_runs(setup):
     first = lessons.run("pretrained", setup)
     before = len(runs.list_runs(setup.runs_dir))
-    started = time.perf_counter()
     second = lessons.run("pretrained", setup)
     assert len(runs.list_runs(setup.runs_dir)) == before
     assert [s["runs"] for s in second["steps"]] == [s["runs"] for s in first["steps"]]
-    assert second["conclusion"] == first["conclusion"] and time.perf_counter() - started < 10
+    assert second["conclusion"] == first["conclusion"]
 
 
 def test_a_changed_setting_trains_again_instead_of_reusing(setup):
