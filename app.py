@@ -42,20 +42,22 @@ def sidebar(status: session_status.DataStatus) -> None:
         st.markdown(_("**Data:** not loaded yet"))
     else:  # the name (without counts), then the counts of the data as used (exclusions left out)
         st.markdown(_("**Data:** {name}", name=status.name) + "  \n" + status.counts)
-    st.markdown(_("**Backbone:** `{backbone}`  \n**Strategy:** `{strategy}`", backbone=status.backbone,
+    st.markdown(_("**Backbone:** `{backbone}`  \n**Strategy:** `{strategy}`", backbone=status.backbone_title,
                   strategy=strategies.title(status.strategy)))
     if st.session_state.target is not None:
         st.markdown(_("**Target:** {target}  \n**Adaptation:** `{method}`", target=st.session_state.target.name,
-                      method=adaptation_words(st.session_state.adapt)))
+                      method=adaptation_words(st.session_state.adapt, st.session_state.get("private_training")
+                                              and not strategies.get(status.strategy).fits_in_one_go)))
     session_status.follow(status, features_line)
     training_now(status.training)
 
 
-def adaptation_words(name: str) -> str:
-    """The chosen domain adaptation in words ("auto": chosen by measurement; the Model page says which)."""
+def adaptation_words(name: str, private: bool = False) -> str:
+    """The chosen domain adaptation in words ("auto": chosen by measurement; the Model page says which); a
+    private run is never adapted (the Train page says why)."""
     from core import adaptation
 
-    return adaptation.title(name)
+    return _("none: a private run is not adapted") if private else adaptation.title(name)
 
 
 def features_line(status: session_status.DataStatus) -> None:

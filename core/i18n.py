@@ -25,6 +25,7 @@ import functools
 import gettext
 import io
 import os
+import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -164,9 +165,15 @@ def _format(text: str, fallback: str, params: dict[str, Any]) -> str:
         return text
     params = {key: render(value) if isinstance(value, Text) else value for key, value in params.items()}
     try:
-        return text.format(**params)
+        filled = text.format(**params)
     except (KeyError, IndexError, ValueError):  # a translation that renamed a placeholder: English, not a crash
         return fallback.format(**params)
+    return _COMPACT_THEN_SPACE.sub(r"\1", filled) if filled is not text else filled
+
+
+# A short Chinese count ("110.5万") placed where a number stands before its measure word ("{n} 个参数"): written
+# together, "110.5万个参数", as a Chinese text writes it (the space belongs between digits and characters only)
+_COMPACT_THEN_SPACE = re.compile(r"(\d[万亿]) (?=[\u4e00-\u9fff])")
 
 
 # ---------------------------------------------------------------- marking sentences

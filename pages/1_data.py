@@ -12,7 +12,7 @@ from core.i18n import N_, _, ngettext
 from core.backbones.text_backbones import token_lengths
 from ui import access, charts, class_names_view, doctor_view, session_status, state, target_view
 from ui.terms import help_for
-from ui.widgets import show_error
+from ui.widgets import file_uploader, show_error
 
 SOURCES = {"sample": N_("Bundled sample"), "upload": N_("Upload a file"), "path": N_("Path on this machine")}
 ALL_SAMPLES = {**{f"sample:{n}": s.title for n, s in samples.SAMPLES.items() if n not in samples.TARGET_SAMPLES},
@@ -67,8 +67,8 @@ def sample_source() -> None:
 
 
 def upload_source() -> None:
-    upload = st.file_uploader(_("An ImageFolder .zip, or a table of texts"), key="upload_zip",
-                              type=["zip", "csv", "tsv", "txt", "xlsx", "xls"],
+    upload = file_uploader(_("An ImageFolder .zip, or a table of texts"), ["zip", "csv", "tsv", "txt", "xlsx", "xls"],
+                           key="upload_zip",
                               help=_("Images: zip the folder that holds one sub-folder per class. "
                                      "Texts: one row per example, a text column and a label column."))
     try:

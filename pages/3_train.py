@@ -45,8 +45,10 @@ def new_run_form() -> None:
     st.markdown(what_trains(learner, spec, modality))
     target = st.session_state.target
     if target is not None:
-        st.caption(target_line(target, modality, adaptation.title(adaptation.resolve(st.session_state.adapt, learner,
-                                                                                      spec))))
+        method = adaptation.title(adaptation.resolve(st.session_state.adapt, learner, spec))
+        if st.session_state.private_training and not learner.fits_in_one_go:
+            method = _("none: a private run is not adapted")
+        st.caption(target_line(target, modality, method))
     private = not learner.fits_in_one_go and private_switch(learner, spec)
     remembered = st.session_state.setdefault("train_settings", {}).get(state.settings_key(modality, strategy), {})
     defaults = {**TrainConfig(data="").to_dict(), **learner.recipe(modality, private), **remembered}

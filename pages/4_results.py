@@ -165,9 +165,10 @@ def per_class(shown: Opened) -> None:
     st.subheader(_("Per class"))
     headers = {column: _(label) for column, label in PER_CLASS_COLUMNS.items()}
     named = dict(zip(shown.run.labels(), shown.labels))  # the names given to the classes, where given
-    rows = [{**row, "class": named.get(row["class"], row["class"])} for row in shown.summary["per_class"]]
+    rows = [{**row, "class": named.get(row["class"], row["class"]),  # shares in percent, as on every other page
+             **{name: row[name] * 100 for name in ("precision", "recall", "f1")}} for row in shown.summary["per_class"]]
     st.dataframe(pd.DataFrame(rows).rename(columns=headers), hide_index=True,
-                 column_config={headers[name]: st.column_config.NumberColumn(format="%.3f")
+                 column_config={headers[name]: st.column_config.NumberColumn(format="%.1f%%")
                                 for name in ("precision", "recall", "f1")})
     st.caption(_("Precision: of the items predicted as this class, the share that were right. Recall: of the items "
                  "of this class, the share found. F1 balances the two. Support: validation items of the class."))

@@ -203,7 +203,7 @@ def show_group(known: list[str]) -> None:
                                                 row.get(Summary.ADAPT_AUTO)),
             "backbone": row["backbone"],
             "status": runs.status_words(row["status"]), "best accuracy": percent(row[Summary.BEST_VAL_ACC]),
-            "macro-F1": "–" if row[Summary.BEST_VAL_MACRO_F1] is None else f"{row[Summary.BEST_VAL_MACRO_F1]:.3f}",
+            "macro-F1": percent(row[Summary.BEST_VAL_MACRO_F1]),
             "time": costs.of(row).words(),
             "trainable parameters": millions(row[Summary.TRAINABLE_PARAMS]) if row[Summary.TRAINABLE_PARAMS] else "–",
             "epochs": row["epochs"],

@@ -44,7 +44,7 @@ def table_of(rows: list[dict], damaged: bool) -> pd.DataFrame:
         "best accuracy": None if row[Summary.BEST_VAL_ACC] is None else row[Summary.BEST_VAL_ACC] * 100,
         "data": state.display_name(row["data"]), "started": row["started"].replace("T", " ")[5:],
         "time": costs.of(row).words(short=True), "backbone": row["backbone"],
-        "macro-F1": row[Summary.BEST_VAL_MACRO_F1],
+        "macro-F1": None if row[Summary.BEST_VAL_MACRO_F1] is None else row[Summary.BEST_VAL_MACRO_F1] * 100,
         "epochs": f"{row['epochs']}/{row[Summary.EPOCHS_PLANNED]}" if row[Summary.EPOCHS_PLANNED] else "",
         "run": row["id"]} for row in rows])
     return table.rename(columns=lambda column: _(COLUMNS[column]) if column in COLUMNS else column)
@@ -74,7 +74,8 @@ def pick(all_runs: list[runs.Run], rows: list[dict]) -> list[runs.Run]:
                                                                                    help=help_for("accuracy")),
                        _(COLUMNS["data"]): st.column_config.TextColumn(width="medium"),
                        _(COLUMNS["strategy"]): st.column_config.TextColumn(width="medium"),
-                       _(COLUMNS["macro-F1"]): st.column_config.NumberColumn(format="%.3f", help=help_for("macro_f1")),
+                       _(COLUMNS["macro-F1"]): st.column_config.NumberColumn(format="%.1f%%",
+                                                                              help=help_for("macro_f1")),
                        _(COLUMNS["time"]): st.column_config.TextColumn(help=_(
                            "The whole run; for feature extraction, the first time (with the one-time feature pass) "
                            "and when repeated (features from the cache)"))})

@@ -8,7 +8,7 @@ from core.explain import grad_cam, overlay, token_importance
 from core.i18n import _, ngettext
 from ui import charts, run_view, state
 from ui.terms import help_for, what_is
-from ui.widgets import highlighted_text, show_error
+from ui.widgets import file_uploader, highlighted_text, show_error
 
 
 def pick_model():
@@ -52,8 +52,8 @@ def explained(labels: list[str], modality: str) -> int | None:
 
 def try_images(predictor, target: int | None) -> None:
     """Uploaded images and a camera photo: each one's top classes and a Grad-CAM heat map."""
-    uploads = st.file_uploader(_("Images"), type=sorted(e.lstrip(".") for e in images.IMAGE_EXTENSIONS),
-                               accept_multiple_files=True, key="predict_images")
+    uploads = file_uploader(_("Images"), sorted(e.lstrip(".") for e in images.IMAGE_EXTENSIONS),
+                            accept_multiple_files=True, key="predict_images")
     inputs = []
     if st.toggle(_("Take a photo with the camera"), key="use_camera"):
         photo = st.camera_input(_("Photo"), key="camera")

@@ -14,7 +14,7 @@ from core.config import TrainConfig
 from tests.helpers import TINY
 from tests.test_browser import ARTIFACTS, CHROMIUM_FLAGS, _need_a_browser, streamlit_process
 
-PAGES = ["", "data", "model", "train", "results", "predict", "compare", "runs"]
+PAGES = ["", "data", "model", "train", "results", "predict", "compare", "runs", "lessons"]
 # Names that stay as they are in Chinese (models, libraries, file formats, Streamlit's own chrome)
 NAMES = re.compile(r"EfficientNet[-\w]*|MiniLM[-\w]*|all-MiniLM[-\w]*|TF-IDF|Grad-CAM|TransferLab|PyTorch|ONNX|"
                    r"Opacus|cleanlab|skada|CORAL|DANN|AdaBN|DP-SGD|ULMFiT|ImageNet|scikit-learn|safetensors|"

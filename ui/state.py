@@ -120,10 +120,7 @@ def load_target(source: str, name: str | None = None) -> bool:
 def display_name(data: str) -> str:
     """How to call a data source on screen: a sample's name (in the current language, without counts: those
     are the data's, exclusions left out), else the file or folder's name."""
-    known = {**samples.SAMPLES, **samples.TEXT_SAMPLES}
-    if data.startswith("sample:") and data[7:] in known:
-        return known[data[7:]].display_name
-    return Path(data).name or data
+    return str(samples.name_of(data))
 
 
 def require_data() -> bool:

@@ -3,7 +3,6 @@ the training data. Loading goes through ui.state.load_target; the gap is core.da
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -16,7 +15,7 @@ from core.runs import Summary
 from ui import access, adapt_view, charts, state
 from ui.feature_pass import both_domains_progress
 from ui.terms import help_for, what_is
-from ui.widgets import percent, show_error
+from ui.widgets import file_uploader, percent, show_error
 
 SOURCES = {"sample": N_("Bundled stand-in"), "upload": N_("Upload a file"), "path": N_("Path on this machine")}
 
@@ -48,8 +47,8 @@ def _pick_target(report) -> None:
         if st.button(_("Use as target"), key="load_target_sample") and state.load_target(chosen):
             st.rerun()
     elif source == "upload":
-        upload = st.file_uploader(_("A .zip of images (class folders optional), or a table of texts"),
-                                  type=["zip", "csv", "tsv", "txt", "xlsx", "xls"], key="upload_target")
+        upload = file_uploader(_("A .zip of images (class folders optional), or a table of texts"),
+                               ["zip", "csv", "tsv", "txt", "xlsx", "xls"], key="upload_target")
         try:
             stored = state.new_upload(upload, "loaded_target_upload")
             if stored and state.load_target(stored, upload.name):
@@ -132,7 +131,7 @@ def results_block(summary: dict) -> None:
     method = summary.get("adapt", "none")
     title = adaptation.title(method)
     st.subheader(_("Where it will be used: the target"))
-    name = Path(str(summary["target"])).name if not str(summary["target"]).startswith("sample:") else summary["target"][7:]
+    name = samples.name_of(summary["target"])
     count = summary.get(Summary.TARGET_ITEMS)
     st.caption(_("Target **{name}** ({count} examples); adaptation: **{method}**. Its labels were used only for these "
                  "scores.", name=name, count=i18n.number(count) if isinstance(count, int) else "?", method=title))

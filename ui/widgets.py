@@ -62,6 +62,30 @@ def guarded(function: Callable) -> Callable:
     return wrapper
 
 
+def file_uploader(label: str, types: list[str], key: str, **options):
+    """``st.file_uploader`` whose own words ("Upload", "200MB per file • ZIP, CSV"), written by Streamlit in
+    English, are said in the reader's language: drawn over Streamlit's text by a style scoped to this uploader."""
+    upload = st.file_uploader(label, type=types, key=key, **options)
+    if i18n.current() != "en":
+        limit = i18n.number(st.get_option("server.maxUploadSize"))
+        instructions = _("Up to {size} MB per file: {types}", size=limit, types=", ".join(t.upper() for t in types))
+        button = _("Upload")
+        scope = f".st-key-{key} [data-testid='stFileUploaderDropzone']"
+        st.html(f"""<style>
+{scope} [data-testid='stFileUploaderDropzoneInstructions'] span {{font-size: 0}}
+{scope} [data-testid='stFileUploaderDropzoneInstructions'] span::after {{content: {_css_string(instructions)};
+  font-size: 0.875rem}}
+{scope} button p {{font-size: 0}}
+{scope} button p::after {{content: {_css_string(button)}; font-size: 0.875rem}}
+</style>""")
+    return upload
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal."""
+    return '"' + "".join(c if c.isalnum() or c in " .,:;()（）：，。、" else f"\\{ord(c):x} " for c in text) + '"'
+
+
 def percent(value: float | None) -> str:
     """0.9234 -> "92.3%" (the current language's way); None -> "–"."""
     return i18n.percent(value)

@@ -141,8 +141,10 @@ def _unlabelled_images(source: str) -> Target | None:
     return Target(report, labelled=False, name=_name(source))
 
 
-def _name(source: str) -> str:
-    return source.split(":", 1)[1] if source.startswith("sample:") else Path(source).name
+def _name(source: str):
+    from core.data import samples
+
+    return samples.name_of(source)
 
 
 def domain_gap(source: np.ndarray, target: np.ndarray, seed: int = 0, limit: int = 2000) -> float:

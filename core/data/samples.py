@@ -19,7 +19,7 @@ from PIL import Image
 
 from core import paths, storage
 from core.errors import UserError
-from core.i18n import N_, _, lazy
+from core.i18n import N_, Text, _, lazy
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,21 @@ TARGET_SAMPLES = ("mnist-m",)   # offered as "where the model will be used", not
 
 
 TEXT_SAMPLES = {"bbc": Sample("bbc", N_("BBC News: 2,225 articles, 5 topics"), 0, short=N_("BBC News"))}
+
+
+def name_of(source: str) -> str | Text:
+    """How to call a data source for a person: a bundled sample's name, said in the reader's language whenever
+    it is shown (a Text; also for the sample's written folder or file), else the file or folder's own name."""
+    known = {**SAMPLES, **TEXT_SAMPLES}
+    source = str(source)
+    if source.startswith("sample:"):
+        name = source[7:]
+    else:
+        path = Path(source)
+        name = path.stem if path.parent == paths.data_dir() / "samples" else None
+    if name in known:
+        return lazy(known[name].short or known[name].title)
+    return source[7:] if source.startswith("sample:") else (Path(source).name or source)
 
 
 def _package_dir(package: str, install: str) -> Path:

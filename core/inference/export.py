@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core import metrics, storage, strategies
+from core import i18n, metrics, storage, strategies
 from core.data import images
 from core.errors import UserError
 from core.i18n import Text, _, lazy, ngettext
@@ -249,12 +249,12 @@ def _card_quality(predictor: Predictor, summary: dict, n_val: int) -> list[str]:
         lines.append("- " + _("Accuracy {accuracy:.1%} (95% confidence interval {low:.1%} to {high:.1%}, Wilson).",
                               accuracy=accuracy, low=low, high=high))
     if summary.get(Summary.BEST_VAL_MACRO_F1) is not None:
-        lines.append("- " + _("Macro-F1 {f1:.3f}.", f1=summary[Summary.BEST_VAL_MACRO_F1]))
+        lines.append("- " + _("Macro-F1 {f1}.", f1=i18n.percent(summary[Summary.BEST_VAL_MACRO_F1])))
     if summary.get("per_class"):
         lines += ["", _("| class | precision | recall | F1 | support |"), "|---|---|---|---|---|"]
         shown = dict(zip(predictor.run.labels(), predictor.labels))  # the names given to the classes, where given
-        lines += [f"| {shown.get(row['class'], row['class'])} | {row['precision']:.3f} | {row['recall']:.3f} | "
-                  f"{row['f1']:.3f} | {row['support']} |" for row in summary["per_class"]]
+        lines += [f"| {shown.get(row['class'], row['class'])} | {row['precision']:.1%} | {row['recall']:.1%} | "
+                  f"{row['f1']:.1%} | {row['support']} |" for row in summary["per_class"]]
     return lines
 
 
