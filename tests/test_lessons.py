@@ -109,6 +109,18 @@ def test_domain_lesson_says_when_auto_kept_no_method_and_when_adaptation_hurt():
     hurt = str(lesson.conclude({"plain": plain, "adapted": {**plain, "target_accuracy": 0.45, "adapt": "coral"}}))
     assert "kept none" in kept_none and "won back" in helped and "did not help" in hurt
     assert "chosen by measurement (CORAL)" in helped
+    assert "source" not in helped.split("won back")[1]  # no cost on the source: none said
+
+
+def test_domain_lesson_says_what_adapting_cost_on_the_source():
+    lesson = lessons.get("domain_shift")
+    plain = {"accuracy": 0.93, "val_images": 200, "target_accuracy": 0.558, "adapt": "none"}
+    clear = str(lesson.conclude({"plain": plain, "adapted": {**plain, "accuracy": 0.80, "target_accuracy": 0.668,
+                                                             "adapt": "coral"}}))
+    slight = str(lesson.conclude({"plain": plain, "adapted": {**plain, "accuracy": 0.91, "target_accuracy": 0.668,
+                                                              "adapt": "coral"}}))
+    assert "won back" in clear and "paid for it on the source: 80.0% there instead of 93.0% (13.0 points" in clear
+    assert "91.0% instead of 93.0% (2.0 points lower, within what" in slight
 
 
 def test_the_cli_lists_lessons_and_runs_one_on_given_data(setup, tmp_path):
@@ -152,3 +164,37 @@ def test_look_inside_counts_the_mistakes_and_names_the_most_confused_pair():
     assert "20 of 200" in said and "answers 9 for a 4 (7 times)" in said
     none = str(lesson.conclude({"mistakes": {**numbers["mistakes"], "mistakes": 0, "confused": []}}))
     assert "no mistake" in none
+    words = {"mistakes": 3, "validated": 40, "shown": [{"true": "sport", "predicted": "politics",
+                                                        "strongest": ["election", "vote", "minister", "goal"]}]}
+    both = str(lesson.conclude({**numbers, "words": words}))
+    assert "3 of 40 wrong" in both and "(sport read as politics)" in both and "election, vote, and minister" in both
+
+
+def test_look_inside_keeps_the_heat_maps_of_the_mistakes_and_the_words_behind_the_text_ones(setup):
+    found = {step["id"]: step["numbers"] for step in lessons.run("look_inside", setup)["steps"]}
+    images, texts = found["mistakes"], found["words"]
+    assert len(images["shown"]) == min(images["mistakes"], 6)
+    for item in images["shown"]:
+        from PIL import Image
+        assert Image.open(item["picture"]).size[0] > 20 and item["true"] != item["predicted"]
+    assert len(texts["shown"]) == min(texts["mistakes"], 3)
+    for item in texts["shown"]:
+        assert item["words"] and all(any(c.isalnum() for c in word) for word in item["strongest"])
+
+
+def test_a_preparation_stopped_half_way_keeps_the_steps_it_finished(setup, monkeypatch):
+    lesson = lessons.get("domain_shift")
+    steps = lesson.steps(setup)
+
+    def broken(setup, group):
+        raise KeyboardInterrupt  # the teacher pressed Stop while the second step trained
+
+    monkeypatch.setattr(type(lesson), "steps", lambda self, setup: [steps[0], lessons.Step(
+        steps[1].id, steps[1].title, steps[1].notice, broken, steps[1].measure)])
+    with pytest.raises(KeyboardInterrupt):
+        lessons.run("domain_shift", setup)
+    kept = lessons.kept("domain_shift", setup)
+    assert kept["partial"] and list(kept["numbers"]) == ["plain"] and not lessons.prepared("domain_shift", setup)
+    monkeypatch.undo()
+    lessons.run("domain_shift", setup)
+    assert lessons.prepared("domain_shift", setup)

@@ -161,17 +161,22 @@ def embedding_scatter(points: list[list[float]], labels: list[int], classes: lis
 
 
 def data_curve(lines: dict[str, list[tuple[float, float, str]]],
-               target_lines: dict[str, list[tuple[float, float, str]]] | None = None) -> go.Figure:
+               target_lines: dict[str, list[tuple[float, float, str]]] | None = None,
+               labelled: bool = False) -> go.Figure:
     """Validation accuracy against examples per class (log scale), one line per strategy; with a target, each
     strategy's target accuracy as a dashed line of the same colour. ``lines``: name -> [(examples per class,
-    accuracy, tick label)]."""
+    accuracy, tick label)]. ``labelled``: each point's accuracy written beside it (the first line's above its
+    points, the others' below), to be read from the back of a classroom."""
     figure = go.Figure()
     ticks = {}
     colours = {name: PALETTE[index % len(PALETTE)] for index, name in enumerate(lines)}
-    for name, points in lines.items():
+    for index, (name, points) in enumerate(lines.items()):
         points = sorted(points)
-        figure.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers",
-                                    line_color=colours[name], name=name,
+        figure.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points],
+                                    mode="lines+markers+text" if labelled else "lines+markers",
+                                    text=[i18n.percent(p[1]) for p in points] if labelled else None,
+                                    textposition="top center" if index == 0 else "bottom center",
+                                    textfont_color=colours[name], line_color=colours[name], name=name,
                                     hovertemplate=_("%{y:.1%} with %{x:.0f} per class")  # Plotly's fields
                                     + "<extra>" + name + "</extra>"))  # not-translated: Plotly's markup
         ticks.update({p[0]: p[2] for p in points})

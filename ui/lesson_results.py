@@ -17,9 +17,9 @@ from core import adaptation, costs, i18n, runs, strategies
 from core.i18n import _
 from core.runs import Summary
 from ui import charts
-from ui.widgets import millions, percent
+from ui.widgets import highlighted_text, millions, percent
 
-TALL = 460  # a chart's height in presenter mode: taller for a projector, the notice and buttons still near
+TALL = 420  # a chart's height in presenter mode: taller for a projector, the notice and buttons still near
 
 Drawn = Callable[[dict, str, bool], None]  # (every step's numbers, the step's id, presenting)
 
@@ -79,18 +79,23 @@ def _texts(numbers: dict, step_id: str, presenting: bool) -> None:
 
 
 def _domains(numbers: dict, step_id: str, presenting: bool) -> None:
-    """Source and target accuracy; adapted, the method chosen and what it won back on the target."""
+    """Source and target accuracy; adapted, each beside the plain run's (adapting may cost on the source what it
+    wins on the target), and the method chosen."""
     found = numbers[step_id]
     plain = numbers.get("plain") if step_id != "plain" else None
     columns = st.columns(3)
     columns[0].metric(_("On the source (validation)"), percent(found["accuracy"]),
+                      **(_gap(found["accuracy"], plain["accuracy"]) if plain else {}),
                       help=_("Best validation accuracy, on {n:,} validation examples.", n=found.get("val_images") or 0))
     target = found.get("target_accuracy")
     against = plain["target_accuracy"] if plain and plain.get("target_accuracy") is not None else found["accuracy"]
     columns[1].metric(_("On the target"), percent(target), **(_gap(target, against) if target is not None else {}),
                       help=_("Accuracy on the {n:,} target examples (their labels are used only to score).",
                              n=found.get("target_items") or 0))
-    columns[2].metric(_("Adaptation"), adaptation.title(found.get("adapt") or "none"))
+    method = found.get("adapt") or "none"
+    known = method in adaptation.names()
+    columns[2].metric(_("Adaptation"), adaptation.get(method).short if known else method,  # short: not cut off
+                      help=adaptation.title(method) if known else None)
 
 
 def _audit(numbers: dict, step_id: str, presenting: bool) -> None:
@@ -146,13 +151,15 @@ def _curve(numbers: dict, step_id: str, presenting: bool) -> None:
     for point in numbers[step_id]["points"]:
         tick = str(point["per_class"]) if point.get("per_class") else _("all")
         lines.setdefault(strategies.title(point["strategy"]), []).append((_curve_x(point), point["accuracy"], tick))
-    figure = charts.data_curve(lines)
+    figure = charts.data_curve(lines, labelled=True)
     st.plotly_chart(_for_projector(figure) if presenting else figure, key="lesson_curve")
 
 
 def _for_projector(figure):
     """Taller, with larger type, for the back of a classroom."""
     figure.update_layout(height=TALL, font_size=18, title_font_size=22, legend_font_size=18)
+    figure.update_xaxes(tickfont_size=16, title_font_size=16)
+    figure.update_yaxes(tickfont_size=16, title_font_size=16)
     figure.update_traces(marker_size=12)
     return figure
 
@@ -167,15 +174,39 @@ def _pretrain_transfer(numbers: dict, step_id: str, presenting: bool) -> None:
 
 
 def _mistakes(numbers: dict, step_id: str, presenting: bool) -> None:
+    """How many mistakes; the first few with their heat maps (drawn when the lesson was prepared); the pairs
+    confused most."""
     found = numbers[step_id]
     left, right = st.columns(2)
     left.metric(_("Validation accuracy"), percent(found["accuracy"]))
     right.metric(_("Mistakes"), _("{mistakes} of {n}", mistakes=found["mistakes"], n=found["validated"]))
+    pictures = [item for item in found.get("shown", []) if Path(item["picture"]).is_file()]
+    if pictures:
+        grid = st.columns(6)
+        for column, item in zip(grid, pictures):  # small enough that the table and Next stay on a projector's screen
+            column.image(item["picture"], width=150 if presenting else "stretch")
+            column.caption(_("true **{true}** → {predicted} ({confidence:.0%})", true=item["true"],
+                             predicted=item["predicted"], confidence=item.get("confidence") or 0.0))
     if found["confused"]:
         st.dataframe([{_("true class"): pair["true"], _("answered"): pair["predicted"], _("times"): pair["count"]}
                       for pair in found["confused"]], hide_index=True)
     st.page_link("pages/4_results.py", label=_("See each mistake and where the model looked (Results)"),
                  icon=":material/visibility:", query_params={"run": found["dir"]})
+
+
+def _words(numbers: dict, step_id: str, presenting: bool) -> None:
+    """The language model's first text mistakes, each word coloured by how it pushed the wrong answer."""
+    found = numbers[step_id]
+    left, right = st.columns(2)
+    left.metric(_("Validation accuracy"), percent(found["accuracy"]))
+    right.metric(_("Mistakes"), _("{mistakes} of {n}", mistakes=found["mistakes"], n=found["validated"]))
+    for item in found.get("shown", [])[:2 if presenting else 3]:
+        words = [tuple(word) for word in item["words"]]
+        with st.container(border=True, height=220 if presenting else 180):
+            st.markdown(highlighted_text(words, item.get("separators")), unsafe_allow_html=True)
+        st.caption(_("true **{true}** → {predicted} ({confidence:.0%}); colours: {method}", true=item["true"],
+                     predicted=item["predicted"], confidence=item.get("confidence") or 0.0,
+                     method=_(item["method"])))
 
 
 def _anything(numbers: dict, step_id: str, presenting: bool) -> None:
@@ -196,5 +227,5 @@ DRAWN: dict[tuple[str, str], Drawn] = {
     ("texts", "three"): _texts,
     ("privacy", "plain"): _audit, ("privacy", "private"): _audit,
     ("pretrain_transfer", "pretrain"): _pretrain_transfer, ("pretrain_transfer", "transfer"): _pretrain_transfer,
-    ("look_inside", "mistakes"): _mistakes,
+    ("look_inside", "mistakes"): _mistakes, ("look_inside", "words"): _words,
 }

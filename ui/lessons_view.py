@@ -120,7 +120,7 @@ def lesson_list(setup: lessons.Setup) -> None:
     busy = child.running(st.session_state.get(PREPARING))
     listed = lessons.all_lessons()
     minutes = {lesson.id: lessons.estimate_minutes(lesson, setup) for lesson in listed
-               if lessons.kept(lesson.id, setup) is None}
+               if not lessons.prepared(lesson.id, setup)}
     if minutes:
         left, right = st.columns([5, 2], vertical_alignment="center")
         left.caption(ngettext("{n} lesson is not prepared yet: preparing it takes about {time} on this machine. "

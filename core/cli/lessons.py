@@ -63,7 +63,19 @@ def lessons_run(args: argparse.Namespace) -> int:
         results.append(lessons.run(lesson.id, _setup(args), say=say))
         if not args.json:
             for step in results[-1]["steps"]:
-                print(_("{title}: {numbers}", title=step["title"], numbers=as_json(step["numbers"])), file=sys.stderr)
+                print(_("{title}: {numbers}", title=step["title"], numbers=as_json(_brief(step["numbers"]))),
+                      file=sys.stderr)
             print(results[-1]["conclusion"], file=sys.stderr)
     print(as_json(results[0] if args.action == "run" else results))
     return 0
+
+
+def _brief(value):
+    """A step's numbers for a person's eyes: long lists (a curve's points, explained mistakes) as their length."""
+    if isinstance(value, dict):
+        return {key: _brief(item) for key, item in value.items()}
+    if isinstance(value, list) and len(value) > 3:
+        return f"[{len(value)}]"
+    if isinstance(value, list):
+        return [_brief(item) for item in value]
+    return value

@@ -70,6 +70,22 @@ class Setup:
         return TrainConfig.for_strategy(data, strategy, group=group, out_dir=self.runs_dir,
                                         **{**self.shared, **values})
 
+    def curve(self, names: list[str], sizes: list[int | None], group: str) -> list[TrainConfig]:
+        """The images' runs on ``sizes`` examples per class, exactly as the data-efficiency curve plans them
+        (epochs grow as the data shrinks): a lesson that measures one of its points reuses the curve's run, so
+        the class sees the same number for the same measurement in every lesson."""
+        import dataclasses
+
+        from core import curve
+        from core.data import load_dataset
+
+        report = load_dataset(self.images, **({"val_fraction": self.shared["val_fraction"]}
+                                              if "val_fraction" in self.shared else {}))
+        epochs = {name: self.epochs for name in names} if self.epochs else None
+        configs = curve.plan(self.images, report, self.image_backbone, names, sizes=sizes, epochs=epochs,
+                             **self.shared)
+        return [dataclasses.replace(c, group=group, out_dir=self.runs_dir).validated() for c in configs]
+
 
 @dataclass
 class Step:
@@ -186,8 +202,8 @@ def run(lesson_id: str, setup: Setup | None = None, say: Say = lambda line: None
     conclusion. Kept in ``<workspace>/lessons/<id>.json``; returned as
     ``{"id", "title", "steps": [{"id", "title", "runs", "numbers"}], "answer", "conclusion"}``."""
     lesson, setup = get(lesson_id), setup or Setup()
-    steps, numbers = [], {}
-    for step in lesson.steps(setup):
+    steps, numbers, every = [], {}, lesson.steps(setup)
+    for step in every:
         configs = step.plan(setup, group_of(lesson, step))  # planned when reached: a step may build on the last
         found = []
         for config in configs:
@@ -196,14 +212,24 @@ def run(lesson_id: str, setup: Setup | None = None, say: Say = lambda line: None
         numbers[step.id] = step.measure(setup, rows)
         steps.append({"id": step.id, "title": i18n._(step.title), "runs": [str(r.dir) for r in found],
                       "numbers": numbers[step.id]})
+        if len(numbers) < len(every):  # kept step by step: a preparation stopped half-way shows
+            _keep(setup, lesson.id, {"id": lesson.id, "title": lesson.title, "steps": steps, "numbers": numbers,
+                                     "partial": True})  # the steps it finished
     result = {"id": lesson.id, "title": lesson.title, "steps": steps,
               "answer": str(lesson.answer(numbers)), "conclusion": str(lesson.conclude(numbers))}
     _keep(setup, lesson.id, {**result, "numbers": numbers})
     return result
 
 
+def prepared(lesson_id: str, setup: Setup | None = None) -> bool:
+    """True when every step's results are kept (and their runs still there)."""
+    found = kept(lesson_id, setup)
+    return found is not None and not found.get("partial")
+
+
 def kept(lesson_id: str, setup: Setup | None = None) -> dict | None:
-    """The results a ``run`` kept, when every run they name is still there; else None."""
+    """The results a ``run`` kept (``"partial": true`` while only its first steps are), when every run they name
+    is still there; else None."""
     path = results_path(lesson_id, setup)
     try:
         found = json.loads(path.read_text(encoding="utf-8"))

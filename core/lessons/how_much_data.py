@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-from core import curve, i18n, strategies
+from core import i18n, strategies
 from core.i18n import N_, lazy
 from core.lessons import Lesson, Setup, Step, ahead, register
 from core.runs import Summary
@@ -13,14 +11,7 @@ SIZES = (5, 20, 50, None)  # examples per class; None: all
 
 
 def _curve(setup: Setup, group: str):
-    from core.data import load_dataset
-
-    report = load_dataset(setup.images, **({"val_fraction": setup.shared["val_fraction"]}
-                                           if "val_fraction" in setup.shared else {}))
-    epochs = {name: setup.epochs for name in ("scratch", strategies.FEATURE_EXTRACTION)} if setup.epochs else None
-    configs = curve.plan(setup.images, report, setup.image_backbone, ["scratch", strategies.FEATURE_EXTRACTION],
-                         sizes=list(SIZES), epochs=epochs, **setup.shared)
-    return [dataclasses.replace(c, group=group, out_dir=setup.runs_dir).validated() for c in configs]
+    return setup.curve(["scratch", strategies.FEATURE_EXTRACTION], list(SIZES), group)
 
 
 def _points(setup: Setup, rows: list[dict]) -> dict:

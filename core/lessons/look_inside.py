@@ -1,4 +1,6 @@
-"""Lesson 7: look inside (the mistakes, where the model looked: Grad-CAM on the Results page)."""
+"""Lesson 7: look inside (the mistakes; where the model looked in each image, Grad-CAM; which words pushed a text
+the wrong way, word importance). The heat maps are drawn while the lesson is prepared and kept beside its results
+(``<workspace>/lessons/look_inside/``), so the screen shows them at once."""
 
 from __future__ import annotations
 
@@ -7,21 +9,81 @@ from pathlib import Path
 
 from core import i18n, runs, strategies
 from core.i18n import N_, lazy
-from core.lessons import Lesson, Setup, Step, accuracy, register
+from core.lessons import Lesson, Setup, Step, accuracy, register, results_path
+
+
+SHOWN = 6  # mistakes explained on the screen (most confident first: the most instructive)
 
 
 def _run(setup: Setup, group: str):
     return [setup.config(setup.images, strategies.FEATURE_EXTRACTION, group, backbone=setup.image_backbone)]
 
 
+def _texts_run(setup: Setup, group: str):
+    """The pretrained language model's run of the texts lesson (the same settings: reused when prepared)."""
+    return [setup.config(setup.texts, strategies.FEATURE_EXTRACTION, group, backbone=setup.text_backbone)]
+
+
+def _wrong(run: runs.Run) -> list[dict]:
+    """The run's validation mistakes, the most confident first."""
+    return sorted((p for p in run.predictions() if p["predicted"] != p["label"]),
+                  key=lambda p: -p.get("confidence", 0.0))
+
+
 def _mistakes(setup: Setup, rows: list[dict]) -> dict:
-    """The run's validation mistakes: how many, and the pairs (true class -> predicted) it confuses most."""
+    """The run's validation mistakes: how many, the pairs (true class -> predicted) it confuses most, and the
+    first few with where the model looked (a Grad-CAM heat map over each image, kept as a picture)."""
+    from core import explain, inference, storage
+    from core.data import images
+
     run = runs.Run(Path(rows[0]["dir"]))
     names = run.class_titles()
-    wrong = [(p["label"], p["predicted"]) for p in run.predictions() if p["predicted"] != p["label"]]
-    pairs = [{"true": names[a], "predicted": names[b], "count": n} for (a, b), n in Counter(wrong).most_common(3)]
+    wrong = _wrong(run)
+    pairs = [{"true": names[a], "predicted": names[b], "count": n}
+             for (a, b), n in Counter((p["label"], p["predicted"]) for p in wrong).most_common(3)]
+    folder = results_path(LookInside.id, setup).with_suffix("") / run.dir.name
+    predictor, root, shown = inference.load(run.dir), Path(run.data().get("root", ".")), []
+    for index, item in enumerate(wrong[:SHOWN]):
+        path = root / item["item"]
+        if not path.is_file():
+            continue
+        heat = explain.overlay(explain.grad_cam(predictor, images.load_rgb(path), item["predicted"]))
+        picture = folder / f"{index}.png"
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = picture.with_suffix(".partial.png")
+        with storage.guard(lazy("the heat maps of lesson {lesson}", lesson=LookInside.id), folder, 200_000,
+                           [partial]):
+            heat.save(partial)
+            partial.replace(picture)
+        shown.append({"picture": str(picture), "true": names[item["label"]], "predicted": names[item["predicted"]],
+                      "confidence": item.get("confidence")})
     return {**accuracy(rows, strategies.FEATURE_EXTRACTION), "mistakes": len(wrong),
-            "validated": len(run.predictions()), "confused": pairs}
+            "validated": len(run.predictions()), "confused": pairs, "shown": shown}
+
+
+def _words(setup: Setup, rows: list[dict]) -> dict:
+    """The language model's first few text mistakes, each with the words that pushed it towards its wrong answer
+    (word importance), kept as numbers."""
+    from core import explain, inference
+
+    run = runs.Run(Path(rows[0]["dir"]))
+    names, texts = run.class_titles(), run.data().get("texts", {})
+    wrong = _wrong(run)
+    predictor, shown = inference.load(run.dir), []
+    for item in wrong[:3]:
+        text = texts.get(item["item"], "")
+        if not text:
+            continue
+        found = explain.token_importance(predictor, text[:1500], item["predicted"])
+        strongest = []  # the words (not punctuation) that pushed most towards the wrong answer, each once
+        for word, _score in sorted(found.words, key=lambda word: -word[1]):
+            if any(c.isalnum() for c in word) and len(word) < 40 and word not in strongest and len(strongest) < 5:
+                strongest.append(word)
+        shown.append({"words": found.words, "separators": found.separators, "method": found.method,
+                      "true": names[item["label"]], "predicted": names[item["predicted"]],
+                      "confidence": item.get("confidence"), "strongest": strongest})
+    return {**accuracy(rows, strategies.FEATURE_EXTRACTION), "mistakes": len(wrong),
+            "validated": len(run.predictions()), "shown": shown}
 
 
 @register
@@ -29,26 +91,41 @@ class LookInside(Lesson):
     id = "look_inside"
     order = 70
     title = N_("Look inside: where the model looks, and where it goes wrong")
-    goal = N_("Read a model's mistakes: which classes it confuses, and, on the Results page, where in each image "
-              "it looked (Grad-CAM).")
+    goal = N_("Read a model's mistakes: which classes it confuses, where in each image it looked (Grad-CAM), and "
+              "which words pushed a text the wrong way (word importance).")
     question = N_("Which digits does the model confuse most, and do its mistakes look like mistakes a person "
                   "could make?")
-    variations = (N_("Open the run on the Results page, Mistakes tab: each mistake with its heat map."),
-                  N_("On texts (BBC News), Try it shows which words pushed the prediction."))
+    variations = (N_("Open the run on the Results page, Mistakes tab: every mistake with its heat map."),
+                  N_("Type your own sentence on the Try it page and see which words push the prediction."))
 
     def steps(self, setup: Setup) -> list[Step]:
-        return [Step("mistakes", N_("The mistakes of a feature-extraction run"),
-                     N_("Each pair is a true class and what the model answered instead, most frequent first. Open "
-                        "the Results page to see where it looked in each image."), _run, _mistakes)]
+        return [Step("mistakes", N_("Where the model looked when it went wrong"),
+                     N_("Each picture is a mistake with its heat map: red where the evidence for the wrong answer "
+                        "sits. Is it on the digit's strokes, or somewhere else? The table lists the pairs it "
+                        "confuses most."), _run, _mistakes),
+                Step("words", N_("Which words misled the language model"),
+                     N_("Each article the model got wrong, its words coloured by how much they pushed towards the "
+                        "wrong answer (green) or away from it (red). Would these words mislead a person too?"),
+                     _texts_run, _words)]
 
     def conclude(self, numbers: dict[str, dict]) -> i18n.Text:
         found = numbers["mistakes"]
         if not found["confused"]:
-            return lazy("The model made no mistake on the {n} validation images: nothing to look at here; try "
-                        "harder data (the digits on photos).", n=found["validated"])
-        top = found["confused"][0]
-        return lazy("The model gets {mistakes} of {n} validation images wrong ({accuracy} right). It most often "
-                    "answers {predicted} for a {true} ({count} times): look at those images on the Results page; "
-                    "where the heat map sits says whether it looked at the digit's strokes or elsewhere.",
-                    mistakes=found["mistakes"], n=found["validated"], accuracy=i18n.percent(found["accuracy"]),
-                    predicted=top["predicted"], true=top["true"], count=top["count"])
+            images = lazy("The model made no mistake on the {n} validation images: nothing to look at here; try "
+                          "harder data (the digits on photos).", n=found["validated"])
+        else:
+            top = found["confused"][0]
+            images = lazy("The model gets {mistakes} of {n} validation images wrong ({accuracy} right). It most "
+                          "often answers {predicted} for a {true} ({count} times); where the heat map sits says "
+                          "whether it looked at the digit's strokes or elsewhere.",
+                          mistakes=found["mistakes"], n=found["validated"], accuracy=i18n.percent(found["accuracy"]),
+                          predicted=top["predicted"], true=top["true"], count=top["count"])
+        words = numbers.get("words") or {}
+        if not words.get("shown"):
+            return images
+        first = words["shown"][0]
+        return i18n.join(images, lazy(
+            "On the texts the language model gets {mistakes} of {n} wrong; in its most confident mistake ({true} "
+            "read as {predicted}) the words that pushed it most were: {words}.", mistakes=words["mistakes"],
+            n=words["validated"], true=first["true"], predicted=first["predicted"],
+            words=i18n.listing(first["strongest"][:3])))

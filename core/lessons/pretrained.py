@@ -10,8 +10,7 @@ FEW = 5  # examples per class
 
 
 def _map(setup: Setup, group: str):
-    return [setup.config(setup.images, strategies.FEATURE_EXTRACTION, group, backbone=setup.image_backbone,
-                         per_class=FEW)]
+    return setup.curve([strategies.FEATURE_EXTRACTION], [FEW], group)  # the next step's run, and the curve's
 
 
 def _separation(setup: Setup, rows: list[dict]) -> dict:
@@ -24,11 +23,7 @@ def _separation(setup: Setup, rows: list[dict]) -> dict:
 
 
 def _few(setup: Setup, group: str):
-    scratch = strategies.get("scratch")
-    return [setup.config(setup.images, strategies.FEATURE_EXTRACTION, group, backbone=setup.image_backbone,
-                         per_class=FEW),
-            setup.config(setup.images, scratch.name, group, per_class=FEW,
-                         backbone=scratch.baseline_backbone.get("image", setup.image_backbone))]
+    return setup.curve([strategies.FEATURE_EXTRACTION, "scratch"], [FEW], group)  # the curve's first points
 
 
 def _versus(setup: Setup, rows: list[dict]) -> dict:
