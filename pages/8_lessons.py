@@ -25,8 +25,8 @@ if lesson_id is None:
     st.markdown(_("Each lesson is one of the field's classic experiments, a few steps long: each step shows what "
                   "this machine measured, then the class answers a question. The conclusion is computed from these "
                   "numbers, never written in advance: where they disagree with the textbook, the lesson says so."))
-    view.preparation()
+    view.preparation(setup)
     view.lesson_list(setup)
 else:
-    view.preparation()
+    view.preparation(setup)
     view.lesson_page(lesson_id, screen, setup, presenting, heading)

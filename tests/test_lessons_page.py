@@ -131,6 +131,10 @@ def test_prepare_runs_the_lesson_in_a_child_process_and_the_list_then_says_prepa
     at.button(key="lesson_prepare_privacy").click()
     _timed_run(at)
     assert at.button(key="lessons_stop") and at.button(key="lesson_prepare_pretrained").disabled
+    elsewhere = _lessons_page()  # another session (the page reloaded, a second screen): it sees the same one
+    _timed_run(elsewhere)
+    assert _has(elsewhere, "lessons_stop") and elsewhere.button(key="lessons_prepare_all").disabled
+    assert any("Preparing:" in str(p.text) for p in elsewhere.get("progress"))
     deadline = time.time() + 120
     while _has(at, "lessons_stop"):
         assert time.time() < deadline, "the preparation did not end"

@@ -117,7 +117,7 @@ def time_to_prepare(lesson: lessons.Lesson, setup: lessons.Setup, minutes: float
 
 def lesson_list(setup: lessons.Setup) -> None:
     """Every lesson: title, goal, steps, prepared or how long preparing takes; Open, Prepare, Prepare all."""
-    busy = child.running(st.session_state.get(PREPARING))
+    busy = preparing(setup)
     listed = lessons.all_lessons()
     minutes = {lesson.id: lessons.estimate_minutes(lesson, setup) for lesson in listed
                if not lessons.prepared(lesson.id, setup)}
@@ -155,12 +155,28 @@ def lesson_card(lesson: lessons.Lesson, setup: lessons.Setup, minutes: float | N
 
 
 # -- preparing: python -m core lessons prepare ID, in a child process ---------------------------------------------
+@st.cache_resource
+def _running() -> dict[str, dict]:
+    """The preparation started in this server, per runs folder: every session sees it and can stop it (the
+    teacher's page after a reload, a second tab, a student's laptop), and none starts a second one beside it."""
+    return {}
+
+
+def preparing(setup: lessons.Setup) -> bool:
+    """True while a preparation of these lessons runs (started by any session); this session then follows it."""
+    found = _running().get(setup.runs_dir)
+    if not child.running(found):
+        return False
+    st.session_state[PREPARING] = found
+    return True
+
+
 def start_preparing(lesson_id: str, setup: lessons.Setup) -> None:
     """Start ``python -m core lessons prepare <lesson_id|all>``, remembering how many runs it has to train."""
-    if child.running(st.session_state.get(PREPARING)):
+    if preparing(setup):
         return
     chosen = lessons.all_lessons() if lesson_id == ALL else [lessons.get(lesson_id)]
-    st.session_state[PREPARING] = child.start(
+    st.session_state[PREPARING] = _running()[setup.runs_dir] = child.start(
         ["lessons", "prepare", lesson_id], "lessons", lesson=lesson_id, total=len(lessons.missing(chosen, setup)),
         runs_dir=setup.runs_dir, before=[run.dir.name for run in runs.list_runs(setup.runs_dir)], stopped=False)
 
@@ -185,9 +201,10 @@ def _preparing_bar(found: dict) -> None:
     st.progress(min(1.0, (done + (view.fraction if view else 0.0)) / total), text=text)
 
 
-def preparation() -> None:
-    """The preparation this session started, followed every 2 s while it runs; the whole page redrawn once it
-    ends (the list and the steps then read the prepared results)."""
+def preparation(setup: lessons.Setup) -> None:
+    """The preparation running (whoever started it) or the one this session followed, every 2 s while it runs;
+    the whole page redrawn once it ends (the list and the steps then read the prepared results)."""
+    preparing(setup)
     found = st.session_state.get(PREPARING)
     if not found:
         return
@@ -287,7 +304,7 @@ def not_prepared(lesson: lessons.Lesson, setup: lessons.Setup) -> None:
     """Where a result would be: how long preparing takes, and Prepare (or its progress)."""
     st.warning(time_to_prepare(lesson, setup), icon=":material/hourglass_empty:")
     st.button(_("Prepare"), key="lesson_prepare_here", icon=":material/model_training:",
-              disabled=child.running(st.session_state.get(PREPARING)), on_click=start_preparing,
+              disabled=preparing(setup), on_click=start_preparing,
               args=(lesson.id, setup))
 
 
