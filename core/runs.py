@@ -577,6 +577,7 @@ def _describe(run: Run) -> dict:
         Summary.ADAPT_AUTO: bool(summary.get(Summary.ADAPT_AUTO)) or config.get("adapt") == "auto",
         Summary.TARGET_ACC: summary.get(Summary.TARGET_ACC), Summary.TARGET_ACC_WITHOUT: summary.get(Summary.TARGET_ACC_WITHOUT),
         "dp_epsilon": config.get("dp_epsilon"), "epsilon": summary.get("epsilon"),  # private training: budget, spent
+        "per_class": config.get("per_class"),  # trained on that many examples per class (a curve's point)
         "epochs": len(history), Summary.EPOCHS_PLANNED: config.get("epochs"),
         Summary.BEST_VAL_ACC: best, Summary.BEST_VAL_MACRO_F1: summary.get(Summary.BEST_VAL_MACRO_F1),
         "final_train_acc": history[-1].get("train_acc") if history else None,

@@ -38,7 +38,7 @@ def listed() -> tuple[list[runs.Run], list[dict]]:
 def table_of(rows: list[dict], damaged: bool) -> pd.DataFrame:
     """The runs as a table, its headers in the current language (``damaged``: with the problems column)."""
     table = pd.DataFrame([{
-        "strategy": strategies.title(row["strategy"]), "status": runs.status_words(row["status"]),
+        "strategy": run_view.what_trained(row), "status": runs.status_words(row["status"]),
         **({"problems": "; ".join(row["damage"])} if damaged else {}),
         # in points, shown with one decimal as on every other page ("98.0%", not "98%")
         "best accuracy": None if row[Summary.BEST_VAL_ACC] is None else row[Summary.BEST_VAL_ACC] * 100,

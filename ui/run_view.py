@@ -169,12 +169,18 @@ def run_label(folder: str | Path) -> str:
     from ui.state import display_name
 
     row = runs.describe(runs.Run(Path(folder)))
-    what = strategy_label(row["strategy"], row.get("adapt"), row.get("dp_epsilon"), row.get(Summary.ADAPT_AUTO))
-    size = runs.Run(Path(folder)).config().get("per_class")
-    parts = [_("{strategy} ({size} per class)", strategy=what, size=size) if size else what, row["backbone"],
+    parts = [what_trained(row), row["backbone"],
              percent(row[Summary.BEST_VAL_ACC]),
              row["started"][5:16].replace("T", " "), display_name(row["data"]) if row["data"] else ""]
     return " · ".join(part for part in parts if part)
+
+
+def what_trained(row: dict) -> str:
+    """A run's row (runs.describe) in the words of tables and pickers: its strategy, adaptation, privacy and, for
+    a curve's point, its examples per class ("Feature extraction + CORAL", "Fine-tuning (10 per class)")."""
+    what = strategy_label(row["strategy"], row.get("adapt"), row.get("dp_epsilon"), row.get(Summary.ADAPT_AUTO))
+    size = row.get("per_class")
+    return _("{strategy} ({size} per class)", strategy=what, size=size) if size else what
 
 
 def short_label(run: runs.Run) -> str:
