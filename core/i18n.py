@@ -260,7 +260,8 @@ class Text:
     @classmethod
     def from_json(cls, data: dict) -> "Text":
         params = {key: cls.from_json(value["text"]) if isinstance(value, dict) and "text" in value else value
-                  for key, value in (data.get("params") or {}).items() if key != "n"}
+                  for key, value in (data.get("params") or {}).items()
+                  if key != "n" or data.get("plural") is None}  # a plural's {n} is its count, given apart
         return cls(data["id"], data.get("plural"), data.get("n"), **params)
 
 

@@ -139,6 +139,10 @@ def test_a_lazy_text_speaks_the_language_of_whoever_reads_it():
     assert event["message"] == "Runs (3)"  # for readers of the plain JSON
     assert i18n.event_text({"kind": "notice", "message": "written by an old run"}) == "written by an old run"
     assert Text.from_json(Text("a {b}", b=Text("c")).to_json()).params["b"].message == "c"
+    # a sentence's own {n} survives the trip (a remembered "the target has {n} examples" once lost it and raised)
+    assert str(Text.from_json(lazy("{n} examples, at least {least}", n=7, least=20).to_json())) == \
+        "7 examples, at least 20"
+    assert str(Text.from_json(i18n.lazy_ngettext("{n} run", "{n} runs", 3).to_json())) == "3 runs"
 
 
 def test_plurals_and_named_placeholders():

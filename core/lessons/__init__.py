@@ -14,6 +14,7 @@ server for a class, the Lessons page's "Prepare" child and the browser tests all
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -77,14 +78,32 @@ class Setup:
         import dataclasses
 
         from core import curve
-        from core.data import load_dataset
 
-        report = load_dataset(self.images, **({"val_fraction": self.shared["val_fraction"]}
-                                              if "val_fraction" in self.shared else {}))
+        report = _images_report(self.images, self.shared.get("val_fraction"), _changed_at(self.images))
         epochs = {name: self.epochs for name in names} if self.epochs else None
         configs = curve.plan(self.images, report, self.image_backbone, names, sizes=sizes, epochs=epochs,
                              **self.shared)
         return [dataclasses.replace(c, group=group, out_dir=self.runs_dir).validated() for c in configs]
+
+
+@functools.lru_cache(maxsize=8)
+def _images_report(images: str, val_fraction: float | None, changed_at: float):
+    """The images' DataReport (its class counts size the curve's points), read once while the folder is unchanged:
+    three steps plan from it, and the Lessons page plans every unprepared lesson on each redraw."""
+    from core.data import load_dataset
+
+    return load_dataset(images, **({"val_fraction": val_fraction} if val_fraction is not None else {}))
+
+
+def _changed_at(images: str) -> float:
+    """When the images last changed: their folder's and its class folders' times (a file, its own); 0 for a
+    sample not written yet."""
+    path = Path(images) if not images.startswith("sample:") else paths.data_dir() / "samples" / images[7:]
+    try:
+        return max([path.stat().st_mtime] + [p.stat().st_mtime for p in path.iterdir() if p.is_dir()]
+                   if path.is_dir() else [path.stat().st_mtime])
+    except OSError:
+        return 0.0
 
 
 @dataclass
