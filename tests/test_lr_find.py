@@ -1,5 +1,6 @@
 """The learning-rate range test (core/lr_find.py) and `python -m core lr-find`, on tiny data."""
 
+import dataclasses
 import json
 import math
 import os
@@ -71,3 +72,16 @@ def test_the_cli_prints_the_curve_and_the_suggestion_as_json(colors_folder):
     assert result["suggested_lr"] > 0 and len(result["curve"]) == len(result["rates"]) >= 5
     assert set(result["curve"][0]) == {"lr", "loss"}
     assert f"step {len(result['rates'])}/30" in done.stderr  # progress, step by step, on stderr
+
+
+def test_the_pages_suggestion_stays_good_for_a_run_of_the_same_settings(colors_folder):
+    """A run started with the tested settings (its epochs, schedule and rate the form's, numbers remembered as
+    floats) leaves the suggestion standing; a setting the test trains with makes it stale."""
+    from ui.lr_finder import _settings_key
+
+    tested = TrainConfig.for_strategy(str(colors_folder), "fine_tune", backbone=TINY)
+    started = dataclasses.replace(tested, lr=0.05, epochs=tested.epochs + 3, patience=9, group="x",
+                                  batch_size=float(tested.batch_size))
+    assert _settings_key(started) == _settings_key(tested)
+    assert _settings_key(dataclasses.replace(tested, batch_size=tested.batch_size * 2)) != _settings_key(tested)
+    assert _settings_key(dataclasses.replace(tested, optimizer="adam")) != _settings_key(tested)

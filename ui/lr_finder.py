@@ -21,9 +21,17 @@ def steps_for(on_features: bool) -> int:
     return 100 if on_features else 40  # a head on cached features: instant; a whole network: N real batches
 
 
+# What the range test does not depend on: the rate it is there to choose, how long and on what schedule a run
+# would train, where it is kept, and the target (the test trains on the source alone). A run started with the
+# same settings leaves the test's suggestion standing.
+NOT_TESTED = {"lr", "epochs", "scheduler", "step_size", "gamma", "warmup_fraction", "patience", "target", "adapt",
+              "group", "out_dir", "cache_dir"}
+
+
 def _settings_key(config: TrainConfig) -> str:
-    """What the test depends on: everything but the learning rate it is there to choose."""
-    return json.dumps({k: v for k, v in config.to_dict().items() if k != "lr"}, sort_keys=True)
+    """What the test depends on (numbers compared as numbers: a remembered 32.0 is the recipe's 32)."""
+    return json.dumps({k: float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+                       for k, v in config.to_dict().items() if k not in NOT_TESTED}, sort_keys=True)
 
 
 def _start(config: TrainConfig, steps: int) -> None:
