@@ -27,7 +27,7 @@ import io
 import time
 import unicodedata
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -77,6 +77,23 @@ class Checkup:
         language rather than the examining process's."""
         known = {name for name in cls.__dataclass_fields__}
         return cls(**{key: value for key, value in values.items() if key in known})
+
+    def without(self, gone: set[str]) -> "Checkup":
+        """The checkup as it stands once ``gone`` (items the person excluded since) is left out: those findings
+        dropped, and the counts (which also count findings not listed) lowered by as many."""
+        def kept(finding: dict) -> bool:
+            return not (set(finding.get("items") or [finding.get("item")]) & gone)
+
+        label_issues = [f for f in self.label_issues if kept(f)]
+        duplicates = [d for d in self.duplicates if kept(d)]
+        outliers = [f for f in self.outliers if kept(f)]
+        dropped = {"label_issues": len(self.label_issues) - len(label_issues), "outliers": len(self.outliers) -
+                   len(outliers), "across": sum(1 for d in self.duplicates if d["across"] and not kept(d)),
+                   "within": sum(1 for d in self.duplicates if not d["across"] and not kept(d)),
+                   "duplicates": len(self.duplicates) - len(duplicates)}
+        counts = {key: max(0, value - dropped.get(key, 0)) if isinstance(value, int) else value
+                  for key, value in self.counts.items()}
+        return replace(self, label_issues=label_issues, duplicates=duplicates, outliers=outliers, counts=counts)
 
     @property
     def clean(self) -> bool:

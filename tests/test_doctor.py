@@ -58,6 +58,15 @@ def test_planted_label_errors_duplicates_and_an_outlier_are_found(planted):
     assert "have a copy (or a near-copy) in the training data" in words and "may be mislabelled" in words
     assert "unlike all the others" in words
     assert doctor.Checkup.from_dict(checkup.to_dict()).words() == checkup.words()  # said again where it is read
+    # once the flipped examples are excluded, the summary counts what is left (not what was found)
+    gone = {"train/blue/flipped-0.png", "train/blue/flipped-1.png"}
+    after = checkup.without(gone)
+    assert not gone & {f["item"] for f in after.label_issues}
+    assert after.counts["label_issues"] == checkup.counts["label_issues"] - len(gone & set(suspects))
+    left = after.counts["label_issues"]
+    assert (f"{left} example" in " ".join(after.words())) if left else "mislabelled" not in " ".join(after.words())
+    assert not any(gone & set(d["items"]) for d in after.duplicates)
+    assert after.counts["duplicates"] == checkup.counts["duplicates"] - (len(checkup.duplicates) - len(after.duplicates))
 
 
 def test_near_copies_count_from_the_threshold_exact_ones_always(planted):

@@ -129,17 +129,18 @@ def section(report: DataReport, waiting: str | None = None) -> None:
 
 def findings(report: DataReport, result: dict) -> None:
     gone = set(report.excluded)
-    try:  # said in this page's language, not the examining process's
-        checkup = doctor.Checkup.from_dict(result)
+    try:  # said in this page's language, not the examining process's, as it stands after any exclusion since
+        checkup = doctor.Checkup.from_dict(result).without(gone)
         words, clean = checkup.words(), checkup.clean
+        left = {kind: getattr(checkup, kind) for kind in KINDS}
     except (TypeError, KeyError):  # an answer of another shape: its own words
         words = result.get("words", [])
         clean = not any(result.get(kind) for kind in KINDS)
+        left = {kind: [f for f in result.get(kind, []) if not (set(f.get("items", [f.get("item")])) & gone)]
+                for kind in KINDS}
     (st.success if clean else st.warning)("  \n".join(words), icon=":material/stethoscope:")
     st.caption(ngettext("{n:,} example examined in {seconds:.1f} s.", "{n:,} examples examined in {seconds:.1f} s.",
                         result["items"], seconds=result["seconds"]))
-    left = {kind: [f for f in result.get(kind, []) if not (set(f.get("items", [f.get("item")])) & gone)]
-            for kind in KINDS}
     tabs = st.tabs([_("{kind} ({count})", kind=_(title), count=len(left[kind])) for kind, title in KINDS.items()])
     for tab, kind in zip(tabs, KINDS):
         with tab:
