@@ -146,10 +146,11 @@ def results_block(summary: dict) -> None:
         columns[1].metric(_("Target accuracy"), percent(target_acc),
                           help=None if target_acc is not None else _("The target has no labels to score with."))
     if summary.get("domain_gap") is not None:
-        after = summary.get("domain_gap_after")
-        st.caption(_("Domain gap (a classifier telling the two domains apart; 50% = alike): {gap}.",
-                     gap=i18n.percent(summary["domain_gap"], 0)
-                     + (" → " + i18n.percent(after, 0) if after is not None else "")),
+        before, after = i18n.percent(summary["domain_gap"], 0), summary.get("domain_gap_after")
+        st.caption(_("Domain gap (a classifier telling the two domains apart; 50% = alike): {gap}.", gap=before)
+                   if after is None else
+                   _("Domain gap (a classifier telling the two domains apart; 50% = alike): {before} on the "
+                     "backbone's features, {after} after adaptation.", before=before, after=i18n.percent(after, 0)),
                    help=help_for("domain_gap"))
     if without is None or target_acc is None:
         return
