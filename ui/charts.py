@@ -193,7 +193,8 @@ def data_curve(lines: dict[str, list[tuple[float, float, str]]],
                          xaxis=dict(title=_("training examples per class (log scale)"), type="log",
                                     tickvals=list(ticks), ticktext=list(ticks.values())),
                          yaxis=dict(title=_("accuracy (solid: validation; dashed: target)") if target_lines
-                                    else _("validation accuracy"), range=[0, 1.02], tickformat=".0%"),
+                                    else _("validation accuracy"), range=[0, 1.1 if labelled else 1.02],
+                                    tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0], tickformat=".0%"),  # labels above 100%
                          legend=dict(orientation="h", y=-0.25))
     return _below_toolbar(figure)
 
