@@ -376,6 +376,11 @@ def listing(items: list[str]) -> str:
     return format_list([str(item) for item in items], locale=_locale()) if items else ""
 
 
+def series(items: list[str]) -> str:
+    """Items one after another, without "and" (a title, a list of classes): "a, b, c"; in Chinese "a、b、c"."""
+    return ("、" if current().split("_")[0] in ("zh", "ja") else ", ").join(str(item) for item in items)
+
+
 def date_time(timestamp: float, format: str = "short") -> str:
     """A moment as this locale writes it ("12/6/26, 4:27 AM", "2026/12/6 04:27")."""
     from datetime import datetime

@@ -102,7 +102,7 @@ def your_models(modality: str) -> None:
                 accuracy = i18n.percent(mine[Summary.BEST_VAL_ACC]) \
                     if isinstance(mine[Summary.BEST_VAL_ACC], (int, float)) else "–"
                 st.caption(_("{strategy} of `{backbone}` on {data} · {accuracy} validation accuracy",
-                             strategy=strategies.title(mine["strategy"]), backbone=mine["backbone"],
+                             strategy=strategies.title(mine["strategy"]), backbone=backbones.title_of(mine["backbone"]),
                              data=Path(mine["data"]).name or mine["data"], accuracy=accuracy))
                 if st.button(_("Chosen") if chosen else _("Use this"), key=f"pick_run_{mine['id']}", disabled=chosen,
                              type="primary" if chosen else "secondary", width="stretch"):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import audit, costs, i18n, metrics, paths, progress, runs, strategies
+from core import audit, backbones, costs, i18n, metrics, paths, progress, runs, strategies
 from core.data import images
 from core.embeddings import embedding_map, separation
 from core.explain import grad_cam, overlay, token_importance
@@ -99,7 +99,7 @@ def pick_run() -> runs.Run:
 def headline(shown: Opened) -> None:
     """What ran, and the five numbers: best and final accuracy, macro-F1, epochs, time; how the run ended."""
     summary, run = shown.summary, shown.run
-    described = dict(strategy=run_view.strategy_label(summary["strategy"]), backbone=summary["backbone"],
+    described = dict(strategy=run_view.strategy_label(summary["strategy"]), backbone=backbones.title_of(summary["backbone"]),
                      train=summary[Summary.TRAIN_IMAGES], val=summary[Summary.VAL_IMAGES],
                      device=progress.device_words(summary["device"]), folder=str(run.dir))
     st.caption(_("{strategy} · backbone `{backbone}` · {train:,} training / {val:,} validation texts · {device} · "

@@ -201,7 +201,7 @@ def show_group(known: list[str]) -> None:
         table_slot.dataframe(shown([{
             "strategy": run_view.strategy_label(row["strategy"], row.get("adapt"), row.get("dp_epsilon"),
                                                 row.get(Summary.ADAPT_AUTO)),
-            "backbone": row["backbone"],
+            "backbone": backbones.title_of(row["backbone"]),
             "status": runs.status_words(row["status"]), "best accuracy": percent(row[Summary.BEST_VAL_ACC]),
             "macro-F1": percent(row[Summary.BEST_VAL_MACRO_F1]),
             "time": costs.of(row).words(),

@@ -4,7 +4,7 @@
 import pandas as pd
 import streamlit as st
 
-from core import costs, jobs, paths, runs, strategies
+from core import backbones, costs, jobs, paths, runs, strategies
 from core.config import TrainConfig
 from core.i18n import N_, _, ngettext
 from core.runs import Summary
@@ -43,7 +43,7 @@ def table_of(rows: list[dict], damaged: bool) -> pd.DataFrame:
         # in points, shown with one decimal as on every other page ("98.0%", not "98%")
         "best accuracy": None if row[Summary.BEST_VAL_ACC] is None else row[Summary.BEST_VAL_ACC] * 100,
         "data": state.display_name(row["data"]), "started": row["started"].replace("T", " ")[5:],
-        "time": costs.of(row).words(short=True), "backbone": row["backbone"],
+        "time": costs.of(row).words(short=True), "backbone": backbones.title_of(row["backbone"]),
         "macro-F1": None if row[Summary.BEST_VAL_MACRO_F1] is None else row[Summary.BEST_VAL_MACRO_F1] * 100,
         "epochs": f"{row['epochs']}/{row[Summary.EPOCHS_PLANNED]}" if row[Summary.EPOCHS_PLANNED] else "",
         "run": row["id"]} for row in rows])
@@ -85,7 +85,7 @@ def pick(all_runs: list[runs.Run], rows: list[dict]) -> list[runs.Run]:
 def overlay(selected: list[runs.Run], all_runs: list[runs.Run], rows: list[dict]) -> None:
     """The ticked runs' curves on one chart, the metric chosen."""
     histories = {_("{time} {strategy} ({backbone})", time=row["started"][11:],
-                   strategy=strategies.title(row["strategy"]).lower(), backbone=row["backbone"]): run.history()
+                   strategy=strategies.title(row["strategy"]).lower(), backbone=backbones.title_of(row["backbone"])): run.history()
                  for run, row in zip(all_runs, rows) if run in selected}
     histories = {name: history for name, history in histories.items() if history}
     if histories:

@@ -278,7 +278,7 @@ def test_an_adapted_run_exports_and_the_card_names_its_target(source, target, tm
     result = export_run(summary["run_dir"], tmp_path / "export")
     assert result["parity"]["passed"] and result["parity"]["labels_agree"]
     card = (tmp_path / "export" / "README.md").read_text()
-    assert "Where it will be used (the target)" in card and "Adapted to it with coral" in card
+    assert "Where it will be used (the target)" in card and "Adapted to it with CORAL (match the correlations)" in card
     assert f"Target accuracy {summary['target_acc']:.1%} (without adaptation" in card
 
 

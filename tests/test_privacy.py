@@ -37,6 +37,12 @@ def test_a_private_head_spends_at_most_its_budget_and_says_how_much(colors_folde
     assert spent[-1] == pytest.approx(summary["epsilon"], abs=1e-3)
     ordinary = fit(_config(colors_folder, lr=0.05))
     assert "epsilon" not in ordinary and "dp" not in ordinary
+    from core.inference.export import model_card
+    from core.inference import load
+
+    card = model_card(load(summary["run_dir"]), None)  # the exported model says what it guarantees
+    assert f"Trained privately (differential privacy, DP-SGD): ε ≤ 2 (spent: {summary['epsilon']:.2f})" in card
+    assert "Trained privately" not in model_card(load(ordinary["run_dir"]), None)
 
 
 def test_a_smaller_budget_means_more_noise_and_the_noise_really_changes_the_model(colors_folder):

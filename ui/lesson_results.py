@@ -203,9 +203,7 @@ def _words(numbers: dict, step_id: str, presenting: bool) -> None:
     for item in found.get("shown", [])[:2 if presenting else 3]:
         words = [tuple(word) for word in item["words"]]
         with st.container(border=True, height=220 if presenting else 180):
-            coloured = highlighted_text(words, item.get("separators"))
-            st.markdown(f'<div style="font-size:1.3rem">{coloured}</div>' if presenting else coloured,
-                        unsafe_allow_html=True)
+            st.markdown(highlighted_text(words, item.get("separators"), large=presenting), unsafe_allow_html=True)
         st.caption(_("true **{true}** → {predicted} ({confidence:.0%}); colours: {method}", true=item["true"],
                      predicted=item["predicted"], confidence=item.get("confidence") or 0.0,
                      method=_(item["method"])))

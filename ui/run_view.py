@@ -12,7 +12,7 @@ import streamlit as st
 
 from pathlib import Path
 
-from core import jobs, progress, runs, strategies
+from core import backbones, jobs, progress, runs, strategies
 from core.i18n import Text, _, ngettext
 from core.runs import Summary
 from ui import charts
@@ -169,7 +169,7 @@ def run_label(folder: str | Path) -> str:
     from ui.state import display_name
 
     row = runs.describe(runs.Run(Path(folder)))
-    parts = [what_trained(row), row["backbone"],
+    parts = [what_trained(row), backbones.title_of(row["backbone"]),
              percent(row[Summary.BEST_VAL_ACC]),
              row["started"][5:16].replace("T", " "), display_name(row["data"]) if row["data"] else ""]
     return " · ".join(part for part in parts if part)
@@ -188,7 +188,7 @@ def short_label(run: runs.Run) -> str:
     config = run.config()
     size = config.get("per_class")
     what = strategy_label(config.get("strategy", ""), config.get("adapt"), config.get("dp_epsilon"))
-    backbone = runs.describe(run)["backbone"]
+    backbone = backbones.title_of(runs.describe(run)["backbone"])
     if size:
         return _("{strategy} · {backbone} ({size} per class)", strategy=what, backbone=backbone, size=size)
     return f"{what} · {backbone}"

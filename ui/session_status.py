@@ -126,10 +126,7 @@ def measure() -> DataStatus:
 
 
 def _backbone_title(name: str) -> str:
-    try:
-        return backbones.get(name).title
-    except Exception:  # a stale name: the pages say what is wrong with it
-        return name
+    return backbones.title_of(name)  # a stale name as it is: the pages say what is wrong with it
 
 
 def _features(status: DataStatus, report, config) -> DataStatus:

@@ -115,7 +115,8 @@ def millions(count: int) -> str:
     return format_compact_decimal(count, locale=i18n.current(), fraction_digits=1)
 
 
-def highlighted_text(words: list[tuple[str, float]], separators: list[str] | None = None) -> str:
+def highlighted_text(words: list[tuple[str, float]], separators: list[str] | None = None,
+                     large: bool = False) -> str:
     """HTML: each word on a background whose strength is its share of the evidence; green for the
     class, red against it. ``separators``: the text before each word (none between Chinese
     characters); default a space."""
@@ -129,4 +130,5 @@ def highlighted_text(words: list[tuple[str, float]], separators: list[str] | Non
         colour = f"rgba(44, 160, 44, {alpha:.2f})" if score >= 0 else f"rgba(214, 39, 40, {alpha:.2f})"
         spans.append(html.escape(before) + f'<span style="background:{colour};padding:1px 1px;border-radius:3px" '
                      f'title="{score:+.1%}">{html.escape(word)}</span>')
-    return '<div style="line-height:2;white-space:pre-wrap">' + "".join(spans) + "</div>"
+    size = ";font-size:1.3rem" if large else ""  # ``large``: for a projector
+    return f'<div style="line-height:2;white-space:pre-wrap{size}">' + "".join(spans) + "</div>"

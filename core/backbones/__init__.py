@@ -145,6 +145,17 @@ def list_specs(modality: str | None = None) -> list[BackboneSpec]:
     return [s for s in _REGISTRY.values() if modality is None or s.modality == modality]
 
 
+def title_of(name: str) -> str:
+    """How a backbone is called for a person ("EfficientNet-Lite0", a run's own title), in the current language;
+    a strategy that uses none (TF-IDF) by the strategy's title; a name nothing knows any more, as it is."""
+    try:
+        return str(get(name).title)
+    except Exception:  # a stale name, or a strategy's (runs.describe shows TF-IDF's there)
+        from core import strategies
+
+        return strategies.title(name)
+
+
 def get(name: str) -> BackboneSpec:
     load_plugins()
     if name in _REGISTRY:

@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core import i18n, metrics, storage, strategies
-from core.data import images
+from core import adaptation, i18n, metrics, storage, strategies
+from core.data import images, samples
 from core.errors import UserError
 from core.i18n import Text, _, lazy, ngettext
 from core.inference import Predictor, load
@@ -212,17 +212,19 @@ def _characters(predictor: Predictor) -> bool:
 def _card_made(predictor: Predictor, summary: dict, n_val: int) -> list[str]:
     """The title, what the model does, and how it was made."""
     run, config, labels = predictor.run, predictor.config, predictor.labels
-    shown = ", ".join(labels[:6]) + ("..." if len(labels) > 6 else "")
+    shown = i18n.series(labels[:6]) + ("…" if len(labels) > 6 else "")
     if predictor.modality == "image":
         what = ngettext("Classifies images into {n} class: {classes}.", "Classifies images into {n} classes: "
-                        "{classes}.", len(labels), classes=", ".join(labels))
-        data_line = _("Data: `{data}`: {train} training and {val} validation images.", data=config.data,
-                      train=summary.get(Summary.TRAIN_IMAGES, "?"), val=n_val)
+                        "{classes}.", len(labels), classes=i18n.series(labels))
+        data_line = _("Data: {name} (`{data}`): {train} training and {val} validation images.", data=config.data,
+                      name=samples.name_of(config.data), train=_count(summary.get(Summary.TRAIN_IMAGES)),
+                      val=_count(n_val))
     else:
         what = ngettext("Classifies texts into {n} class: {classes}.", "Classifies texts into {n} classes: "
-                        "{classes}.", len(labels), classes=", ".join(labels))
-        data_line = _("Data: `{data}`: {train} training and {val} validation texts.", data=config.data,
-                      train=summary.get(Summary.TRAIN_IMAGES, "?"), val=n_val)
+                        "{classes}.", len(labels), classes=i18n.series(labels))
+        data_line = _("Data: {name} (`{data}`): {train} training and {val} validation texts.", data=config.data,
+                      name=samples.name_of(config.data), train=_count(summary.get(Summary.TRAIN_IMAGES)),
+                      val=_count(n_val))
     if predictor.spec:
         model_line = _("Backbone: {title} (`{name}`, {source} weights).", title=predictor.spec.title,
                        name=config.backbone, source=predictor.spec.source)
@@ -237,7 +239,22 @@ def _card_made(predictor: Predictor, summary: dict, n_val: int) -> list[str]:
             "- " + _("Strategy: {strategy}; {epochs} epochs (best: epoch {best}); seed {seed}.",
                      strategy=_shown(strategies.title(config.strategy)), epochs=summary.get("epochs", "?"),
                      best=summary.get(Summary.BEST_EPOCH, "?"), seed=config.seed),
+            *(["- " + _private_line(config, summary)] if config.dp_epsilon else []),
             "- " + _("Run: `{run}`; the full training config is in config.json.", run=run.id)]
+
+
+def _count(value) -> str:
+    return i18n.number(value) if isinstance(value, (int, float)) else "?"
+
+
+def _private_line(config, summary: dict) -> str:
+    """What a private run guarantees, in the card's words: its budget, what it spent, and what that means."""
+    dp = summary.get("dp") or {}
+    spent = summary.get("epsilon")
+    said = dict(budget=i18n.number(config.dp_epsilon), delta=f"{dp['delta']:.1e}" if dp.get("delta") else "?",
+                spent=i18n.number(spent, 2) if spent is not None else "?")
+    return _("Trained privately (differential privacy, DP-SGD): ε ≤ {budget} (spent: {spent}), δ = {delta}. No single "
+             "training example can change the model much, so it gives little away about any one of them.", **said)
 
 
 def _card_quality(predictor: Predictor, summary: dict, n_val: int) -> list[str]:
@@ -264,16 +281,17 @@ def _card_target(predictor: Predictor, summary: dict) -> list[str]:
         return []
     image, lines = predictor.modality == "image", []
     method = summary.get("adapt", "none")
-    target, count = summary["target"], summary.get(Summary.TARGET_ITEMS, "?")
+    target, count = samples.name_of(summary["target"]), _count(summary.get(Summary.TARGET_ITEMS))
     if method != "none":
-        line = _("Target: `{target}` ({count} images; its labels only scored). Adapted to it with {method}.",
+        method = adaptation.title(method) if method in adaptation.names() else method
+        line = _("Target: {target} ({count} images; its labels only scored). Adapted to it with {method}.",
                  target=target, count=count, method=method) if image else \
-            _("Target: `{target}` ({count} texts; its labels only scored). Adapted to it with {method}.",
+            _("Target: {target} ({count} texts; its labels only scored). Adapted to it with {method}.",
               target=target, count=count, method=method)
     else:
-        line = _("Target: `{target}` ({count} images; its labels only scored). Not adapted to it.",
+        line = _("Target: {target} ({count} images; its labels only scored). Not adapted to it.",
                  target=target, count=count) if image else \
-            _("Target: `{target}` ({count} texts; its labels only scored). Not adapted to it.",
+            _("Target: {target} ({count} texts; its labels only scored). Not adapted to it.",
               target=target, count=count)
     lines += ["", "## " + _("Where it will be used (the target)"), "- " + line]
     if summary.get(Summary.TARGET_ACC) is not None:
