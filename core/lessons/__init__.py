@@ -289,22 +289,22 @@ def missing(chosen: list[Lesson], setup: Setup | None = None) -> list[TrainConfi
 
 
 def estimate_minutes(lesson: Lesson, setup: Setup | None = None) -> float:
-    """Minutes to prepare ``lesson`` on this machine: 0 when prepared; else the runs still missing, each
-    from the measured speed of its backbone where known (core/backbones/speed.py), else a fair guess."""
-    from core.backbones import speed
-
-    seconds = sum(_run_seconds(config, speed) for config in missing([lesson], setup))
+    """Minutes to prepare ``lesson`` on this machine: 0 when prepared; else the runs still missing, each from
+    the size of its backbone (calibrated on 2 cores)."""
+    seconds = sum(_run_seconds(config) for config in missing([lesson], setup))
     return round(seconds / 60, 1)
 
 
-def _run_seconds(config: TrainConfig, speed) -> float:
+def _run_seconds(config: TrainConfig) -> float:
     """A run's time, roughly, calibrated on 2 cores (the lessons prepared on the bundled samples): its examples
     through the frozen backbone once (feature extraction; a target's too, and 30 s to measure which adaptation
     fits), or forwards and backwards every epoch: a pretrained network about 12 times its frozen pass on the
     engine (fine-tuning EfficientNet-Lite0 trains about 11 images/s where its frozen pass runs 134/s), the small
-    networks trained from scratch about 1 ms an image and 7 ms a text; validating about a second an epoch."""
-    import torch
+    networks trained from scratch about 1 ms an image and 7 ms a text; validating about a second an epoch.
 
+    From the backbone's size, not from a speed measured on the Model page: that one is PyTorch's own pass, not
+    the engine's, and it was seen 9 times slower while a comparison trained beside it (an estimate of 5 hours
+    for a lesson of 10 minutes)."""
     from core import strategies
     from core.data import modality_of
 
@@ -314,12 +314,10 @@ def _run_seconds(config: TrainConfig, speed) -> float:
         examples = min(examples, config.per_class * 10 + 200)
     try:
         spec = backbones.get(config.backbone)
-        known = speed.known_speed(spec, torch.device("cpu"), config.cache_dir)
-        guess = min(60.0, max(1.0, spec.num_params / 1e6 * 1.5))  # ms an example on the engine, 2 cores
+        per_example = min(60.0, max(1.0, spec.num_params / 1e6 * 1.5)) / 1000  # s an example on the engine
         pretrained = spec.pretrained
     except Exception:  # a backbone not on this machine
-        known, guess, pretrained = None, 20.0, True
-    per_example = (known or guess) / 1000
+        per_example, pretrained = 0.02, True
     learner = strategies.get(config.strategy)
     if not learner.uses_backbone:
         return 10.0
