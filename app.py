@@ -11,10 +11,11 @@ import streamlit as st
 from core import jobs, strategies
 from core.i18n import _, ngettext
 from ui import language, run_view, session_status, state
-from ui.widgets import guarded, unexpected_errors
+from ui.widgets import guarded, streamlit_hints_in_language, unexpected_errors
 
 st.set_page_config(page_title="TransferLab", page_icon=":material/science:", layout="wide")
 language.choose()  # first: every word below is in the session's language
+streamlit_hints_in_language()
 state.init()
 state.warm_up()  # before the data loads: the warm process imports meanwhile
 state.preload_from_command_line()

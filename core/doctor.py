@@ -100,8 +100,9 @@ class Checkup:
         """Nothing suspected at all."""
         return not (self.label_issues or self.duplicates or self.outliers)
 
-    def words(self) -> list[str]:
-        """The findings in plain sentences, the most consequential first, in the current language."""
+    def words(self, title: Callable[[str], str] = str) -> list[str]:
+        """The findings in plain sentences, the most consequential first, in the current language; ``title``:
+        what to call a label (the name a person gave the class)."""
         said = []
         across = [d for d in self.duplicates if d["across"]]
         if across:
@@ -123,7 +124,7 @@ class Checkup:
                 "{item}, labelled '{label}', where a model trained on the other examples says '{suggested}'). "
                 "Suspects, not verdicts: look at each, exclude the wrong ones or fix their labels in the data; "
                 "some are right and only unusual.", self.counts.get("label_issues", len(self.label_issues)),
-                item=first["item"], label=first["label"], suggested=first["suggested"]))
+                item=first["item"], label=title(first["label"]), suggested=title(first["suggested"])))
         within = [d for d in self.duplicates if not d["across"]]
         if within:
             pairs = self.counts.get("within", len(within))

@@ -42,9 +42,10 @@ def split_settings() -> None:
     with st.expander(_("Validation split (used when the data has no val/ folder or split column)")):
         # the values live in val_fraction and split_seed: Streamlit drops a widget's own key when its page is left,
         # and these must persist (the widgets' keys only keep them the same widgets in every language)
-        st.session_state.val_fraction = st.slider(_("Share of each class kept for validation"), 0.05, 0.5,
-                                                  value=st.session_state.val_fraction, step=0.05,
-                                                  key="val_fraction_slider", help=help_for("validation_set"))
+        share = st.slider(_("Share of each class kept for validation"), 5, 50,  # in percent, as said below it
+                          value=round(st.session_state.val_fraction * 100), step=5, format="%d%%",
+                          key="val_percent_slider", help=help_for("validation_set"))
+        st.session_state.val_fraction = round(share / 100, 2)
         st.session_state.split_seed = st.number_input(_("Split seed (same seed, same split)"), 0, 10_000,
                                                       value=st.session_state.split_seed, step=1,
                                                       key="split_seed_input",

@@ -53,7 +53,7 @@ def new_run_form() -> None:
     remembered = st.session_state.setdefault("train_settings", {}).get(state.settings_key(modality, strategy), {})
     defaults = {**TrainConfig(data="").to_dict(), **learner.recipe(modality, private), **remembered}
 
-    with st.form("hyperparameters"):
+    with st.form("hyperparameters", enter_to_submit=False):  # Enter in a field must not start a run
         if learner.fits_in_one_go:
             settings = {}
             st.caption(_("{strategy} has no epochs or learning rate: it fits in one go, in seconds.",

@@ -138,7 +138,7 @@ def plan_side_by_side(spec, busy: bool) -> None:
         st.caption(_("Every run is also scored on the target, **{target}**; feature extraction runs a second time, "
                      "adapted to it.", target=st.session_state.target.name))
         what_is("source_target", "domain_adaptation")
-    with st.form("compare"):
+    with st.form("compare", enter_to_submit=False):  # Enter in a field must not start minutes of training
         epochs = {}
         for column, strategy in zip(st.columns(len(members)), members):
             if strategy.fits_in_one_go:

@@ -73,8 +73,9 @@ def learning_curves(history: list[dict]) -> go.Figure:
                 figure.add_vline(x=record["epoch"] - 0.5, line_dash="dot", line_color="#888", row=1, col=column,
                                  **label)
         previous = stage
-    figure.update_xaxes(title_text=_("epoch"), dtick=1 if len(epochs) <= 15 else None)
-    figure.update_yaxes(range=[0, 1.02], row=1, col=2)
+    figure.update_xaxes(title_text=_("epoch"), dtick=1 if len(epochs) <= 15 else None)  # whole epochs only
+    figure.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)  # in percent, as every number shown
+    figure.update_traces(hovertemplate=_("epoch %{x}: %{y:.1%}"), row=1, col=2)  # Plotly's fields
     figure.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h", legend_y=-0.25)
     return _below_toolbar(figure)
 
@@ -128,8 +129,10 @@ def overlay(histories: dict[str, list[dict]], metric: str = "val_acc") -> go.Fig
                         for index, (name, history) in enumerate(histories.items())])
     figure.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10), title=titles.get(metric, metric),
                          xaxis_title=_("epoch"), legend_orientation="h", legend_y=-0.25)
+    longest = max((len(history) for history in histories.values()), default=0)
+    figure.update_xaxes(dtick=1 if longest <= 15 else None)  # whole epochs only
     if metric.endswith("acc"):
-        figure.update_yaxes(range=[0, 1.02])
+        figure.update_yaxes(range=[0, 1.02], tickformat=".0%")
     return _below_toolbar(figure)
 
 

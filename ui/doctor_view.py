@@ -131,7 +131,7 @@ def findings(report: DataReport, result: dict) -> None:
     gone = set(report.excluded)
     try:  # said in this page's language, not the examining process's, as it stands after any exclusion since
         checkup = doctor.Checkup.from_dict(result).without(gone)
-        words, clean = checkup.words(), checkup.clean
+        words, clean = checkup.words(report.title), checkup.clean
         left = {kind: getattr(checkup, kind) for kind in KINDS}
     except (TypeError, KeyError):  # an answer of another shape: its own words
         words = result.get("words", [])
@@ -177,13 +177,16 @@ def show_finding(report: DataReport, kind: str, finding: dict, index: int) -> No
         st.markdown(f"{heading}  \n{where}")
         items = finding["items"]
     elif kind == "label_issues":
+        given = 1 - finding["confidence"]
         st.markdown(_("**{item}** ({split}) is labelled **'{label}'**; a model trained on the other examples says "
-                      "**'{suggested}'** (it gives the given label {probability:.0%})", item=finding["item"],
+                      "**'{suggested}'** (it gives the given label {probability})", item=finding["item"],
                       split=split_name(finding["split"]), label=report.title(finding["label"]),
-                      suggested=report.title(finding["suggested"]), probability=1 - finding["confidence"]))
+                      suggested=report.title(finding["suggested"]),
+                      probability=i18n.percent(given, 0) if given >= 0.01 else _("less than 1%")))
         items = [finding["item"]]
     else:
-        st.markdown(_("**{item}** ({split}, '{label}'): unlike all the others ({confidence:.0%})", item=finding["item"],
+        st.markdown(_("**{item}** ({split}, '{label}'): unlike all the others (how unusual: {confidence:.0%})",
+                      item=finding["item"],
                       split=split_name(finding["split"]), label=report.title(finding["label"]),
                       confidence=finding["confidence"]))
         items = [finding["item"]]

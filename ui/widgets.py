@@ -81,6 +81,20 @@ def file_uploader(label: str, types: list[str], key: str, **options):
     return upload
 
 
+def streamlit_hints_in_language() -> None:
+    """Streamlit's own hints under a text field ("Press Enter to apply", "Press Ctrl+Enter to apply"), written
+    in English by Streamlit, said in the reader's language: drawn over them by a style (once per page)."""
+    if i18n.current() == "en":
+        return
+    hint = "[data-testid='InputInstructions'] > span:first-child"
+    rules = []
+    for widget, words in ((".stTextArea", _("Press Ctrl+Enter to apply")),
+                          (".stTextInput", _("Press Enter to apply")), (".stNumberInput", _("Press Enter to apply"))):
+        rules.append(f"{widget} {hint} {{font-size: 0}}\n"
+                     f"{widget} {hint}::after {{content: {_css_string(words)}; font-size: 0.75rem}}")
+    st.html("<style>\n" + "\n".join(rules) + "\n</style>")
+
+
 def _css_string(text: str) -> str:
     """``text`` as a CSS string literal."""
     return '"' + "".join(c if c.isalnum() or c in " .,:;()（）：，。、" else f"\\{ord(c):x} " for c in text) + '"'
