@@ -168,12 +168,24 @@ def _format(text: str, fallback: str, params: dict[str, Any]) -> str:
         filled = text.format(**params)
     except (KeyError, IndexError, ValueError):  # a translation that renamed a placeholder: English, not a crash
         return fallback.format(**params)
-    return _COMPACT_THEN_SPACE.sub(r"\1", filled) if filled is not text else filled
+    if filled is text or not _CJK.search(filled):
+        return filled
+    return _spaced(_COMPACT_THEN_SPACE.sub(r"\1", filled))
 
 
 # A short Chinese count ("110.5万") placed where a number stands before its measure word ("{n} 个参数"): written
 # together, "110.5万个参数", as a Chinese text writes it (the space belongs between digits and characters only)
 _COMPACT_THEN_SPACE = re.compile(r"(\d[万亿]) (?=[\u4e00-\u9fff])")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_THEN_LATIN = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])([A-Za-z0-9])")
+_LATIN_THEN_CJK = re.compile(r"([A-Za-z0-9%])([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
+
+
+def _spaced(text: str) -> str:
+    """A space between Chinese (or Japanese) characters and Latin letters or digits next to them, as Chinese
+    typesetting does ("选用了 CORAL", "93.0% 和 87.5%"): a sentence filled with names and numbers reads as one
+    the translator wrote. Only where a placeholder was filled; the catalogue's own sentences are spaced already."""
+    return _LATIN_THEN_CJK.sub(r"\1 \2", _CJK_THEN_LATIN.sub(r"\1 \2", text))
 
 
 # ---------------------------------------------------------------- marking sentences

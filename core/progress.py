@@ -129,8 +129,9 @@ def _rate(events: list[dict], key: str, cumulative: bool = True) -> float | None
 def format_seconds(seconds: float | None) -> str:
     if seconds is None:
         return _("estimating...")
-    seconds = int(round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else _("{seconds}s", seconds=seconds)
+    from core.costs import duration
+
+    return duration(round(seconds))  # in words, as every other time shown ("1 min 15 s", not "1:15")
 
 
 def device_words(described: str) -> str:

@@ -236,7 +236,7 @@ def token_histogram(report) -> None:
 def image_examples(report) -> None:
     """A row of thumbnails for each class."""
     by_class, totals = examples_by_class(report)
-    st.subheader(_("Examples per class"))
+    st.subheader(_("A few examples of each class"))
     for label, name in enumerate(report.classes):
         row = st.columns([1, 8])
         row[0].markdown(ngettext("**{name}**  \n{n:,} image", "**{name}**  \n{n:,} images", totals[name],

@@ -62,4 +62,4 @@ def test_finished_and_failed_runs():
     assert follow(_events(), "finished", now=0).fraction == 1.0
     failed = follow(_events() + [{"kind": "error", "time": 1, "message": "Out of memory"}], "failed", now=0)
     assert failed.message == "Failed" and failed.error == "Out of memory"
-    assert format_seconds(75) == "1:15" and format_seconds(None) == "estimating..."
+    assert format_seconds(75) == "1 min 15 s" and format_seconds(None) == "estimating..."
