@@ -209,12 +209,12 @@ def layer_table(rows: list[dict]) -> None:
         st.caption(_("The layers that train come first, highlighted; the frozen layers follow, from the input up."))
     LAYER, PARAMETERS, TRAINS = _("layer"), _("parameters"), _("trains")  # the table's headers
     table = pd.DataFrame([{LAYER: r["layer"], PARAMETERS: r["parameters"],
-                           TRAINS: r.get("when") or (_("yes") if r["trainable"] else _("frozen"))} for r in ordered])
+                           TRAINS: r.get("when") or (_("learns") if r["trainable"] else _("frozen"))} for r in ordered])
     mixed = 0 < sum(r["trainable"] for r in rows) < len(rows)
     trains = [r["trainable"] and mixed for r in ordered]  # all alike: nothing to single out
     styled = table.style.apply(lambda column: ["background-color: rgba(44, 160, 44, 0.18)" if t else ""
                                                for t in trains], axis=0)
-    st.dataframe(styled, hide_index=True, height=min(600, 36 * (len(rows) + 1) + 3),
+    st.dataframe(styled, hide_index=True, height=min(600, 35 * (len(rows) + 1) + 3),  # no empty row below
                  column_config={PARAMETERS: st.column_config.NumberColumn(format="localized")})
 
 

@@ -23,7 +23,8 @@ status = session_status.current()  # the one reading the sidebar shows too
 
 
 SCHEDULES = {"none": N_("constant"), "step": N_("step decay (StepLR)"), "linear": N_("linear warmup, then decay")}
-OPTIMIZERS = ["adamw", "sgd"]  # codes, shown as they are (the names of the algorithms)
+OPTIMIZERS = ["adamw", "sgd"]  # codes; shown by their names
+OPTIMIZER_NAMES = {"adamw": N_("AdamW"), "sgd": N_("SGD with momentum")}
 
 
 def field_key(name: str, *shown) -> str:
@@ -101,6 +102,7 @@ def optimizer_fields(left, middle, right, defaults: dict, learner: strategies.St
                                                help=help_for("batch_size"))
     value = OPTIMIZERS.index(defaults["optimizer"])
     settings["optimizer"] = middle.selectbox(_("Optimizer"), OPTIMIZERS, index=value, key=field_key("optimizer", value),
+                                             format_func=lambda code: _(OPTIMIZER_NAMES[code]),
                                              help=_("SGD with momentum is the classic for fine-tuning images; AdamW "
                                                     "for heads and for transformers."))
     value = float(defaults["lr"])

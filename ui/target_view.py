@@ -146,11 +146,11 @@ def results_block(summary: dict) -> None:
         columns[1].metric(_("Target accuracy"), percent(target_acc),
                           help=None if target_acc is not None else _("The target has no labels to score with."))
     if summary.get("domain_gap") is not None:
-        before, after = i18n.percent(summary["domain_gap"], 0), summary.get("domain_gap_after")
+        before, after = domains.gap_percent(summary["domain_gap"]), summary.get("domain_gap_after")
         st.caption(_("Domain gap (a classifier telling the two domains apart; 50% = alike): {gap}.", gap=before)
                    if after is None else
                    _("Domain gap (a classifier telling the two domains apart; 50% = alike): {before} on the "
-                     "backbone's features, {after} after adaptation.", before=before, after=i18n.percent(after, 0)),
+                     "backbone's features, {after} after adaptation.", before=before, after=domains.gap_percent(after)),
                    help=help_for("domain_gap"))
     if without is None or target_acc is None:
         return
@@ -199,5 +199,7 @@ def domain_maps(run, predictor) -> None:
                                                _("Pretrained features (before)")), key="domains_before")
     after = _("After training") if result["adapt"] == "none" else _("After training and adaptation")
     right.plotly_chart(charts.embedding_scatter(result["after"], result["domains"], names, after), key="domains_after")
-    st.caption(_("Domain gap (a classifier telling the two apart; 50% = alike): {before:.0%} before, {after:.0%} "
-                 "after.", before=result["gap_before"], after=result["gap_after"]))
+    # before: the number measured with the run, shown above (this map's sample would differ by a point)
+    gap_before, gap_after = (run.summary() or {}).get("domain_gap", result["gap_before"]), result["gap_after"]
+    st.caption(_("Domain gap (a classifier telling the two apart; 50% = alike): {before} before, {after} after.",
+                 before=domains.gap_percent(gap_before), after=domains.gap_percent(gap_after)))

@@ -49,10 +49,16 @@ def lessons_run(args: argparse.Namespace) -> int:
         if args.json:
             print(as_json(listed))
         else:
+            from core.costs import duration
+
             for row in listed:
-                print(ngettext("{id}: {title} ({n} step; {minutes} min to prepare)",
-                               "{id}: {title} ({n} steps; {minutes} min to prepare)", row["steps"], id=row["id"],
-                               title=row["title"], minutes=row["minutes"]))
+                if not row["minutes"]:
+                    print(ngettext("{id}: {title} ({n} step; prepared)", "{id}: {title} ({n} steps; prepared)",
+                                   row["steps"], id=row["id"], title=row["title"]))
+                    continue
+                print(ngettext("{id}: {title} ({n} step; {time} to prepare)",
+                               "{id}: {title} ({n} steps; {time} to prepare)", row["steps"], id=row["id"],
+                               title=row["title"], time=duration(row["minutes"] * 60)))
         return 0
     if args.action == "run" and not args.lesson:
         raise UserError(lazy("Say which lesson to run."), lazy("Run `python -m core lessons` to list them."))

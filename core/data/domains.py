@@ -171,13 +171,21 @@ def domain_gap(source: np.ndarray, target: np.ndarray, seed: int = 0, limit: int
         return float(cross_val_score(classifier, rows, domains, cv=folds, scoring="balanced_accuracy").mean())
 
 
+def gap_percent(accuracy: float) -> str:
+    """The domain gap as a percent: below 50% (a classifier doing worse than chance, which only noise does on
+    domains it cannot tell apart) it is said as 50%, what it means."""
+    from core import i18n
+
+    return i18n.percent(max(accuracy, 0.5), 0) if accuracy == accuracy else "–"
+
+
 def gap_words(accuracy: float) -> str:
     """The domain gap in plain words."""
     if accuracy != accuracy:  # NaN: too few examples
         return _("too few examples to measure how far apart the two domains are")
     if accuracy < 0.6:
         return _("the two domains look alike to this backbone (a classifier tells training data from target data "
-                 "apart {accuracy:.0%} of the time; 50% means they cannot be told apart)", accuracy=accuracy)
+                 "apart {accuracy:.0%} of the time; 50% means they cannot be told apart)", accuracy=max(accuracy, 0.5))
     if accuracy < 0.85:
         return _("the two domains differ noticeably (a classifier tells training data from target data apart "
                  "{accuracy:.0%} of the time; 50% would mean alike)", accuracy=accuracy)
