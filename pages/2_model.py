@@ -57,7 +57,7 @@ def backbone_heading(report, device) -> None:
     language = languages.from_dict(report.details.get("language")) if report.modality == "text" else None
     chosen_spec = backbones.get(st.session_state.backbone)
     if language is not None and chosen_spec.modality == "text" and chosen_spec.pretrained:
-        warning = languages.encoder_warning(chosen_spec.title, chosen_spec.languages, language)
+        warning = languages.encoder_warning(chosen_spec.display_title, chosen_spec.languages, language)
         if warning:
             st.warning(warning, icon=":material/translate:")
 
@@ -162,7 +162,7 @@ def strategy_section(report, spec) -> None:
             *(["tfidf"] if modality == "text" else []))
     if not spec.pretrained:
         st.caption(_("{backbone} has no pretrained weights, so it can only be trained from scratch.",
-                     backbone=spec.title))
+                     backbone=spec.display_title))
     waiting = [s.title for s in strategies.for_modality(modality) if s.needs_target and st.session_state.target is None]
     if waiting:
         st.caption(_("{strategies}: needs a target dataset (where the model will be used), loaded on the Data page.",

@@ -107,7 +107,7 @@ def optimizer_fields(left, middle, right, defaults: dict, learner: strategies.St
                                                     "for heads and for transformers."))
     value = float(defaults["lr"])
     settings["lr"] = middle.number_input(_("Learning rate (backbone)") if learner.two_rates else _("Learning rate"),
-                                         1e-7, MAX_LR, value, format="%.6f", key=field_key("lr", value),
+                                         1e-7, MAX_LR, value, format="%.2e", key=field_key("lr", value),
                                          help=paragraphs(help_for("learning_rate"), _(
                                              "Too high and training diverges: the run then stops and says so. "
                                              "Typical: 1e-4 to 1e-2.")))
@@ -269,7 +269,7 @@ def start_run(settings: dict) -> None:
 
 def what_trains(learner: strategies.Strategy, spec: backbones.BackboneSpec, modality: str) -> str:
     """The form's first line: what will learn from how much data (a whole sentence for each case)."""
-    values = {"strategy": learner.title, "backbone": spec.title, "items": report.num_items,
+    values = {"strategy": learner.title, "backbone": spec.display_title, "items": report.num_items,
               "classes": len(report.classes)}
     if learner.uses_backbone:
         if modality == "text":

@@ -138,7 +138,8 @@ def accuracy_metric(column, shown: Opened) -> None:
     reached = _("Reached in epoch {epoch}; these weights are the ones kept.", epoch=summary[Summary.BEST_EPOCH]) \
         if summary[Summary.BEST_EPOCH] else ""
     column.metric(_("Best validation accuracy"), percent(best),
-                  _("95% CI {low:.1%} – {high:.1%}", low=interval[0], high=interval[1]) if interval else None,
+                  _("95% CI {low}–{high}", low=i18n.percent(interval[0], 0), high=i18n.percent(interval[1], 0))
+                  if interval else None,  # whole percents: the badge is narrow
                   delta_color="off", delta_arrow="off",
                   help="\n\n".join(part for part in (reached, measured, help_for("accuracy", "validation_set"))
                                    if part))

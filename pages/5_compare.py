@@ -101,7 +101,7 @@ def pretrained_or_explain():
     if spec.pretrained:
         return spec
     st.info(_("**{backbone}** has no pretrained weights, so there is nothing to transfer. Pick a pretrained "
-              "backbone on the Model page first.", backbone=spec.title))
+              "backbone on the Model page first.", backbone=spec.display_title))
     st.page_link("pages/2_model.py", label=_("Go to Model"), icon=":material/neurology:")
     return None
 
@@ -132,7 +132,7 @@ def plan_side_by_side(spec, busy: bool) -> None:
     modality = report.modality
     members = strategies.compared(modality)
     st.markdown(_("On **{data}** with **{backbone}**: {strategies}, one after another.",
-                  data=st.session_state.data_name, backbone=spec.title,
+                  data=st.session_state.data_name, backbone=spec.display_title,
                   strategies=i18n.listing([s.short for s in members])))
     if st.session_state.target is not None:
         st.caption(_("Every run is also scored on the target, **{target}**; feature extraction runs a second time, "

@@ -42,7 +42,7 @@ def table_of(rows: list[dict], damaged: bool) -> pd.DataFrame:
         **({"problems": "; ".join(row["damage"])} if damaged else {}),
         # in points, shown with one decimal as on every other page ("98.0%", not "98%")
         "best accuracy": None if row[Summary.BEST_VAL_ACC] is None else row[Summary.BEST_VAL_ACC] * 100,
-        "data": state.display_name(row["data"]), "started": row["started"].replace("T", " ")[5:],
+        "data": state.display_name(row["data"]), "started": row["started"].replace("T", " ")[5:16],  # to the minute: room for the time column
         "time": costs.of(row).words(short=True), "backbone": backbones.title_of(row["backbone"]),
         "macro-F1": None if row[Summary.BEST_VAL_MACRO_F1] is None else row[Summary.BEST_VAL_MACRO_F1] * 100,
         "epochs": f"{row['epochs']}/{row[Summary.EPOCHS_PLANNED]}" if row[Summary.EPOCHS_PLANNED] else "",

@@ -96,6 +96,13 @@ def try_texts(predictor, target: int | None) -> None:
     text = st.text_area(_("Text to classify (one per line to try several)"), key="predict_text", height=140,
                         placeholder=_("Type or paste a sentence, a review, a message..."))
     lines = [line.strip() for line in text.splitlines() if line.strip()][:20]
+    if predictor.spec is not None and predictor.spec.pretrained:  # said again where its answers are read
+        from core.data import languages
+
+        found = languages.from_dict((predictor.run.data().get("details") or {}).get("language"))
+        warning = languages.encoder_warning(predictor.spec.display_title, predictor.spec.languages, found)
+        if warning:
+            st.warning(warning, icon=":material/translate:")
     if not lines:
         st.info(_("Type a text above: the model's top classes appear, with each word coloured by how much it "
                   "pushed towards the class (green) or away from it (red)."))

@@ -246,7 +246,7 @@ def test_runs_page_lists_overlays_reruns_and_deletes(colors_folder):
     assert len(at.get("plotly_chart")) == 1  # both validation curves on one chart
     # two ticked: the actions stay, on the run picked among them (labelled as everywhere else)
     picker = at.selectbox(key="runs_act_on")
-    assert picker.options[0].startswith("Feature extraction · tiny_test · ") and at.button(key="open_run")
+    assert picker.options[0].startswith("Feature extraction · Tiny test backbone · ") and at.button(key="open_run")
     picker.set_value(str(first.dir)).run()
     at.button(key="open_run").click().run()
     assert at.session_state.run_dir == str(first.dir) and not at.exception
@@ -293,7 +293,7 @@ def test_compare_page_queues_three_strategies_and_reads_them(colors_folder):
     table = at.dataframe[0].value
     assert list(table["strategy"]) == ["From scratch (baseline)", "Feature extraction",
                                        "Feature extraction, private (ε ≤ 3)", "Fine-tuning"]
-    assert list(table["status"]) == ["finished"] * 4 and list(table["backbone"]) == ["small_cnn", TINY, TINY, TINY]
+    assert list(table["status"]) == ["finished"] * 4 and list(table["backbone"]) == ["Small CNN (from scratch)"] + ["Tiny test backbone"] * 3
     assert table["privacy spent (ε)"][0] == "–" and 0 < float(table["privacy spent (ε)"][2]) <= 3.0
     assert any("Privacy cost" in s.value or "Private feature extraction" in s.value for s in at.success)
     assert at.get("plotly_chart")

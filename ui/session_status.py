@@ -132,7 +132,7 @@ def _backbone_title(name: str) -> str:
 def _features(status: DataStatus, report, config) -> DataStatus:
     """The status with what is known about ``config``'s features: the cache first, then the warm process."""
     spec = backbones.get(config.backbone)
-    status = replace(status, backbone_title=spec.title, total=len(report.all_items()))
+    status = replace(status, backbone_title=spec.display_title, total=len(report.all_items()))
     said = None
     if os.environ.get("TRANSFERLAB_PREPARE", "1") != "0" and not status.training:
         said = jobs.supervisor().preparation(config)

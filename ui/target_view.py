@@ -95,7 +95,7 @@ def _gap(report, target: domains.Target) -> None:
         asking = st.empty()  # the question and its button leave once it is answered
         with asking.container():
             st.caption(_("How far apart are the two? Both go through **{backbone}** once (the features are cached, "
-                         "so training reuses them).", backbone=spec.title))
+                         "so training reuses them).", backbone=spec.display_title))
             if not st.button(_("Measure the domain gap"), key="measure_gap", icon=":material/straighten:",
                              help=help_for("domain_gap")):
                 return
@@ -116,7 +116,7 @@ def _gap(report, target: domains.Target) -> None:
     (st.warning if gap >= 0.85 else st.info)(_("Domain gap: {words}.", words=domains.gap_words(gap)),
                                              icon=":material/straighten:")
     st.plotly_chart(charts.embedding_scatter(measured["points"], measured["domains"], [_("training data"), _("target")],
-                                             _("Both domains through {backbone} (PCA)", backbone=spec.title)),
+                                             _("Both domains through {backbone} (PCA)", backbone=spec.display_title)),
                     key="target_map")
     st.caption(_("Each point is one example, placed by its features (squeezed onto a flat map with PCA). Two "
                  "separate clouds mean the backbone sees the domains differently, and a head trained on one may "

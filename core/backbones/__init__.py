@@ -149,7 +149,7 @@ def title_of(name: str) -> str:
     """How a backbone is called for a person ("EfficientNet-Lite0", a run's own title), in the current language;
     a strategy that uses none (TF-IDF) by the strategy's title; a name nothing knows any more, as it is."""
     try:
-        return str(get(name).title)
+        return get(name).display_title
     except Exception:  # a stale name, or a strategy's (runs.describe shows TF-IDF's there)
         from core import strategies
 
