@@ -328,4 +328,4 @@ def test_the_methods_auto_did_not_try_are_named_in_the_readers_language():
     named = Text.from_json(__import__("json").loads(__import__("json").dumps(_named(["adabn", "dann"]).to_json())))
     assert str(named) == "AdaBN and DANN"  # carried through a run's events, then read
     with i18n.language("zh_CN"):
-        assert str(named) == "AdaBN和DANN"
+        assert str(named) == "AdaBN 和 DANN"  # Latin names spaced from Chinese, as it is typeset
