@@ -422,3 +422,17 @@ def test_the_summary_keys_are_what_training_writes_and_what_the_row_reads(colors
     assert epochs[-1][Summary.BEST_VAL_ACC] == written[Summary.BEST_VAL_ACC]
     assert row["status"] == "finished" and row["damage"] == [] and not run.has_checkpoint()
     assert run.labels() == ["blue", "red"] and run.config()["epochs"] == 2 and not _partials(run.dir)
+
+
+def test_pages_open_on_the_persons_latest_run_before_a_lessons(tmp_path):
+    """Results and Try it open on the run that finished last, but a lesson prepared after it (before class) does
+    not take its place; with only lessons' runs, the latest of those."""
+    from ui.run_view import latest_finished
+
+    mine = _finished(tmp_path)
+    lesson = _finished(tmp_path)
+    stored = lesson.read_json(runs.CONFIG, {})
+    lesson.write_config({**stored, "config": {**stored["config"], "group": "lesson-pretrained-few"}})
+    os.utime(lesson.dir / runs.SUMMARY, (2e9, 2e9))  # the lesson's finished last
+    assert latest_finished([mine, lesson]) == mine and latest_finished([lesson, mine]) == mine
+    assert latest_finished([lesson]) == lesson

@@ -195,11 +195,15 @@ def short_label(run: runs.Run) -> str:
 
 
 def latest_finished(candidates: list[runs.Run]) -> runs.Run | None:
-    """The run that finished last (its summary written last), for pages that open on "the latest"."""
+    """The run that finished last (its summary written last), for pages that open on "the latest": the person's
+    own runs before those a lesson prepared."""
     def finished_at(run: runs.Run) -> float:
         try:
             return (run.dir / runs.SUMMARY).stat().st_mtime
         except OSError:
             return 0.0
 
-    return max(candidates, key=finished_at, default=None)
+    def lessons_last(run: runs.Run) -> tuple[bool, float]:  # a lesson's runs, prepared before class, only when
+        return not str(run.config().get("group") or "").startswith("lesson-"), finished_at(run)  # nothing else
+
+    return max(candidates, key=lessons_last, default=None)
