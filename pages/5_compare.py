@@ -41,6 +41,20 @@ def shown(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows).rename(columns=lambda column: _(COLUMNS[column]) if column in COLUMNS else column)
 
 
+def group_label(group: str) -> str:
+    """A comparison or a curve in words: when it started and on what data ("12/6/26, 7:28 PM · MNIST digits, 4
+    runs"), not its folder code."""
+    from datetime import datetime
+
+    members = [run for run in runs.list_runs(folder) if run.config().get("group") == group]
+    data = state.display_name(members[0].config().get("data", "")) if members else ""
+    try:
+        when = i18n.date_time(datetime.strptime(group.split("-", 1)[1], "%Y%m%d-%H%M%S").timestamp())
+    except (IndexError, ValueError):  # a group named otherwise (a plugin's, or renamed)
+        when = group
+    return ngettext("{when} · {data}, {n} run", "{when} · {data}, {n} runs", len(members), when=when, data=data)
+
+
 def stop_one(what: str) -> str:
     """The help of the button that stops one run of a comparison (``what``: "comparison") or a curve."""
     if what == "curve":
@@ -181,7 +195,7 @@ def plan_side_by_side(spec, busy: bool) -> None:
 def show_group(known: list[str]) -> None:
     current = st.session_state.get("compare_group")
     group = st.selectbox(_("Comparison"), known, index=known.index(current) if current in known else 0,
-                         key="compare_pick")
+                         format_func=group_label, key="compare_pick")
     members = compare.group_runs(folder, group)
     live = any(run_view.is_live(run) for run in members)
 
@@ -201,15 +215,14 @@ def show_group(known: list[str]) -> None:
         table_slot.dataframe(shown([{
             "strategy": run_view.strategy_label(row["strategy"], row.get("adapt"), row.get("dp_epsilon"),
                                                 row.get(Summary.ADAPT_AUTO)),
-            "backbone": backbones.title_of(row["backbone"]),
-            "status": runs.status_words(row["status"]), "best accuracy": percent(row[Summary.BEST_VAL_ACC]),
-            "macro-F1": percent(row[Summary.BEST_VAL_MACRO_F1]),
-            "time": costs.of(row).words(),
+            "best accuracy": percent(row[Summary.BEST_VAL_ACC]),  # what is read first, first: the rest scrolls
+            **({"target accuracy": percent(row.get(Summary.TARGET_ACC))} if row.get("target") else {}),
+            "time": costs.of(row).words(), "status": runs.status_words(row["status"]),
+            "macro-F1": percent(row[Summary.BEST_VAL_MACRO_F1]), "backbone": backbones.title_of(row["backbone"]),
             "trainable parameters": millions(row[Summary.TRAINABLE_PARAMS]) if row[Summary.TRAINABLE_PARAMS] else "–",
             "epochs": row["epochs"],
             **({"privacy spent (ε)": "–" if row.get("epsilon") is None else f"{row['epsilon']:.2f}"}
-               if any(r.get("dp_epsilon") is not None for r in rows) else {}),
-            **({"target accuracy": percent(row.get(Summary.TARGET_ACC))} if row.get("target") else {})}
+               if any(r.get("dp_epsilon") is not None for r in rows) else {})}
             for row in rows]), hide_index=True,
             column_config={_("time"): st.column_config.TextColumn(
                 width="large", help=_("Feature extraction: the first time includes the one-time pass that computes "
@@ -322,7 +335,8 @@ def plan_curve(spec, busy: bool) -> None:
 
 def show_curve(known: list[str]) -> None:
     current = st.session_state.get("curve_group")
-    group = st.selectbox(_("Curve"), known, index=known.index(current) if current in known else 0, key="curve_pick")
+    group = st.selectbox(_("Curve"), known, index=known.index(current) if current in known else 0,
+                         format_func=group_label, key="curve_pick")
     members = [runs.Run(Path(p["run_dir"])) for p in curve.points(folder, group)]
     live = any(run_view.is_live(run) for run in members)
 

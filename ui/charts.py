@@ -215,7 +215,7 @@ def source_and_target(rows: list[tuple[str, float | None, float | None]]) -> go.
                marker_color=TARGET_COLOR, text=[shown(t) for _n, _v, t in rows], textposition="outside",
                cliponaxis=False)])
     lines = max((name.count("<br>") + 1 for name in names), default=1)
-    figure.update_layout(height=380 + 18 * lines, margin=dict(l=10, r=10, t=60, b=10), barmode="group",
+    figure.update_layout(height=380 + 18 * lines, margin=dict(l=10, r=10, t=60, b=10 + 16 * lines), barmode="group",
                          title=_("On the training data and on the target"),
                          xaxis=dict(tickangle=0, automargin=True),
                          yaxis=dict(range=[0, 1.15], tickformat=".0%"),
