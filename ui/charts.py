@@ -6,6 +6,8 @@ when it is shown, never cached across languages. ``noun`` arguments are codes ("
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -247,12 +249,16 @@ def lr_range(rates: list[float], losses: list[float], suggested: float | None, c
     shown = [(rate, loss) for rate, loss in zip(rates, losses) if loss == loss and loss != float("inf")]
     figure = go.Figure(go.Scatter(x=[r for r, _loss in shown], y=[l for _rate, l in shown], mode="lines",
                                   line_color=TRAIN_COLOR, name=_("training loss (smoothed)")))
+    # each line's label beside it: on a log axis an annotation's x is the exponent (add_vline's own label would
+    # sit at the rate read as an exponent, at the far right)
     if suggested:
-        figure.add_vline(x=suggested, line_color="#2ca02c", line_dash="dash",
-                         annotation_text=_("suggested {rate:.1e}", rate=suggested), annotation_position="top left")
+        figure.add_vline(x=suggested, line_color="#2ca02c", line_dash="dash")
+        figure.add_annotation(x=math.log10(suggested), y=1, yref="paper", xanchor="right", yanchor="top",
+                              showarrow=False, font_color="#2ca02c", text=_("suggested {rate:.1e}", rate=suggested))
     if current:
-        figure.add_vline(x=current, line_color="#7f7f7f", line_dash="dot",
-                         annotation_text=_("now {rate:.1e}", rate=current), annotation_position="bottom right")
+        figure.add_vline(x=current, line_color="#7f7f7f", line_dash="dot")
+        figure.add_annotation(x=math.log10(current), y=0, yref="paper", xanchor="left", yanchor="bottom",
+                              showarrow=False, font_color="#7f7f7f", text=_("now {rate:.1e}", rate=current))
     lowest = min((l for _rate, l in shown), default=0.0)
     start = shown[0][1] if shown else 1.0
     figure.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), showlegend=False,
