@@ -46,7 +46,7 @@ def sidebar(status: session_status.DataStatus) -> None:
     st.markdown(_("**Backbone:** `{backbone}`  \n**Strategy:** `{strategy}`", backbone=status.backbone_title,
                   strategy=strategies.title(status.strategy)))
     if st.session_state.target is not None:
-        st.markdown(_("**Target:** {target}  \n**Adaptation:** `{method}`", target=st.session_state.target.name,
+        st.markdown(_("**Target:** {target}  \n**Adaptation:** `{method}`", target=state.target_name(),
                       method=adaptation_words(st.session_state.adapt, st.session_state.get("private_training")
                                               and not strategies.get(status.strategy).fits_in_one_go)))
     session_status.follow(status, features_line)

@@ -287,17 +287,17 @@ def target_line(target, modality: str, method: str) -> str:
         if target.labelled:
             return ngettext("Target: **{name}** ({n:,} text, scored with its labels); adaptation: **{method}**.",
                             "Target: **{name}** ({n:,} texts, scored with its labels); adaptation: **{method}**.",
-                            count, name=target.name, method=method)
+                            count, name=state.target_name(), method=method)
         return ngettext("Target: **{name}** ({n:,} text, unlabelled); adaptation: **{method}**.",
                         "Target: **{name}** ({n:,} texts, unlabelled); adaptation: **{method}**.",
-                        count, name=target.name, method=method)
+                        count, name=state.target_name(), method=method)
     if target.labelled:
         return ngettext("Target: **{name}** ({n:,} image, scored with its labels); adaptation: **{method}**.",
                         "Target: **{name}** ({n:,} images, scored with its labels); adaptation: **{method}**.",
-                        count, name=target.name, method=method)
+                        count, name=state.target_name(), method=method)
     return ngettext("Target: **{name}** ({n:,} image, unlabelled); adaptation: **{method}**.",
                     "Target: **{name}** ({n:,} images, unlabelled); adaptation: **{method}**.",
-                    count, name=target.name, method=method)
+                    count, name=state.target_name(), method=method)
 
 
 def private_switch(learner: strategies.Strategy, spec: backbones.BackboneSpec) -> bool:
@@ -318,7 +318,7 @@ def private_switch(learner: strategies.Strategy, spec: backbones.BackboneSpec) -
     elif st.session_state.private_training and st.session_state.target is not None:
         st.info(_("A private run is not adapted to the target **{target}** (adaptation would learn from the data "
                   "outside the privacy guarantee): it is scored there as it is, without adaptation.",
-                  target=st.session_state.target.name), icon=":material/info:")
+                  target=state.target_name()), icon=":material/info:")
     return st.session_state.private_training
 
 
@@ -328,7 +328,7 @@ def why_not_private(learner: strategies.Strategy, spec: backbones.BackboneSpec) 
     if target is not None and adaptation.resolve(st.session_state.adapt, learner, spec) not in ("none", "auto"):
         return _("Private training is off while the model adapts to the target **{target}**: the "
                  "adaptation learns from the training data outside the privacy guarantee. To train privately, choose "
-                 "'none' under Domain adaptation on the Model page.", target=target.name)
+                 "'none' under Domain adaptation on the Model page.", target=state.target_name())
     if not learner.private_ok:
         return _("{strategy} does not train privately yet: pick feature extraction or fine-tuning on the Model page.",
                  strategy=learner.title)

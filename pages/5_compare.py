@@ -150,7 +150,7 @@ def plan_side_by_side(spec, busy: bool) -> None:
                   strategies=i18n.listing([s.short for s in members])))
     if st.session_state.target is not None:
         st.caption(_("Every run is also scored on the target, **{target}**; feature extraction runs a second time, "
-                     "adapted to it.", target=st.session_state.target.name))
+                     "adapted to it.", target=state.target_name()))
         what_is("source_target", "domain_adaptation")
     with st.form("compare", enter_to_submit=False):  # Enter in a field must not start minutes of training
         epochs = {}
@@ -275,7 +275,7 @@ def plan_curve(spec, busy: bool) -> None:
     what_is("data_efficiency_curve")
     if st.session_state.target is not None:
         st.caption(_("Every point is also scored on the target, **{target}** (without adaptation), and drawn as a "
-                     "dashed line beside its validation accuracy.", target=st.session_state.target.name))
+                     "dashed line beside its validation accuracy.", target=state.target_name()))
     device = pick_device("auto")
     slow = [s.name for s in members if not s.on_features and not s.fits_in_one_go and not s.baseline]
     default = [s.name for s in members if device.type != "cpu" or s.name not in slow]

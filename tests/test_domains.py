@@ -329,3 +329,17 @@ def test_the_methods_auto_did_not_try_are_named_in_the_readers_language():
     assert str(named) == "AdaBN and DANN"  # carried through a run's events, then read
     with i18n.language("zh_CN"):
         assert str(named) == "AdaBN 和 DANN"  # Latin names spaced from Chinese, as it is typeset
+
+
+def test_a_bundled_target_is_named_in_plain_text_that_a_run_can_keep(isolated_home):
+    """The sample target is called by its name (not "mnist-m"), as plain text: it goes into a run's events (JSON)
+    and onto the page's metrics, where a lazy sentence object was refused."""
+    import json
+
+    from core.data import load_dataset
+    from core.data.domains import load_target
+
+    report = load_dataset("sample:mnist")
+    target = load_target("sample:mnist-m", report)
+    assert type(target.name) is str and target.name == "Digits on photos (MNIST-M style)"
+    json.dumps({"name": target.name})

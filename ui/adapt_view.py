@@ -15,6 +15,7 @@ from core.device import pick_device
 from core.i18n import N_, _
 from core.terms import TERMS
 from core.runs import Summary
+from ui import state
 from ui.feature_pass import both_domains_progress
 from ui.terms import help_for, what_is
 from ui.widgets import percent, show_error
@@ -33,7 +34,7 @@ def model_section(report, target, spec, learner) -> None:
     st.subheader(_("Domain adaptation"))
     methods = adaptation.for_strategy(learner, spec)
     st.caption(_("The target, **{target}**, is where the model will be used. Adaptation uses its examples (never "
-                 "its labels) to make what was learned on the training data work there.", target=target.name))
+                 "its labels) to make what was learned on the training data work there.", target=state.target_name()))
     what_is("domain_adaptation", "source_target", *[m.name for m in methods if m.name in TERMS])
     if len(methods) == 1:
         st.info(_("{strategy} trains without adaptation here: the target is scored only. Feature extraction can "

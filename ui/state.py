@@ -101,6 +101,15 @@ def new_upload(upload, seen_key: str) -> str | None:
         return str(data.store_upload(upload.name, upload.getvalue()))
 
 
+def target_name() -> str:
+    """The loaded target's name: a bundled sample's in the current language (it follows the language switch),
+    else the name it was loaded under (an upload's file name)."""
+    from core.data import samples
+
+    found = samples.name_of(st.session_state.target_source or "")
+    return str(found) if not isinstance(found, str) else st.session_state.target.name
+
+
 def load_target(source: str, name: str | None = None) -> bool:
     """Open ``source`` as the target of the loaded data (core.data.domains); a problem is shown and the
     target loaded before stays. True if loaded."""

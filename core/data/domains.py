@@ -141,10 +141,12 @@ def _unlabelled_images(source: str) -> Target | None:
     return Target(report, labelled=False, name=_name(source))
 
 
-def _name(source: str):
+def _name(source: str) -> str:
+    """The target's name for a person (a bundled sample's in the current language): plain text, as it goes into
+    a run's events and onto the page's widgets."""
     from core.data import samples
 
-    return samples.name_of(source)
+    return str(samples.name_of(source))
 
 
 def domain_gap(source: np.ndarray, target: np.ndarray, seed: int = 0, limit: int = 2000) -> float:
