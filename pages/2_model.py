@@ -98,12 +98,15 @@ def your_models(modality: str) -> None:
         for column, mine in zip(st.columns(3), yours[row_start:row_start + 3]):
             chosen = mine["name"] == st.session_state.backbone
             with column.container(border=True):
-                st.markdown(f"**{mine['id']}**" + ("  :material/check_circle:" if chosen else ""))
+                started = mine["id"][4:13].replace("-", " ")  # "20261206-192827-..." -> when it started, in words
+                st.markdown(_("**{what}**, {when}", what=strategies.title(mine["strategy"]),
+                              when=f"{started[:2]}-{started[2:4]} {started[5:7]}:{started[7:9]}")
+                            + ("  :material/check_circle:" if chosen else ""))
                 accuracy = i18n.percent(mine[Summary.BEST_VAL_ACC]) \
                     if isinstance(mine[Summary.BEST_VAL_ACC], (int, float)) else "–"
-                st.caption(_("{strategy} of `{backbone}` on {data} · {accuracy} validation accuracy",
-                             strategy=strategies.title(mine["strategy"]), backbone=backbones.title_of(mine["backbone"]),
-                             data=Path(mine["data"]).name or mine["data"], accuracy=accuracy))
+                st.caption(_("{backbone} on {data} · {accuracy} validation accuracy",
+                             backbone=backbones.title_of(mine["backbone"]),
+                             data=state.display_name(mine["data"]), accuracy=accuracy))
                 if st.button(_("Chosen") if chosen else _("Use this"), key=f"pick_run_{mine['id']}", disabled=chosen,
                              type="primary" if chosen else "secondary", width="stretch"):
                     st.session_state.backbone = mine["name"]
