@@ -102,20 +102,23 @@ def domain_map(predictor: Predictor, limit: int = 300) -> dict:
     pretrained = None if spec.pretrained else create_backbone(spec, pretrained=False)  # None: the engine's pass
     before = (through(pretrained, report, source_items), through(pretrained, target.report, target_items))
     learner = strategies.get(config.strategy)
+    method = (run.summary() or {}).get("adapt") or config.adapt or "none"  # what auto chose, not "auto"
+    if method == "auto":  # a run that ended before choosing: drawn without adaptation
+        method = "none"
     if learner.changes_backbone:
         after = (through(predictor.model.backbone, report, source_items),
                  through(predictor.model.backbone, target.report, target_items))
     else:
         train_x = features.load_or_compute(report, spec, config.cache_dir, device, max_length=config.max_length)
         target_set = features.load_or_compute(target.report, spec, config.cache_dir, device, max_length=config.max_length)
-        source_map, target_map = adaptation.get(config.adapt).maps(
+        source_map, target_map = adaptation.get(method).maps(
             train_x.rows(report.train).double().numpy(), target_set.rows(target.items).double().numpy(), config.seed)
         after = (source_map(before[0]), target_map(before[1]))
     result = {"method": "pca", "domains": [0] * len(source_items) + [1] * len(target_items),
               "before": project(np.concatenate(before), "pca", config.seed).round(4).tolist(),
               "after": project(np.concatenate(after), "pca", config.seed).round(4).tolist(),
               "gap_before": domains.domain_gap(*before, seed=config.seed),
-              "gap_after": domains.domain_gap(*after, seed=config.seed), "adapt": config.adapt}
+              "gap_after": domains.domain_gap(*after, seed=config.seed), "adapt": method}
     run.write_embedding_map("domains", result)
     return result
 

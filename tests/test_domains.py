@@ -343,3 +343,14 @@ def test_a_bundled_target_is_named_in_plain_text_that_a_run_can_keep(isolated_ho
     target = load_target("sample:mnist-m", report)
     assert type(target.name) is str and target.name == "Digits on photos (MNIST-M style)"
     json.dumps({"name": target.name})
+
+
+def test_both_domains_are_drawn_for_a_run_whose_adaptation_was_chosen_by_measurement(source, target):
+    """The Results page's map of both domains applies the method auto chose (the config says "auto")."""
+    from core import embeddings
+    from core.inference import load
+
+    summary = _train(source, target, "auto")
+    assert summary["adapt"] != "auto"
+    drawn = embeddings.domain_map(load(summary["run_dir"]))
+    assert drawn["adapt"] == summary["adapt"] and len(drawn["after"]) == len(drawn["domains"])

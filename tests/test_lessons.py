@@ -198,3 +198,18 @@ def test_a_preparation_stopped_half_way_keeps_the_steps_it_finished(setup, monke
     monkeypatch.undo()
     lessons.run("domain_shift", setup)
     assert lessons.prepared("domain_shift", setup)
+
+
+def test_a_lesson_whose_plan_changed_is_not_prepared_any_more(setup):
+    """Kept results of other settings (an older plan, other epochs) do not make a lesson 'prepared': the page
+    and the CLI's time to prepare agree."""
+    import dataclasses
+
+    lessons.run("privacy", setup)
+    assert lessons.prepared("privacy", setup)
+    changed = dataclasses.replace(setup, epochs=2)
+    assert lessons.kept("privacy", changed) is not None and not lessons.prepared("privacy", changed)
+    assert lessons.estimate_minutes(lessons.get("privacy"), changed) > 0
+    step = lessons.get("privacy").steps(changed)[0]
+    assert lessons.step_ready(lessons.get("privacy"), step, setup) and \
+        not lessons.step_ready(lessons.get("privacy"), step, changed)

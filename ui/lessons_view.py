@@ -268,7 +268,7 @@ def step_screen(lesson: lessons.Lesson, step: lessons.Step, number: int, count: 
                 setup: lessons.Setup, presenting: bool) -> None:
     st.caption(_("Step {n} of {count}", n=number, count=count))
     st.header(_(step.title))
-    if step.id in numbers:
+    if step.id in numbers and lessons.step_ready(lesson, step, setup):
         lesson_results.show(lesson.id, step.id, numbers, presenting)
     else:
         not_prepared(lesson, setup)
@@ -280,7 +280,7 @@ def question_screen(lesson: lessons.Lesson, step_ids: list[str], numbers: dict, 
     the conclusion, and what to try next."""
     st.header(_("Question for the class"))
     st.markdown(f"### {lesson.question}")
-    if not all(step_id in numbers for step_id in step_ids):
+    if not all(step_id in numbers for step_id in step_ids) or not lessons.prepared(lesson.id, setup):
         not_prepared(lesson, setup)
     elif st.session_state.get(REVEALED) == lesson.id:
         answer, conclusion = str(lesson.answer(numbers)), str(lesson.conclude(numbers))

@@ -241,9 +241,16 @@ def run(lesson_id: str, setup: Setup | None = None, say: Say = lambda line: None
 
 
 def prepared(lesson_id: str, setup: Setup | None = None) -> bool:
-    """True when every step's results are kept (and their runs still there)."""
+    """True when every step's results are kept and every run the lesson plans now is there (a lesson whose plan
+    changed since is not: the CLI's "minutes to prepare" and the page agree)."""
     found = kept(lesson_id, setup)
-    return found is not None and not found.get("partial")
+    return found is not None and not found.get("partial") and is_prepared(get(lesson_id), setup)
+
+
+def step_ready(lesson: Lesson, step: Step, setup: Setup | None = None) -> bool:
+    """True when the runs ``step`` plans now are all finished (its kept numbers then speak of them)."""
+    setup = setup or Setup()
+    return all(prepared_run(config) is not None for config in step.plan(setup, group_of(lesson, step)))
 
 
 def kept(lesson_id: str, setup: Setup | None = None) -> dict | None:
