@@ -425,15 +425,19 @@ def export_tab(shown: Opened) -> None:
     st.caption(_("The model card (README.md) is written in the language this page is shown in when you export."))
     what_is("onnx")
     folder = shown.run.export_dir
-    if st.button(_("Export and check"), key="export_run", icon=":material/package_2:", type="primary"):
-        try:
-            with st.spinner(_("Exporting, then checking the export against the app on every validation example...")):
-                export_run(shown.run.dir, folder)
-        except Exception as error:
-            show_error(error)
-    parity_file = folder / "parity.json"
-    if parity_file.is_file():
-        parity_check(json.loads(parity_file.read_text()), folder, shown.run.id)
+    # one container that a rerun empties first: while a new export runs, the last one's download button is gone
+    # (clicked then, it gave the old zip and its rerun cut the new export short)
+    with st.empty().container():
+        if st.button(_("Export and check"), key="export_run", icon=":material/package_2:", type="primary"):
+            try:
+                with st.spinner(_("Exporting, then checking the export against the app on every validation "
+                                  "example...")):
+                    export_run(shown.run.dir, folder)
+            except Exception as error:
+                show_error(error)
+        parity_file = folder / "parity.json"
+        if parity_file.is_file():
+            parity_check(json.loads(parity_file.read_text()), folder, shown.run.id)
 
 
 def parity_check(parity: dict, folder: Path, run_id: str) -> None:

@@ -224,10 +224,10 @@ def show_group(known: list[str]) -> None:
             **({"privacy spent (ε)": "–" if row.get("epsilon") is None else f"{row['epsilon']:.2f}"}
                if any(r.get("dp_epsilon") is not None for r in rows) else {})}
             for row in rows]), hide_index=True,
-            column_config={_("time"): st.column_config.TextColumn(
+            placeholder="–", column_config={_("time"): st.column_config.TextColumn(
                 width="large", help=_("Feature extraction: the first time includes the one-time pass that computes "
                                       "the backbone's features; a repeat reads them from the cache.")),
-                _("macro-F1"): st.column_config.TextColumn(help=help_for("macro_f1"))})
+                _("macro-F1"): st.column_config.TextColumn(width="small", help=help_for("macro_f1"))})
         labels = {row["dir"]: run_view.strategy_label(row["strategy"], row.get("adapt"), row.get("dp_epsilon"),
                                                        row.get(Summary.ADAPT_AUTO)) for row in rows}
         histories = {labels[str(run.dir)]: run.history() for run in members}

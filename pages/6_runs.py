@@ -68,6 +68,7 @@ def pick(all_runs: list[runs.Run], rows: list[dict]) -> list[runs.Run]:
     table_version = st.session_state.setdefault("runs_table_version", 0)  # bumped to clear the selection
     picked = st.dataframe(
         table_of(rows, bool(damaged)), hide_index=True, on_select="rerun", selection_mode="multi-row",
+        placeholder="–",  # a failed run's accuracy: a dash, as every page writes a missing number
         key=f"runs_table_{table_version}", column_order=shown,
         column_config={_(COLUMNS["problems"]): st.column_config.TextColumn(width="large"),
                        _(COLUMNS["best accuracy"]): st.column_config.NumberColumn(format="%.1f%%",
