@@ -125,7 +125,7 @@ def test_a_plugin_strategy_appears_in_the_cli_trains_and_shows_on_the_model_page
     radio.set_value(NAME).run()
     assert not at.exception
     trains = [row for row in at.dataframe[-1].value.to_dict("records")]
-    assert [r["trains"] for r in trains].count("yes") == 2  # the top block and the head
+    assert [r["trains"] for r in trains].count("learns") == 2  # the top block and the head
     assert all(config.strategy != NAME for config in compare.plan(str(colors_folder), TINY))
 
 
