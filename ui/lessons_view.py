@@ -261,7 +261,11 @@ def lesson_page(lesson_id: str, screen: int, setup: lessons.Setup, presenting: b
         question_screen(lesson, [step.id for step in steps], numbers, setup)
     navigation(lesson.id, screen, len(steps) + 1)
     st.caption(_("Students can open this screen at this address:"))
-    st.code(step_link(lesson.id, screen), language=None)
+    link = step_link(lesson.id, screen)
+    st.code(link, language=None)
+    if "://localhost" in link or "://127.0.0.1" in link:  # the teacher's own machine: not an address for others
+        st.caption(_("On the students' computers, put this computer's address on the network in place of "
+                     "“localhost” (and start the app with `--server.address 0.0.0.0`)."))
 
 
 def step_screen(lesson: lessons.Lesson, step: lessons.Step, number: int, count: int, numbers: dict,
