@@ -64,8 +64,8 @@ def _pick_target(report) -> None:
 
 
 def _describe(report, target: domains.Target) -> None:
-    columns = st.columns([2, 2, 2, 1])
-    columns[0].metric(_("Target"), state.target_name())
+    columns = st.columns([3, 2, 2, 1])
+    columns[0].metric(_("Target"), state.target_name(), help=state.target_name())  # the whole name, if cut
     columns[1].metric(_("Target texts") if report.modality == "text" else _("Target images"), f"{len(target.items):,}")
     present = len({label for _key, label in target.items if label != domains.UNLABELLED})
     columns[2].metric(_("Labels"), ngettext("{present} of {n} class", "{present} of {n} classes", len(report.classes),
