@@ -233,7 +233,12 @@ def stopping_fields(right, defaults: dict) -> dict:
     seed = right.number_input(_("Seed"), 0, 1_000_000, value, key=field_key("seed", value),
                               help=_("The starting point of every random choice (the split, the shuffling, the new "
                                      "head's weights): the same seed and settings train the same model again."))
-    return {"patience": patience, "seed": seed}
+    value = int(defaults.get("per_class") or 0)
+    per_class = right.number_input(
+        _("Training examples per class (0 = all)"), 0, 100_000, value, key=field_key("per_class", value),
+        help=_("Train on at most this many examples of each class, the same ones for the same seed; validation "
+               "stays whole. How a model does with little data (the data-efficiency curve runs these)."))
+    return {"patience": patience, "seed": seed, "per_class": per_class or None}
 
 
 def form_footer(learner: strategies.Strategy) -> bool:

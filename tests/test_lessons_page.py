@@ -7,6 +7,7 @@ it tiny data the same way, through TRANSFERLAB_HOME and the TRANSFERLAB_LESSON_*
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
@@ -109,6 +110,24 @@ def test_a_prepared_lesson_goes_from_its_first_step_to_the_answer(prepared_home,
     at.button(key="lesson_back").click()
     _timed_run(at)
     assert at.query_params["step"] == "2" and not at.success  # the answer is hidden again
+
+
+def test_a_step_sets_up_the_app_as_its_run_trains_with_one_click(prepared_home, tiny_lessons, monkeypatch):
+    monkeypatch.setenv("TRANSFERLAB_HOME", str(prepared_home))
+    at = _lessons_page(lesson="pretrained", step="2")
+    _timed_run(at)
+    labels = [b.label for b in at.button if str(getattr(b, "key", "")).startswith("lesson_set_up_")]
+    assert labels == ["Feature extraction (5 per class) · Tiny test backbone",
+                      "From scratch (baseline) (5 per class) · Small CNN (from scratch)"]
+    at.button(key="lesson_set_up_1").click()
+    _timed_run(at)
+    assert not at.exception and at.title[0].value == "3 · Train"  # the Train page, set up as that run
+    assert at.session_state.strategy == "scratch" and at.session_state.backbone == "small_cnn"
+    assert at.session_state.report is not None and at.session_state.data == os.environ["TRANSFERLAB_LESSON_IMAGES"]
+    per_class = next(n for n in at.number_input if n.label == "Training examples per class (0 = all)")
+    epochs = next(n for n in at.number_input if n.label.startswith("Epochs"))
+    assert per_class.value == 5 and epochs.value == lessons.get("pretrained").steps(lessons.Setup())[1].plan(
+        lessons.Setup(), "g")[1].epochs
 
 
 def test_the_address_opens_a_step_in_presenter_mode_and_in_chinese(prepared_home, tiny_lessons, monkeypatch):

@@ -15,10 +15,10 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from core import costs, lessons, runs
+from core import backbones, costs, lessons, runs
 from core.errors import UserError
 from core.i18n import _, ngettext
-from ui import child, lesson_results, run_view
+from ui import child, lesson_results, run_view, state
 from ui.widgets import guarded, show_error
 
 PREPARING = "lessons_preparing"       # session_state: the "Prepare" child (ui/child.py's dict)
@@ -276,7 +276,24 @@ def step_screen(lesson: lessons.Lesson, step: lessons.Step, number: int, count: 
         lesson_results.show(lesson.id, step.id, numbers, presenting)
     else:
         not_prepared(lesson, setup)
+    set_up_buttons(lesson, step, setup)
     st.info(_("**What to notice:** {notice}", notice=_(step.notice)), icon=":material/visibility:")
+
+
+def set_up_buttons(lesson: lessons.Lesson, step: lessons.Step, setup: lessons.Setup) -> None:
+    """One button per run of the step: the app set up as that run trains (data, target, backbone, strategy,
+    settings), then the Train page, to train it again or change a setting in front of the class."""
+    configs = step.plan(setup, lessons.group_of(lesson, step))
+    if not configs:
+        return
+    columns = st.columns([2] + [3] * len(configs), vertical_alignment="center")
+    columns[0].caption(_("Set up the app as:"))
+    for index, (column, config) in enumerate(zip(columns[1:], configs)):
+        what = f"{run_view.what_trained(config.to_dict())} · {backbones.title_of(config.backbone)}"
+        if column.button(what, key=f"lesson_set_up_{index}", icon=":material/tune:", width="stretch",
+                         help=_("Loads this run's data (and target), backbone, strategy and settings into the app, "
+                                "and opens the Train page.")) and state.set_up(config):
+            st.switch_page("pages/3_train.py")
 
 
 def question_screen(lesson: lessons.Lesson, step_ids: list[str], numbers: dict, setup: lessons.Setup) -> None:

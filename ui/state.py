@@ -101,6 +101,30 @@ def new_upload(upload, seen_key: str) -> str | None:
         return str(data.store_upload(upload.name, upload.getvalue()))
 
 
+# What the Train form does not hold: where the run trains and on what (set apart, above), where it is kept
+NOT_IN_FORM = {"data", "backbone", "strategy", "target", "adapt", "group", "device", "out_dir", "cache_dir",
+               "val_fraction", "text_column", "label_column", "encoding"}
+
+
+def set_up(config) -> bool:
+    """The app set up as ``config`` trains (a lesson's step, with one click): its data and target, backbone,
+    strategy, adaptation, private training and every setting of the Train form. True once its data loaded."""
+    st.session_state.val_fraction = config.val_fraction
+    st.session_state.target = st.session_state.target_source = None  # the step's target, or none
+    if not load_data(config.data, text_column=config.text_column, label_column=config.label_column,
+                     encoding=config.encoding):
+        return False
+    if config.target and not load_target(config.target):
+        return False
+    st.session_state.backbone, st.session_state.strategy = config.backbone, config.strategy
+    st.session_state.adapt = config.adapt or "auto"
+    st.session_state.private_training = config.dp_epsilon is not None
+    settings = {key: value for key, value in config.to_dict().items() if key not in NOT_IN_FORM}
+    st.session_state.setdefault("train_settings", {})[settings_key(st.session_state.report.modality,
+                                                                    config.strategy)] = settings
+    return True
+
+
 def target_name() -> str:
     """The loaded target's name: a bundled sample's in the current language (it follows the language switch),
     else the name it was loaded under (an upload's file name)."""
