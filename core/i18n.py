@@ -168,8 +168,8 @@ def _format(text: str, fallback: str, params: dict[str, Any]) -> str:
         filled = text.format(**params)
     except (KeyError, IndexError, ValueError):  # a translation that renamed a placeholder: English, not a crash
         return fallback.format(**params)
-    if filled is text or not _CJK.search(filled):
-        return filled
+    if filled is text or not _CJK.search(filled) or current().split("_")[0] not in ("zh", "ja"):
+        return filled  # spaced only in a Chinese or Japanese sentence (not data quoted in an English one)
     return _spaced(_COMPACT_THEN_SPACE.sub(r"\1", filled))
 
 

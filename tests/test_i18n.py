@@ -209,3 +209,14 @@ def test_bold_and_code_still_render_in_every_translation(code):
             if "**" in filled and "**" in markdown.render(filled):
                 broken.append(string)
     assert not broken, "asterisks left showing:\n" + "\n".join(broken)
+
+
+def test_a_filled_chinese_sentence_spaces_latin_and_digits_from_characters_and_an_english_one_is_left_alone():
+    from core.i18n import _spaced
+
+    assert _spaced("经测量选用了CORAL，准确率93.0%和87.5%") == "经测量选用了 CORAL，准确率 93.0% 和 87.5%"
+    assert _spaced("**特征提取**和`efficientnet_lite0`") == "**特征提取**和`efficientnet_lite0`"  # marks between
+    with i18n.language("zh_CN"):
+        assert _("{params} parameters trained", params="110.5万") == "训练了 110.5 万个参数"
+    with i18n.language("en"):
+        assert _("{first} and {second}", first="我爱Python", second="x") == "我爱Python and x"  # data as it is
