@@ -168,7 +168,7 @@ def _format(text: str, fallback: str, params: dict[str, Any]) -> str:
         filled = text.format(**params)
     except (KeyError, IndexError, ValueError):  # a translation that renamed a placeholder: English, not a crash
         return fallback.format(**params)
-    if filled is text or not _CJK.search(filled) or current().split("_")[0] not in ("zh", "ja"):
+    if filled is text or not _CJK.search(filled) or not _unspaced_script():
         return filled  # spaced only in a Chinese or Japanese sentence (not data quoted in an English one)
     return _spaced(_COMPACT_THEN_SPACE.sub(r"\1", filled))
 
@@ -390,7 +390,12 @@ def listing(items: list[str]) -> str:
 
 def series(items: list[str]) -> str:
     """Items one after another, without "and" (a title, a list of classes): "a, b, c"; in Chinese "a、b、c"."""
-    return ("、" if current().split("_")[0] in ("zh", "ja") else ", ").join(str(item) for item in items)
+    return ("、" if _unspaced_script() else ", ").join(str(item) for item in items)
+
+
+def _unspaced_script() -> bool:
+    """The current language writes without spaces between words (Chinese, Japanese)."""
+    return current().split("_")[0] in ("zh", "ja")
 
 
 def date_time(timestamp: float, format: str = "short") -> str:

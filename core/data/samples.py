@@ -19,7 +19,7 @@ from PIL import Image
 
 from core import paths, storage
 from core.errors import UserError
-from core.i18n import N_, Text, _, lazy
+from core.i18n import N_, Text, lazy
 
 
 @dataclass(frozen=True)
@@ -29,18 +29,8 @@ class Sample:
     per_class: int
     skip: int = 0               # digits per class left out first (so that a target shares no image with mnist)
     on_photos: bool = False     # blended onto photo crops (MNIST-M)
-    short: str = ""             # its name alone, marked with N_: once loaded, the counts are the data's own
-                                # (examples a person excluded are left out of them)
-
-    @property
-    def display_title(self) -> str:
-        """The title in the current language (the Data page's list of samples)."""
-        return _(self.title)
-
-    @property
-    def display_name(self) -> str:
-        """The name in the current language, without counts (headings, run pickers, tables)."""
-        return _(self.short or self.title)
+    short: str = ""             # its name alone, marked with N_ (name_of): once loaded, the counts are the
+                                # data's own (examples a person excluded are left out of them)
 
 
 SAMPLES = {
@@ -61,16 +51,11 @@ TEXT_SAMPLES = {"bbc": Sample("bbc", N_("BBC News: 2,225 articles, 5 topics"), 0
 def name_of(source: str) -> str | Text:
     """How to call a data source for a person: a bundled sample's name, said in the reader's language whenever
     it is shown (a Text; also for the sample's written folder or file), else the file or folder's own name."""
-    known = {**SAMPLES, **TEXT_SAMPLES}
-    source = str(source)
-    if source.startswith("sample:"):
-        name = source[7:]
-    else:
-        path = Path(source)
-        name = path.stem if path.parent == paths.data_dir() / "samples" else None
-    if name in known:
-        return lazy(known[name].short or known[name].title)
-    return source[7:] if source.startswith("sample:") else (Path(source).name or source)
+    known, source = {**SAMPLES, **TEXT_SAMPLES}, str(source)
+    path = Path(source)
+    name = source[7:] if source.startswith("sample:") else path.stem if path.parent == paths.data_dir() / "samples" \
+        else path.name or source
+    return lazy(known[name].short or known[name].title) if name in known else name
 
 
 def _package_dir(package: str, install: str) -> Path:

@@ -212,8 +212,9 @@ def planned(lesson: Lesson, setup: Setup) -> list[tuple[Step, list[TrainConfig]]
 
 
 def is_prepared(lesson: Lesson, setup: Setup | None = None) -> bool:
+    """True when every run the lesson plans now is finished (its results may not be kept yet)."""
     setup = setup or Setup()
-    return all(prepared_run(config) is not None for _, configs in planned(lesson, setup) for config in configs)
+    return all(step_ready(lesson, step, setup) for step in lesson.steps(setup))
 
 
 def run(lesson_id: str, setup: Setup | None = None, say: Say = lambda line: None) -> dict:

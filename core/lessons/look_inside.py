@@ -20,14 +20,15 @@ def _run(setup: Setup, group: str):
 
 
 def _texts_run(setup: Setup, group: str):
-    """The pretrained language model's run of the texts lesson (the same settings: reused when prepared)."""
-    return [setup.config(setup.texts, strategies.FEATURE_EXTRACTION, group, backbone=setup.text_backbone)]
+    """The texts lesson's run of the pretrained language model (its own plan: reused when that is prepared)."""
+    from core.lessons import texts
+
+    return [config for config in texts.runs(setup, group) if config.strategy == strategies.FEATURE_EXTRACTION]
 
 
-def _wrong(run: runs.Run) -> list[dict]:
-    """The run's validation mistakes, the most confident first."""
-    return sorted((p for p in run.predictions() if p["predicted"] != p["label"]),
-                  key=lambda p: -p.get("confidence", 0.0))
+def _wrong(predictions: list[dict]) -> list[dict]:
+    """The validation mistakes, the most confident first."""
+    return sorted((p for p in predictions if p["predicted"] != p["label"]), key=lambda p: -p.get("confidence", 0.0))
 
 
 def _mistakes(setup: Setup, rows: list[dict]) -> dict:
@@ -37,8 +38,8 @@ def _mistakes(setup: Setup, rows: list[dict]) -> dict:
     from core.data import images
 
     run = runs.Run(Path(rows[0]["dir"]))
-    names = run.class_titles()
-    wrong = _wrong(run)
+    names, predictions = run.class_titles(), run.predictions()
+    wrong = _wrong(predictions)
     pairs = [{"true": names[a], "predicted": names[b], "count": n}
              for (a, b), n in Counter((p["label"], p["predicted"]) for p in wrong).most_common(3)]
     folder = results_path(LookInside.id, setup).with_suffix("") / run.dir.name
@@ -58,7 +59,7 @@ def _mistakes(setup: Setup, rows: list[dict]) -> dict:
         shown.append({"picture": str(picture), "true": names[item["label"]], "predicted": names[item["predicted"]],
                       "confidence": item.get("confidence")})
     return {**accuracy(rows, strategies.FEATURE_EXTRACTION), "mistakes": len(wrong),
-            "validated": len(run.predictions()), "confused": pairs, "shown": shown}
+            "validated": len(predictions), "confused": pairs, "shown": shown}
 
 
 def _words(setup: Setup, rows: list[dict]) -> dict:
@@ -67,8 +68,8 @@ def _words(setup: Setup, rows: list[dict]) -> dict:
     from core import explain, inference
 
     run = runs.Run(Path(rows[0]["dir"]))
-    names, texts = run.class_titles(), run.data().get("texts", {})
-    wrong = _wrong(run)
+    names, texts, predictions = run.class_titles(), run.data().get("texts", {}), run.predictions()
+    wrong = _wrong(predictions)
     predictor, shown = inference.load(run.dir), []
     for item in wrong[:3]:
         text = texts.get(item["item"], "")
@@ -83,7 +84,7 @@ def _words(setup: Setup, rows: list[dict]) -> dict:
                       "true": names[item["label"]], "predicted": names[item["predicted"]],
                       "confidence": item.get("confidence"), "strongest": strongest})
     return {**accuracy(rows, strategies.FEATURE_EXTRACTION), "mistakes": len(wrong),
-            "validated": len(run.predictions()), "shown": shown}
+            "validated": len(predictions), "shown": shown}
 
 
 @register

@@ -9,7 +9,7 @@ from core.lessons import Lesson, Setup, Step, accuracy, ahead, register
 LSTM = "text_lstm"
 
 
-def _runs(setup: Setup, group: str):
+def runs(setup: Setup, group: str):
     return [setup.config(setup.texts, strategies.FEATURE_EXTRACTION, group, backbone=setup.text_backbone),
             setup.config(setup.texts, "tfidf", group, backbone=setup.text_backbone),
             setup.config(setup.texts, "scratch", group, backbone=LSTM)]
@@ -34,7 +34,7 @@ class Texts(Lesson):
     def steps(self, setup: Setup) -> list[Step]:
         return [Step("three", N_("Three models on the same articles"),
                      N_("TF-IDF counts words and learns a weight per word; the LSTM reads words in order but knows "
-                        "nothing beforehand; the pretrained model has read a large part of the web."), _runs, _scores)]
+                        "nothing beforehand; the pretrained model has read a large part of the web."), runs, _scores)]
 
     def conclude(self, numbers: dict[str, dict]) -> i18n.Text:
         found = numbers["three"]
