@@ -41,18 +41,26 @@ def shown(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows).rename(columns=lambda column: _(COLUMNS[column]) if column in COLUMNS else column)
 
 
-def group_label(group: str) -> str:
-    """A comparison or a curve in words: when it started and on what data ("12/6/26, 7:28 PM · MNIST digits, 4
-    runs"), not its folder code."""
+def group_labels(groups: list[str]) -> dict[str, str]:
+    """Comparisons or curves in words: when each started and on what data ("12/6/26, 7:28 PM · MNIST digits, 4
+    runs"), not its folder code; one pass over the runs for all of them."""
     from datetime import datetime
 
-    members = [run for run in runs.list_runs(folder) if run.config().get("group") == group]
-    data = state.display_name(members[0].config().get("data", "")) if members else ""
-    try:
-        when = i18n.date_time(datetime.strptime(group.split("-", 1)[1], "%Y%m%d-%H%M%S").timestamp())
-    except (IndexError, ValueError):  # a group named otherwise (a plugin's, or renamed)
-        when = group
-    return ngettext("{when} · {data}, {n} run", "{when} · {data}, {n} runs", len(members), when=when, data=data)
+    members: dict[str, list[runs.Run]] = {group: [] for group in groups}
+    for run in runs.list_runs(folder):
+        group = run.config().get("group")
+        if group in members:
+            members[group].append(run)
+    labels = {}
+    for group, found in members.items():
+        data = state.display_name(found[0].config().get("data", "")) if found else ""
+        try:
+            when = i18n.date_time(datetime.strptime(group.split("-", 1)[1], "%Y%m%d-%H%M%S").timestamp())
+        except (IndexError, ValueError):  # a group named otherwise (a plugin's, or renamed)
+            when = group
+        labels[group] = ngettext("{when} · {data}, {n} run", "{when} · {data}, {n} runs", len(found), when=when,
+                                 data=data)
+    return labels
 
 
 def stop_one(what: str) -> str:
@@ -195,7 +203,7 @@ def plan_side_by_side(spec, busy: bool) -> None:
 def show_group(known: list[str]) -> None:
     current = st.session_state.get("compare_group")
     group = st.selectbox(_("Comparison"), known, index=known.index(current) if current in known else 0,
-                         format_func=group_label, key="compare_pick")
+                         format_func=group_labels(known).get, key="compare_pick")
     members = compare.group_runs(folder, group)
     live = any(run_view.is_live(run) for run in members)
 
@@ -336,7 +344,7 @@ def plan_curve(spec, busy: bool) -> None:
 def show_curve(known: list[str]) -> None:
     current = st.session_state.get("curve_group")
     group = st.selectbox(_("Curve"), known, index=known.index(current) if current in known else 0,
-                         format_func=group_label, key="curve_pick")
+                         format_func=group_labels(known).get, key="curve_pick")
     members = [runs.Run(Path(p["run_dir"])) for p in curve.points(folder, group)]
     live = any(run_view.is_live(run) for run in members)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import time
 from pathlib import Path
 
@@ -150,8 +151,15 @@ def test_prepare_runs_the_lesson_in_a_child_process_and_the_list_then_says_prepa
     at.button(key="lesson_prepare_privacy").click()
     _timed_run(at)
     assert at.button(key="lessons_stop") and at.button(key="lesson_prepare_pretrained").disabled
-    elsewhere = _lessons_page()  # another session (the page reloaded, a second screen): it sees the same one
-    _timed_run(elsewhere)
+    from ui import lessons_view
+
+    process = lessons_view._running()[lessons.Setup().runs_dir]["process"]  # this workspace's
+    process.send_signal(signal.SIGSTOP)  # held while another session looks: it cannot end in between
+    try:
+        elsewhere = _lessons_page()  # another session (the page reloaded, a second screen): it sees the same one
+        _timed_run(elsewhere)
+    finally:
+        process.send_signal(signal.SIGCONT)
     assert _has(elsewhere, "lessons_stop") and elsewhere.button(key="lessons_prepare_all").disabled
     assert any("Preparing:" in str(p.text) for p in elsewhere.get("progress"))
     deadline = time.time() + 120
