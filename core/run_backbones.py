@@ -108,13 +108,15 @@ def describe_runs(runs_dir: str | Path, modality: str) -> list[dict]:
             if not usable(run):
                 continue
             config, summary = run.config(), run.summary() or {}
+            finished = (run.dir / runs.SUMMARY).stat().st_mtime
             if summary.get("modality", "image") != modality:
                 continue
         except (OSError, json.JSONDecodeError, runs.DamagedRun):
             continue
         found.append({"name": name_for(run.dir), "id": run.id, "data": str(config.get("data", "")),
                       "strategy": config.get("strategy"), "backbone": config.get("backbone"),
-                      Summary.BEST_VAL_ACC: summary.get(Summary.BEST_VAL_ACC)})
+                      Summary.BEST_VAL_ACC: summary.get(Summary.BEST_VAL_ACC),
+                      "finished": finished})
     return found
 
 

@@ -98,9 +98,8 @@ def your_models(modality: str) -> None:
         for column, mine in zip(st.columns(3), yours[row_start:row_start + 3]):
             chosen = mine["name"] == st.session_state.backbone
             with column.container(border=True):
-                started = mine["id"][4:13].replace("-", " ")  # "20261206-192827-..." -> when it started, in words
                 st.markdown(_("**{what}**, {when}", what=strategies.title(mine["strategy"]),
-                              when=f"{started[:2]}-{started[2:4]} {started[5:7]}:{started[7:9]}")
+                              when=i18n.date_time(mine["finished"]))
                             + ("  :material/check_circle:" if chosen else ""))
                 accuracy = i18n.percent(mine[Summary.BEST_VAL_ACC]) \
                     if isinstance(mine[Summary.BEST_VAL_ACC], (int, float)) else "–"
